@@ -1,0 +1,213 @@
+package sspi
+
+import (
+	"context"
+	"time"
+)
+
+// PackageInfo is SecPkgInfo: what EnumerateSecurityPackages and QuerySecurityPackageInfo
+// report about a security package.
+type PackageInfo struct {
+	Capabilities Capabilities // fCapabilities: SECPKG_FLAG_* bits
+	Version      uint16       // wVersion
+	RPCID        uint16       // wRPCID: RPC_C_AUTHN_* id, or RPCIDNone
+	MaxToken     int          // cbMaxToken: the largest token the package produces
+	Name         string       // Name: "NTLM", "Negotiate", "Kerberos", ...
+	Comment      string       // Comment: a human-readable description
+}
+
+// Package is what a security package implements to be found through the registry. It is
+// the provider side of the API: applications never call it directly.
+//
+// A package's optional abilities are further interfaces on its credential and context
+// values (Signer, Sealer, Completer, ...), found by type assertion, as x/crypto/ssh does
+// with AlgorithmSigner.
+type Package interface {
+	// Info returns the package's SecPkgInfo. It must not change after Register.
+	Info() PackageInfo
+	// AcquireCredentials builds the package's side of a credentials handle. It returns an
+	// error carrying ErrNoCredentials, ErrUnknownCredentials or ErrNotOwner when it cannot.
+	AcquireCredentials(req *CredentialsRequest) (PackageCredentials, error)
+}
+
+// CredentialsRequest carries the arguments of AcquireCredentialsHandle to a package.
+type CredentialsRequest struct {
+	Principal string        // pszPrincipal; "" for the default principal
+	Use       CredentialUse // CredInbound, CredOutbound or CredBoth
+	LogonID   []byte        // pvLogonId (a LUID on Windows); packages here accept only nil
+	// AuthData is pAuthData: nil for the default credentials taken from the environment,
+	// *AuthIdentity for a user name and password, or a package-specific value
+	// (an NT hash, a keytab, an account store, a TLS certificate).
+	AuthData any
+	GetKey   GetKeyFunc // pGetKeyFn; nil unless the package documents a use for it
+	// Context carries cancellation and deadlines to packages that wait (a KDC round trip).
+	Context context.Context
+}
+
+// GetKeyFunc is SEC_GET_KEY_FN: a callback through which a package may ask the caller for
+// key material for principal, identified by keyVersion.
+type GetKeyFunc func(principal string, keyVersion uint32) (key []byte, err error)
+
+// AuthIdentity is SEC_WINNT_AUTH_IDENTITY: a user name, domain and password given to
+// AcquireCredentialsHandle. The user may also be written "DOMAIN\user" or "user@domain"
+// with Domain empty; packages split it.
+type AuthIdentity struct {
+	User     string
+	Domain   string
+	Password string
+	// PackageList restricts Negotiate to these packages, comma-separated, with a leading
+	// "!" to exclude one (the PackageList of SEC_WINNT_AUTH_IDENTITY_EX).
+	PackageList string
+}
+
+// String returns the identity without its password.
+func (a *AuthIdentity) String() string {
+	if a.Domain == "" {
+		return a.User
+	}
+	return a.Domain + `\` + a.User
+}
+
+// PackageCredentials is a package's side of a credentials handle. It must be safe for
+// concurrent use: one credentials handle serves many contexts at once, as in SSPI.
+type PackageCredentials interface {
+	// NewContext starts the package's state for one security context, as initiator
+	// (server false) or acceptor. It is called on the first InitializeSecurityContext or
+	// AcceptSecurityContext of a context, and again for a re-authentication.
+	NewContext(server bool) (PackageContext, error)
+	// Expiry is when the credentials stop being usable; the zero time means never.
+	Expiry() time.Time
+}
+
+// PackageContext is a package's state for one security context. The core calls it from
+// one goroutine at a time.
+type PackageContext interface {
+	// Step runs one leg of the handshake: it reads p.In (the peer's token and any
+	// channel-binding or PKG_PARAMS buffer), appends its own token to p.Out and reports
+	// the granted attributes in p.Attr. It returns OK when the context is established,
+	// ContinueNeeded (or CompleteNeeded, CompleteAndContinue) otherwise, or an error that
+	// carries a SEC_E_* status.
+	Step(p *StepParams) (Status, error)
+}
+
+// StepParams carries one InitializeSecurityContext or AcceptSecurityContext call to a
+// package and its results back. The core reuses one per context, so a step costs no
+// allocation of its own.
+type StepParams struct {
+	Server  bool       // true for AcceptSecurityContext
+	Target  string     // pszTargetName (client only): the SPN or host of the peer
+	Req     ContextReq // fContextReq: ISCReq* or ASCReq* bits
+	DataRep DataRep    // TargetDataRep
+	In      []Buffer   // the caller's input buffers (may be nil on the first client call)
+	Output  []Buffer   // the caller's output buffers, for packages that write more than a token
+	Context context.Context
+
+	// Out is where the package appends its output token: the caller's buffer with length
+	// zero, or nil when the package allocates. The core checks the result against the
+	// caller's room.
+	Out []byte
+
+	// Results, set by the package.
+	Attr    ContextAttr // what was granted
+	Expiry  time.Time   // when the context expires; zero for never
+	Extra   int         // bytes at the end of the input token that were not consumed
+	Missing int         // with ErrIncompleteMessage: bytes still needed
+}
+
+// InputToken returns the data of the first BufferToken in p.In, or nil.
+func (p *StepParams) InputToken() []byte {
+	if b := FindBuffer(p.In, BufferToken); b != nil {
+		return b.Data
+	}
+	return nil
+}
+
+// The optional interfaces of a PackageContext. The core answers ErrUnsupportedFunction
+// for an ability a package lacks.
+type (
+	// Signer is implemented by contexts that provide integrity (MakeSignature and
+	// VerifySignature). msg holds BufferData buffers (signed) and one BufferToken buffer
+	// (the signature). seq is MessageSeqNo, used only by datagram contexts.
+	Signer interface {
+		MakeSignature(qop uint32, msg []Buffer, seq uint32) error
+		VerifySignature(msg []Buffer, seq uint32) (qop uint32, err error)
+	}
+	// Sealer is implemented by contexts that provide confidentiality (EncryptMessage and
+	// DecryptMessage). Data buffers are transformed in place.
+	Sealer interface {
+		EncryptMessage(qop uint32, msg []Buffer, seq uint32) error
+		DecryptMessage(msg []Buffer, seq uint32) (qop uint32, err error)
+	}
+	// Completer is implemented by packages that return CompleteNeeded or
+	// CompleteAndContinue (CompleteAuthToken).
+	Completer interface {
+		CompleteAuthToken(token []Buffer) error
+	}
+	// SizeReporter reports SecPkgContext_Sizes (and, for stream packages, StreamSizes).
+	SizeReporter interface {
+		Sizes() Sizes
+	}
+	// StreamSizeReporter reports SecPkgContext_StreamSizes.
+	StreamSizeReporter interface {
+		StreamSizes() StreamSizes
+	}
+	// SessionKeyer reports the session key of an established context.
+	SessionKeyer interface {
+		SessionKey() ([]byte, error)
+	}
+	// IdentityReporter reports who is at each end of an established context.
+	IdentityReporter interface {
+		Identity() Identity
+	}
+	// NegotiationReporter is implemented by negotiating packages (Negotiate): the package
+	// actually chosen and the state of the choice.
+	NegotiationReporter interface {
+		Negotiated() (PackageInfo, NegotiationState)
+	}
+	// AttributeQuerier answers QueryContextAttributes for ids the core does not know.
+	// out is the caller's pointer; the package fills it or returns ErrUnsupportedFunction.
+	AttributeQuerier interface {
+		QueryAttribute(attr Attribute, out any) error
+	}
+	// CredentialsQuerier answers QueryCredentialsAttributes for a PackageCredentials.
+	CredentialsQuerier interface {
+		QueryCredentialsAttribute(attr CredentialAttribute, out any) error
+	}
+	// Closer is implemented by package values that hold secrets or resources to release
+	// on DeleteSecurityContext or FreeCredentialsHandle. Close must zero key material
+	// where Go allows.
+	Closer interface {
+		Close() error
+	}
+)
+
+// Sizes is SecPkgContext_Sizes.
+type Sizes struct {
+	MaxToken        int // cbMaxToken
+	MaxSignature    int // cbMaxSignature: the size of a MakeSignature token
+	BlockSize       int // cbBlockSize: data given to EncryptMessage should be a multiple
+	SecurityTrailer int // cbSecurityTrailer: the size of an EncryptMessage token
+}
+
+// StreamSizes is SecPkgContext_StreamSizes.
+type StreamSizes struct {
+	Header         int // cbHeader
+	Trailer        int // cbTrailer
+	MaximumMessage int // cbMaximumMessage
+	Buffers        int // cBuffers
+	BlockSize      int // cbBlockSize
+}
+
+// Identity names the two ends of an established context: SECPKG_ATTR_NAMES gives the
+// client's name as seen by the server (Principal), SECPKG_ATTR_NATIVE_NAMES both.
+type Identity struct {
+	Package   string // the package that authenticated (for Negotiate, the one chosen)
+	User      string // the client's user name, as authenticated
+	Domain    string // the client's domain or Kerberos realm
+	Principal string // the client's full name: DOMAIN\user or user@REALM
+	// Workstation is the client's machine name where the package carries one (NTLM).
+	Workstation string
+	// Server is the acceptor's name where the package proves it (Kerberos, with mutual
+	// authentication): the SPN, or empty.
+	Server string
+}
