@@ -173,6 +173,15 @@ type (
 	CredentialsQuerier interface {
 		QueryCredentialsAttribute(attr CredentialAttribute, out any) error
 	}
+	// MechListMICer is implemented by mechanisms that Negotiate may protect its mechanism
+	// list with: SPNEGO's mechListMIC (RFC 4178 §5) is a MIC over the DER MechTypeList made
+	// with the chosen mechanism's keys, under the rules MS-SPNG adds for that mechanism
+	// (NTLM resets its RC4 state afterwards). Negotiate calls it on the mechanism's
+	// established context; applications never do.
+	MechListMICer interface {
+		MakeMechListMIC(mechList []byte) ([]byte, error)
+		VerifyMechListMIC(mechList, mic []byte) error
+	}
 	// Closer is implemented by package values that hold secrets or resources to release
 	// on DeleteSecurityContext or FreeCredentialsHandle. Close must zero key material
 	// where Go allows.

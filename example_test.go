@@ -1,0 +1,82 @@
+package sspi_test
+
+import (
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/ntlm"
+)
+
+// A client and a server authenticate with NTLM through the Go-shaped layer, then
+// exchange a sealed message. In a real program the tokens travel over a connection.
+func Example() {
+	accounts, err := ntlm.ParseAccounts(strings.NewReader("EXAMPLE:alice:Passw0rd!\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	serverCred, _, err := sspi.AcquireCredentialsHandle("", "NTLM", sspi.CredInbound, nil,
+		&ntlm.ServerConfig{Accounts: accounts, NetBIOSDomain: "EXAMPLE", NetBIOSComputer: "SERVER"}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	clientCred, _, err := sspi.AcquireCredentialsHandle("", "NTLM", sspi.CredOutbound, nil,
+		&sspi.AuthIdentity{User: `EXAMPLE\alice`, Password: "Passw0rd!"}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	client := sspi.NewClientContext(clientCred, sspi.ClientOptions{Target: "host/server.example.com"})
+	server := sspi.NewServerContext(serverCred, sspi.ServerOptions{})
+	var toServer, toClient []byte
+	for !client.Established() || !server.Established() {
+		if toServer, err = client.Step(toClient); err != nil {
+			log.Fatal(err)
+		}
+		if len(toServer) == 0 {
+			break
+		}
+		if toClient, err = server.Step(toServer); err != nil {
+			log.Fatal(err)
+		}
+	}
+	id, _ := server.Identity()
+	fmt.Println("server sees:", id.Principal, "via", id.Package)
+	fmt.Println("confidentiality:", server.Attributes().Has(sspi.ASCRetConfidentiality))
+
+	sealed, _ := server.Wrap([]byte("welcome, alice"))
+	plain, err := client.Unwrap(sealed)
+	fmt.Printf("client reads: %s (err %v)\n", plain, err)
+	// Output:
+	// server sees: EXAMPLE\alice via NTLM
+	// confidentiality: true
+	// client reads: welcome, alice (err <nil>)
+}
+
+// The SSPI-shaped calls, as code ported from Windows makes them: caller-sized buffers,
+// statuses as values, failures as errors carrying their SEC_E_ code.
+func ExampleInitializeSecurityContext() {
+	cred, _, err := sspi.AcquireCredentialsHandle("", "NTLM", sspi.CredOutbound, nil,
+		&sspi.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: "Passw0rd!"}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	info, _ := sspi.QuerySecurityPackageInfo("NTLM")
+	out := []sspi.Buffer{{Type: sspi.BufferToken, Data: make([]byte, info.MaxToken)}}
+	ctx, status, err := sspi.InitializeSecurityContext(cred, nil, "host/server.example.com",
+		sspi.ISCReqConfidentiality|sspi.ISCReqIntegrity, sspi.NativeDataRep, nil, out)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sspi.DeleteSecurityContext(ctx)
+	fmt.Println(status, len(out[0].Data), "bytes to send")
+
+	// A garbled reply is refused with SEC_E_INVALID_TOKEN.
+	in := []sspi.Buffer{{Type: sspi.BufferToken, Data: []byte("not a CHALLENGE")}}
+	_, _, err = sspi.InitializeSecurityContext(cred, ctx, "host/server.example.com", 0, sspi.NativeDataRep, in, out)
+	fmt.Println(sspi.StatusOf(err))
+	// Output:
+	// SEC_I_CONTINUE_NEEDED 40 bytes to send
+	// SEC_E_INVALID_TOKEN
+}

@@ -1,0 +1,219 @@
+package ntlm
+
+import (
+	"io"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/ntlmssp"
+)
+
+// clientFlags are what the client offers in NEGOTIATE (MS-NLMP 3.1.5.1.1), before the
+// request bits for signing and sealing: what Windows offers, less LM_KEY.
+const clientFlags = ntlmssp.FlagUnicode | ntlmssp.FlagOEM | ntlmssp.FlagRequestTarget |
+	ntlmssp.FlagNTLM | ntlmssp.FlagAlwaysSign | ntlmssp.FlagExtendedSessionSecurity |
+	ntlmssp.FlagVersion | ntlmssp.Flag128 | ntlmssp.Flag56 | ntlmssp.FlagKeyExch
+
+// ourVersion is the VERSION we send: Windows 10 build 19041, NTLM revision 15, the values
+// peers expect from a current client.
+var ourVersion = ntlmssp.Version{ProductMajor: 10, ProductMinor: 0, ProductBuild: 19041, NTLMRevision: ntlmssp.NTLMRevisionW2K3}
+
+// clientContext is the initiator's state (MS-NLMP 3.1.5.1).
+type clientContext struct {
+	creds     *clientCreds
+	state     int // 0: send NEGOTIATE; 1: await CHALLENGE; 2: done
+	negotiate []byte
+	flags     ntlmssp.NegotiateFlags
+	established
+}
+
+func (c *clientContext) Step(p *sspi.StepParams) (sspi.Status, error) {
+	switch c.state {
+	case 0:
+		return c.sendNegotiate(p)
+	case 1:
+		return c.sendAuthenticate(p)
+	}
+	return 0, sspi.Errorf(sspi.ErrInvalidToken, "ntlm: the handshake is over; NTLM has no fourth message")
+}
+
+// requestFlags adds the session-security bits the caller asked for (MS-NLMP 3.1.5.1.1).
+func requestFlags(req sspi.ContextReq, server bool) ntlmssp.NegotiateFlags {
+	var f ntlmssp.NegotiateFlags
+	integrity, confidentiality := sspi.ISCReqIntegrity, sspi.ISCReqConfidentiality
+	if server {
+		integrity, confidentiality = sspi.ASCReqIntegrity, sspi.ASCReqConfidentiality
+	}
+	if req&(integrity|sspi.ISCReqReplayDetect|sspi.ISCReqSequenceDetect) != 0 {
+		f |= ntlmssp.FlagSign
+	}
+	if req&confidentiality != 0 {
+		f |= ntlmssp.FlagSeal | ntlmssp.FlagSign
+	}
+	return f
+}
+
+func (c *clientContext) sendNegotiate(p *sspi.StepParams) (sspi.Status, error) {
+	flags := clientFlags | requestFlags(p.Req, false)
+	if c.creds.anonymous {
+		flags |= ntlmssp.FlagAnonymous
+	}
+	if c.creds.level == LMLevel0 {
+		flags &^= ntlmssp.FlagExtendedSessionSecurity // level 0 predates NTLM2 session security
+	}
+	msg := ntlmssp.NegotiateMessage{Flags: flags, Version: ourVersion}
+	start := len(p.Out)
+	p.Out = msg.AppendMarshal(p.Out)
+	c.negotiate = append([]byte(nil), p.Out[start:]...)
+	c.flags = flags
+	c.state = 1
+	return sspi.ContinueNeeded, nil
+}
+
+func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error) {
+	in := p.InputToken()
+	chal, err := ntlmssp.ParseChallenge(in)
+	if err != nil {
+		return 0, malformed("CHALLENGE", err)
+	}
+	cr := c.creds
+	// MS-NLMP 3.1.5.1.2: the negotiated set is what both sides asked for; a server
+	// that drops a bit we require for the caller's request fails the caller's request.
+	flags := chal.Flags & (c.flags | ntlmssp.FlagTargetInfo | ntlmssp.FlagTargetTypeDomain | ntlmssp.FlagTargetTypeServer)
+	if flags&ntlmssp.FlagUnicode == 0 {
+		flags &^= ntlmssp.FlagOEM
+		flags |= chal.Flags & ntlmssp.FlagOEM
+		if flags&ntlmssp.FlagOEM == 0 {
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "ntlm: CHALLENGE sets neither UNICODE nor OEM")
+		}
+	} else {
+		flags &^= ntlmssp.FlagOEM
+	}
+	if want := requestFlags(p.Req, false); flags&want != want {
+		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: the server refused %v, which the caller requires", want&^flags)
+	}
+	if cr.level.v2() && flags&ntlmssp.FlagExtendedSessionSecurity == 0 && flags&(ntlmssp.FlagSign|ntlmssp.FlagSeal) != 0 {
+		// NTLMv2 keys with the weak non-ESS session security: Windows refuses it too.
+		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: the server did not accept extended session security")
+	}
+
+	var clientChallenge [8]byte
+	if _, err := io.ReadFull(cr.rand, clientChallenge[:]); err != nil {
+		return 0, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes: %w", err)
+	}
+	auth := ntlmssp.AuthenticateMessage{
+		Flags:       flags,
+		DomainName:  cr.domain,
+		UserName:    cr.user,
+		Workstation: cr.workstation,
+		Version:     ourVersion,
+	}
+	var sessionBaseKey, keyExchangeKey [16]byte
+	sendMIC := false
+	var cbHash [16]byte
+	if b := sspi.FindBuffer(p.In, sspi.BufferChannelBindings); b != nil && len(b.Data) > 0 {
+		cb, err := ntlmssp.ParseChannelBindings(b.Data)
+		if err != nil {
+			return 0, sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: channel-binding buffer is not a SEC_CHANNEL_BINDINGS struct: %w", err)
+		}
+		cbHash = cb.Hash()
+	}
+	switch {
+	case cr.anonymous:
+		// MS-NLMP 3.1.5.1.2: empty NT response, LM response Z(1), no key.
+		auth.Flags |= ntlmssp.FlagAnonymous
+		auth.UserName, auth.DomainName = "", ""
+		auth.LmChallengeResponse = []byte{0}
+	case cr.level.v2():
+		ti, err := ntlmssp.ParseAVPairs(chal.TargetInfo)
+		if err != nil {
+			return 0, malformed("CHALLENGE target info", err)
+		}
+		// MS-NLMP 3.1.5.1.2: use the server's time if it sent one, and then send a MIC.
+		ts, haveTS := ti.Timestamp()
+		if !haveTS {
+			ts = ntlmssp.Filetime(cr.now())
+		}
+		sendMIC = haveTS && !cr.noMIC
+		if sendMIC {
+			avf, _ := ti.Flags()
+			ti.SetFlags(avf | ntlmssp.AvFlagMICPresent)
+		}
+		ti.SetChannelBindings(cbHash)
+		if p.Target != "" {
+			ti.SetString(ntlmssp.MsvAvTargetName, p.Target)
+		}
+		key := ntlmssp.NTOWFv2(cr.ntHash, cr.user, cr.domain)
+		auth.NtChallengeResponse, sessionBaseKey = ntlmssp.NTLMv2Response(nil, key, chal.ServerChallenge, clientChallenge, ts, ti.Marshal())
+		if haveTS {
+			auth.LmChallengeResponse = make([]byte, 24) // Z(24): MS-NLMP 3.1.5.1.2
+		} else {
+			lm := ntlmssp.LMv2Response(key, chal.ServerChallenge, clientChallenge)
+			auth.LmChallengeResponse = lm[:]
+		}
+		keyExchangeKey = sessionBaseKey
+		clear(key[:])
+	default:
+		nt, lm := ntlmssp.NTLMv1Responses(flags, cr.ntHash, cr.lmHash, chal.ServerChallenge, clientChallenge)
+		if cr.level.Windows() == 2 && flags&ntlmssp.FlagExtendedSessionSecurity == 0 {
+			lm = nt // level 2: NT response in both fields
+		}
+		auth.NtChallengeResponse, auth.LmChallengeResponse = nt[:], lm[:]
+		sessionBaseKey = ntlmssp.SessionBaseKeyV1(cr.ntHash)
+		keyExchangeKey = ntlmssp.KeyExchangeKeyV1(flags, sessionBaseKey, cr.lmHash, lm[:], chal.ServerChallenge)
+	}
+
+	exported := keyExchangeKey
+	if flags&ntlmssp.FlagKeyExch != 0 && !cr.anonymous {
+		if _, err := io.ReadFull(cr.rand, exported[:]); err != nil {
+			return 0, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes: %w", err)
+		}
+		enc := ntlmssp.RC4K(keyExchangeKey, exported)
+		auth.EncryptedRandomSessionKey = enc[:]
+	}
+	if sendMIC {
+		auth.MIC = make([]byte, 16)
+	}
+	start := len(p.Out)
+	p.Out = auth.AppendMarshal(p.Out)
+	if sendMIC {
+		mic := ntlmssp.ComputeMIC(exported, c.negotiate, in, p.Out[start:], ntlmssp.MICOffset)
+		copy(p.Out[start+ntlmssp.MICOffset:], mic[:])
+	}
+	c.flags = flags
+	c.state = 2
+	c.negotiate = nil
+	if err := c.established.init(flags, exported, false, cr.anonymous); err != nil {
+		return 0, err
+	}
+	c.identity = sspi.Identity{Package: PackageName, User: cr.user, Domain: cr.domain, Principal: principal(cr.domain, cr.user), Workstation: cr.workstation}
+	p.Attr = grantedISC(flags, p.Req)
+	clear(exported[:])
+	clear(sessionBaseKey[:])
+	clear(keyExchangeKey[:])
+	return sspi.OK, nil
+}
+
+func principal(domain, user string) string {
+	if domain == "" {
+		return user
+	}
+	return domain + `\` + user
+}
+
+// grantedISC reports what NTLM really provides: never mutual authentication.
+func grantedISC(f ntlmssp.NegotiateFlags, req sspi.ContextReq) sspi.ContextAttr {
+	a := sspi.ISCRetConnection
+	if f&ntlmssp.FlagSign != 0 {
+		a |= sspi.ISCRetIntegrity | sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
+	}
+	if f&ntlmssp.FlagSeal != 0 {
+		a |= sspi.ISCRetConfidentiality
+	}
+	if f&ntlmssp.FlagAnonymous != 0 {
+		a |= sspi.ISCRetNullSession
+	}
+	if req.Has(sspi.ISCReqIdentify) {
+		a |= sspi.ISCRetIdentify
+	}
+	return a
+}

@@ -1,0 +1,293 @@
+package ntlm
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/ntlmssp"
+)
+
+// serverOffer is every flag the server will agree to; it grants the subset the client asks
+// for (MS-NLMP 3.2.5.1.1). LM_KEY and DATAGRAM are never granted.
+const serverOffer = ntlmssp.FlagUnicode | ntlmssp.FlagSign | ntlmssp.FlagSeal |
+	ntlmssp.FlagAlwaysSign | ntlmssp.FlagExtendedSessionSecurity | ntlmssp.FlagIdentify |
+	ntlmssp.FlagVersion | ntlmssp.Flag128 | ntlmssp.FlagKeyExch | ntlmssp.Flag56 | ntlmssp.FlagAnonymous
+
+// serverContext is the acceptor's state (MS-NLMP 3.2.5.1).
+type serverContext struct {
+	cfg       *ServerConfig
+	names     []byte // the target info's name pairs, without EOL
+	state     int    // 0: await NEGOTIATE; 1: await AUTHENTICATE; 2: done
+	negotiate []byte
+	challenge []byte
+	flags     ntlmssp.NegotiateFlags
+	serverCh  [8]byte
+	issued    time.Time
+	micSent   bool
+	established
+}
+
+func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
+	switch s.state {
+	case 0:
+		return s.sendChallenge(p)
+	case 1:
+		return s.verifyAuthenticate(p)
+	}
+	return 0, sspi.Errorf(sspi.ErrInvalidToken, "ntlm: the handshake is over; NTLM has no fourth message")
+}
+
+func (s *serverContext) sendChallenge(p *sspi.StepParams) (sspi.Status, error) {
+	in := p.InputToken()
+	neg, err := ntlmssp.ParseNegotiate(in)
+	if err != nil {
+		return 0, malformed("NEGOTIATE", err)
+	}
+	cfg := s.cfg
+	flags := neg.Flags&serverOffer | ntlmssp.FlagNTLM | ntlmssp.FlagTargetInfo | ntlmssp.FlagTargetTypeDomain
+	if neg.Flags&ntlmssp.FlagUnicode == 0 {
+		if neg.Flags&ntlmssp.FlagOEM == 0 {
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "ntlm: NEGOTIATE sets neither UNICODE nor OEM")
+		}
+		flags |= ntlmssp.FlagOEM
+	}
+	if neg.Flags&ntlmssp.FlagRequestTarget != 0 {
+		flags |= ntlmssp.FlagRequestTarget
+	}
+	if _, err := io.ReadFull(cfg.Rand, s.serverCh[:]); err != nil {
+		return 0, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes for the challenge: %w", err)
+	}
+	s.issued = cfg.Time()
+	// The names are the same for every challenge; only the timestamp pair is new.
+	var ti [256]byte
+	targetInfo := append(ti[:0], s.names...)
+	targetInfo = binary.LittleEndian.AppendUint16(targetInfo, uint16(ntlmssp.MsvAvTimestamp))
+	targetInfo = binary.LittleEndian.AppendUint16(targetInfo, 8)
+	targetInfo = binary.LittleEndian.AppendUint64(targetInfo, ntlmssp.Filetime(s.issued))
+	targetInfo = append(targetInfo, 0, 0, 0, 0) // MsvAvEOL
+	chal := ntlmssp.ChallengeMessage{
+		Flags:           flags,
+		TargetName:      cfg.NetBIOSDomain,
+		ServerChallenge: s.serverCh,
+		TargetInfo:      targetInfo,
+		Version:         ourVersion,
+	}
+	start := len(p.Out)
+	p.Out = chal.AppendMarshal(p.Out)
+	s.negotiate = append([]byte(nil), in...)
+	s.challenge = append([]byte(nil), p.Out[start:]...)
+	s.flags = flags
+	s.state = 1
+	return sspi.ContinueNeeded, nil
+}
+
+// refusal is a logon failure: the error the caller gets and the record the log gets.
+func (s *serverContext) refuse(status sspi.Status, reason, domain, user, ws string, cause error) error {
+	if l := s.cfg.Logger; l != nil {
+		l.LogAttrs(context.Background(), slog.LevelWarn, "ntlm: logon refused",
+			slog.String("reason", reason), slog.String("user", principal(domain, user)),
+			slog.String("workstation", ws), slog.String("status", status.String()))
+	}
+	if cause != nil {
+		return &sspi.Error{Status: status, Err: fmt.Errorf("ntlm: %s for %s: %w", reason, principal(domain, user), cause)}
+	}
+	return &sspi.Error{Status: status, Err: fmt.Errorf("ntlm: %s for %s", reason, principal(domain, user))}
+}
+
+func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, error) {
+	in := p.InputToken()
+	auth, err := ntlmssp.ParseAuthenticate(in)
+	if err != nil {
+		return 0, malformed("AUTHENTICATE", err)
+	}
+	s.state = 2 // one AUTHENTICATE per challenge, whatever the outcome
+	cfg := s.cfg
+	domain, user, ws := auth.DomainName, auth.UserName, auth.Workstation
+	flags := s.flags & (auth.Flags | ntlmssp.FlagUnicode | ntlmssp.FlagOEM | ntlmssp.FlagNTLM | ntlmssp.FlagTargetInfo | ntlmssp.FlagTargetTypeDomain)
+	if auth.Flags&ntlmssp.FlagKeyExch == 0 {
+		flags &^= ntlmssp.FlagKeyExch
+	}
+
+	// Anonymous (MS-NLMP 3.2.5.1.2): no user, an empty NT response, LM Z(1) or empty.
+	if user == "" && len(auth.NtChallengeResponse) == 0 && (len(auth.LmChallengeResponse) == 0 || bytes.Equal(auth.LmChallengeResponse, []byte{0})) {
+		if !cfg.AllowAnonymous {
+			return 0, s.refuse(sspi.ErrLogonDenied, "anonymous logon is not allowed", "", "", ws, nil)
+		}
+		if err := s.established.init(flags|ntlmssp.FlagAnonymous, [16]byte{}, true, true); err != nil {
+			return 0, err
+		}
+		s.identity = sspi.Identity{Package: PackageName, Workstation: ws}
+		p.Attr = grantedASC(flags|ntlmssp.FlagAnonymous, p.Req)
+		s.release()
+		return sspi.OK, nil
+	}
+	if user == "" {
+		return 0, s.refuse(sspi.ErrLogonDenied, "no user name", domain, user, ws, nil)
+	}
+
+	acct, lookupErr := cfg.Accounts.LookupAccount(ctxOf(p), domain, user)
+	if lookupErr != nil && !errors.Is(lookupErr, ErrNoSuchUser) {
+		return 0, s.refuse(sspi.ErrNoAuthenticatingAuthority, "account store failed", domain, user, ws, lookupErr)
+	}
+	ntHash := acct.NTHash
+	if lookupErr != nil {
+		// Unknown users cost the same work as known ones, so timing does not tell them apart.
+		io.ReadFull(cfg.Rand, ntHash[:])
+	}
+
+	var sessionBaseKey, keyExchangeKey [16]byte
+	switch nt := auth.NtChallengeResponse; {
+	case len(nt) > 24:
+		key := ntlmssp.NTOWFv2(ntHash, user, domain)
+		var ok bool
+		sessionBaseKey, ok = ntlmssp.VerifyNTLMv2Response(key, s.serverCh, nt)
+		clear(key[:])
+		if lookupErr != nil {
+			return 0, s.refuse(sspi.ErrLogonDenied, "unknown user", domain, user, ws, lookupErr)
+		}
+		if !ok {
+			return 0, s.refuse(sspi.ErrLogonDenied, "NTLMv2 response does not match", domain, user, ws, nil)
+		}
+		blob, err := ntlmssp.ParseNTLMv2Response(nt)
+		if err != nil {
+			return 0, malformed("NTLMv2 response in AUTHENTICATE", err)
+		}
+		if err := s.checkBlob(p, auth, blob, domain, user, ws); err != nil {
+			return 0, err
+		}
+		keyExchangeKey = sessionBaseKey
+	case len(nt) == 24:
+		if lookupErr != nil {
+			return 0, s.refuse(sspi.ErrLogonDenied, "unknown user", domain, user, ws, lookupErr)
+		}
+		if !cfg.AllowNTLMv1 {
+			return 0, s.refuse(sspi.ErrLogonDenied, "NTLMv1 response refused (ServerConfig.AllowNTLMv1 is off)", domain, user, ws, nil)
+		}
+		var cc [8]byte
+		if flags&ntlmssp.FlagExtendedSessionSecurity != 0 {
+			if len(auth.LmChallengeResponse) < 8 {
+				return 0, malformed("AUTHENTICATE", errors.New("NTLMv1 with extended session security needs the client challenge in the LM response"))
+			}
+			copy(cc[:], auth.LmChallengeResponse)
+		}
+		want, _ := ntlmssp.NTLMv1Responses(flags, ntHash, [16]byte{}, s.serverCh, cc)
+		if !ntlmssp.ConstantTimeEqual(want[:], nt) {
+			return 0, s.refuse(sspi.ErrLogonDenied, "NTLMv1 response does not match", domain, user, ws, nil)
+		}
+		if cfg.RequireMIC {
+			return 0, s.refuse(sspi.ErrLogonDenied, "no MIC (NTLMv1 cannot carry one) and ServerConfig.RequireMIC is on", domain, user, ws, nil)
+		}
+		sessionBaseKey = ntlmssp.SessionBaseKeyV1(ntHash)
+		keyExchangeKey = ntlmssp.KeyExchangeKeyV1(flags, sessionBaseKey, [16]byte{}, auth.LmChallengeResponse, s.serverCh)
+	default:
+		if lookupErr != nil {
+			return 0, s.refuse(sspi.ErrLogonDenied, "unknown user", domain, user, ws, lookupErr)
+		}
+		return 0, s.refuse(sspi.ErrLogonDenied, fmt.Sprintf("LM-only response of %d bytes refused", len(auth.LmChallengeResponse)), domain, user, ws, nil)
+	}
+	clear(ntHash[:])
+
+	exported := keyExchangeKey
+	if flags&ntlmssp.FlagKeyExch != 0 {
+		if len(auth.EncryptedRandomSessionKey) != 16 {
+			return 0, malformed("AUTHENTICATE", fmt.Errorf("KEY_EXCH with a %d-byte EncryptedRandomSessionKey", len(auth.EncryptedRandomSessionKey)))
+		}
+		exported = ntlmssp.RC4K(keyExchangeKey, [16]byte(auth.EncryptedRandomSessionKey))
+	}
+	if s.micSent {
+		want := ntlmssp.ComputeMIC(exported, s.negotiate, s.challenge, in, auth.MICOffset)
+		if !ntlmssp.ConstantTimeEqual(want[:], auth.MIC) {
+			clear(exported[:])
+			return 0, s.refuse(sspi.ErrMessageAltered, "MIC does not match (a message was altered)", domain, user, ws, nil)
+		}
+	}
+	if err := s.established.init(flags, exported, true, false); err != nil {
+		return 0, err
+	}
+	clear(exported[:])
+	clear(sessionBaseKey[:])
+	clear(keyExchangeKey[:])
+	s.identity = sspi.Identity{Package: PackageName, User: user, Domain: domain, Principal: principal(domain, user), Workstation: ws}
+	p.Attr = grantedASC(flags, p.Req)
+	s.release()
+	return sspi.OK, nil
+}
+
+// checkBlob applies the policies carried in the verified NTLMv2 blob: clock skew, MIC
+// presence, channel bindings. NTProofStr covers the blob, so its contents are the client's.
+func (s *serverContext) checkBlob(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, blob *ntlmssp.NTLMv2ClientChallenge, domain, user, ws string) error {
+	cfg := s.cfg
+	if cfg.MaxClockSkew > 0 {
+		ts := ntlmssp.FiletimeToTime(blob.Timestamp)
+		if d := cfg.Time().Sub(ts); d > cfg.MaxClockSkew || d < -cfg.MaxClockSkew {
+			return s.refuse(sspi.ErrTimeSkew, fmt.Sprintf("NTLMv2 timestamp is %v away from the server's clock (limit %v)", d.Round(time.Second), cfg.MaxClockSkew), domain, user, ws, nil)
+		}
+	}
+	avf, _ := blob.AVPairs.Flags()
+	if avf&ntlmssp.AvFlagMICPresent != 0 {
+		if auth.MICOffset < 0 || len(auth.MIC) != 16 {
+			return malformed("AUTHENTICATE", errors.New("MsvAvFlags announces a MIC but the message has no room for one"))
+		}
+		s.micSent = true
+	} else if cfg.RequireMIC {
+		return s.refuse(sspi.ErrLogonDenied, "no MIC and ServerConfig.RequireMIC is on", domain, user, ws, nil)
+	}
+	if cfg.ChannelBindings == BindingsOff {
+		return nil
+	}
+	theirs, sent := blob.AVPairs.ChannelBindings()
+	sent = sent && theirs != [16]byte{}
+	b := sspi.FindBuffer(p.In, sspi.BufferChannelBindings)
+	if b == nil || len(b.Data) == 0 {
+		if cfg.ChannelBindings == BindingsRequired {
+			return s.refuse(sspi.ErrBadBindings, "channel bindings are required but the server was given none to check (pass a BufferChannelBindings buffer)", domain, user, ws, nil)
+		}
+		return nil
+	}
+	cb, err := ntlmssp.ParseChannelBindings(b.Data)
+	if err != nil {
+		return sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: the server's channel-binding buffer is not a SEC_CHANNEL_BINDINGS struct: %w", err)
+	}
+	ours := cb.Hash()
+	switch {
+	case !sent && cfg.ChannelBindings == BindingsRequired:
+		return s.refuse(sspi.ErrBadBindings, "client sent no channel bindings and they are required", domain, user, ws, nil)
+	case sent && !ntlmssp.ConstantTimeEqual(ours[:], theirs[:]):
+		return s.refuse(sspi.ErrBadBindings, "channel bindings do not match", domain, user, ws, nil)
+	}
+	return nil
+}
+
+// release drops what only the handshake needed.
+func (s *serverContext) release() { s.negotiate, s.challenge = nil, nil }
+
+func ctxOf(p *sspi.StepParams) context.Context {
+	if p.Context != nil {
+		return p.Context
+	}
+	return context.Background()
+}
+
+func grantedASC(f ntlmssp.NegotiateFlags, req sspi.ContextReq) sspi.ContextAttr {
+	a := sspi.ASCRetConnection
+	if f&ntlmssp.FlagSign != 0 {
+		a |= sspi.ASCRetIntegrity | sspi.ASCRetReplayDetect | sspi.ASCRetSequenceDetect
+	}
+	if f&ntlmssp.FlagSeal != 0 {
+		a |= sspi.ASCRetConfidentiality
+	}
+	if f&ntlmssp.FlagAnonymous != 0 {
+		a |= sspi.ASCRetNullSession
+	}
+	if f&ntlmssp.FlagIdentify != 0 {
+		a |= sspi.ASCRetIdentify
+	}
+	return a
+}
