@@ -6,8 +6,10 @@
 // security context: the SSPI state machines are built on top of it.
 //
 // Parsers never panic and never read outside their input; every error they
-// return for bad input wraps ErrMalformed. Parsed messages alias the input
-// buffer.
+// return for bad input wraps ErrMalformed. They reject messages over 64 KiB.
+// Parsed messages alias the input buffer. Marshal methods trust their
+// input: every payload item must be shorter than 64 KiB, the limit of the
+// 16-bit length fields (SSPI name limits keep real ones far shorter).
 //
 // Key material: functions here clear the key-dependent buffers they own
 // (HMAC pads, DES/RC4 key copies, UTF-16 password bytes) before returning,

@@ -45,7 +45,7 @@ func FuzzParseChallenge(f *testing.F) {
 			return
 		}
 		out := m.Marshal()
-		if len(out) > MaxMessageSize {
+		if len(out) > maxMessageSize {
 			return // a bigger header pushed it over the limit
 		}
 		m2, err := ParseChallenge(out)
@@ -83,7 +83,7 @@ func FuzzParseAuthenticate(f *testing.F) {
 			VerifyNTLMv2Response([16]byte{}, [8]byte{}, m.NtChallengeResponse)
 		}
 		out := m.Marshal()
-		if len(out) > MaxMessageSize {
+		if len(out) > maxMessageSize {
 			return
 		}
 		m2, err := ParseAuthenticate(out)

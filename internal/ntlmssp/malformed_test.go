@@ -64,7 +64,7 @@ func TestMalformedMessages(t *testing.T) {
 			mutate("bad signature", func(b []byte) []byte { b[7] = 'x'; return b })
 			mutate("wrong type", func(b []byte) []byte { b[8] ^= 3; return b })
 			mutate("huge type", func(b []byte) []byte { b[11] = 0x80; return b })
-			mutate("oversized", func(b []byte) []byte { return append(b, make([]byte, MaxMessageSize)...) })
+			mutate("oversized", func(b []byte) []byte { return append(b, make([]byte, maxMessageSize)...) })
 			for _, d := range p.descs {
 				mutate("offset outside", func(b []byte) []byte {
 					binary.LittleEndian.PutUint16(b[d:], 4)

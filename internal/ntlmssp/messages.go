@@ -28,11 +28,11 @@ const (
 	typeAuthenticate = 3
 )
 
-// MaxMessageSize bounds every message this package parses or builds. Real
+// maxMessageSize bounds every message this package parses. Real
 // messages are a few hundred bytes (Windows caps NTLM tokens at 2888 bytes,
 // the cbMaxToken it reports); 64 KiB leaves room for any plausible target
 // info while keeping a hostile length field from mattering.
-const MaxMessageSize = 0xffff
+const maxMessageSize = 0xffff
 
 // A field descriptor (Len, MaxLen, BufferOffset) locates one payload item
 // (MS-NLMP 2.2.1.1-3). It is read as 8 bytes at off.
@@ -68,8 +68,8 @@ func checkHeader(msg []byte, typ uint32, min int) error {
 	if len(msg) < min {
 		return malformed("message is %d bytes, need at least %d", len(msg), min)
 	}
-	if len(msg) > MaxMessageSize {
-		return malformed("message is %d bytes, limit %d", len(msg), MaxMessageSize)
+	if len(msg) > maxMessageSize {
+		return malformed("message is %d bytes, limit %d", len(msg), maxMessageSize)
 	}
 	if [8]byte(msg[:8]) != signature {
 		return malformed("bad signature % x", msg[:8])
