@@ -1,0 +1,142 @@
+package testpeers
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+//go:embed cdriver/gss_ntlm_bench.c
+var gssNTLMBenchC []byte
+
+// GSSNTLMBenchResult holds gss-ntlmssp's in-process timings from the C comparison harness
+// (cdriver/gss_ntlm_bench.c), in nanoseconds per operation. They are figures for the issue
+// notes, to set beside gosspi's own `go test -bench` results; never assert on them.
+type GSSNTLMBenchResult struct {
+	// N is the number of handshakes, and of wrap+unwrap and MIC pairs per size.
+	N int `json:"n"`
+	// InitiatorNsPerHandshake is the time spent in gss_init_sec_context per handshake
+	// (NEGOTIATE, then AUTHENTICATE), AcceptorNsPerHandshake in gss_accept_sec_context
+	// (CHALLENGE, then verifying the AUTHENTICATE against NTLM_USER_FILE).
+	InitiatorNsPerHandshake float64 `json:"initiator_ns_per_handshake"`
+	AcceptorNsPerHandshake  float64 `json:"acceptor_ns_per_handshake"`
+	// TotalNsPerHandshake is the wall time per handshake, context deletion included.
+	TotalNsPerHandshake float64 `json:"total_ns_per_handshake"`
+	// Protect holds gss_wrap (initiator, with confidentiality) and gss_unwrap (acceptor) per
+	// message size: 1 KiB and 16 KiB.
+	Protect []GSSProtectResult `json:"protect"`
+	// MIC holds gss_get_mic (initiator) and gss_verify_mic (acceptor) over 1 KiB.
+	MIC GSSMICResult `json:"mic"`
+}
+
+// GSSProtectResult is wrap and unwrap time for one message size.
+type GSSProtectResult struct {
+	// Size is the message size in bytes; WrapNs and UnwrapNs are nanoseconds per call.
+	Size     int     `json:"size"`
+	WrapNs   float64 `json:"wrap_ns"`
+	UnwrapNs float64 `json:"unwrap_ns"`
+}
+
+// GSSMICResult is get_mic and verify_mic time for one message size.
+type GSSMICResult struct {
+	// Size is the message size in bytes; the others are nanoseconds per call.
+	Size        int     `json:"size"`
+	GetMICNs    float64 `json:"get_mic_ns"`
+	VerifyMICNs float64 `json:"verify_mic_ns"`
+}
+
+// String formats the result for a benchmark log or the issue notes.
+func (r GSSNTLMBenchResult) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gss-ntlmssp, n=%d: handshake initiator %.0f ns, acceptor %.0f ns, total %.0f ns",
+		r.N, r.InitiatorNsPerHandshake, r.AcceptorNsPerHandshake, r.TotalNsPerHandshake)
+	for _, p := range r.Protect {
+		fmt.Fprintf(&b, "; %d B wrap %.0f ns unwrap %.0f ns", p.Size, p.WrapNs, p.UnwrapNs)
+	}
+	fmt.Fprintf(&b, "; %d B get_mic %.0f ns verify_mic %.0f ns", r.MIC.Size, r.MIC.GetMICNs, r.MIC.VerifyMICNs)
+	return b.String()
+}
+
+// BuildGSSNTLMBench compiles the C harness with gcc against MIT's libgssapi_krb5 (flags from
+// `krb5-config --cflags/--libs gssapi`) into a temporary directory and returns the binary's
+// path. It skips (or fails under SSPI_INTEROP=require) without gcc, libkrb5-dev or
+// gss-ntlmssp.
+func BuildGSSNTLMBench(tb testing.TB) string {
+	tb.Helper()
+	gcc, krb5Config := RequireCGSSAPI(tb)
+	RequireGSSNTLMSSP(tb)
+	dir := tb.TempDir()
+	src, err := writeTemp(dir, "gss_ntlm_bench.c", gssNTLMBenchC, 0o600)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	flags := func(what string) []string {
+		out, err := exec.Command(krb5Config, what, "gssapi").Output()
+		if err != nil {
+			tb.Fatalf("testpeers: krb5-config %s gssapi: %v", what, err)
+		}
+		return strings.Fields(string(out))
+	}
+	bin := dir + "/gss_ntlm_bench"
+	args := append([]string{"-O2", "-Wall", "-Werror", "-o", bin}, flags("--cflags")...)
+	args = append(args, src)
+	args = append(args, flags("--libs")...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, gcc, args...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("testpeers: compiling the C harness: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// RunGSSNTLMBench builds the C harness and runs n NTLM handshakes and n wrap+unwrap (1 KiB,
+// 16 KiB) and get_mic+verify_mic (1 KiB) with gss-ntlmssp in one process, with the time in the
+// initiator's and the acceptor's calls measured apart. The harness checks every result and
+// fails on any error, so a number always comes from a working exchange. The run is bounded
+// by a time-out that grows with n.
+func RunGSSNTLMBench(tb testing.TB, n int) (GSSNTLMBenchResult, error) {
+	tb.Helper()
+	if n <= 0 {
+		return GSSNTLMBenchResult{}, fmt.Errorf("testpeers: RunGSSNTLMBench needs n > 0, got %d", n)
+	}
+	return runGSSNTLMBench(tb, BuildGSSNTLMBench(tb), n)
+}
+
+// runGSSNTLMBench runs an already built harness (a benchmark builds it once, outside its
+// timer).
+func runGSSNTLMBench(tb testing.TB, bin string, n int) (GSSNTLMBenchResult, error) {
+	tb.Helper()
+	var res GSSNTLMBenchResult
+	dir := tb.TempDir()
+	env := peerEnv(tb, dir, NTLMEnv{Users: []NTLMUser{{Domain: "BENCHDOM", User: "bench", Password: "Bench-Passw0rd"}}}, nil)
+	// Generous: ~1 ms per handshake and ~0.2 ms per 16 KiB message pair on this machine, a
+	// loaded CI machine may be ten times slower.
+	timeout := time.Minute + time.Duration(n)*50*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-n", strconv.Itoa(n), "-user", `BENCHDOM\bench`, "-pass", "Bench-Passw0rd")
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("%w: C harness after %v", errTimeout, timeout)
+		}
+		return res, fmt.Errorf("testpeers: C harness: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return res, fmt.Errorf("testpeers: C harness output %q: %w", stdout.String(), err)
+	}
+	return res, nil
+}

@@ -1,0 +1,58 @@
+// Package testpeers runs the real peers that gosspi's interop tests and benchmark comparisons
+// talk to: MIT krb5's GSSAPI with gss-ntlmssp (driven token by token through python3-gssapi),
+// MIT's gss-sample client and server, Samba's ntlm_auth as NTLM client and acceptor, Impacket's
+// NTLM code as an independent implementation and verifier, and a C program that times
+// gss-ntlmssp in process.
+//
+// It is a test helper: it takes a testing.TB everywhere, and every peer it starts listens on
+// 127.0.0.1 only, runs under a time-out, and is stopped by the test's Cleanup. Peers come from
+// Debian's packages (scripts/install-peers installs them all). When one is missing the test is
+// skipped with the name of the package to install, or fails when SSPI_INTEROP=require, as in CI,
+// so a missing peer can never pass silently there.
+//
+// Each child process gets a scrubbed environment: the caller's NTLM_USER_FILE, KRB5_CONFIG,
+// KRB5CCNAME, KRB5_KTNAME, PYTHON* and friends are removed, and a private krb5.conf (no DNS
+// lookups, an invalid default realm) and an empty credential cache are set, so the developer's
+// own Kerberos tickets or Python installation never leak into a result. Options.Env puts back
+// what a test really wants.
+//
+// # Facts about the peers (Debian 12), as seen here; the tests pin most of them
+//
+// gss-ntlmssp 1.2.0 (through python3-gssapi 1.8.2 and MIT krb5 1.20.1):
+//   - Initiator credentials work both ways: gss_acquire_cred_with_password with a
+//     "DOMAIN\user" GSS_C_NT_USER_NAME (no users file needed in the initiator's process), or
+//     default credentials with NTLMUSER naming the user and NTLM_USER_FILE holding the
+//     password. The acceptor needs NTLM_USER_FILE ("DOMAIN:USER:PASSWORD" lines); it re-reads
+//     the file on every AUTHENTICATE.
+//   - NEGOTIATE is 40 bytes (with VERSION); the 32-byte form is refused.
+//   - gss_wrap ignores conf_req_flag and always seals; the token is the sealed message
+//     followed by the 16-byte signature. Empty messages are refused
+//     (GSS_S_CALL_INACCESSIBLE_READ).
+//   - No MIC in the AUTHENTICATE unless asked, as MIT's SPNEGO does, by inquiring
+//     1.3.6.1.4.1.7165.655.1.2 (GSSPeerOptions.RequestMIC). MsvAvTargetName is the target
+//     name as "host/localhost".
+//   - The acceptor refuses NTLMv1 at LM_COMPAT_LEVEL 3 and above (its default), not only at
+//     5 as Windows does. A wrong password fails with GSS_S_FAILURE, minor EINVAL; mismatched
+//     channel bindings with GSS_S_DEFECTIVE_TOKEN, minor EACCES; bindings on one side only
+//     are accepted.
+//   - gss_display_name includes the C string's NUL in the length ("TESTDOM\alice\x00"); the
+//     driver strips it. python3-gssapi segfaults reading target_name on a gss-ntlmssp
+//     acceptor context; the driver does not ask.
+//   - Its CPU time goes mostly to OpenSSL 3's EVP_MD_fetch (about half the instructions of a
+//     handshake under callgrind), not to the cryptography itself.
+//
+// MIT gss-sample: gss-client -mech '{ 1 3 6 1 4 1 311 2 2 10 }' with -user/-pass, and -q, or
+// it exits 1 after a good NTLM handshake (gss-ntlmssp lacks gss_inquire_names_for_mech) before
+// sending its message. gss-server needs -verbose for the tokens and "Accepted connection using
+// mechanism" in its log. Behind socat, gss-server is not exec'd directly: socat SIGTERMs its
+// child when the connection ends, and gss-server closes the socket before it logs a refusal.
+//
+// Samba 4.17 ntlm_auth: the client answers TT with "AF <AUTHENTICATE>" (not KK); the
+// squid-2.5-ntlmssp acceptor with --password accepts that password for any user and domain
+// and answers "AF DOMAIN\user" or "NA NT_STATUS_LOGON_FAILURE"; GK after a refusal is
+// "BH No session key". It takes 32- and 40-byte NEGOTIATEs.
+//
+// Impacket 0.10.0: NEGOTIATE is 32 bytes unless VERSION is asked for; with VERSION its
+// AUTHENTICATE offsets are 24 bytes off (ImpacketNTLMOptions.KeepVersionBug keeps the bug,
+// the default repairs it). It adds MsvAvTargetName "cifs/<server>" on its own.
+package testpeers

@@ -1,0 +1,198 @@
+package testpeers
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultTimeout bounds every single exchange with a peer (one line out, one line back) and
+// every one-shot peer command. Generous, because a loaded CI machine with two cores can be slow
+// to start Python; a hung peer is still noticed well within the test binary's own time-out.
+const DefaultTimeout = 30 * time.Second
+
+// errTimeout is wrapped by every error caused by a peer that did not answer in time.
+var errTimeout = errors.New("testpeers: peer did not answer in time")
+
+// capBuffer keeps the last max bytes written to it, for a peer's stderr in error messages.
+type capBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+// Write keeps p, dropping the oldest bytes beyond max.
+func (c *capBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, p...)
+	if len(c.buf) > c.max {
+		c.buf = append([]byte(nil), c.buf[len(c.buf)-c.max:]...)
+	}
+	return len(p), nil
+}
+
+// String returns what is kept, trimmed.
+func (c *capBuffer) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(bytes.TrimSpace(c.buf))
+}
+
+// lineProc is a child process spoken to one line at a time over stdin/stdout, each answer
+// awaited with a time-out. It runs in its own process group so that Close can end it and
+// anything it started, by that group's id, without touching other processes.
+type lineProc struct {
+	name    string
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	lines   chan string // stdout lines; closed at EOF
+	stderr  *capBuffer
+	timeout time.Duration
+
+	mu     sync.Mutex // one exchange at a time
+	closed bool
+	waited chan struct{} // closed when cmd.Wait returns
+	err    error         // cmd.Wait's result
+}
+
+func startLineProc(name string, cmd *exec.Cmd, timeout time.Duration) (*lineProc, error) {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	p := &lineProc{
+		name: name, cmd: cmd, timeout: timeout,
+		lines:  make(chan string, 16),
+		stderr: &capBuffer{max: 16 << 10},
+		waited: make(chan struct{}),
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stderr = p.stderr
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("testpeers: start %s: %w", name, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 64<<20) // tokens and wrapped messages, base64 in one line
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+	}()
+	go func() {
+		// Wait only after stdout is drained is what os/exec asks for; the scanner goroutine
+		// reads to EOF, and the process's exit closes its end.
+		p.err = cmd.Wait()
+		close(p.waited)
+	}()
+	return p, nil
+}
+
+// exchange writes line (a newline is added) and returns the next line of output. A peer that
+// takes longer than the time-out is killed: its state is unknown after that.
+func (p *lineProc) exchange(line string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return "", fmt.Errorf("testpeers: %s is closed", p.name)
+	}
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		return "", fmt.Errorf("testpeers: write to %s: %w%s", p.name, err, p.stderrSuffix())
+	}
+	return p.readLocked()
+}
+
+// read returns the next line of output without writing anything first.
+func (p *lineProc) read() (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.readLocked()
+}
+
+func (p *lineProc) readLocked() (string, error) {
+	timer := time.NewTimer(p.timeout)
+	defer timer.Stop()
+	select {
+	case l, ok := <-p.lines:
+		if !ok {
+			// Give Wait a moment so the exit status makes it into the message.
+			status := "still running"
+			select {
+			case <-p.waited:
+				status = fmt.Sprint(p.err)
+			case <-time.After(2 * time.Second):
+			}
+			return "", fmt.Errorf("testpeers: %s closed its output (%s)%s", p.name, status, p.stderrSuffix())
+		}
+		return l, nil
+	case <-timer.C:
+		p.kill()
+		return "", fmt.Errorf("%w: %s after %v%s", errTimeout, p.name, p.timeout, p.stderrSuffix())
+	}
+}
+
+func (p *lineProc) stderrSuffix() string {
+	if s := p.stderr.String(); s != "" {
+		return "; stderr: " + s
+	}
+	return ""
+}
+
+// kill ends the process group the child leads (and only that group).
+func (p *lineProc) kill() {
+	if p.cmd.Process != nil {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// close closes stdin (a well-behaved peer exits on EOF), waits up to five seconds, then kills
+// the group. It is idempotent and returns the exit error of a peer that exited on its own
+// with a failure.
+func (p *lineProc) close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.waited
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	_ = p.stdin.Close()
+	select {
+	case <-p.waited:
+	case <-time.After(5 * time.Second):
+		p.kill()
+		<-p.waited
+		return fmt.Errorf("testpeers: %s did not exit after stdin closed; killed", p.name)
+	}
+	// A process killed on purpose, or one that ended with status 0, is not an error here.
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) && ee.ExitCode() > 0 {
+		return fmt.Errorf("testpeers: %s: %w%s", p.name, p.err, p.stderrSuffix())
+	}
+	return nil
+}
+
+// writeTemp writes data to name in dir with mode perm and returns the full path.
+func writeTemp(dir, name string, data []byte, perm os.FileMode) (string, error) {
+	path := dir + string(os.PathSeparator) + name
+	if err := os.WriteFile(path, data, perm); err != nil {
+		return "", err
+	}
+	return path, nil
+}
