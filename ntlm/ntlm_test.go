@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -439,5 +440,34 @@ func TestPackageInfo(t *testing.T) {
 	info, err := sspi.QuerySecurityPackageInfo("ntlm")
 	if err != nil || info.Name != "NTLM" || info.RPCID != 10 || info.MaxToken != 2888 || info.Capabilities != 0x00082B37 || info.Comment != "NTLM Security Package" {
 		t.Fatal(info, err)
+	}
+}
+
+func TestRefusalsAreLoggedApartWithoutSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	scred := serverCreds(t, ServerConfig{Logger: logger})
+	for _, c := range []ClientConfig{
+		{User: `EXAMPLE\alice`, Password: "wrong-password"},
+		{User: `EXAMPLE\nobody`, Password: "other-secret"},
+	} {
+		if _, err := run(t, clientCredsFor(t, c), scred, sspi.ClientOptions{}, sspi.ServerOptions{}, nil); !errors.Is(err, sspi.ErrLogonDenied) {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want one record per refusal, got:\n%s", buf.String())
+	}
+	if !strings.Contains(lines[0], `reason="NTLMv2 response does not match"`) || !strings.Contains(lines[0], `user=EXAMPLE\\alice`) {
+		t.Errorf("wrong-password record: %s", lines[0])
+	}
+	if !strings.Contains(lines[1], `reason="unknown user"`) || !strings.Contains(lines[1], "SEC_E_LOGON_DENIED") {
+		t.Errorf("unknown-user record: %s", lines[1])
+	}
+	for _, secret := range []string{"wrong-password", "other-secret", "Passw0rd!"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Fatalf("log contains a secret: %s", buf.String())
+		}
 	}
 }
