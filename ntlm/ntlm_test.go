@@ -459,7 +459,7 @@ func TestRefusalsAreLoggedApartWithoutSecrets(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("want one record per refusal, got:\n%s", buf.String())
 	}
-	if !strings.Contains(lines[0], `reason="NTLMv2 response does not match"`) || !strings.Contains(lines[0], `user=EXAMPLE\\alice`) {
+	if !strings.Contains(lines[0], `reason="NTLMv2 response does not match"`) || !strings.Contains(lines[0], `user=EXAMPLE\alice`) {
 		t.Errorf("wrong-password record: %s", lines[0])
 	}
 	if !strings.Contains(lines[1], `reason="unknown user"`) || !strings.Contains(lines[1], "SEC_E_LOGON_DENIED") {
