@@ -25,8 +25,8 @@
 //     password. The acceptor needs NTLM_USER_FILE ("DOMAIN:USER:PASSWORD" lines); it re-reads
 //     the file on every AUTHENTICATE.
 //   - NEGOTIATE is 40 bytes (with VERSION); the 32-byte form is refused.
-//   - gss_wrap ignores conf_req_flag and always seals; the token is the sealed message
-//     followed by the 16-byte signature. Empty messages are refused
+//   - gss_wrap ignores conf_req_flag and always seals; the token is the 16-byte signature
+//     followed by the sealed message (sspi's Wrap layout). Empty messages are refused
 //     (GSS_S_CALL_INACCESSIBLE_READ).
 //   - No MIC in the AUTHENTICATE unless asked, as MIT's SPNEGO does, by inquiring
 //     1.3.6.1.4.1.7165.655.1.2 (GSSPeerOptions.RequestMIC). MsvAvTargetName is the target

@@ -92,8 +92,8 @@ func TestGSSPeerNTLMHandshakeAndProtection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// gss-ntlmssp 1.2 ignores conf_req_flag and always seals; its token is the sealed
-		// message followed by the 16-byte NTLM signature.
+		// gss-ntlmssp 1.2 ignores conf_req_flag and always seals; its token is the 16-byte
+		// NTLM signature followed by the sealed message (ntlm/interop_test.go pins the order).
 		if !applied || bytes.Contains(tok, msg) || len(tok) != len(msg)+16 {
 			t.Errorf("wrap(conf=%v): applied=%v, plaintext visible=%v, len %d; want sealed msg+16",
 				conf, applied, bytes.Contains(tok, msg), len(tok))
