@@ -1,0 +1,315 @@
+package negotiate
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/der"
+)
+
+// The initiator (RFC 4178 3.2 and 5, with MS-SPNG 3.1.5).
+
+func (c *context) clientStep(p *sspi.StepParams) (sspi.Status, error) {
+	if c.phase == phaseStart {
+		return c.clientFirst(p)
+	}
+	return c.clientReply(p)
+}
+
+// clientFirst sends the NegTokenInit: the mechanism list in preference order and the
+// optimistic token of the first mechanism (RFC 4178 3.2 step 1).
+func (c *context) clientFirst(p *sspi.StepParams) (sspi.Status, error) {
+	c.offered = append(c.offeredArr[:0], c.creds.mechs...)
+	c.mustProtect = p.Req.Has(sspi.ISCReqUseDCEStyle) // MS-SPNG: DCE style always exchanges MICs
+	optimistic := !c.creds.cfg.NoOptimisticToken
+
+	// A server that speaks first (SMB, MS-SPNG's NegTokenInit2) lists what it accepts.
+	// The list is not integrity-protected, so it never narrows the offer: a
+	// man-in-the-middle who struck Kerberos from it would otherwise make NTLM our
+	// unprotected first choice. It only spares an optimistic token the server cannot use.
+	var serverMechs []der.OID
+	hints := false
+	if in := p.InputToken(); len(in) > 0 {
+		if err := parseInitialToken(in, &c.init); err != nil {
+			return 0, err
+		}
+		if c.init.hasMechTypes {
+			serverMechs, hints = c.init.mechTypes, true
+			common := false
+			for _, mc := range c.offered {
+				common = common || listed(serverMechs, mc.mech)
+			}
+			if !common {
+				return 0, sspi.Errorf(sspi.ErrSecPkgNotFound, "negotiate: the server accepts %s and the client has %s: no mechanism in common",
+					oidNames(serverMechs), c.creds.names())
+			}
+		}
+	}
+
+	var tok []byte
+	for optimistic && len(c.offered) > 0 {
+		if hints && !listed(serverMechs, c.offered[0].mech) {
+			break // no optimistic token; the server picks from the whole list
+		}
+		c.cur = c.offered[0]
+		out, err := c.stepMech(p, nil, false)
+		if err == nil {
+			tok = out
+			break
+		}
+		// A first choice that cannot start (Kerberos without a ticket or a KDC) is dropped
+		// before anything is sent, as MIT does, so the server never sees it offered.
+		c.startFailures = append(c.startFailures, startFailure(err))
+		c.closeSub()
+		c.cur = nil
+		c.offered = c.offered[1:]
+	}
+	if len(c.offered) == 0 {
+		return 0, &sspi.Error{Status: sspi.StatusOf(c.startFailures[0]), Err: &mechErrors{what: "no mechanism could start", errs: c.startFailures}}
+	}
+
+	oids := c.oidArr[:0]
+	for _, mc := range c.offered {
+		oids = append(oids, mc.mech.oids...)
+	}
+	c.mechList = appendMechTypeList(c.mechListArr[:0], oids)
+	c.init = negTokenInit{hasMechTypes: true, mechTypesDER: c.mechList, mechToken: tok, hasMechToken: len(tok) > 0}
+	p.Out = appendInitialToken(p.Out, &c.init)
+	c.forgetInput()
+	c.phase = phaseNegotiating
+	p.Attr = c.attr
+	return sspi.ContinueNeeded, nil
+}
+
+// startFailure restates a mechanism's failure for the aggregate error: "Kerberos:
+// SEC_E_NO_CREDENTIALS: cause", one per mechanism, each keeping its status.
+func startFailure(err error) error {
+	var me *MechanismError
+	if !errors.As(err, &me) {
+		return err
+	}
+	return &MechanismError{Mechanism: me.Mechanism, Err: &sspi.Error{Status: sspi.StatusOf(err), Err: me.Err}}
+}
+
+// listed reports whether any of oids stands for m.
+func listed(oids []der.OID, m *mechanism) bool {
+	for _, o := range oids {
+		if mechByOID(o) == m {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *context) offeredMech(m *mechanism) *mechCred {
+	for _, mc := range c.offered {
+		if mc.mech == m {
+			return mc
+		}
+	}
+	return nil
+}
+
+func (c *context) offeredNames() string {
+	var b strings.Builder
+	for i, mc := range c.offered {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(mc.mech.name)
+	}
+	return b.String()
+}
+
+// clientReply handles a NegTokenResp from the server.
+func (c *context) clientReply(p *sspi.StepParams) (sspi.Status, error) {
+	in := p.InputToken()
+	if len(in) == 0 {
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's reply is empty; a NegTokenResp was expected")
+	}
+	r := &c.resp
+	defer c.forgetInput()
+	if err := parseNegTokenResp(in, r); err != nil {
+		return 0, err
+	}
+	if r.negState == reject {
+		return 0, c.rejected(p, r)
+	}
+
+	var mechOut []byte
+	fed := false // the mechanism already ran in this leg
+	if c.phase == phaseNegotiating {
+		// RFC 4178 3.2 step 3: the first reply says which mechanism the server took.
+		var chosen *mechCred
+		switch {
+		case r.supportedMech != nil:
+			m := mechByOID(r.supportedMech)
+			if m != nil {
+				chosen = c.offeredMech(m)
+			}
+			if chosen == nil {
+				return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server chose %s, which the client did not offer (%s)", oidName(r.supportedMech), c.offeredNames())
+			}
+		case c.cur != nil:
+			chosen = c.cur // some Java acceptors leave supportedMech out; MIT takes the optimistic one
+		default:
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's first reply names no mechanism")
+		}
+		c.firstChoice = chosen == c.offered[0]
+		if !c.firstChoice {
+			// Not our first choice: only mechListMICs both ways can prove nobody forced it.
+			c.mustProtect = true
+		}
+		if chosen != c.cur {
+			if c.cur != nil {
+				// The optimistic token was for another mechanism. RFC 4178 requires
+				// request-mic here; Windows Server 2003 sends accept-incomplete when it
+				// falls back to NTLM (MIT tolerates the same), which is harmless because
+				// mustProtect is already set.
+				if r.negState != requestMIC && (r.negState != acceptIncomplete || chosen.mech != mechNTLM) {
+					return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server chose %s over the client's %s with negState %v, where RFC 4178 requires request-mic", chosen.mech.name, c.cur.mech.name, r.negState)
+				}
+				c.closeSub()
+			}
+			if r.hasResponseToken && len(r.responseToken) > 0 {
+				return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a %s token although the client never started %s", chosen.mech.name, chosen.mech.name)
+			}
+			c.cur = chosen
+			out, err := c.stepMech(p, nil, false)
+			if err != nil {
+				return 0, err
+			}
+			mechOut, fed = out, true
+		}
+		c.phase = phaseWaiting
+	} else if r.supportedMech != nil && mechByOID(r.supportedMech) != c.cur.mech {
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server switched to %s in the middle of %s", oidName(r.supportedMech), c.cur.mech.name)
+	}
+	if r.negState == requestMIC {
+		c.mustProtect = true
+	}
+
+	if !fed {
+		switch {
+		case !c.mechDone:
+			if !r.hasResponseToken {
+				return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's reply carries no %s token, and %s has not finished", c.cur.mech.name, c.cur.mech.name)
+			}
+			out, err := c.stepMech(p, r.responseToken, true)
+			if err != nil {
+				return 0, err
+			}
+			mechOut = out
+		case len(r.responseToken) > 0:
+			// An empty one is an old IIS habit (MIT tolerates it); anything else is not.
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a %s token after %s had finished", c.cur.mech.name, c.cur.mech.name)
+		}
+	}
+
+	if c.mechDone && r.hasMIC {
+		// Windows 2000 copied the responseToken into mechListMIC. Heimdal ignores that
+		// echo, and so do we, but only where leaving the MIC out would have been allowed
+		// anyway: our first choice, and no MIC asked for.
+		echo := !c.mustProtect && r.hasResponseToken && bytes.Equal(r.mechListMIC, r.responseToken)
+		if !echo {
+			if err := c.verifyMIC(r.mechListMIC); err != nil {
+				return 0, err
+			}
+		}
+	} else if r.hasMIC && !c.mechDone {
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a mechListMIC before %s finished", c.cur.mech.name)
+	}
+
+	if r.negState == acceptCompleted {
+		// The server is done (RFC 4178 3.2 step 4).
+		if !c.mechDone {
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server reports accept-completed but %s has not finished", c.cur.mech.name)
+		}
+		if len(mechOut) > 0 {
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server reports accept-completed but %s still has a token to send", c.cur.mech.name)
+		}
+		if err := c.checkProtected(); err != nil {
+			return 0, err
+		}
+		c.finish(p)
+		return sspi.OK, nil
+	}
+
+	// The server expects more from us: the mechanism's token, our mechListMIC, or both.
+	var out negTokenResp
+	out.negState = stateAbsent // Windows clients leave negState out of their replies
+	if len(mechOut) > 0 {
+		out.responseToken, out.hasResponseToken = mechOut, true
+	}
+	if c.mechDone && !c.micSent {
+		// MS-SPNG: the initiator sends its mechListMIC with its last token whenever the
+		// mechanism can make one, which is what Windows does and what the NTLM MIC in
+		// AUTHENTICATE obliges it to do.
+		switch {
+		case c.canMIC():
+			mic, err := c.makeMIC()
+			if err != nil {
+				return 0, err
+			}
+			out.mechListMIC, out.hasMIC = mic, true
+		case c.mustProtect || c.micRecvd:
+			return 0, sspi.Errorf(sspi.ErrDowngradeDetected, "negotiate: %s cannot make the mechListMIC the negotiation needs (no integrity), so the choice cannot be protected", c.cur.mech.name)
+		}
+	}
+	if !out.hasResponseToken && !out.hasMIC {
+		if !c.mechDone {
+			return 0, sspi.Errorf(sspi.ErrInternalError, "negotiate: %s produced no token but is not finished", c.cur.mech.name)
+		}
+		// Nothing left to say. The server owes us nothing we require, or it is cheating.
+		if err := c.checkProtected(); err != nil {
+			return 0, err
+		}
+		c.finish(p)
+		return sspi.OK, nil
+	}
+	p.Out = appendNegTokenResp(p.Out, &out)
+	p.Attr = c.attr
+	if c.mechDone && c.micRecvd && c.micSent {
+		// We sent ours after checking theirs: the exchange is over on both sides.
+		c.finish(p)
+		return sspi.OK, nil
+	}
+	return sspi.ContinueNeeded, nil
+}
+
+// checkProtected refuses to finish a negotiation whose choice needed the server's
+// mechListMIC when none came (RFC 4178 5). A missing MIC is tolerated only when the
+// server took our first choice and nobody asked for MICs: then there was nothing to
+// downgrade, and old servers (Windows 2000, some Samba) leave it out.
+func (c *context) checkProtected() error {
+	if !c.mustProtect || c.micRecvd {
+		return nil
+	}
+	why := "the server asked for mechListMICs (request-mic)"
+	if !c.firstChoice {
+		why = c.cur.mech.name + " is not the client's first choice (" + c.offered[0].mech.name + ")"
+	}
+	return sspi.Errorf(sspi.ErrDowngradeDetected, "negotiate: the server sent no mechListMIC, which is required because %s; the negotiation may have been tampered with", why)
+}
+
+// rejected turns the server's reject into an error. An error token from the mechanism
+// is given to it first, for a better cause (MIT does the same since 1.17).
+func (c *context) rejected(p *sspi.StepParams, r *negTokenResp) error {
+	if r.hasResponseToken && len(r.responseToken) > 0 && c.sub != nil && !c.mechDone &&
+		(r.supportedMech == nil || mechByOID(r.supportedMech) == c.cur.mech) {
+		if _, err := c.stepMech(p, r.responseToken, true); err != nil {
+			return err
+		}
+	}
+	if c.phase == phaseNegotiating {
+		err := sspi.Errorf(sspi.ErrSecPkgNotFound, "negotiate: the server rejected the negotiation: it accepts none of %s", c.offeredNames())
+		if len(c.startFailures) > 0 {
+			errs := append([]error{err}, c.startFailures...)
+			return &sspi.Error{Status: sspi.ErrSecPkgNotFound, Err: &mechErrors{what: "the server rejected every mechanism offered (" + c.offeredNames() + ") and the others could not start", errs: errs}}
+		}
+		return err
+	}
+	return sspi.Errorf(sspi.ErrLogonDenied, "negotiate: the server rejected the %s authentication", c.cur.mech.name)
+}
