@@ -29,7 +29,11 @@ var (
 
 var (
 	errNoSign = fmt.Errorf("ntlmssp: neither signing nor ALWAYS_SIGN negotiated: %w", errors.ErrUnsupported)
-	errNoSeal = fmt.Errorf("ntlmssp: sealing not negotiated: %w", errors.ErrUnsupported)
+	// Sealing needs only the RC4 state that signing already keys, so it is allowed
+	// whenever SIGN is negotiated: gss-ntlmssp's gss_wrap seals on contexts that asked
+	// for integrity alone (MIT's gss-client never asks for confidentiality), and MS-NLMP
+	// 3.1.5.1.2 keys the sealing RC4 state whatever was negotiated.
+	errNoSeal = fmt.Errorf("ntlmssp: neither sealing nor signing negotiated: %w", errors.ErrUnsupported)
 )
 
 // signatureVersion is NTLMSSP_MESSAGE_SIGNATURE.Version (MS-NLMP 2.2.2.9).
@@ -299,7 +303,7 @@ func (s *Session) sealSeq(seq uint32, sig []byte, msg []Buffer) error {
 	if len(sig) < SignatureSize {
 		return fmt.Errorf("ntlmssp: signature buffer is %d bytes, need %d", len(sig), SignatureSize)
 	}
-	if s.flags&FlagSeal == 0 {
+	if s.flags&(FlagSeal|FlagSign) == 0 {
 		return errNoSeal
 	}
 	h := s.out
@@ -344,7 +348,7 @@ func (s *Session) unsealSeq(seq uint32, sig []byte, msg []Buffer) error {
 	if len(sig) != SignatureSize {
 		return malformed("signature is %d bytes, want %d", len(sig), SignatureSize)
 	}
-	if s.flags&FlagSeal == 0 {
+	if s.flags&(FlagSeal|FlagSign) == 0 {
 		return errNoSeal
 	}
 	h := s.in
