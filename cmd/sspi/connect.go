@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/sockauth"
+)
+
+const connectUsage = `Usage: sspi connect HOST:PORT [flags]
+
+Authenticates to a sockets service ("sspi serve", MIT's gss-server, or the Windows SDK
+sample server) and exchanges a message. It prints each leg of the handshake with its
+status, the attributes granted, the server's identity when it was proven (mutual
+authentication), and the message round trip:
+
+  --framing sspi  without --message, the SDK sample: the server's sealed greeting;
+                  with --message, the greeting, then the message and its echo
+  --framing gss   the message (default "hello from sspi connect"), wrapped as --protect
+                  says, and the MIC the server returns over it, checked
+
+The password comes from --password-file, else the SSPI_PASSWORD variable, else the
+stored credentials of the environment (NTLM_USER_FILE with NTLMUSER for NTLM, the
+KRB5CCNAME cache for Kerberos), else a prompt on the terminal (not echoed). Without
+--user, the stored credentials' default user is taken.
+
+NTLM cannot prove the server's identity: mutual authentication is asked for but not
+granted, which is reported, and refused only with --require mutual. With NTLM a wrong
+password is learned only when the server answers the first message: the failure is
+reported then, as SEC_E_LOGON_DENIED.
+
+Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
+
+Examples:
+  SSPI_PASSWORD=... sspi connect 127.0.0.1:2000 --package NTLM --user 'EXAMPLE\alice'
+  sspi connect 127.0.0.1:4444 --framing gss --user alice --password-file pw.txt --json
+`
+
+// connectResult is what --json prints.
+type connectResult struct {
+	OK         bool      `json:"ok"`
+	Status     string    `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	Address    string    `json:"address"`
+	Framing    string    `json:"framing"`
+	Package    string    `json:"package,omitempty"`
+	Legs       []legJSON `json:"legs"`
+	Client     string    `json:"client,omitempty"`
+	Server     string    `json:"server,omitempty"`
+	Attributes string    `json:"attributes,omitempty"`
+	Mutual     bool      `json:"mutual"`
+	Protection string    `json:"protection,omitempty"`
+	Greeting   *string   `json:"greeting,omitempty"`
+	Sent       *string   `json:"sent,omitempty"`
+	Echo       *string   `json:"echo,omitempty"`
+	MIC        *bool     `json:"mic_verified,omitempty"`
+	DurationMS float64   `json:"duration_ms"`
+}
+
+type legJSON struct {
+	N        int    `json:"n"`
+	Received int    `json:"received"`
+	Status   string `json:"status"`
+	Sent     int    `json:"sent"`
+}
+
+func cmdConnect(args []string, e *env) int {
+	fs := newFlags("connect")
+	pkg := fs.String("package", defaultPackage(), "security `package` to authenticate with (see \"sspi packages\")")
+	framing := fs.String("framing", "sspi", "wire framing: `sspi` (the SDK sample) or gss (MIT gss-sample)")
+	user := fs.String("user", "", "who to authenticate as: `DOMAIN\\user` or user@REALM")
+	passwordFile := fs.String("password-file", "", "read the password from the first line of `file`")
+	target := fs.String("target", "", "the server's `SPN` (default host/HOST)")
+	noMutual := fs.Bool("no-mutual", false, "do not ask the server to prove its identity")
+	delegate := fs.Bool("delegate", false, "allow the server to act as you (delegation)")
+	message := fs.String("message", "", "`text` to send once authenticated")
+	protect := fs.String("protect", "seal", "message protection: `seal`, sign or none")
+	require := fs.String("require", "", "attributes the context must have: `list` of mutual, integrity, confidentiality")
+	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of the connection and of every wait")
+	jsonOut := fs.Bool("json", false, "print the result as one JSON object")
+	pos, help, err := parseFlags(fs, args)
+	if help {
+		printHelp(e.stdout, connectUsage, fs)
+		return exitOK
+	}
+	if err == nil && len(pos) != 1 {
+		err = usageErrorf("want one HOST:PORT, got %d arguments", len(pos))
+	}
+	var f sockauth.Framing
+	var prot sockauth.Protection
+	var req sspi.ContextAttr
+	if err == nil {
+		if f, err = sockauth.ParseFraming(*framing); err != nil {
+			err = &errUsage{err.Error()}
+		}
+	}
+	if err == nil {
+		if prot, err = sockauth.ParseProtection(*protect); err != nil {
+			err = &errUsage{err.Error()}
+		}
+	}
+	if err == nil {
+		var none bool
+		if req, none, err = parseRequire(*require, false); err == nil && none {
+			req = 0
+		}
+	}
+	if err != nil {
+		return fail(e, "connect", err)
+	}
+	addr := pos[0]
+	res := &connectResult{Address: addr, Framing: f.String(), Legs: []legJSON{}}
+	out := func(format string, a ...any) {
+		if !*jsonOut {
+			fmt.Fprintf(e.stdout, format, a...)
+		}
+	}
+	start := time.Now()
+	finish := func(err error) int {
+		res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		res.OK = err == nil
+		res.Status = sockauth.StatusName(err)
+		if err != nil {
+			res.Error = err.Error()
+		}
+		if *jsonOut {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(res)
+		} else if err == nil {
+			out("status:      %s\n", res.Status)
+		}
+		if err != nil {
+			return fail(e, "connect", err)
+		}
+		return exitOK
+	}
+
+	cred, source, err := acquireClient(*pkg, *user, *passwordFile, e)
+	if err != nil {
+		return finish(err)
+	}
+	defer sspi.FreeCredentialsHandle(cred)
+	var names sspi.CredentialNames
+	if sspi.QueryCredentialsAttributes(cred, sspi.CredAttrNames, &names) == nil && names.UserName != "" {
+		out("credentials: %s (%s, %s)\n", names.UserName, *pkg, source)
+	}
+	cl := &sockauth.Client{
+		Credentials: cred,
+		Framing:     f,
+		Target:      *target,
+		NoMutual:    *noMutual,
+		Delegate:    *delegate,
+		Protection:  prot,
+		Require:     req,
+		Messages:    f == sockauth.FramingSSPI && *message != "",
+		Timeout:     *timeout,
+		Trace: func(l sockauth.Leg) {
+			res.Legs = append(res.Legs, legJSON{N: l.N, Received: l.Received, Status: l.Status.String(), Sent: l.Sent})
+			out("%s\n", l)
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2**timeout)
+	defer cancel()
+	c, err := cl.Dial(ctx, addr)
+	if err != nil {
+		return finish(err)
+	}
+	defer c.Close()
+
+	attrs := c.Attributes()
+	id := c.Identity()
+	res.Package, res.Client, res.Attributes = c.Package(), id.Principal, attrs.Format(false)
+	res.Mutual = attrs.Has(sspi.ISCRetMutualAuth)
+	res.Protection = c.Protection().String()
+	out("package:     %s\n", c.Package())
+	if id.Principal != "" {
+		out("client:      %s\n", id.Principal)
+	}
+	out("attributes:  %s\n", attrs.Format(false))
+	switch {
+	case res.Mutual:
+		res.Server = id.Server
+		out("mutual:      granted; server %s\n", orUnnamed(id.Server))
+	case *noMutual:
+		out("mutual:      not asked for\n")
+	default:
+		out("mutual:      not granted (%s does not authenticate the server)\n", c.Package())
+	}
+
+	switch {
+	case f == sockauth.FramingGSS:
+		msg := *message
+		if msg == "" {
+			msg = "hello from sspi connect"
+		}
+		flags := map[sockauth.Protection]string{sockauth.ProtectSeal: "wrapped, encrypted", sockauth.ProtectSign: "wrapped, not encrypted", sockauth.ProtectNone: "in the clear"}[c.Protection()]
+		if err := c.WriteMessage([]byte(msg)); err != nil {
+			return finish(err)
+		}
+		res.Sent = &msg
+		mic := attrs.Has(sspi.ISCRetIntegrity)
+		if mic {
+			res.MIC = &mic
+			out("sent:        %q (%s); the server's MIC over it: verified\n", msg, flags)
+		} else {
+			out("sent:        %q (%s); the server acknowledged it\n", msg, flags)
+		}
+	case !cl.Messages:
+		g, err := c.ReadMessage()
+		if err == io.EOF {
+			err = sspi.Errorf(sspi.ErrLogonDenied, "the server closed the connection without its greeting: it did not accept the logon")
+		}
+		if err != nil {
+			return finish(err)
+		}
+		gs := string(g)
+		res.Greeting = &gs
+		out("greeting:    %q (%s)\n", gs, c.Protection())
+	default:
+		g, err := c.ReadMessage()
+		if err != nil {
+			return finish(err)
+		}
+		gs := string(g)
+		res.Greeting = &gs
+		out("greeting:    %q (%s)\n", gs, c.Protection())
+		if err := c.WriteMessage([]byte(*message)); err != nil {
+			return finish(err)
+		}
+		res.Sent = message
+		out("sent:        %q (%s)\n", *message, c.Protection())
+		echo, err := c.ReadMessage()
+		if err != nil {
+			return finish(err)
+		}
+		es := string(echo)
+		res.Echo = &es
+		if es != *message {
+			return finish(fmt.Errorf("the echo %q differs from the message sent", es))
+		}
+		out("echo:        %q (verified)\n", es)
+	}
+	return finish(nil)
+}
+
+func orUnnamed(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(its name was not reported)"
+	}
+	return s
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/ntlmssp"
+	"github.com/gosspi/sspi/negotiate"
+	"github.com/gosspi/sspi/ntlm"
+)
+
+// maxPasswordLine bounds a password read from a file, standard input or the terminal.
+const maxPasswordLine = 1024
+
+// readLine reads one line, a byte at a time so that nothing after it is consumed, without
+// its line end.
+func readLine(r io.Reader) (string, error) {
+	var b []byte
+	var c [1]byte
+	for len(b) <= maxPasswordLine {
+		n, err := r.Read(c[:])
+		if n == 1 {
+			if c[0] == '\n' {
+				return strings.TrimSuffix(string(b), "\r"), nil
+			}
+			b = append(b, c[0])
+			continue
+		}
+		if err == io.EOF {
+			if len(b) == 0 {
+				return "", io.EOF
+			}
+			return strings.TrimSuffix(string(b), "\r"), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("a line of more than %d bytes", maxPasswordLine)
+}
+
+// readPassword reads a password: with a no-echo prompt when standard input is a terminal,
+// otherwise the first line of standard input.
+func readPassword(e *env, prompt string, confirm bool) (string, error) {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !isTerminal(f) {
+		pw, err := readLine(e.stdin)
+		if errors.Is(err, io.EOF) {
+			return "", errors.New("no password on standard input")
+		}
+		return pw, err
+	}
+	ask := func(p string) (string, error) {
+		fmt.Fprint(e.stderr, p)
+		return withoutEcho(f, func() (string, error) { return readLine(f) })
+	}
+	pw, err := ask(prompt)
+	if err != nil || !confirm {
+		return pw, err
+	}
+	again, err := ask("Again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", errors.New("the passwords typed differ")
+	}
+	return pw, nil
+}
+
+// splitAccount reads DOMAIN\user, user@domain, or user (any domain).
+func splitAccount(s string) (domain, user string) {
+	if i := strings.IndexByte(s, '\\'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return s[i+1:], s[:i]
+	}
+	return "", s
+}
+
+// ephemeral is the account a server makes up when it is given none.
+type ephemeral struct {
+	User, Password string
+}
+
+// newEphemeral makes up an account: a recognisable user name and a random password of
+// about 120 bits.
+func newEphemeral() (ephemeral, error) {
+	var id [3]byte
+	var pw [15]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return ephemeral{}, err
+	}
+	if _, err := rand.Read(pw[:]); err != nil {
+		return ephemeral{}, err
+	}
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no look-alikes
+	var b strings.Builder
+	for i, c := range pw {
+		if i > 0 && i%5 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(alphabet[int(c)%len(alphabet)])
+		b.WriteByte(alphabet[int(c>>4)%len(alphabet)])
+	}
+	return ephemeral{User: "sspi-" + hex.EncodeToString(id[:]), Password: b.String()}, nil
+}
+
+// serverCreds are a server's credentials and where its accounts come from.
+type serverCreds struct {
+	cred      *sspi.Credentials
+	source    string     // "--accounts FILE", "NTLM_USER_FILE", or "ephemeral"
+	ephemeral *ephemeral // the made-up account, when there was none
+	cleanup   func()
+}
+
+// acquireServer acquires inbound credentials for pkg. NTLM gets its account store
+// directly, and so does Negotiate's NTLM. Other packages take the environment's defaults,
+// so the accounts are handed over as NTLM_USER_FILE and the keytab as KRB5_KTNAME, where
+// gss-ntlmssp and MIT krb5 would look for them too.
+func acquireServer(pkg, accountsFile, keytab string, e *env) (*serverCreds, error) {
+	sc := &serverCreds{cleanup: func() {}}
+	var store *ntlm.FileAccountStore
+	path := accountsFile
+	switch {
+	case accountsFile != "":
+		s, err := ntlm.LoadAccountFile(accountsFile)
+		if err != nil {
+			return nil, err
+		}
+		store, sc.source = s, "--accounts "+accountsFile
+	case e.getenv("NTLM_USER_FILE") != "":
+		path = e.getenv("NTLM_USER_FILE")
+		s, err := ntlm.LoadAccountFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("NTLM_USER_FILE: %w", err)
+		}
+		store, sc.source = s, "NTLM_USER_FILE="+path
+	default:
+		eph, err := newEphemeral()
+		if err != nil {
+			return nil, err
+		}
+		store = &ntlm.FileAccountStore{}
+		if err := store.Add(ntlm.Account{User: eph.User, NTHash: ntlmssp.NTOWFv1(eph.Password)}); err != nil {
+			return nil, err
+		}
+		sc.source, sc.ephemeral = "ephemeral", &eph
+	}
+	for _, w := range store.Warnings() {
+		fmt.Fprintf(e.stderr, "sspi: accounts: %s\n", w)
+	}
+	var authData any
+	switch {
+	case strings.EqualFold(pkg, ntlm.PackageName):
+		authData = &ntlm.ServerConfig{Accounts: store}
+		if keytab != "" {
+			fmt.Fprintln(e.stderr, "sspi: --keytab is for Kerberos; the NTLM package does not use it")
+		}
+	case strings.EqualFold(pkg, "Negotiate"):
+		// NTLM gets the store directly; Kerberos, when built in, its default credentials,
+		// which take the keytab from KRB5_KTNAME.
+		authData = &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Accounts: store}}}
+		if keytab != "" {
+			os.Setenv("KRB5_KTNAME", keytab)
+		}
+	default:
+		if path == "" {
+			dir, err := os.MkdirTemp("", "sspi-serve-")
+			if err != nil {
+				return nil, err
+			}
+			sc.cleanup = func() { os.RemoveAll(dir) }
+			path = filepath.Join(dir, "accounts")
+			if err := ntlm.WriteAccountFile(path, store.List()); err != nil {
+				sc.cleanup()
+				return nil, err
+			}
+		}
+		os.Setenv("NTLM_USER_FILE", path)
+		if keytab != "" {
+			os.Setenv("KRB5_KTNAME", keytab)
+		}
+	}
+	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredInbound, nil, authData, nil)
+	if err != nil {
+		sc.cleanup()
+		return nil, err
+	}
+	sc.cred = cred
+	return sc, nil
+}
+
+// acquireClient acquires outbound credentials for pkg. The password comes from
+// --password-file, else SSPI_PASSWORD, else the ecosystem's stored credentials
+// (NTLM_USER_FILE for NTLM, KRB5CCNAME for Kerberos) when they are set up, else a prompt on
+// the terminal. Without --user, the stored credentials' own default user is taken.
+func acquireClient(pkg, user, passwordFile string, e *env) (*sspi.Credentials, string, error) {
+	var pw string
+	source := ""
+	switch {
+	case passwordFile != "":
+		f, err := os.Open(passwordFile)
+		if err != nil {
+			return nil, "", err
+		}
+		pw, err = readLine(f)
+		f.Close()
+		if err != nil {
+			return nil, "", fmt.Errorf("--password-file %s: %w", passwordFile, err)
+		}
+		source = "--password-file"
+	case e.getenv("SSPI_PASSWORD") != "":
+		pw, source = e.getenv("SSPI_PASSWORD"), "SSPI_PASSWORD"
+	case e.getenv("NTLM_USER_FILE") != "" || e.getenv("KRB5CCNAME") != "" || user == "":
+		// The stored credentials. NTLMUSER names the user to look up in NTLM_USER_FILE.
+		if user != "" {
+			os.Setenv("NTLMUSER", user)
+		}
+		cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, nil, nil)
+		if err != nil {
+			if user == "" {
+				return nil, "", fmt.Errorf("no credentials: give --user (and a password), or set NTLM_USER_FILE and NTLMUSER: %w", err)
+			}
+			return nil, "", err
+		}
+		return cred, "stored credentials", nil
+	default:
+		var err error
+		if pw, err = readPassword(e, "Password for "+user+": ", false); err != nil {
+			return nil, "", fmt.Errorf("password for %s: %w (give --password-file or SSPI_PASSWORD)", user, err)
+		}
+		source = "prompt"
+	}
+	if user == "" {
+		return nil, "", usageErrorf("a password from %s needs --user", source)
+	}
+	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, &sspi.AuthIdentity{User: user, Password: pw}, nil)
+	return cred, source, err
+}

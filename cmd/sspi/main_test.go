@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the CLI in-process with the given standard input and environment.
+func runCmd(t *testing.T, stdin string, environ map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(k string) string { return environ[k] }}
+	code = run(args, e)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	for _, cmd := range []string{"serve", "connect", "accounts", "packages", "demo"} {
+		for _, h := range []string{"--help", "-h"} {
+			code, out, _ := runCmd(t, "", nil, cmd, h)
+			if code != exitOK || !strings.Contains(out, "Usage") || !strings.Contains(out, "Flags:") {
+				t.Errorf("sspi %s %s: exit %d, output:\n%s", cmd, h, code, out)
+			}
+		}
+	}
+	if code, out, _ := runCmd(t, "", nil, "--help"); code != exitOK || !strings.Contains(out, "sspi demo") {
+		t.Errorf("sspi --help: %d %s", code, out)
+	}
+	if code, out, _ := runCmd(t, "", nil, "help", "connect"); code != exitOK || !strings.Contains(out, "HOST:PORT") {
+		t.Errorf("sspi help connect: %d %s", code, out)
+	}
+	usage := [][]string{
+		{},
+		{"frobnicate"},
+		{"connect"},
+		{"connect", "127.0.0.1:1", "--framing", "smoke-signals"},
+		{"connect", "127.0.0.1:1", "--protect", "maybe"},
+		{"connect", "127.0.0.1:1", "--require", "everything"},
+		{"connect", "127.0.0.1:1", "extra"},
+		{"serve", "--bogus"},
+		{"serve", "--timeout", "-1s"},
+		{"serve", "--require", "none,mutual"},
+		{"serve", "stray"},
+		{"accounts"},
+		{"accounts", "list"},
+		{"accounts", "--file", "x", "shred"},
+		{"accounts", "--file", "x", "add"},
+		{"packages", "stray"},
+	}
+	for _, args := range usage {
+		code, _, errOut := runCmd(t, "", nil, args...)
+		if code != exitUsage || errOut == "" {
+			t.Errorf("sspi %q: exit %d (want %d), stderr %q", args, code, exitUsage, errOut)
+		}
+	}
+}
+
+func TestPackages(t *testing.T) {
+	code, out, _ := runCmd(t, "", nil, "packages")
+	if code != exitOK || !strings.Contains(out, "NTLM") || !strings.Contains(out, "RPC ID") {
+		t.Fatalf("packages: %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, "", nil, "packages", "--json")
+	var pkgs []struct {
+		Name     string `json:"name"`
+		RPCID    int    `json:"rpc_id"`
+		MaxToken int    `json:"max_token"`
+	}
+	if err := json.Unmarshal([]byte(out), &pkgs); code != exitOK || err != nil {
+		t.Fatalf("packages --json: %d %v\n%s", code, err, out)
+	}
+	found := false
+	for _, p := range pkgs {
+		if p.Name == "NTLM" && p.RPCID == 10 && p.MaxToken > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("NTLM missing: %+v", pkgs)
+	}
+}
+
+func TestAccounts(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "users.ntlm")
+	if code, out, errOut := runCmd(t, "first password\n", nil, "accounts", "add", "--file", file, `TESTDOM\alice`); code != exitOK {
+		t.Fatalf("add: %d %s %s", code, out, errOut)
+	}
+	st, err := os.Stat(file)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("file mode %v, %v", st.Mode(), err)
+	}
+	raw, _ := os.ReadFile(file)
+	if strings.Contains(string(raw), "first password") {
+		t.Fatal("the password is in the file")
+	}
+	// Flags after the verb and the name, a second account, a name with @.
+	if code, _, errOut := runCmd(t, "pw2\n", nil, "accounts", "add", "bob@TESTDOM", "--file", file); code != exitOK {
+		t.Fatalf("add bob: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, "pw3\n", nil, "accounts", "add", "--file", file, "carol"); code != exitOK {
+		t.Fatalf("add carol: %d %s", code, errOut)
+	}
+	code, out, _ := runCmd(t, "", nil, "accounts", "list", "--file", file)
+	if code != exitOK || !strings.Contains(out, `TESTDOM\alice`) || !strings.Contains(out, `TESTDOM\bob`) || !strings.Contains(out, "carol") {
+		t.Fatalf("list: %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, "", map[string]string{"NTLM_USER_FILE": file}, "accounts", "list", "--json")
+	var list []struct{ Domain, User string }
+	if err := json.Unmarshal([]byte(out), &list); code != exitOK || err != nil || len(list) != 3 {
+		t.Fatalf("list --json: %d %v\n%s", code, err, out)
+	}
+	if code, _, _ := runCmd(t, "", nil, "accounts", "remove", "--file", file, `TESTDOM\nobody`); code != exitAuth {
+		t.Errorf("removing a missing account: exit %d", code)
+	}
+	if code, _, _ := runCmd(t, "\n", nil, "accounts", "add", "--file", file, "dave"); code != exitAuth {
+		t.Errorf("adding an empty password: exit %d", code)
+	}
+	if code, _, _ := runCmd(t, "", nil, "accounts", "add", "--file", file, "erin"); code != exitAuth {
+		t.Errorf("adding with no password on stdin: exit %d", code)
+	}
+	for _, name := range []string{`TESTDOM\alice`, `TESTDOM\bob`} {
+		if code, _, errOut := runCmd(t, "", nil, "accounts", "remove", "--file", file, name); code != exitOK {
+			t.Fatalf("remove %s: %d %s", name, code, errOut)
+		}
+	}
+	code, out, _ = runCmd(t, "", nil, "accounts", "list", "--file", file)
+	if code != exitOK || strings.TrimSpace(out) != "carol (any domain)" {
+		t.Fatalf("list after removes: %d %q", code, out)
+	}
+	if code, out, _ := runCmd(t, "", nil, "accounts", "remove", "--file", file, "carol"); code != exitOK || !strings.Contains(out, "deleted") {
+		t.Fatalf("removing the last account: %d %s", code, out)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("the emptied file is still there: %v", err)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errOut := runCmd(t, "", nil, "demo")
+	if code != exitOK {
+		t.Fatalf("demo: %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"== NTLM", "leg 1: InitializeSecurityContext -> SEC_I_CONTINUE_NEEDED", "-> SEC_E_OK", "This is your server speaking", "echoed it back: verified", "status=SEC_E_OK"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSplitAccount(t *testing.T) {
+	for in, want := range map[string][2]string{
+		`EX\alice`:     {"EX", "alice"},
+		"alice@EX.COM": {"EX.COM", "alice"},
+		"alice":        {"", "alice"},
+	} {
+		if d, u := splitAccount(in); d != want[0] || u != want[1] {
+			t.Errorf("splitAccount(%q) = %q, %q", in, d, u)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/sockauth"
+)
+
+const serveUsage = `Usage: sspi serve [flags]
+
+Runs the sockets authentication service. Every client that connects is authenticated
+with the SSPI token loop (AcceptSecurityContext, mutual authentication asked for), the
+attributes granted are checked against --require, and the client is then served:
+
+  --framing sspi  (the Windows SDK sample) the server sends "This is your server
+                  speaking" sealed and closes; a client that asks for messages
+                  ("sspi connect --message") gets each message echoed back instead
+  --framing gss   (MIT's gss-server) each message is answered with its MIC, so MIT's
+                  gss-client works against this server
+
+Accounts: NTLM clients are checked against --accounts FILE (made with "sspi accounts"),
+or the file the NTLM_USER_FILE variable names. With neither, the server makes up an
+account and prints its name and password once; it lasts until the server stops.
+
+One line is logged per connection, on standard error: who connected, the package, the
+attributes granted and how long it took, or the SEC_E status and why it failed.
+Passwords, hashes and keys are never logged. Stop the server with Ctrl-C or SIGTERM:
+handshakes in progress are finished first.
+
+Examples:
+  sspi serve
+  sspi serve --listen 127.0.0.1:4444 --framing gss --accounts users.ntlm --json
+`
+
+func cmdServe(args []string, e *env) int {
+	fs := newFlags("serve")
+	listen := fs.String("listen", "127.0.0.1:2000", "`address` to listen on (port 0 picks a free port)")
+	pkg := fs.String("package", defaultPackage(), "security `package` to accept (see \"sspi packages\")")
+	framing := fs.String("framing", "sspi", "wire framing: `sspi` (the SDK sample) or gss (MIT gss-sample)")
+	accounts := fs.String("accounts", "", "NTLM account `file` (default: $NTLM_USER_FILE, else an ephemeral account)")
+	keytab := fs.String("keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (sets KRB5_KTNAME)")
+	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of every wait for a client")
+	maxToken := fs.Int("max-token", sockauth.DefaultMaxToken, "largest handshake token accepted, in `bytes`")
+	maxPending := fs.Int("max-pending", sockauth.DefaultMaxPending, "most clients in their handshake at once; others wait")
+	require := fs.String("require", "integrity", "attributes every context must have: `list` of mutual, integrity, confidentiality, or none")
+	greeting := fs.String("greeting", sockauth.DefaultGreeting, "what the sspi framing's server says after authentication")
+	jsonOut := fs.Bool("json", false, "write the log and the start-up lines as JSON")
+	pos, help, err := parseFlags(fs, args)
+	if help {
+		printHelp(e.stdout, serveUsage, fs)
+		return exitOK
+	}
+	if err == nil && len(pos) > 0 {
+		err = usageErrorf("unexpected argument %q", pos[0])
+	}
+	var f sockauth.Framing
+	if err == nil {
+		if f, err = sockauth.ParseFraming(*framing); err != nil {
+			err = &errUsage{err.Error()}
+		}
+	}
+	var req sspi.ContextAttr
+	var none bool
+	if err == nil {
+		req, none, err = parseRequire(*require, true)
+	}
+	if err == nil && (*timeout <= 0 || *maxToken <= 0 || *maxPending <= 0) {
+		err = usageErrorf("--timeout, --max-token and --max-pending must be positive")
+	}
+	if err != nil {
+		return fail(e, "serve", err)
+	}
+
+	sc, err := acquireServer(*pkg, *accounts, *keytab, e)
+	if err != nil {
+		return fail(e, "serve", err)
+	}
+	defer sc.cleanup()
+	defer sspi.FreeCredentialsHandle(sc.cred)
+
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fail(e, "serve", err)
+	}
+	var handler slog.Handler = slog.NewTextHandler(e.stderr, nil)
+	if *jsonOut {
+		handler = slog.NewJSONHandler(e.stderr, nil)
+	}
+	srv := &sockauth.Server{
+		Credentials:      sc.cred,
+		Framing:          f,
+		Timeout:          *timeout,
+		MaxToken:         *maxToken,
+		MaxPending:       *maxPending,
+		Require:          req,
+		AllowUnprotected: none,
+		Greeting:         *greeting,
+		Logger:           slog.New(handler),
+	}
+	announce(e, *jsonOut, l.Addr().String(), sc, *pkg, f)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return fail(e, "serve", err)
+	case <-ctx.Done():
+	}
+	srv.Logger.Info("shutting down: finishing the handshakes in progress")
+	sctx, cancel := context.WithTimeout(context.Background(), *timeout+5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Logger.Warn("shutdown did not finish in time; connections closed", slog.String("error", err.Error()))
+	}
+	if err := <-served; err != nil && !errors.Is(err, sockauth.ErrServerClosed) {
+		return fail(e, "serve", err)
+	}
+	return exitOK
+}
+
+// announce prints where the server listens and, once, the ephemeral account.
+func announce(e *env, jsonOut bool, addr string, sc *serverCreds, pkg string, f sockauth.Framing) {
+	if jsonOut {
+		enc := json.NewEncoder(e.stdout)
+		enc.Encode(map[string]string{"event": "listening", "address": addr, "package": pkg, "framing": f.String(), "accounts": sc.source})
+		if sc.ephemeral != nil {
+			enc.Encode(map[string]string{"event": "ephemeral_account", "user": sc.ephemeral.User, "password": sc.ephemeral.Password})
+		}
+		return
+	}
+	fmt.Fprintf(e.stdout, "listening on %s (package %s, framing %s, accounts: %s)\n", addr, pkg, f, sc.source)
+	if sc.ephemeral == nil {
+		return
+	}
+	fmt.Fprintf(e.stdout, "ephemeral account, valid until this server stops:\n  user      %s\n  password  %s\n", sc.ephemeral.User, sc.ephemeral.Password)
+	fmt.Fprintf(e.stdout, "try:  SSPI_PASSWORD='%s' sspi connect %s --package %s --framing %s --user %s --message hello\n",
+		sc.ephemeral.Password, addr, pkg, f, sc.ephemeral.User)
+}

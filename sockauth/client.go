@@ -1,0 +1,292 @@
+package sockauth
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gosspi/sspi"
+)
+
+// Client authenticates to a sockets service: it runs the client's side of the token loop
+// with InitializeSecurityContext, checks the attributes granted, and returns the
+// authenticated Conn. Its fields mirror `sspi connect`.
+type Client struct {
+	// Credentials are the client's credentials, acquired with sspi.CredOutbound. Required.
+	Credentials *sspi.Credentials
+	// Framing is the wire framing the server speaks; the zero value is FramingSSPI.
+	Framing Framing
+	// Target names the server: an SPN ("host/server.example.com"). Empty means
+	// "host/" followed by the host of the address dialed.
+	Target string
+	// NoMutual does not ask for mutual authentication (ISC_REQ_MUTUAL_AUTH), which is
+	// asked for by default. Whether it was granted is in Conn.Attributes; to refuse a
+	// context without it, put sspi.ISCRetMutualAuth in Require.
+	NoMutual bool
+	// Delegate asks for delegation (ISC_REQ_DELEGATE): the server may act as the client.
+	Delegate bool
+	// Protection is how messages are protected; the zero value seals them. It decides
+	// which of integrity and confidentiality are asked for, and required.
+	Protection Protection
+	// Require holds further ISC_RET_* bits the context must have been granted, checked
+	// with bit operations after the handshake (SEC_E_SECURITY_QOS_FAILED otherwise).
+	Require sspi.ContextAttr
+	// Messages, with FramingSSPI, asks the server for a message exchange after the
+	// handshake: the greeting then arrives as a framed message and ReadMessage and
+	// WriteMessage both work. Without it the session is the SDK sample's: one greeting,
+	// read with ReadMessage, and the end of the connection. FramingGSS always has messages.
+	Messages bool
+	// Timeout bounds the connection attempt and every wait for the server; zero means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// MaxToken bounds one handshake token; zero means DefaultMaxToken.
+	MaxToken int
+	// MaxMessage bounds one message; zero means DefaultMaxMessage.
+	MaxMessage int
+	// Trace, if set, is called after each InitializeSecurityContext call of the handshake.
+	Trace func(Leg)
+}
+
+// Leg describes one InitializeSecurityContext call of a client's handshake.
+type Leg struct {
+	N        int         // 1 for the first call
+	Received int         // size of the server's token given to the call; 0 on the first
+	Status   sspi.Status // what the call returned (SEC_I_CONTINUE_NEEDED, SEC_E_OK, ...)
+	Sent     int         // size of the token sent to the server; 0 when there was none
+}
+
+// String renders a leg as `sspi connect` prints it.
+func (l Leg) String() string {
+	s := fmt.Sprintf("leg %d: ", l.N)
+	if l.Received > 0 {
+		s += fmt.Sprintf("received %d bytes, ", l.Received)
+	}
+	s += "InitializeSecurityContext -> " + l.Status.String()
+	if l.Sent > 0 {
+		s += fmt.Sprintf(", sent %d bytes", l.Sent)
+	}
+	return s
+}
+
+func (cl *Client) timeout() time.Duration {
+	if cl.Timeout > 0 {
+		return cl.Timeout
+	}
+	return DefaultTimeout
+}
+
+// Dial connects to addr over TCP and authenticates. When the handshake ends with a token
+// the server does not answer (NTLM's AUTHENTICATE), that token is sent together with the
+// first message, or before the first read, so a failure to deliver it, and the server's
+// refusal of it, show at the first ReadMessage or WriteMessage, where the server's answer
+// is awaited anyway.
+func (cl *Client) Dial(ctx context.Context, addr string) (*Conn, error) {
+	d := net.Dialer{Timeout: cl.timeout()}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	target := cl.Target
+	if target == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		target = "host/" + host
+	}
+	c, err := cl.handshake(ctx, nc, target)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Handshake authenticates over a connection the caller has opened. On failure the
+// connection is left to the caller.
+func (cl *Client) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
+	target := cl.Target
+	if target == "" {
+		if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+			target = "host/" + ta.IP.String()
+		}
+	}
+	return cl.handshake(ctx, nc, target)
+}
+
+// req is what the client asks of InitializeSecurityContext.
+func (cl *Client) req() sspi.ContextReq {
+	r := sspi.ISCReqConnection | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect | sspi.ISCReqAllocateMemory
+	if !cl.NoMutual {
+		r |= sspi.ISCReqMutualAuth
+	}
+	if cl.Delegate {
+		r |= sspi.ISCReqDelegate
+	}
+	switch cl.Protection {
+	case ProtectSeal:
+		r |= sspi.ISCReqConfidentiality | sspi.ISCReqIntegrity
+	case ProtectSign:
+		r |= sspi.ISCReqIntegrity
+	}
+	return r
+}
+
+// handshake runs the client's token loop, mirroring the server's: InitializeSecurityContext,
+// CompleteAuthToken when the status asks for it, send any non-empty token (also the one
+// that comes with SEC_E_OK), and read the server's next token while the status is
+// SEC_I_CONTINUE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE.
+func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string) (*Conn, error) {
+	if cl.Credentials == nil {
+		return nil, errors.New("sockauth: Client.Credentials is nil; acquire outbound credentials first")
+	}
+	// The caller's context can end the handshake at any wait.
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+	defer stop()
+
+	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: cl.Framing, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
+	c.sample = cl.Framing == FramingSSPI && !cl.Messages
+	maxTok := orDefault(cl.MaxToken, DefaultMaxToken)
+	req := cl.req()
+	var sctx *sspi.Context
+	ok := false
+	defer func() {
+		if !ok && sctx != nil {
+			sspi.DeleteSecurityContext(sctx)
+		}
+	}()
+	var in []byte
+	var wbuf []byte
+	for leg := 1; ; leg++ {
+		if leg > maxLegs {
+			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the server is still sending handshake tokens after %d legs", maxLegs)
+		}
+		var inBufs []sspi.Buffer
+		if in != nil {
+			inBufs = []sspi.Buffer{{Type: sspi.BufferToken, Data: in}}
+		}
+		out := []sspi.Buffer{{Type: sspi.BufferToken}}
+		nctx, status, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, req, sspi.NativeDataRep, inBufs, out)
+		if nctx != nil {
+			sctx = nctx
+		}
+		if err != nil {
+			return nil, ctxErr(ctx, err)
+		}
+		if status == sspi.CompleteNeeded || status == sspi.CompleteAndContinue {
+			if err := sspi.CompleteAuthToken(sctx, out); err != nil {
+				return nil, err
+			}
+		}
+		tok := out[0].Data
+		wbuf = wbuf[:0]
+		if leg == 1 {
+			switch {
+			case cl.Framing == FramingGSS:
+				// gss-client's opening: NOOP with CONTEXT_NEXT, "context tokens follow".
+				wbuf = appendGSSToken(wbuf, GSSTokenNoop|GSSTokenContextNext, nil)
+			case cl.Messages:
+				wbuf = appendSSPIFrame(wbuf, nil) // the empty frame that asks for messages
+			}
+		}
+		if len(tok) > 0 {
+			if cl.Framing == FramingGSS {
+				wbuf = appendGSSToken(wbuf, GSSTokenContext, tok)
+			} else {
+				wbuf = appendSSPIFrame(wbuf, tok)
+			}
+		}
+		done := status == sspi.OK || status == sspi.CompleteNeeded
+		switch {
+		case len(wbuf) > 0 && done:
+			// No answer is expected: cork the token, which then travels with the first
+			// message (or goes out before the first read), in one write.
+			c.corked = append([]byte(nil), wbuf...)
+		case len(wbuf) > 0:
+			if err := c.writeFull(wbuf); err != nil {
+				return nil, ctxErr(ctx, err)
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, ctxErr(ctx, err)
+			}
+		}
+		if cl.Trace != nil {
+			cl.Trace(Leg{N: leg, Received: len(in), Status: status, Sent: len(tok)})
+		}
+		if done {
+			break
+		}
+		c.readDeadline()
+		if err := ctx.Err(); err != nil { // cancelled before the deadline above was set
+			return nil, ctxErr(ctx, err)
+		}
+		if cl.Framing == FramingGSS {
+			var flags byte
+			flags, in, err = readGSSToken(c.br, maxTok, "context token")
+			if err == nil && flags != GSSTokenContext {
+				err = sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a CONTEXT token from the server, got %s", gssFlagNames(flags))
+			}
+		} else {
+			in, err = readSSPIFrame(c.br, maxTok, "handshake token")
+		}
+		if err == nil && len(in) == 0 {
+			err = errEmptyFrame
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) || isReset(err) {
+				err = sspi.Errorf(sspi.ErrLogonDenied, "sockauth: the server closed the connection during the handshake: it refused the logon (%v)", err)
+			}
+			return nil, ctxErr(ctx, err)
+		}
+	}
+	c.ctx = sctx
+	c.attrs = sctx.Attributes()
+	var ni sspi.NegotiationInfo
+	c.pkg = sctx.Package()
+	if sspi.QueryContextAttributes(sctx, sspi.AttrNegotiationInfo, &ni) == nil && ni.PackageInfo.Name != "" {
+		c.pkg = ni.PackageInfo.Name
+	}
+	c.id = sspi.Identity{Package: c.pkg}
+	var names sspi.NativeNames
+	if sspi.QueryContextAttributes(sctx, sspi.AttrNativeNames, &names) == nil {
+		c.id.Principal, c.id.Server = names.ClientName, names.ServerName
+	}
+	c.mic = c.attrs.Has(sspi.ISCRetIntegrity)
+	if cl.Framing == FramingGSS {
+		c.prot = cl.Protection
+	} else {
+		c.prot = protectionOf(c.attrs, false)
+	}
+	c.min = cl.Protection
+	ok = true
+	need := cl.Require
+	switch cl.Protection {
+	case ProtectSeal:
+		need |= sspi.ISCRetConfidentiality
+	case ProtectSign:
+		need |= sspi.ISCRetIntegrity
+	}
+	if missing := need &^ c.attrs; missing != 0 {
+		err := sspi.Errorf(sspi.ErrSecurityQosFailed, "sockauth: the %s context lacks required attributes %s (granted: %s)", c.pkg, missing.Format(false), c.attrs.Format(false))
+		if missing.Has(sspi.ISCRetMutualAuth) {
+			err = sspi.Errorf(sspi.ErrMutualAuthFailed, "sockauth: the server did not prove its identity: %s grants no mutual authentication (granted: %s)", c.pkg, c.attrs.Format(false))
+		}
+		c.closed.Store(true)
+		sspi.DeleteSecurityContext(sctx)
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// ctxErr prefers the caller's context error to the deadline it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("sockauth: %w (%v)", cerr, err)
+	}
+	return err
+}

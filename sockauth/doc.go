@@ -1,0 +1,101 @@
+// Package sockauth is the sockets authentication service of the SSPI samples, built as
+// production software: a TCP server that authenticates every client with the SSPI token
+// loop and then talks to it under signing or sealing, and the client that goes with it.
+//
+// # The token loop
+//
+// Server (per connection, Server.Serve): receive a token; AcceptSecurityContext, run on the
+// async layer's bounded Scheduler (sspi.ServerContext.StepContext), so that CPU-heavy work
+// stays bounded however many clients connect; CompleteAuthToken when the status is
+// SEC_I_COMPLETE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE; send the output token if it is not
+// empty; repeat while the status is SEC_I_CONTINUE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE.
+// Client (Client.Dial): the mirror image with InitializeSecurityContext. A token produced
+// together with SEC_E_OK is always sent, and a side that still expects one reads and
+// consumes it. Mutual authentication is asked for by default; what was granted is checked
+// with bit operations against Server.Require and Client.Require after the loop (the SDK
+// sample's `ContextAttributes && ASC_RET_MUTUAL_AUTH` is a logical and, always true).
+//
+// Every wait for the peer has a time-out (Server.Timeout, 10 s by default), every frame a
+// size limit checked before anything is allocated, and at most Server.MaxPending
+// connections are in their handshake at once: further clients wait in the listener's
+// backlog. Server.Shutdown finishes the handshakes in flight. Each connection gets one log
+// line (log/slog): remote address, package, identity, attributes, durations, and the
+// SEC_E status and cause of a failure. No token, key, hash or password is logged.
+//
+// # Framing "sspi": the Windows SDK sample
+//
+// The framing of "Using SSPI with a Windows Sockets Server/Client" (FramingSSPI). Every
+// handshake token is sent by the sample's SendMsg: a DWORD length, little-endian as on
+// every Windows machine, then the bytes. An empty token is not sent at all.
+//
+//	token:     +--------------------+----------------+
+//	           | n    uint32 LE     | n bytes        |   n > 0
+//	           +--------------------+----------------+
+//
+// Once authenticated, the sample's server sends a greeting ("This is your server
+// speaking") made by its EncryptThis and sent with SendBytes, that is with no length in
+// front, and closes the connection; the client reads to the end of the stream. The
+// greeting is:
+//
+//	greeting:  +--------------------+----------------+------------------------+
+//	           | t    uint32 LE     | t bytes        | the sealed message     |
+//	           +--------------------+----------------+------------------------+
+//	             cbSecurityTrailer    EncryptMessage's  EncryptMessage's
+//	             as written by        SECBUFFER_TOKEN   SECBUFFER_DATA
+//	             EncryptMessage       (the trailer)
+//
+// That exchange, greeting included, is exactly the sample's, so the sample's client
+// works against this server and this client against the sample's server.
+//
+// A session can carry messages after that, which the sample has no room for. A client
+// asks for them by sending an empty frame (four zero bytes) before its first token; the
+// sample's SendMsg never sends one, so no sample client can be mistaken for such a
+// client. The greeting and every later message in either direction then travel in a
+// frame, with the greeting's layout inside:
+//
+//	message:   +--------------------+--------------------+------------+------------+
+//	           | n    uint32 LE     | t    uint32 LE     | t bytes    | n-4-t      |
+//	           +--------------------+--------------------+------------+------------+
+//	                                  sealed:  EncryptMessage's trailer, sealed data
+//	                                  signed:  MakeSignature's signature, data in the clear
+//	                                  none:    t = 0, data in the clear
+//
+// and an empty frame (n = 0) ends the session. Whether messages are sealed or signed is
+// not on the wire: both ends take it from the attributes the context grants
+// (confidentiality: sealed; integrity only: signed; neither: clear), which they see
+// alike. The server's default handler echoes every message back.
+//
+// # Framing "gss": MIT krb5's gss-sample
+//
+// The protocol of MIT krb5's gss-client and gss-server (src/appl/gss-sample), exactly, so
+// that they are peers of this package's server and client (FramingGSS). Every token:
+//
+//	token:     +-------------+--------------------+----------------+
+//	           | flags  u8   | n    uint32 BE     | n bytes        |
+//	           +-------------+--------------------+----------------+
+//
+// with flags from gss-misc.h: NOOP 0x01, CONTEXT 0x02, DATA 0x04, MIC 0x08,
+// CONTEXT_NEXT 0x10, WRAPPED 0x20, ENCRYPTED 0x40, SEND_MIC 0x80. A session goes:
+//
+//	client                                   server
+//	NOOP|CONTEXT_NEXT, empty        ->                       (without CONTEXT_NEXT the client
+//	                                                          asks for no authentication:
+//	                                                          refused, SEC_E_LOGON_DENIED)
+//	CONTEXT, token                  ->
+//	                                <-       CONTEXT, token   (each non-empty output token)
+//	... until both sides are done
+//	DATA[|WRAPPED[|ENCRYPTED]][|SEND_MIC], message ->
+//	                                <-       MIC, MIC over the message     (SEND_MIC)
+//	                                <-       NOOP, empty                   (otherwise)
+//	... one answer per DATA token
+//	NOOP, empty                     ->       the end
+//
+// A WRAPPED message is a gss_wrap token: EncryptMessage's security token followed by the
+// sealed data (for NTLM, the 16-byte signature then the data, as gss-ntlmssp writes it; a
+// Kerberos wrap token as RFC 4121 has it). ENCRYPTED says the sender asked for
+// confidentiality. A DATA token without WRAPPED is in the clear (gss-client -nw), and is
+// refused unless Server.AllowUnprotected is set. gss-ntlmssp seals every wrap token, even
+// when confidentiality was not negotiated, and so does this package for NTLM wherever the
+// NTLM package allows it. The sample's version-1 protocol (gss-client -v1, tokens with no
+// flags byte) is refused, as gss-server refuses it.
+package sockauth

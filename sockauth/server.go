@@ -1,0 +1,575 @@
+package sockauth
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gosspi/sspi"
+)
+
+// DefaultTimeout bounds every wait for the peer: each token of the handshake, each
+// message, each write.
+const DefaultTimeout = 10 * time.Second
+
+// DefaultMaxPending is how many connections may be in their handshake at once.
+const DefaultMaxPending = 1024
+
+// DefaultGreeting is what the SDK sample's server says once a client has authenticated.
+const DefaultGreeting = "This is your server speaking"
+
+// maxLegs bounds the handshake: every package finishes in three or four tokens, so a
+// client that keeps a handshake going longer is not authenticating.
+const maxLegs = 16
+
+// ErrServerClosed is returned by Serve after Shutdown or Close, and by a server's
+// ReadMessage interrupted by Shutdown.
+var ErrServerClosed = errors.New("sockauth: server closed")
+
+// Handler runs a session once its client has authenticated. ctx ends when the server shuts
+// down. The server closes c when the handler returns; a non-nil error is logged.
+type Handler func(ctx context.Context, c *Conn) error
+
+// Server is the sockets authentication service: it runs the SSPI token loop with every
+// client that connects, checks what the resulting context grants, and hands the
+// authenticated connection to Handler. The zero value with Credentials set is ready to
+// Serve.
+//
+// The handshake of each connection runs AcceptSecurityContext through the async layer's
+// Scheduler, so however many clients connect, the CPU-heavy work is done by a fixed number
+// of workers. At most MaxPending connections are in their handshake at once; further
+// clients wait in the listener's backlog (backpressure) until one finishes, and every
+// wait for a client is bounded by Timeout, so a client that stalls gives its place up.
+type Server struct {
+	// Credentials are the server's credentials, acquired with sspi.CredInbound. Required.
+	Credentials *sspi.Credentials
+	// Framing is the wire framing clients speak; the zero value is FramingSSPI.
+	Framing Framing
+	// Timeout bounds every wait for a client: each handshake token, each message, each
+	// write. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxToken bounds one handshake token; zero means DefaultMaxToken.
+	MaxToken int
+	// MaxMessage bounds one message after the handshake; zero means DefaultMaxMessage.
+	MaxMessage int
+	// MaxPending bounds the connections still in their handshake; zero means
+	// DefaultMaxPending. Keep it within the Scheduler's queue length (1024 per worker for
+	// the default scheduler), which refuses work beyond it at once.
+	MaxPending int
+	// Req holds the ASC_REQ_* bits asked of AcceptSecurityContext; zero means
+	// sspi.DefaultServerReq (mutual authentication, integrity, confidentiality, replay and
+	// sequence detection).
+	Req sspi.ContextReq
+	// Require holds the ASC_RET_* bits a context must have been granted, checked with bit
+	// operations after the handshake; a context lacking one is refused with
+	// SEC_E_SECURITY_QOS_FAILED. Integrity (ASCRetIntegrity) is always required unless
+	// AllowUnprotected is set. Note that NTLM never grants ASCRetMutualAuth.
+	Require sspi.ContextAttr
+	// AllowUnprotected accepts contexts without integrity and messages sent in the clear
+	// (gss-client -nw). Off by default: such a session can be read and changed by anyone
+	// on the path.
+	AllowUnprotected bool
+	// Logger gets one line per connection; nil means slog.Default().
+	Logger *slog.Logger
+	// Scheduler runs AcceptSecurityContext; nil means sspi.DefaultScheduler().
+	Scheduler *sspi.Scheduler
+	// Handler runs each authenticated session. Nil means the framing's own behaviour:
+	// with FramingGSS, gss-server's (read messages, answer each with its MIC or a NOOP,
+	// until the client's NOOP); with FramingSSPI, the SDK sample's (send Greeting sealed
+	// and close), or, for a client that asked for messages, Greeting followed by an echo of
+	// every message until the client's empty frame.
+	Handler Handler
+	// Greeting is what the default handler of FramingSSPI sends; empty means
+	// DefaultGreeting.
+	Greeting string
+
+	initOnce   sync.Once
+	pending    chan struct{}
+	done       chan struct{}
+	doneOnce   sync.Once
+	baseCtx    context.Context
+	cancelBase context.CancelFunc
+	inShutdown atomic.Bool
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*Conn]struct{}
+	active    int
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		n := s.MaxPending
+		if n <= 0 {
+			n = DefaultMaxPending
+		}
+		s.pending = make(chan struct{}, n)
+		s.done = make(chan struct{})
+		s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
+		s.listeners = make(map[net.Listener]struct{})
+		s.conns = make(map[*Conn]struct{})
+	})
+}
+
+func (s *Server) shuttingDown() bool { return s.inShutdown.Load() }
+
+func (s *Server) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+func orDefault(v, d int) int {
+	if v > 0 {
+		return v
+	}
+	return d
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// ListenAndServe listens on the TCP address addr and calls Serve.
+func (s *Server) ListenAndServe(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Serve accepts connections on l and serves each in its own goroutine until Shutdown or
+// Close, then returns ErrServerClosed. It closes l on return.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	if s.Credentials == nil {
+		return errors.New("sockauth: Server.Credentials is nil; acquire inbound credentials first")
+	}
+	defer l.Close()
+	s.mu.Lock()
+	if s.shuttingDown() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+
+	var delay time.Duration
+	for {
+		// Take a handshake slot before accepting: when all are taken, new clients wait in
+		// the kernel's backlog instead of being accepted and starved.
+		select {
+		case s.pending <- struct{}{}:
+		case <-s.done:
+			return ErrServerClosed
+		}
+		nc, err := l.Accept()
+		if err != nil {
+			<-s.pending
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			if temporaryAccept(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logger().Warn("accept failed; retrying", slog.String("error", err.Error()), slog.Duration("retry_in", delay))
+				select {
+				case <-time.After(delay):
+				case <-s.done:
+					return ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: s.Framing, server: true, timeout: s.timeout(), maxMsg: orDefault(s.MaxMessage, DefaultMaxMessage), srv: s}
+		s.mu.Lock()
+		if s.shuttingDown() {
+			s.mu.Unlock()
+			nc.Close()
+			<-s.pending
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.active++
+		s.mu.Unlock()
+		go s.serve(c)
+	}
+}
+
+// temporaryAccept reports whether an Accept error is worth retrying: running out of file
+// descriptors or memory, or a connection aborted before it was accepted.
+func temporaryAccept(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOBUFS) ||
+		errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.ECONNABORTED)
+}
+
+// Shutdown stops the server gracefully: it stops accepting, lets every handshake in flight
+// finish (and its session start), interrupts sessions waiting between messages, and waits
+// for every connection to end. If ctx ends first, it closes the remaining connections and
+// returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.mu.Lock()
+	s.inShutdown.Store(true)
+	s.doneOnce.Do(func() { close(s.done) })
+	for l := range s.listeners {
+		l.Close()
+	}
+	s.mu.Unlock()
+	s.cancelBase()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		n := s.active
+		for c := range s.conns {
+			if c.idle.Load() {
+				_ = c.nc.SetReadDeadline(time.Now()) // wake a session waiting for a message
+			}
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.closeAll()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the server at once: listeners and every connection are closed, handshakes
+// in flight included.
+func (s *Server) Close() error {
+	s.init()
+	s.mu.Lock()
+	s.inShutdown.Store(true)
+	s.doneOnce.Do(func() { close(s.done) })
+	for l := range s.listeners {
+		l.Close()
+	}
+	s.mu.Unlock()
+	s.cancelBase()
+	s.closeAll()
+	return nil
+}
+
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+}
+
+// serve runs one connection: the handshake, the checks, the handler, and the log line.
+func (s *Server) serve(c *Conn) {
+	start := time.Now()
+	var authDur time.Duration
+	slot := true
+	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sockauth: panic serving %s: %v\n%s", c.nc.RemoteAddr(), r, debug.Stack())
+		}
+		if slot {
+			<-s.pending
+		}
+		c.closed.Store(true)
+		c.nc.Close()
+		if c.ctx != nil {
+			c.secMu.Lock()
+			_ = sspi.DeleteSecurityContext(c.ctx)
+			c.secMu.Unlock()
+		}
+		s.logConn(c, start, authDur, err)
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.active--
+		s.mu.Unlock()
+	}()
+
+	err = s.handshake(c)
+	authDur = time.Since(start)
+	<-s.pending
+	slot = false
+	if err != nil {
+		return
+	}
+	h := s.Handler
+	if h == nil {
+		h = s.defaultHandler
+	}
+	err = h(s.baseCtx, c)
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+}
+
+// handshake runs the server's token loop: receive a token, AcceptSecurityContext (with
+// CompleteAuthToken when the status asks for it; StepContext does both, on the
+// scheduler), send any non-empty output token, and repeat while the status is
+// SEC_I_CONTINUE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE. A last token produced together
+// with SEC_E_OK is sent too.
+func (s *Server) handshake(c *Conn) error {
+	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: s.Req, Scheduler: s.Scheduler})
+	ok := false
+	defer func() {
+		if !ok {
+			sc.Close()
+		}
+	}()
+	maxTok := orDefault(s.MaxToken, DefaultMaxToken)
+	c.sample = s.Framing == FramingSSPI
+	first := true
+	var wbuf []byte
+	for leg := 0; ; leg++ {
+		if leg == maxLegs {
+			return sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the client is still sending handshake tokens after %d legs", maxLegs)
+		}
+		c.readDeadline()
+		var in []byte
+		var err error
+		switch s.Framing {
+		case FramingGSS:
+			in, err = s.readGSSContextToken(c, maxTok, first)
+		default:
+			in, err = readSSPIFrame(c.br, maxTok, "handshake token")
+			if err == nil && len(in) == 0 {
+				// A leading empty frame, which the SDK sample never sends (SendMsg skips empty
+				// buffers), is how a client asks for framed messages after the handshake.
+				if !first || !c.sample {
+					return errEmptyFrame
+				}
+				c.sample = false
+				c.readDeadline()
+				in, err = readSSPIFrame(c.br, maxTok, "handshake token")
+				if err == nil && len(in) == 0 {
+					return errEmptyFrame
+				}
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("sockauth: the client closed the connection before the handshake finished: %w", err)
+			}
+			return err
+		}
+		first = false
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		out, err := sc.StepContext(ctx, in)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if len(out) > 0 {
+			wbuf = wbuf[:0]
+			if s.Framing == FramingGSS {
+				wbuf = appendGSSToken(wbuf, GSSTokenContext, out)
+			} else {
+				wbuf = appendSSPIFrame(wbuf, out)
+			}
+			if err := c.writeFull(wbuf); err != nil {
+				return err
+			}
+		}
+		if sc.Established() {
+			break
+		}
+	}
+	c.ctx = sc.Handle()
+	c.attrs = sc.Attributes()
+	c.pkg = sc.Package()
+	c.prot = protectionOf(c.attrs, true)
+	c.min = ProtectSign
+	if s.Require.Has(sspi.ASCRetConfidentiality) {
+		c.min = ProtectSeal
+	}
+	if s.AllowUnprotected {
+		c.min = ProtectNone
+	}
+	if id, err := sc.Identity(); err == nil {
+		c.id = id
+	} else {
+		c.id = sspi.Identity{Package: c.pkg}
+	}
+	ok = true // the context belongs to c from here on
+	need := s.Require
+	if !s.AllowUnprotected {
+		need |= sspi.ASCRetIntegrity
+	}
+	if missing := need &^ c.attrs; missing != 0 {
+		return sspi.Errorf(sspi.ErrSecurityQosFailed, "sockauth: the %s context lacks required attributes %s (granted: %s)", c.pkg, missing.Format(true), c.attrs.Format(true))
+	}
+	return nil
+}
+
+// readGSSContextToken reads what gss-server's server_establish_context reads: first a
+// NOOP token with TOKEN_CONTEXT_NEXT (the client wants to authenticate), then context
+// tokens.
+func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, error) {
+	if first {
+		flags, _, err := readGSSToken(c.br, limit, "opening token")
+		if err != nil {
+			return nil, err
+		}
+		if flags == 0 {
+			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the client speaks version 1 of the gss-sample protocol (gss-client -v1), which gss-server and this server do not")
+		}
+		if flags&GSSTokenNoop == 0 {
+			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a NOOP token to open the session, got %s", gssFlagNames(flags))
+		}
+		if flags&GSSTokenContextNext == 0 {
+			return nil, sspi.Errorf(sspi.ErrLogonDenied, "sockauth: the client asked for an unauthenticated session (gss-client -na); this server authenticates every client")
+		}
+		c.readDeadline()
+	}
+	flags, tok, err := readGSSToken(c.br, limit, "context token")
+	if err != nil {
+		return nil, err
+	}
+	if flags != GSSTokenContext {
+		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a CONTEXT token, got %s", gssFlagNames(flags))
+	}
+	if len(tok) == 0 {
+		return nil, errEmptyFrame
+	}
+	return tok, nil
+}
+
+// defaultHandler is the session of Handler's documentation.
+func (s *Server) defaultHandler(ctx context.Context, c *Conn) error {
+	if c.framing == FramingGSS {
+		for {
+			if _, err := c.ReadMessage(); err != nil {
+				return err
+			}
+		}
+	}
+	greeting := s.Greeting
+	if greeting == "" {
+		greeting = DefaultGreeting
+	}
+	if err := c.WriteMessage([]byte(greeting)); err != nil || c.sample {
+		return err
+	}
+	for {
+		msg, err := c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if err := c.WriteMessage(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// StatusName names the outcome of a connection for logs and exit codes: the SEC_E name
+// its error carries, or TIMEOUT, DISCONNECTED, SHUTDOWN or ERROR for failures that are
+// not a security status; SEC_E_OK for nil.
+func StatusName(err error) string {
+	var se *sspi.Error
+	var st sspi.Status
+	switch {
+	case err == nil:
+		return sspi.OK.String()
+	case errors.As(err, &se):
+		return se.Status.String()
+	case errors.As(err, &st):
+		return st.String()
+	case errors.Is(err, ErrServerClosed):
+		return "SHUTDOWN"
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return "TIMEOUT"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err) || errors.Is(err, net.ErrClosed):
+		return "DISCONNECTED"
+	}
+	return "ERROR"
+}
+
+// cause is an error's text without the status name in front, which the log has already.
+func cause(err error) string {
+	var se *sspi.Error
+	if errors.As(err, &se) && se.Err != nil {
+		return se.Err.Error()
+	}
+	return err.Error()
+}
+
+// logConn writes the connection's one log line. It names the package, the identity and
+// the attributes, or the status and cause of the failure; never a token, key or password.
+func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err error) {
+	level := slog.LevelInfo
+	if err != nil && !errors.Is(err, ErrServerClosed) {
+		level = slog.LevelWarn
+	}
+	lg := s.logger()
+	if !lg.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs, slog.String("remote", c.nc.RemoteAddr().String()), slog.String("framing", s.Framing.String()))
+	if c.ctx != nil {
+		attrs = append(attrs,
+			slog.String("package", c.pkg),
+			slog.String("identity", c.id.Principal),
+			slog.String("attributes", c.attrs.Format(true)))
+		if c.framing == FramingSSPI {
+			mode := "messages"
+			if c.sample {
+				mode = "sample"
+			}
+			attrs = append(attrs, slog.String("mode", mode))
+		}
+	} else {
+		attrs = append(attrs, slog.String("package", s.Credentials.Package()))
+	}
+	attrs = append(attrs,
+		slog.Duration("handshake", authDur),
+		slog.Duration("duration", time.Since(start)),
+		slog.Int64("messages_in", c.recv.Load()),
+		slog.Int64("messages_out", c.sent.Load()),
+		slog.String("status", StatusName(err)))
+	msg := "session ended"
+	switch {
+	case errors.Is(err, ErrServerClosed):
+		msg = "session ended by shutdown"
+	case err != nil && c.ctx == nil:
+		msg = "authentication failed"
+	case err != nil && errors.Is(err, sspi.ErrSecurityQosFailed) && c.recv.Load() == 0 && c.sent.Load() == 0:
+		msg = "authentication refused"
+	case err != nil:
+		msg = "session failed"
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("cause", cause(err)))
+	}
+	lg.LogAttrs(context.Background(), level, msg, attrs...)
+}
