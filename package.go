@@ -182,6 +182,12 @@ type (
 		MakeMechListMIC(mechList []byte) ([]byte, error)
 		VerifyMechListMIC(mechList, mic []byte) error
 	}
+	// MechListMICRequirer is implemented by mechanisms whose own messages can make SPNEGO's
+	// mechListMIC mandatory: MS-SPNG 3.3.5.1 requires it when an NTLM AUTHENTICATE carries
+	// a MIC. Negotiate asks once the mechanism has finished.
+	MechListMICRequirer interface {
+		RequiresMechListMIC() bool
+	}
 	// Closer is implemented by package values that hold secrets or resources to release
 	// on DeleteSecurityContext or FreeCredentialsHandle. Close must zero key material
 	// where Go allows.

@@ -53,6 +53,7 @@ type context struct {
 	// acceptor sent request-mic; MS-SPNG: DCE style). micSent/micRecvd track the exchange.
 	firstChoice bool
 	mustProtect bool
+	micByMech   bool // mustProtect because the mechanism required it (MechListMICRequirer)
 	micSent     bool
 	micRecvd    bool
 

@@ -425,7 +425,19 @@ func TestDowngrade(t *testing.T) {
 				}
 				return tok
 			},
-			status: sspi.ErrDowngradeDetected, text: "the server sent no mechListMIC, which is required because NTLM is not the client's first choice (TestKerb)",
+			// The server catches it first: NTLM's AUTHENTICATE carried a MIC, so the
+			// mechListMIC was mandatory whatever the server believed the offer was.
+			status: sspi.ErrDowngradeDetected, text: "the client's last NTLM token came without a mechListMIC",
+		},
+		{
+			name: "first choice NTLM, client MIC stripped", client: []string{NTLM}, server: []string{NTLM},
+			tamper: func(t testing.TB, i int, tok []byte) []byte {
+				if i == 2 {
+					return editResp(t, tok, func(r *negTokenResp) { r.hasMIC, r.mechListMIC = false, nil })
+				}
+				return tok
+			},
+			status: sspi.ErrDowngradeDetected, text: "its NTLM message carried a MIC (MS-SPNG 3.3.5.1)",
 		},
 		{
 			name: "client MIC altered", client: []string{NTLM}, server: []string{NTLM},

@@ -200,6 +200,9 @@ func (c *context) serverLeg(p *sspi.StepParams, out *negTokenResp, mechOut []byt
 	sentBefore := c.micSent
 	done := false
 	if c.mechDone {
+		if r, ok := c.sub.(sspi.MechListMICRequirer); ok && !c.mustProtect && r.RequiresMechListMIC() {
+			c.mustProtect, c.micByMech = true, true
+		}
 		if hasMIC {
 			if err := c.verifyMIC(mic); err != nil {
 				return 0, err
@@ -247,7 +250,10 @@ func (c *context) serverLeg(p *sspi.StepParams, out *negTokenResp, mechOut []byt
 
 func (c *context) missingClientMIC() error {
 	why := "the client asked for DCE style"
-	if !c.firstChoice {
+	switch {
+	case c.micByMech:
+		why = "its " + c.cur.mech.name + " message carried a MIC (MS-SPNG 3.3.5.1)"
+	case !c.firstChoice:
 		why = c.cur.mech.name + " is not the client's first choice"
 	}
 	return sspi.Errorf(sspi.ErrDowngradeDetected, "negotiate: the client's last %s token came without a mechListMIC, which is required because %s; the negotiation may have been tampered with", c.cur.mech.name, why)

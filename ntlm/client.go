@@ -185,6 +185,7 @@ func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error
 	if err := c.established.init(flags, exported, false, cr.anonymous); err != nil {
 		return 0, err
 	}
+	c.micInAuth = sendMIC
 	c.identity = sspi.Identity{Package: PackageName, User: cr.user, Domain: cr.domain, Principal: principal(cr.domain, cr.user), Workstation: cr.workstation}
 	p.Attr = grantedISC(flags, p.Req)
 	clear(exported[:])

@@ -18,7 +18,9 @@ type established struct {
 	sessionKey [16]byte
 	done       bool
 	anonymous  bool
-	identity   sspi.Identity
+	// micInAuth: the AUTHENTICATE carried a MIC, so SPNEGO must carry a mechListMIC.
+	micInAuth bool
+	identity  sspi.Identity
 }
 
 func (e *established) init(flags ntlmssp.NegotiateFlags, exported [16]byte, server, anonymous bool) error {
@@ -211,3 +213,7 @@ func (e *established) VerifyMechListMIC(mechList, mic []byte) error {
 	}
 	return mapSessionErr(e.session.VerifyMechListMIC(mic, mechList))
 }
+
+// RequiresMechListMIC reports whether the AUTHENTICATE carried a MIC, which obliges
+// Negotiate to exchange mechListMICs (MS-SPNG 3.3.5.1).
+func (e *established) RequiresMechListMIC() bool { return e.micInAuth }

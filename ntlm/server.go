@@ -214,6 +214,7 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 	clear(exported[:])
 	clear(sessionBaseKey[:])
 	clear(keyExchangeKey[:])
+	s.micInAuth = s.micSent
 	s.identity = sspi.Identity{Package: PackageName, User: user, Domain: domain, Principal: principal(domain, user), Workstation: ws}
 	p.Attr = grantedASC(flags, p.Req)
 	s.release()
