@@ -169,12 +169,13 @@ func (s *session) Established() bool { return s.ctx != nil && s.ctx.Established(
 // Handle returns the SSPI-shaped context, or nil before the first step.
 func (s *session) Handle() *Context { return s.ctx }
 
-// Attributes returns the ISCRet*/ASCRet* bits the package granted.
+// Attributes returns the ISCRet*/ASCRet* bits the package granted. ALLOCATED_MEMORY is
+// left out: the Go layer always lets the package allocate, so it says nothing here.
 func (s *session) Attributes() ContextAttr {
 	if s.ctx == nil {
 		return 0
 	}
-	return s.ctx.Attributes()
+	return s.ctx.Attributes() &^ ContextAttr(ISCRetAllocatedMemory)
 }
 
 // Package names the package doing the work: for Negotiate, the mechanism it chose.

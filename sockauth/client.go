@@ -244,7 +244,7 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string) (*C
 		}
 	}
 	c.ctx = sctx
-	c.attrs = sctx.Attributes()
+	c.attrs = sctx.Attributes() &^ sspi.ISCRetAllocatedMemory // per call, not a property of the context
 	var ni sspi.NegotiationInfo
 	c.pkg = sctx.Package()
 	if sspi.QueryContextAttributes(sctx, sspi.AttrNegotiationInfo, &ni) == nil && ni.PackageInfo.Name != "" {
