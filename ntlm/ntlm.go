@@ -35,8 +35,6 @@ package ntlm
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -414,10 +412,6 @@ func (c *credentials) Close() error {
 	return nil
 }
 
-var errNotNTLM = errors.New("ntlm: not an NTLMSSP message")
-
 func malformed(what string, err error) error {
 	return sspi.Errorf(sspi.ErrInvalidToken, "ntlm: malformed %s message: %w", what, err)
 }
-
-var _ = fmt.Sprintf
