@@ -3,7 +3,6 @@ package negotiate
 import (
 	"bytes"
 	"errors"
-	"strings"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/der"
@@ -112,16 +111,7 @@ func (c *context) offeredMech(m *mechanism) *mechCred {
 	return nil
 }
 
-func (c *context) offeredNames() string {
-	var b strings.Builder
-	for i, mc := range c.offered {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(mc.mech.name)
-	}
-	return b.String()
-}
+func (c *context) offeredNames() string { return mechNames(c.offered) }
 
 // clientReply handles a NegTokenResp from the server.
 func (c *context) clientReply(p *sspi.StepParams) (sspi.Status, error) {

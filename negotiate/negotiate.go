@@ -342,9 +342,12 @@ func (c *credentials) whyMissing(m *mechanism) error {
 	return nil
 }
 
-func (c *credentials) names() string {
+func (c *credentials) names() string { return mechNames(c.mechs) }
+
+// mechNames lists mechanisms by name, for error messages.
+func mechNames(mcs []*mechCred) string {
 	var b strings.Builder
-	for i, mc := range c.mechs {
+	for i, mc := range mcs {
 		if i > 0 {
 			b.WriteString(", ")
 		}

@@ -233,15 +233,7 @@ func temporaryAccept(err error) bool {
 // for every connection to end. If ctx ends first, it closes the remaining connections and
 // returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.init()
-	s.mu.Lock()
-	s.inShutdown.Store(true)
-	s.doneOnce.Do(func() { close(s.done) })
-	for l := range s.listeners {
-		l.Close()
-	}
-	s.mu.Unlock()
-	s.cancelBase()
+	s.stopAccepting()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -268,6 +260,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops the server at once: listeners and every connection are closed, handshakes
 // in flight included.
 func (s *Server) Close() error {
+	s.stopAccepting()
+	s.closeAll()
+	return nil
+}
+
+// stopAccepting closes the listeners and marks the server as shutting down, for both
+// Shutdown and Close.
+func (s *Server) stopAccepting() {
 	s.init()
 	s.mu.Lock()
 	s.inShutdown.Store(true)
@@ -277,8 +277,6 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.cancelBase()
-	s.closeAll()
-	return nil
 }
 
 func (s *Server) closeAll() {
