@@ -29,6 +29,7 @@ import (
 	"github.com/gosspi/sspi/sockauth"
 
 	// The security packages this binary offers. Each registers itself with sspi.
+	_ "github.com/gosspi/sspi/kerberos"
 	_ "github.com/gosspi/sspi/negotiate"
 	_ "github.com/gosspi/sspi/ntlm"
 )

@@ -1,0 +1,89 @@
+// Package kerberos is the Kerberos security package (RFC 4120, with the GSS-API mechanism
+// of RFC 1964 and RFC 4121) for github.com/gosspi/sspi, client and server side, registered
+// as "Kerberos" (RPC id 16) when imported:
+//
+//	import _ "github.com/gosspi/sspi/kerberos"
+//
+// Importing it also fills Negotiate's Kerberos slot: Negotiate then prefers Kerberos and
+// falls back to NTLM when this package cannot work (no ticket, no password, no keytab, no
+// KDC), because this package fails in AcquireCredentialsHandle or in the client's first
+// InitializeSecurityContext in those cases.
+//
+// KDC exchanges (AS and TGS), krb5.conf, keytab and credential-cache parsing and the
+// RFC 3961 encryption types come from github.com/jcmturner/gokrb5/v8; none of its types
+// appear in this package's API.
+//
+// # Credentials
+//
+// AcquireCredentialsHandle takes, as authData:
+//
+//   - nil: the defaults of the environment. A client uses the credential cache named by
+//     KRB5CCNAME (default /tmp/krb5cc_<uid>), a server the keytab named by KRB5_KTNAME
+//     (default /etc/krb5.keytab); krb5.conf is KRB5_CONFIG (default /etc/krb5.conf).
+//   - *sspi.AuthIdentity: a client's user ("alice@REALM", "REALM\alice", or User and
+//     Domain apart) and password; the TGT is obtained with an AS exchange on first use.
+//   - *ClientConfig: a client with a principal and a password, a keytab or a ccache.
+//   - *ServerConfig: a server with its keytab (a path or the keytab's bytes).
+//
+// # Targets
+//
+// The client's target name is the service principal: "service/host" (as SSPI callers
+// write SPNs), "service@host" (GSS host-based form) or "service/host@REALM". A bare host
+// name means "host/<host>".
+//
+// # Handshake
+//
+// The client's first Step sends the GSS-framed AP-REQ (RFC 1964 section 1.1: 60 ..
+// 06 09 2a864886f712010202 01 00 <AP-REQ>) whose authenticator carries the RFC 4121
+// 0x8003 checksum with the GSS flags of the request, channel bindings when a
+// BufferChannelBindings buffer is given, and an initiator subkey. With ISCReqMutualAuth
+// it returns ContinueNeeded and its second Step verifies the server's AP-REP (02 00);
+// without it the context is established after the first Step. The server verifies the
+// ticket with its keytab, the authenticator, the checksum and the clock skew, refuses
+// replayed authenticators (an in-memory replay cache per credentials handle), and
+// answers an AP-REP carrying an acceptor subkey when mutual authentication was asked.
+// Delegation (a forwarded TGT in the checksum) is not implemented: ISCReqDelegate is
+// accepted but not granted.
+//
+// # Message protection
+//
+// Signing and sealing use RFC 4121 MIC and Wrap tokens for the AES encryption types
+// (aes128/256-cts-hmac-sha1-96 and the RFC 8009 aes-sha2 types), keyed with the acceptor
+// subkey when the server sent one, else the initiator subkey, else the ticket session
+// key, with key usages 22 to 25, and with 64-bit sequence numbers in both directions.
+// Contexts whose session key is of another type (RC4, DES3) refuse message protection.
+//
+// EncryptMessage takes a BufferToken buffer of Sizes.SecurityTrailer bytes and one or
+// more BufferData buffers. It writes an RFC 4121 Wrap token with EC = 0 and a right
+// rotation count (RRC) of 16 + the checksum size, so that the token buffer (the 16-byte
+// header, then the rotated encrypted header copy, checksum and encrypted confounder)
+// followed by the data buffers (the encrypted data, same length as the plaintext) is
+// exactly one Wrap token that MIT's gss_unwrap accepts; sspi's Go-layer Wrap, which puts
+// the trailer first, therefore interoperates with gss_unwrap. For aes-sha1 the trailer is
+// 16 (header) + 16 (confounder) + 16 (encrypted header copy) + 12 (HMAC) = 60 bytes.
+// With QOPWrapNoEncrypt the token is an integrity-only Wrap (EC = RRC = checksum size)
+// and the trailer is 28 bytes. DecryptMessage concatenates the token buffer and the data
+// buffers, so it accepts any split of a Wrap token, with any EC and RRC (RRC = 0 as
+// gss_wrap sends it, the rotation above, or Windows' EC = 16 with a rotation of
+// RRC + EC, MS-KILE 3.4.5.4.1), and writes the plaintext into the data
+// buffers (in place when it fits, otherwise the single data buffer's slice is replaced).
+// Because sspi's Go-layer Unwrap splits a token at Sizes.SecurityTrailer, it cannot take
+// an integrity-only Wrap token of a message shorter than 32 bytes; DecryptMessage with
+// the whole token in the BufferToken buffer and an empty BufferData buffer can.
+//
+// SessionKey is the key that protects messages (the acceptor subkey, else the initiator
+// subkey, else the ticket's session key), the value MIT's GSS_C_INQ_SSPI_SESSION_KEY
+// gives. MakeMechListMIC and VerifyMechListMIC are GSS GetMIC and VerifyMIC and use the
+// same sequence numbers as MakeSignature, as MIT's SPNEGO does. Sequence numbers are
+// checked strictly (a replayed, reordered or missing token fails with
+// sspi.ErrOutOfSequence) when replay or sequence detection was requested.
+//
+// # Errors
+//
+// A missing ticket, password or keytab fails with sspi.ErrNoCredentials; a KDC that
+// cannot be reached with sspi.ErrNoAuthenticatingAuthority; a wrong password or unknown
+// client with sspi.ErrLogonDenied; an unknown service with sspi.ErrTargetUnknown; clock
+// skew with sspi.ErrTimeSkew; an AP-REP that does not verify with
+// sspi.ErrMutualAuthFailed; a replayed authenticator with sspi.ErrLogonDenied (and
+// errors.Is(err, ErrReplay)); a malformed token with sspi.ErrInvalidToken.
+package kerberos
