@@ -280,10 +280,10 @@ func (s *session) Unwrap(token []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := sz.SecurityTrailer
-	if len(token) < t {
-		return nil, Errorf(ErrInvalidToken, "sspi: wrapped message of %d bytes is shorter than the %d-byte security trailer", len(token), t)
-	}
+	// SecurityTrailer is the largest trailer; a package may use less (a Kerberos
+	// integrity-only wrap of a short message is shorter than it). Such a token goes to the
+	// package whole, which judges it.
+	t := min(sz.SecurityTrailer, len(token))
 	buf := append([]byte(nil), token...)
 	bufs := [2]Buffer{{Type: BufferToken, Data: buf[:t]}, {Type: BufferData, Data: buf[t:]}}
 	if _, err := DecryptMessage(s.ctx, bufs[:], 0); err != nil {
