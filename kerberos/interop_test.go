@@ -19,7 +19,7 @@ func TestInteropMITInitiator(t *testing.T) {
 	} {
 		ini := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
 			Role: testpeers.Initiator, Mech: testpeers.MechKerberos, User: testUser + "@" + testRealm, UserType: "principal",
-			Password: testPassword, Target: "host@localhost", Flags: flags, Env: k.env,
+			Password: testPassword, Target: "host@localhost", Flags: flags, Env: k.Env(),
 		})
 		srv := sspi.NewServerContext(testServerCreds(t, k, ServerConfig{}), sspi.ServerOptions{})
 		defer srv.Close()
@@ -66,7 +66,7 @@ func TestInteropMITAcceptor(t *testing.T) {
 	for _, req := range []sspi.ContextReq{sspi.DefaultClientReq, sspi.ISCReqIntegrity | sspi.ISCReqConfidentiality} {
 		acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
 			Role: testpeers.Acceptor, Mech: testpeers.MechKerberos, AcceptorName: "host@localhost",
-			Env: append([]string{"KRB5_KTNAME=FILE:" + k.keytab}, k.env...),
+			Env: k.ServerEnv(),
 		})
 		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: "host/localhost", Req: req})
 		defer cli.Close()
@@ -165,7 +165,7 @@ func TestInteropChannelBindings(t *testing.T) {
 	// MIT initiator → our acceptor.
 	ini := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
 		Role: testpeers.Initiator, Mech: testpeers.MechKerberos, User: testUser + "@" + testRealm, UserType: "principal",
-		Password: testPassword, Flags: testpeers.GSSMutualFlag | testpeers.GSSIntegFlag, ChannelBindings: app, Env: k.env,
+		Password: testPassword, Flags: testpeers.GSSMutualFlag | testpeers.GSSIntegFlag, ChannelBindings: app, Env: k.Env(),
 	})
 	srv := sspi.NewServerContext(testServerCreds(t, k, ServerConfig{}), sspi.ServerOptions{ChannelBindings: cbs})
 	defer srv.Close()
@@ -181,7 +181,7 @@ func TestInteropChannelBindings(t *testing.T) {
 	for _, peerApp := range [][]byte{app, []byte("tls-server-end-point:other")} {
 		acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
 			Role: testpeers.Acceptor, Mech: testpeers.MechKerberos, AcceptorName: "host@localhost", ChannelBindings: peerApp,
-			Env: append([]string{"KRB5_KTNAME=FILE:" + k.keytab}, k.env...),
+			Env: k.ServerEnv(),
 		})
 		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: testSPN, ChannelBindings: cbs})
 		tok, err := cli.Step(nil)

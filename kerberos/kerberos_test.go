@@ -9,6 +9,7 @@ import (
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/ntlmssp"
+	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 )
 
@@ -22,13 +23,13 @@ func acquire(t *testing.T, use sspi.CredentialUse, authData any) *sspi.Credentia
 	return c
 }
 
-func testClientCreds(t *testing.T, k *testKDC, password string) *sspi.Credentials {
-	return acquire(t, sspi.CredOutbound, &ClientConfig{Principal: testUser + "@" + testRealm, Password: password, Config: k.conf})
+func testClientCreds(t *testing.T, k *testpeers.KDC, password string) *sspi.Credentials {
+	return acquire(t, sspi.CredOutbound, &ClientConfig{Principal: testUser + "@" + testRealm, Password: password, Config: k.Krb5Conf})
 }
 
-func testServerCreds(t *testing.T, k *testKDC, cfg ServerConfig) *sspi.Credentials {
+func testServerCreds(t *testing.T, k *testpeers.KDC, cfg ServerConfig) *sspi.Credentials {
 	if cfg.Keytab == "" && cfg.KeytabData == nil {
-		cfg.Keytab = k.keytab
+		cfg.Keytab = k.Keytab
 	}
 	return acquire(t, sspi.CredInbound, &cfg)
 }
@@ -189,7 +190,7 @@ func TestWrongPassword(t *testing.T) {
 
 func TestUnknownUserAndService(t *testing.T) {
 	k := getKDC(t)
-	c := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "nobody@" + testRealm, Password: "x", Config: k.conf})
+	c := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "nobody@" + testRealm, Password: "x", Config: k.Krb5Conf})
 	cli := sspi.NewClientContext(c, sspi.ClientOptions{Target: testSPN})
 	defer cli.Close()
 	if _, err := cli.Step(nil); !errors.Is(err, sspi.ErrLogonDenied) {
@@ -208,7 +209,7 @@ func TestUnknownUserAndService(t *testing.T) {
 
 func TestNoKDC(t *testing.T) {
 	k := getKDC(t)
-	conf := k.dir + "/nokdc.conf"
+	conf := t.TempDir() + "/nokdc.conf"
 	port, _ := freePort()
 	writeFile(t, conf, "[libdefaults]\n\tdefault_realm = NOWHERE.TEST\n[realms]\n\tNOWHERE.TEST = {\n\t\tkdc = 127.0.0.1:"+itoa(port)+"\n\t}\n")
 	c := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "alice@NOWHERE.TEST", Password: "x", Config: conf})
@@ -219,11 +220,11 @@ func TestNoKDC(t *testing.T) {
 	} else {
 		t.Log(err)
 	}
-	_, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil, &ClientConfig{CCache: k.dir + "/none", Config: k.conf}, nil)
+	_, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil, &ClientConfig{CCache: t.TempDir() + "/none", Config: k.Krb5Conf}, nil)
 	if !errors.Is(err, sspi.ErrNoCredentials) {
 		t.Errorf("no ccache: %v", err)
 	}
-	_, _, err = sspi.AcquireCredentialsHandle("", PackageName, sspi.CredInbound, nil, &ServerConfig{Keytab: k.dir + "/none"}, nil)
+	_, _, err = sspi.AcquireCredentialsHandle("", PackageName, sspi.CredInbound, nil, &ServerConfig{Keytab: t.TempDir() + "/none"}, nil)
 	if !errors.Is(err, sspi.ErrNoCredentials) {
 		t.Errorf("no keytab: %v", err)
 	}
@@ -357,7 +358,7 @@ func TestParseTarget(t *testing.T) {
 // A client with a keytab, and channel bindings checked by the server.
 func TestKeytabClientAndBindings(t *testing.T) {
 	k := getKDC(t)
-	cc := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "bob@" + testRealm, Keytab: k.dir + "/bob.keytab", Config: k.conf})
+	cc := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "bob@" + testRealm, Keytab: k.KeytabFor(t, "bob"), Config: k.Krb5Conf})
 	sc := testServerCreds(t, k, ServerConfig{ServicePrincipal: "host/localhost@" + testRealm})
 	cb := func(app string) []byte {
 		return (&ntlmssp.ChannelBindings{ApplicationData: []byte(app)}).Marshal()

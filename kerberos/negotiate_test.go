@@ -3,8 +3,6 @@ package kerberos
 import (
 	"bytes"
 	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -28,7 +26,7 @@ func negotiated(t *testing.T, h *sspi.Context) string {
 // exchange (our MechListMICer) goes through.
 func TestNegotiateChoosesKerberos(t *testing.T) {
 	k := getKDC(t)
-	t.Setenv("KRB5_CONFIG", k.conf)
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	store, err := ntlm.ParseAccounts(strings.NewReader(testRealm + ":" + testUser + ":" + testPassword + "\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +39,7 @@ func TestNegotiateChoosesKerberos(t *testing.T) {
 	defer sspi.FreeCredentialsHandle(cc)
 	for _, mechs := range [][]string{nil, {"NTLM", "Kerberos"}} {
 		sc, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredInbound, nil, &negotiate.Config{
-			Mechanisms: mechs, Credentials: map[string]any{"Kerberos": &ServerConfig{Keytab: k.keytab}, "NTLM": &ntlm.ServerConfig{Accounts: store}},
+			Mechanisms: mechs, Credentials: map[string]any{"Kerberos": &ServerConfig{Keytab: k.Keytab}, "NTLM": &ntlm.ServerConfig{Accounts: store}},
 		}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -71,7 +69,7 @@ func TestNegotiateChoosesKerberos(t *testing.T) {
 // Without a KDC Negotiate falls back to NTLM.
 func TestNegotiateFallsBackToNTLM(t *testing.T) {
 	k := getKDC(t)
-	conf := k.dir + "/fallback.conf"
+	conf := t.TempDir() + "/fallback.conf"
 	port, _ := freePort()
 	writeFile(t, conf, "[libdefaults]\n\tdefault_realm = NOWHERE.TEST\n[realms]\n\tNOWHERE.TEST = {\n\t\tkdc = 127.0.0.1:"+itoa(port)+"\n\t}\n")
 	t.Setenv("KRB5_CONFIG", conf)
@@ -83,7 +81,7 @@ func TestNegotiateFallsBackToNTLM(t *testing.T) {
 	}
 	defer sspi.FreeCredentialsHandle(cc)
 	sc, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredInbound, nil, &negotiate.Config{
-		Credentials: map[string]any{"Kerberos": &ServerConfig{Keytab: k.keytab}, "NTLM": &ntlm.ServerConfig{Accounts: store}},
+		Credentials: map[string]any{"Kerberos": &ServerConfig{Keytab: k.Keytab}, "NTLM": &ntlm.ServerConfig{Accounts: store}},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -105,16 +103,8 @@ func TestNegotiateFallsBackToNTLM(t *testing.T) {
 // client through SPNEGO against MIT's SPNEGO acceptor.
 func TestCCacheAndMITSPNEGO(t *testing.T) {
 	k := getKDC(t)
-	kinit := testpeers.Require(t, "krb5-user", "kinit")
-	cc := k.dir + "/ccache-" + t.Name()
-	cmd := exec.Command(kinit, "-c", "FILE:"+cc, testUser+"@"+testRealm)
-	cmd.Env = kdcEnv(k.env)
-	cmd.Stdin = strings.NewReader(testPassword + "\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kinit: %v\n%s", err, out)
-	}
-	defer os.Remove(cc)
-	t.Setenv("KRB5_CONFIG", k.conf)
+	cc := k.Kinit(t, testUser, testPassword)
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	t.Setenv("KRB5CCNAME", "FILE:"+cc)
 	creds := acquire(t, sspi.CredOutbound, nil)
 	var names sspi.CredentialNames
@@ -138,7 +128,7 @@ func TestCCacheAndMITSPNEGO(t *testing.T) {
 	acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
 		Role: testpeers.Acceptor, Mech: testpeers.MechSPNEGO, AcceptorName: "host@localhost",
 		NegMechs: []string{testpeers.MechKerberos},
-		Env:      append([]string{"KRB5_KTNAME=FILE:" + k.keytab}, k.env...),
+		Env:      k.ServerEnv(),
 	})
 	ncli := sspi.NewClientContext(neg, sspi.ClientOptions{Target: testSPN})
 	defer ncli.Close()

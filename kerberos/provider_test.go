@@ -11,11 +11,11 @@ import (
 // behind the statuses.
 func TestProviderMechListMIC(t *testing.T) {
 	k := getKDC(t)
-	cc, err := pkg{}.AcquireCredentials(&sspi.CredentialsRequest{Use: sspi.CredOutbound, AuthData: &ClientConfig{Principal: testUser, Password: testPassword, Config: k.conf}})
+	cc, err := pkg{}.AcquireCredentials(&sspi.CredentialsRequest{Use: sspi.CredOutbound, AuthData: &ClientConfig{Principal: testUser, Password: testPassword, Config: k.Krb5Conf}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := pkg{}.AcquireCredentials(&sspi.CredentialsRequest{Use: sspi.CredInbound, AuthData: &ServerConfig{Keytab: k.keytab}})
+	sc, err := pkg{}.AcquireCredentials(&sspi.CredentialsRequest{Use: sspi.CredInbound, AuthData: &ServerConfig{Keytab: k.Keytab}})
 	if err != nil {
 		t.Fatal(err)
 	}

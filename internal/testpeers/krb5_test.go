@@ -2,143 +2,29 @@ package testpeers
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
-const testRealm = "GOSSPI.TEST"
-
-// testKDC is a throw-away MIT KDC on a loopback port, just enough to prove that the GSS driver
-// does Kerberos; it is not part of the package's API.
-type testKDC struct {
-	env    []string // KRB5_CONFIG and KRB5_KDC_PROFILE for every Kerberos process
-	keytab string   // host/localhost's keys
-}
-
-func startTestKDC(t *testing.T) *testKDC {
-	t.Helper()
-	krb5kdc := Require(t, "krb5-kdc", "krb5kdc")
-	kdbUtil := Require(t, "krb5-admin-server", "kdb5_util")
-	kadmin := Require(t, "krb5-admin-server", "kadmin.local")
-	dir := t.TempDir()
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf(`[libdefaults]
-	default_realm = %[1]s
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	dns_canonicalize_hostname = false
-	rdns = false
-[realms]
-	%[1]s = {
-		kdc = 127.0.0.1:%[2]d
-	}
-[domain_realm]
-	localhost = %[1]s
-`, testRealm, port)
-	kdcConf := fmt.Sprintf(`[kdcdefaults]
-	kdc_listen = 127.0.0.1:%[2]d
-	kdc_tcp_listen = 127.0.0.1:%[2]d
-[realms]
-	%[1]s = {
-		database_name = %[3]s/principal
-		key_stash_file = %[3]s/stash
-		acl_file = %[3]s/kadm5.acl
-		kdc_listen = 127.0.0.1:%[2]d
-		kdc_tcp_listen = 127.0.0.1:%[2]d
-	}
-[logging]
-	kdc = FILE:%[3]s/kdc.log
-`, testRealm, port, dir)
-	confPath, _ := writeTemp(dir, "krb5.conf", []byte(conf), 0o600)
-	kdcPath, _ := writeTemp(dir, "kdc.conf", []byte(kdcConf), 0o600)
-	k := &testKDC{
-		env:    []string{"KRB5_CONFIG=" + confPath, "KRB5_KDC_PROFILE=" + kdcPath},
-		keytab: filepath.Join(dir, "host.keytab"),
-	}
-	run := func(name string, args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = scrubbedEnv(k.env)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	run(kdbUtil, "create", "-s", "-r", testRealm, "-P", "master-key-for-tests")
-	run(kadmin, "-r", testRealm, "-q", "addprinc -pw "+testPassword+" alice")
-	run(kadmin, "-r", testRealm, "-q", "addprinc -randkey host/localhost")
-	run(kadmin, "-r", testRealm, "-q", "ktadd -k "+k.keytab+" host/localhost")
-
-	// krb5kdc -n stays in the foreground; its own process group is killed at cleanup.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cmd := exec.CommandContext(ctx, krb5kdc, "-n", "-r", testRealm)
-	cmd.Env = scrubbedEnv(k.env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cancel()
-			<-exited
-		}
-		cancel()
-	})
-	// Ready when the log says so.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, _ := os.ReadFile(filepath.Join(dir, "kdc.log"))
-		if strings.Contains(string(b), "commencing operation") {
-			return k
-		}
-		select {
-		case <-exited:
-			t.Fatalf("krb5kdc exited: %s\n%s", out.String(), b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("krb5kdc not ready: %s\n%s", out.String(), b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+const testRealm = KDCRealm
 
 // The GSS driver with Kerberos: a password-made initiator (gss_acquire_cred_with_password gets
 // the TGT from the KDC) against a keytab acceptor, with mutual authentication, directly and
 // through SPNEGO.
 func TestGSSPeerKerberos(t *testing.T) {
 	RequireGSSPython(t)
-	kdc := startTestKDC(t)
+	kdc := StartKDC(t, KDCOptions{Users: map[string]string{"alice": testPassword}})
 	for _, mech := range []string{MechKerberos, MechSPNEGO} {
 		t.Run(mech, func(t *testing.T) {
 			ini := NewGSSPeer(t, GSSPeerOptions{
 				Role: Initiator, Mech: mech, User: "alice@" + testRealm, UserType: "principal",
 				Password: testPassword, NegMechs: []string{MechKerberos},
-				Flags: GSSMutualFlag | GSSIntegFlag | GSSConfFlag, Env: kdc.env,
+				Flags: GSSMutualFlag | GSSIntegFlag | GSSConfFlag, Env: kdc.Env(),
 			})
 			acc := NewGSSPeer(t, GSSPeerOptions{
 				Role: Acceptor, Mech: mech, AcceptorName: "host@localhost", NegMechs: []string{MechKerberos},
-				Env: append([]string{"KRB5_KTNAME=FILE:" + kdc.keytab}, kdc.env...),
+				Env: kdc.ServerEnv(),
 			})
 			tokens, err := Handshake(ini, acc, 0)
 			if err != nil {
@@ -180,5 +66,52 @@ func TestGSSPeerKerberos(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The KDC helper: its files, Kinit into a fresh ccache, KeytabFor without changing keys, and
+// MIT's gss-client with that ccache against gss-server with the service keytab, with krb5
+// directly and through SPNEGO.
+func TestKDCWithGSSSample(t *testing.T) {
+	kdc := StartKDC(t, KDCOptions{Users: map[string]string{"alice": testPassword, "bob": ""}})
+	for _, f := range []string{kdc.Krb5Conf, kdc.KDCConf, kdc.Keytab} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kdc.Principal("alice") != "alice@"+KDCRealm {
+		t.Errorf("Principal: %s", kdc.Principal("alice"))
+	}
+	bobKT := kdc.KeytabFor(t, "bob")
+	if st, err := os.Stat(bobKT); err != nil || st.Size() == 0 {
+		t.Fatalf("bob's keytab: %v", err)
+	}
+	cc := kdc.Kinit(t, "alice", testPassword)
+	gs := StartGSSServer(t, GSSServerOptions{Keytab: kdc.Keytab, Env: kdc.Env()})
+	for _, spnego := range []bool{false, true} {
+		msg := "hello over Kerberos"
+		if spnego {
+			msg += " through SPNEGO"
+		}
+		res, err := RunGSSClient(t, gs.Addr, GSSClientOptions{
+			SPNEGO: spnego, Message: msg, Env: append(kdc.Env(), "KRB5CCNAME=FILE:"+cc),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode != 0 {
+			t.Fatalf("gss-client exit %d:\n%s\ngss-server log:\n%s\nKDC log:\n%s", res.ExitCode, res.Output, gs.Log(), kdc.Log())
+		}
+		if !gs.ReceivedMessage(msg) || !gs.AcceptedMech(MechKerberos) {
+			t.Errorf("gss-server log:\n%s", gs.Log())
+		}
+	}
+	// Without a ticket the client fails, and says why.
+	res, err := RunGSSClient(t, gs.Addr, GSSClientOptions{Env: kdc.Env()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode == 0 || !strings.Contains(res.Output, "credentials cache") && !strings.Contains(res.Output, "No credentials") {
+		t.Errorf("gss-client without a ticket: exit %d\n%s", res.ExitCode, res.Output)
 	}
 }
