@@ -52,17 +52,8 @@ func TestGSSClientAgainstServe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			rec := connectionLine(t, s)
 			s.stop(t)
-			lines := s.logLines(t)
-			var rec map[string]any
-			for _, l := range lines {
-				if l["remote"] != nil {
-					rec = l
-				}
-			}
-			if rec == nil {
-				t.Fatalf("no connection log line:\n%s", s.stderr)
-			}
 			if res.ExitCode != 0 {
 				t.Fatalf("gss-client exit %d:\n%s\nserver:\n%s", res.ExitCode, res.Output, s.stderr)
 			}

@@ -10,6 +10,11 @@
 // skipped with the name of the package to install, or fails when SSPI_INTEROP=require, as in CI,
 // so a missing peer can never pass silently there.
 //
+// StartKDC (and SharedKDC, one per test binary) runs a throw-away MIT KDC on a loopback port
+// with a fresh database: users with passwords, service principals in a keytab, kinit into a
+// private ccache, and the KRB5_CONFIG/KRB5CCNAME/KRB5_KTNAME entries a peer needs (KDC.Env,
+// KDC.ServerEnv) to use it.
+//
 // Each child process gets a scrubbed environment: the caller's NTLM_USER_FILE, KRB5_CONFIG,
 // KRB5CCNAME, KRB5_KTNAME, PYTHON* and friends are removed, and a private krb5.conf (no DNS
 // lookups, an invalid default realm) and an empty credential cache are set, so the developer's

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosspi/sspi/internal/testpeers"
+)
+
+// Kerberos through the CLI against a loopback MIT KDC (testpeers.StartKDC): MIT's gss-client
+// with a kinit'd ticket against `sspi serve --framing gss --keytab`, `sspi connect --framing
+// gss` against MIT's gss-server with the keytab, and serve against connect in both framings.
+// They skip without MIT's KDC and gss-sample programs (scripts/install-peers), and fail then
+// under SSPI_INTEROP=require.
+
+// startKDC starts a KDC with alice and host/localhost, and sets KRB5_CONFIG for the test,
+// which the sspi children inherit (cmdEnv keeps it).
+func startKDC(t *testing.T) *testpeers.KDC {
+	t.Helper()
+	k := testpeers.StartKDC(t, testpeers.KDCOptions{})
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	return k
+}
+
+// connectionLines waits for n serve log lines of connections and returns them. A peer's
+// exit does not mean the server has seen the connection end: stopping the server before it
+// has would end the session by shutdown instead.
+func connectionLines(t *testing.T, s *served, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var recs []map[string]any
+		for _, l := range s.logLines(t) {
+			if l["remote"] != nil {
+				recs = append(recs, l)
+			}
+		}
+		if len(recs) > n {
+			t.Fatalf("%d connections logged, want %d:\n%s", len(recs), n, s.stderr)
+		}
+		if len(recs) == n {
+			return recs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections logged, want %d:\n%s", len(recs), n, s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// connectionLine waits for the serve log line of the one connection and returns it.
+func connectionLine(t *testing.T, s *served) map[string]any {
+	t.Helper()
+	return connectionLines(t, s, 1)[0]
+}
+
+// TestGSSClientAgainstServeKerberos runs `sspi serve --framing gss --keytab K` and MIT's
+// gss-client with a ticket from kinit against it, with krb5 and through SPNEGO: the server
+// logs package Kerberos and alice, both messages arrive, and gss-client verifies the
+// server's MIC over each (exit 0).
+func TestGSSClientAgainstServeKerberos(t *testing.T) {
+	testpeers.RequireGSSSample(t)
+	k := startKDC(t)
+	cc := k.Kinit(t, testpeers.KDCUser, testpeers.KDCPassword)
+	for _, v := range []struct {
+		name, pkg string
+		spnego    bool
+	}{{"krb5", "Kerberos", false}, {"spnego", "Negotiate", true}} {
+		t.Run(v.name, func(t *testing.T) {
+			s := startServe(t, "--package", v.pkg, "--framing", "gss", "--keytab", k.Keytab, "--json")
+			res, err := testpeers.RunGSSClient(t, s.addr, testpeers.GSSClientOptions{
+				SPNEGO:  v.spnego,
+				Message: "hello sspi serve over Kerberos",
+				Args:    []string{"-mcount", "2"},
+				Env:     append(k.Env(), "KRB5CCNAME=FILE:"+cc),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := connectionLine(t, s)
+			if code := s.stop(t); code != exitOK {
+				t.Errorf("sspi serve exit %d", code)
+			}
+			if res.ExitCode != 0 {
+				t.Fatalf("gss-client exit %d:\n%s\nserver:\n%s", res.ExitCode, res.Output, s.stderr)
+			}
+			if rec["status"] != "SEC_E_OK" || rec["package"] != "Kerberos" || rec["identity"] != k.Principal(testpeers.KDCUser) || rec["messages_in"] != 2.0 {
+				t.Errorf("server log line: %v", rec)
+			}
+		})
+	}
+}
+
+// TestConnectAgainstGSSServerKerberos runs `sspi connect --framing gss` with Kerberos and
+// Negotiate against MIT's gss-server with the service keytab: exit 0, mutual authentication
+// granted with the server named, gss-server accepted krb5 and logged the message. Then with
+// kinit's ticket (KRB5CCNAME) instead of a password, and with a wrong password (exit 1,
+// SEC_E_LOGON_DENIED).
+func TestConnectAgainstGSSServerKerberos(t *testing.T) {
+	k := startKDC(t)
+	gs := testpeers.StartGSSServer(t, testpeers.GSSServerOptions{Keytab: k.Keytab, Env: k.ServerEnv()})
+	alice := k.Principal(testpeers.KDCUser)
+	pw := "SSPI_PASSWORD=" + testpeers.KDCPassword
+	for _, pkg := range []string{"Kerberos", "Negotiate"} {
+		for _, prot := range []string{"seal", "sign", "none"} {
+			msg := "hello gss-server from sspi connect over Kerberos, " + pkg + ", " + prot
+			code, out, errOut := sspiCmd(t, []string{pw}, "", "connect", gs.Addr,
+				"--package", pkg, "--framing", "gss", "--user", alice,
+				"--target", "host/localhost", "--protect", prot, "--message", msg)
+			if code != exitOK {
+				t.Fatalf("%s --protect %s: exit %d\n%s\n%s\ngss-server log:\n%s", pkg, prot, code, out, errOut, gs.Log())
+			}
+			if !strings.Contains(out, "package:     Kerberos") || !strings.Contains(out, "mutual:      granted; server host/localhost") {
+				t.Errorf("%s --protect %s: output:\n%s", pkg, prot, out)
+			}
+			if prot != "none" && !strings.Contains(out, "MIC over it: verified") {
+				t.Errorf("%s --protect %s: no verified MIC:\n%s", pkg, prot, out)
+			}
+			if !gs.ReceivedMessage(msg) {
+				t.Errorf("gss-server did not log %q:\n%s", msg, gs.Log())
+			}
+		}
+	}
+	if !gs.AcceptedMech(testpeers.MechKerberos) {
+		t.Errorf("gss-server did not accept krb5:\n%s", gs.Log())
+	}
+
+	// Stored credentials: kinit's ccache through KRB5CCNAME, no password.
+	cc := k.Kinit(t, testpeers.KDCUser, testpeers.KDCPassword)
+	code, out, errOut := sspiCmd(t, []string{"KRB5CCNAME=FILE:" + cc}, "", "connect", gs.Addr,
+		"--package", "Kerberos", "--framing", "gss", "--target", "host/localhost", "--message", "from the ccache", "--json")
+	var res connectResult
+	if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil || !res.Mutual || res.Client != alice || res.MIC == nil || !*res.MIC {
+		t.Fatalf("ccache: exit %d %v\n%s\n%s\ngss-server log:\n%s", code, err, out, errOut, gs.Log())
+	}
+	if !strings.HasPrefix(res.Server, "host/localhost") {
+		t.Errorf("ccache: server %q", res.Server)
+	}
+	if !gs.ReceivedMessage("from the ccache") {
+		t.Errorf("gss-server did not log the ccache message:\n%s", gs.Log())
+	}
+
+	// A wrong password: the KDC refuses the AS exchange; nothing reaches gss-server.
+	code, _, errOut = sspiCmd(t, []string{"SSPI_PASSWORD=not-it"}, "", "connect", gs.Addr,
+		"--package", "Kerberos", "--framing", "gss", "--user", alice, "--target", "host/localhost", "--timeout", "10s")
+	if code != exitAuth || !strings.Contains(errOut, "SEC_E_LOGON_DENIED") {
+		t.Errorf("wrong password: exit %d, %s", code, errOut)
+	}
+}
+
+// TestServeConnectKerberos runs `sspi serve --keytab` against `sspi connect` over Kerberos in
+// both framings: mutual authentication granted, the server names alice, and a wrong password
+// exits 1 with SEC_E_LOGON_DENIED.
+func TestServeConnectKerberos(t *testing.T) {
+	k := startKDC(t)
+	alice := k.Principal(testpeers.KDCUser)
+	pw := "SSPI_PASSWORD=" + testpeers.KDCPassword
+	for _, framing := range []string{"sspi", "gss"} {
+		t.Run(framing, func(t *testing.T) {
+			s := startServe(t, "--package", "Kerberos", "--framing", framing, "--keytab", k.Keytab, "--json")
+			for _, prot := range []string{"seal", "sign"} {
+				code, out, errOut := sspiCmd(t, []string{pw}, "", "connect", s.addr, "--package", "Kerberos", "--framing", framing,
+					"--user", alice, "--target", "host/localhost", "--protect", prot, "--require", "mutual", "--message", "via "+prot, "--json")
+				var res connectResult
+				if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil {
+					t.Fatalf("--protect %s: exit %d %v\n%s\n%s\nserver:\n%s", prot, code, err, out, errOut, s.stderr)
+				}
+				if !res.Mutual || res.Package != "Kerberos" || res.Client != alice || !strings.HasPrefix(res.Server, "host/localhost") ||
+					!strings.Contains(res.Attributes, "MUTUAL_AUTH") || res.Protection != prot {
+					t.Errorf("--protect %s: %+v", prot, res)
+				}
+				if framing == "sspi" && (res.Echo == nil || *res.Echo != "via "+prot) {
+					t.Errorf("--protect %s: echo %v", prot, res.Echo)
+				}
+			}
+			code, _, errOut := sspiCmd(t, []string{"SSPI_PASSWORD=not-it"}, "", "connect", s.addr, "--package", "Kerberos", "--framing", framing,
+				"--user", alice, "--target", "host/localhost", "--timeout", "10s")
+			if code != exitAuth || !strings.Contains(errOut, "SEC_E_LOGON_DENIED") {
+				t.Errorf("wrong password: exit %d, %s", code, errOut)
+			}
+			// The client dials before its first token, so the refused one shows as a
+			// connection closed before the handshake finished.
+			lines := connectionLines(t, s, 3)
+			s.stop(t)
+			var ok, gone int
+			for _, l := range lines {
+				switch {
+				case l["status"] == "DISCONNECTED":
+					gone++
+				case l["status"] != "SEC_E_OK" || l["package"] != "Kerberos" || l["identity"] != alice:
+					t.Errorf("log line %v", l)
+				default:
+					ok++
+				}
+			}
+			if ok != 2 || gone != 1 {
+				t.Errorf("%d good and %d abandoned connections logged, want 2 and 1:\n%s", ok, gone, s.stderr)
+			}
+		})
+	}
+}
