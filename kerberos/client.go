@@ -132,23 +132,11 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 func (c *clientContext) finish(p *sspi.StepParams, key types.EncryptionKey, acceptorSK bool, recvSeq uint64) {
 	c.setup(key, false, acceptorSK, c.gflags&(gssSequence|gssReplay) != 0, c.seq, recvSeq)
 	c.state = 2
-	p.Attr = sspi.ISCRetIntegrity
-	if c.gflags&gssMutual != 0 {
-		p.Attr |= sspi.ISCRetMutualAuth
+	mutual := c.gflags&gssMutual != 0
+	if mutual {
 		c.identity.Server = c.spn
 	}
-	if c.gflags&gssReplay != 0 {
-		p.Attr |= sspi.ISCRetReplayDetect
-	}
-	if c.gflags&gssSequence != 0 {
-		p.Attr |= sspi.ISCRetSequenceDetect
-	}
-	if c.gflags&gssConf != 0 {
-		p.Attr |= sspi.ISCRetConfidentiality
-	}
-	if c.req&sspi.ISCReqConnection != 0 {
-		p.Attr |= sspi.ISCRetConnection
-	}
+	p.Attr = granted(c.gflags, mutual, c.req&sspi.ISCReqConnection != 0, false)
 	p.Expiry = c.expiry
 }
 

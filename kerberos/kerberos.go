@@ -301,7 +301,7 @@ func newServerCreds(cfg *ServerConfig) (*serverCreds, error) {
 		path = trimFilePrefix(path)
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no keytab: %v", err)
+			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no keytab: %w", err)
 		}
 		if err := s.kt.Unmarshal(b); err != nil {
 			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: keytab %s: %v", path, err)

@@ -251,3 +251,29 @@ func (e *established) VerifyMechListMIC(mechList, mic []byte) error {
 	}
 	return mapSecErr(e.sec.verifyMIC(mechList, mic))
 }
+
+// granted maps the GSS flags a context ended with to what it really provides: ASC_RET_
+// bits on the server, ISC_RET_ bits on the client. The two sets agree below 0x800
+// (mutual, replay, sequence, confidentiality) and for CONNECTION; integrity differs.
+func granted(gflags uint32, mutual, connection, server bool) sspi.ContextAttr {
+	a := sspi.ISCRetIntegrity
+	if server {
+		a = sspi.ASCRetIntegrity
+	}
+	if mutual {
+		a |= sspi.ISCRetMutualAuth
+	}
+	if gflags&gssReplay != 0 {
+		a |= sspi.ISCRetReplayDetect
+	}
+	if gflags&gssSequence != 0 {
+		a |= sspi.ISCRetSequenceDetect
+	}
+	if gflags&gssConf != 0 {
+		a |= sspi.ISCRetConfidentiality
+	}
+	if connection {
+		a |= sspi.ISCRetConnection
+	}
+	return a
+}

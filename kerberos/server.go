@@ -166,22 +166,7 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	s.setup(key, true, acceptorSK, ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
 	client := tkt.CName.PrincipalNameString()
 	s.identity = sspi.Identity{Package: PackageName, User: client, Domain: tkt.CRealm, Principal: client + "@" + tkt.CRealm, Server: sname}
-	p.Attr = sspi.ASCRetIntegrity
-	if mutual {
-		p.Attr |= sspi.ASCRetMutualAuth
-	}
-	if ck.flags&gssReplay != 0 {
-		p.Attr |= sspi.ASCRetReplayDetect
-	}
-	if ck.flags&gssSequence != 0 {
-		p.Attr |= sspi.ASCRetSequenceDetect
-	}
-	if ck.flags&gssConf != 0 {
-		p.Attr |= sspi.ASCRetConfidentiality
-	}
-	if p.Req&sspi.ASCReqConnection != 0 {
-		p.Attr |= sspi.ASCRetConnection
-	}
+	p.Attr = granted(ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0, true)
 	p.Expiry = tkt.EndTime
 	return sspi.OK, nil
 }

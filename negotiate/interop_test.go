@@ -19,6 +19,7 @@ import (
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/ntlm"
+	"github.com/gosspi/sspi/sockauth"
 )
 
 const (
@@ -246,19 +247,8 @@ func exchangeWithPeer(t *testing.T, us ourSide, peer *testpeers.GSSPeer) {
 	}
 }
 
-// The gss-sample wire protocol of MIT's gss-client and gss-server: each token is a flag
-// byte and a 4-byte big-endian length.
-const (
-	tokNoop       = 1 << 0
-	tokContext    = 1 << 1
-	tokData       = 1 << 2
-	tokMIC        = 1 << 3
-	tokContextNxt = 1 << 4
-	tokWrapped    = 1 << 5
-	tokEncrypted  = 1 << 6
-	tokSendMIC    = 1 << 7
-)
-
+// sendSample and recvSample speak MIT's gss-sample framing by hand (a flag byte, then a
+// 4-byte big-endian length), so that only Negotiate is under test; sockauth owns the flags.
 func sendSample(c net.Conn, flags byte, data []byte) error {
 	var h [5]byte
 	h[0] = flags
@@ -312,7 +302,7 @@ func TestInteropGSSClientSample(t *testing.T) {
 				if err != nil {
 					return result{err: err}
 				}
-				if flags&tokNoop != 0 {
+				if flags&sockauth.GSSTokenNoop != 0 {
 					continue // the version-2 protocol's opening NOOP
 				}
 				out, err := srv.Step(tok)
@@ -320,7 +310,7 @@ func TestInteropGSSClientSample(t *testing.T) {
 					return result{err: err}
 				}
 				if len(out) > 0 || !srv.Established() {
-					if err := sendSample(c, tokContext, out); err != nil {
+					if err := sendSample(c, sockauth.GSSTokenContext, out); err != nil {
 						return result{err: err}
 					}
 				}
@@ -329,7 +319,7 @@ func TestInteropGSSClientSample(t *testing.T) {
 			if err != nil {
 				return result{err: err}
 			}
-			if flags&tokWrapped != 0 {
+			if flags&sockauth.GSSTokenWrapped != 0 {
 				return result{err: fmt.Errorf("gss-client wrapped its message although -nw was given")}
 			}
 			msg := wrapped
@@ -337,7 +327,7 @@ func TestInteropGSSClientSample(t *testing.T) {
 			if err != nil {
 				return result{err: err}
 			}
-			if err := sendSample(c, tokMIC, sig); err != nil {
+			if err := sendSample(c, sockauth.GSSTokenMIC, sig); err != nil {
 				return result{err: err}
 			}
 			recvSample(c) // the closing NOOP
@@ -376,7 +366,7 @@ func TestInteropGSSServerSample(t *testing.T) {
 	c.SetDeadline(time.Now().Add(testpeers.DefaultTimeout))
 	cli := sspi.NewClientContext(peerClientCreds(t), sspi.ClientOptions{Target: "host/localhost"})
 	defer cli.Close()
-	if err := sendSample(c, tokNoop|tokContextNxt, nil); err != nil {
+	if err := sendSample(c, sockauth.GSSTokenNoop|sockauth.GSSTokenContextNext, nil); err != nil {
 		t.Fatal(err)
 	}
 	var in []byte
@@ -386,7 +376,7 @@ func TestInteropGSSServerSample(t *testing.T) {
 			t.Fatalf("step: %v\ngss-server log:\n%s", err, gs.Log())
 		}
 		if len(out) > 0 {
-			if err := sendSample(c, tokContext, out); err != nil {
+			if err := sendSample(c, sockauth.GSSTokenContext, out); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -403,7 +393,7 @@ func TestInteropGSSServerSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sendSample(c, tokData|tokWrapped|tokEncrypted|tokSendMIC, w); err != nil {
+	if err := sendSample(c, sockauth.GSSTokenData|sockauth.GSSTokenWrapped|sockauth.GSSTokenEncrypted|sockauth.GSSTokenSendMIC, w); err != nil {
 		t.Fatal(err)
 	}
 	_, mic, err := recvSample(c)
@@ -413,7 +403,7 @@ func TestInteropGSSServerSample(t *testing.T) {
 	if err := cli.Verify([]byte(message), mic); err != nil {
 		t.Errorf("gss-server's MIC over our message: %v", err)
 	}
-	sendSample(c, tokNoop, nil)
+	sendSample(c, sockauth.GSSTokenNoop, nil)
 	if !gs.ReceivedMessage(message) {
 		t.Errorf("gss-server did not log our message:\n%s", gs.Log())
 	}
