@@ -222,7 +222,9 @@ type Identity struct {
 	Principal string // the client's full name: DOMAIN\user or user@REALM
 	// Workstation is the client's machine name where the package carries one (NTLM).
 	Workstation string
-	// Server is the acceptor's name where the package proves it (Kerberos, with mutual
-	// authentication): the SPN, or empty.
+	// Server is the acceptor's name where the package proves it: on a Kerberos client
+	// with mutual authentication, the SPN; on a Kerberos server, the service principal
+	// (service/host@REALM) the client's ticket was for, which names the key that accepted
+	// it. Empty otherwise.
 	Server string
 }

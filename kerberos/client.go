@@ -136,7 +136,7 @@ func (c *clientContext) finish(p *sspi.StepParams, key types.EncryptionKey, acce
 	if mutual {
 		c.identity.Server = c.spn
 	}
-	p.Attr = granted(c.gflags, mutual, c.req&sspi.ISCReqConnection != 0, false)
+	p.Attr = c.granted(c.gflags, mutual, c.req&sspi.ISCReqConnection != 0)
 	p.Expiry = c.expiry
 }
 
@@ -158,15 +158,15 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	var rep messages.APRep
 	if err := rep.Unmarshal(msg); err != nil {
-		return 0, &sspi.Error{Status: sspi.ErrMutualAuthFailed, Err: fmt.Errorf("kerberos: AP-REP does not parse: %w", err)}
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP is not the DER encoding RFC 4120 defines")
 	}
 	plain, err := decryptEncPart(rep.EncPart, c.key, keyusage.AP_REP_ENCPART)
 	if err != nil {
-		return 0, &sspi.Error{Status: sspi.ErrMutualAuthFailed, Err: fmt.Errorf("kerberos: AP-REP does not decrypt with the session key: %w", err)}
+		return 0, &sspi.Error{Status: sspi.ErrMutualAuthFailed, Err: bounded("kerberos: AP-REP does not decrypt with the session key: ", err)}
 	}
 	var part messages.EncAPRepPart
 	if err := part.Unmarshal(plain); err != nil {
-		return 0, &sspi.Error{Status: sspi.ErrMutualAuthFailed, Err: fmt.Errorf("kerberos: AP-REP encrypted part does not parse: %w", err)}
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP's encrypted part is not the DER encoding RFC 4120 defines")
 	}
 	if !part.CTime.Equal(c.ctime.Truncate(time.Second)) || part.Cusec != c.cusec {
 		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.Cusec, c.ctime, c.cusec)

@@ -2,10 +2,10 @@ package kerberos
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/wiretext"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/messages"
 )
@@ -56,34 +56,56 @@ var codeNames = []struct {
 func kdcError(what string, err error) error {
 	var ke messages.KRBError
 	if errors.As(err, &ke) {
-		return &sspi.Error{Status: statusForCode(ke.ErrorCode), Err: fmt.Errorf("kerberos: %s: %w", what, err)}
+		return &sspi.Error{Status: statusForCode(ke.ErrorCode), Err: bounded("kerberos: "+what+": ", err)}
 	}
 	s := err.Error()
 	for _, c := range codeNames {
 		if strings.Contains(s, c.name) {
-			return &sspi.Error{Status: statusForCode(c.code), Err: fmt.Errorf("kerberos: %s: %w", what, err)}
+			return &sspi.Error{Status: statusForCode(c.code), Err: bounded("kerberos: "+what+": ", err)}
 		}
 	}
 	switch {
 	case strings.Contains(s, "Networking_Error"), strings.Contains(s, "could not get KDC"),
 		strings.Contains(s, "Configuration_Error"), strings.Contains(s, "no KDCs"):
-		return &sspi.Error{Status: sspi.ErrNoAuthenticatingAuthority, Err: fmt.Errorf("kerberos: %s: %w", what, err)}
+		return &sspi.Error{Status: sspi.ErrNoAuthenticatingAuthority, Err: bounded("kerberos: "+what+": ", err)}
 	case strings.Contains(s, "Decrypting_Error"), strings.Contains(s, "integrity"):
 		// The AS-REP did not decrypt with the key made from the password.
-		return &sspi.Error{Status: sspi.ErrLogonDenied, Err: fmt.Errorf("kerberos: %s: %w", what, err)}
+		return &sspi.Error{Status: sspi.ErrLogonDenied, Err: bounded("kerberos: "+what+": ", err)}
 	}
-	return &sspi.Error{Status: sspi.ErrLogonDenied, Err: fmt.Errorf("kerberos: %s: %w", what, err)}
+	return &sspi.Error{Status: sspi.ErrLogonDenied, Err: bounded("kerberos: "+what+": ", err)}
 }
 
 // krbErrorToken maps a KRB-ERROR received in place of an AP-REP.
 func krbErrorToken(b []byte) error {
 	var ke messages.KRBError
 	if err := ke.Unmarshal(b); err != nil {
-		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: malformed KRB-ERROR from the server: %v", err)
+		return undecodable("KRB-ERROR from the server")
 	}
-	return &sspi.Error{Status: statusForCode(ke.ErrorCode), Err: fmt.Errorf("kerberos: the server refused the AP-REQ: %w", ke)}
+	return &sspi.Error{Status: statusForCode(ke.ErrorCode), Err: bounded("kerberos: the server refused the AP-REQ: ", ke)}
 }
 
+// malformed reports a token our own parsers refused; their errors are short and carry
+// nothing from the wire but numbers.
 func malformed(what string, err error) error {
 	return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: malformed %s: %v", what, err)
+}
+
+// undecodable reports a message the ASN.1 library could not decode. Its error is left
+// out: it prints the library's field parameters, pointers included, and is no help.
+func undecodable(what string) error {
+	return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: malformed %s: not the DER encoding RFC 4120 defines", what)
+}
+
+// boundedError keeps an error reachable for errors.Is and errors.As while its text is
+// bounded: a KDC's or server's e-text is copied from the wire.
+type boundedError struct {
+	msg string
+	err error
+}
+
+func (e *boundedError) Error() string { return e.msg }
+func (e *boundedError) Unwrap() error { return e.err }
+
+func bounded(prefix string, err error) error {
+	return &boundedError{msg: prefix + wiretext.Bound(err.Error(), wiretext.MaxCause), err: err}
 }

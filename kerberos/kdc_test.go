@@ -13,6 +13,8 @@ const (
 	testUser     = testpeers.KDCUser
 	testPassword = testpeers.KDCPassword
 	testSPN      = testpeers.KDCService
+	// otherSPN is a second service in the same keytab, as a host serving HTTP keeps it.
+	otherSPN = "HTTP/localhost"
 )
 
 func TestMain(m *testing.M) {
@@ -22,14 +24,14 @@ func TestMain(m *testing.M) {
 }
 
 // getKDC returns the test binary's loopback MIT KDC (testpeers.SharedKDC): alice with
-// testPassword, bob with a random key, and host/localhost in its Keytab. It skips (or fails
+// testPassword, bob with a random key, and host/localhost and HTTP/localhost in its Keytab. It skips (or fails
 // under SSPI_INTEROP=require) without MIT's KDC packages.
 func getKDC(t *testing.T) *testpeers.KDC {
 	t.Helper()
 	return testpeers.SharedKDC(t, testpeers.KDCOptions{
 		Realm:    testRealm,
 		Users:    map[string]string{testUser: testPassword, "bob": ""},
-		Services: []string{testSPN},
+		Services: []string{testSPN, otherSPN},
 	})
 }
 

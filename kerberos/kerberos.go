@@ -63,8 +63,16 @@ type ServerConfig struct {
 	// KeytabData is the keytab's content, used instead of Keytab when not empty.
 	KeytabData []byte
 	// ServicePrincipal, when set ("host/localhost" or "host/localhost@REALM"), restricts
-	// the server to tickets for that principal; empty accepts any principal in the keytab.
+	// the server to tickets for that principal (others fail with sspi.ErrWrongPrincipal),
+	// and the keytab must hold a key for it. Empty takes AcquireCredentialsHandle's
+	// principal; with neither, a ticket for any principal in the keytab is accepted, and
+	// the context's Identity().Server says which.
 	ServicePrincipal string
+	// ChannelBindings is the policy for the channel bindings in the client's authenticator
+	// checksum (RFC 4121 4.1.1.2); the bindings to check against come in a
+	// BufferChannelBindings input buffer. The zero value checks them when both sides have
+	// some; sspi.BindingsRequired refuses a client that sent none.
+	ChannelBindings sspi.ChannelBindingPolicy
 	// MaxClockSkew bounds the difference between the authenticator's time and the server's
 	// clock; zero means 5 minutes.
 	MaxClockSkew time.Duration
@@ -90,12 +98,13 @@ type clientCreds struct {
 }
 
 type serverCreds struct {
-	kt      *keytab.Keytab
-	spn     string // "" for any
-	spnRlm  string
-	skew    time.Duration
-	now     func() time.Time
-	replays *replayCache
+	kt       *keytab.Keytab
+	spn      string // "" for any
+	spnRlm   string
+	bindings sspi.ChannelBindingPolicy
+	skew     time.Duration
+	now      func() time.Time
+	replays  *replayCache
 }
 
 func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredentials, error) {
@@ -110,7 +119,12 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 			}
 		}
 		if in {
-			if c.server, err = newServerCreds(&ServerConfig{}); err != nil {
+			// With CredBoth the principal names the client; inbound only, the service.
+			cfg := &ServerConfig{}
+			if !out {
+				cfg.ServicePrincipal = req.Principal
+			}
+			if c.server, err = newServerCreds(cfg); err != nil {
 				return nil, err
 			}
 		}
@@ -134,6 +148,14 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 			return nil, err
 		}
 	case *ServerConfig:
+		if a != nil && req.Principal != "" {
+			if a.ServicePrincipal != "" && !sameService(a.ServicePrincipal, req.Principal) {
+				return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: the principal %s and ServerConfig.ServicePrincipal %s disagree", req.Principal, a.ServicePrincipal)
+			}
+			cfg := *a
+			cfg.ServicePrincipal = req.Principal
+			a = &cfg
+		}
 		if c.server, err = newServerCreds(a); err != nil {
 			return nil, err
 		}
@@ -316,8 +338,46 @@ func newServerCreds(cfg *ServerConfig) (*serverCreds, error) {
 			return nil, err
 		}
 		s.spn, s.spnRlm = spn, realm
+		if !s.hasKeyFor(spn, realm) {
+			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: the keytab holds no key for %s", cfg.ServicePrincipal)
+		}
 	}
+	if err := checkPolicy(cfg.ChannelBindings); err != nil {
+		return nil, err
+	}
+	s.bindings = cfg.ChannelBindings
 	return s, nil
+}
+
+func checkPolicy(p sspi.ChannelBindingPolicy) error {
+	switch p {
+	case sspi.BindingsWhenPresent, sspi.BindingsRequired, sspi.BindingsOff:
+		return nil
+	}
+	return sspi.Errorf(sspi.ErrInvalidParameter, "kerberos: unknown channel-binding policy %d", int(p))
+}
+
+// accepts reports whether a ticket for sname@realm is one this server takes: any, or the
+// configured service principal. Service names compare without case, as host names do.
+func (s *serverCreds) accepts(sname, realm string) bool {
+	return s.spn == "" || (strings.EqualFold(sname, s.spn) && (s.spnRlm == "" || realm == s.spnRlm))
+}
+
+// hasKeyFor reports whether the keytab holds a key for spn (in realm, when not empty).
+func (s *serverCreds) hasKeyFor(spn, realm string) bool {
+	for _, e := range s.kt.Entries {
+		if strings.EqualFold(strings.Join(e.Principal.Components, "/"), spn) && (realm == "" || e.Principal.Realm == realm) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameService reports whether two ways of writing a service principal name the same one.
+func sameService(a, b string) bool {
+	sa, ra, errA := parseTarget(a)
+	sb, rb, errB := parseTarget(b)
+	return errA == nil && errB == nil && strings.EqualFold(sa, sb) && (ra == "" || rb == "" || ra == rb)
 }
 
 // parseTarget turns "service/host", "service@host", "service/host@REALM" or "host" into
@@ -340,6 +400,21 @@ func parseTarget(t string) (spn, realm string, err error) {
 }
 
 func (c *credentials) Expiry() time.Time { return time.Time{} }
+
+// WithChannelBindingPolicy returns credentials whose server side applies p; Negotiate calls
+// it to hand its policy to Kerberos. Client credentials have no policy and come back as
+// they are.
+func (c *credentials) WithChannelBindingPolicy(p sspi.ChannelBindingPolicy) (sspi.PackageCredentials, error) {
+	if err := checkPolicy(p); err != nil {
+		return nil, err
+	}
+	if c.server == nil {
+		return c, nil
+	}
+	s := *c.server
+	s.bindings = p
+	return &credentials{client: c.client, server: &s}, nil
+}
 
 func (c *credentials) NewContext(server bool) (sspi.PackageContext, error) {
 	if server {

@@ -104,7 +104,7 @@ func TestOwnClientServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if id.Principal != "alice@"+testRealm || id.User != "alice" || id.Domain != testRealm || id.Server != testSPN {
+			if id.Principal != "alice@"+testRealm || id.User != "alice" || id.Domain != testRealm || id.Server != testSPN+"@"+testRealm {
 				t.Errorf("server identity %+v", id)
 			}
 			cid, _ := cli.Identity()

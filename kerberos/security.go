@@ -252,28 +252,36 @@ func (e *established) VerifyMechListMIC(mechList, mic []byte) error {
 	return mapSecErr(e.sec.verifyMIC(mechList, mic))
 }
 
-// granted maps the GSS flags a context ended with to what it really provides: ASC_RET_
+// granted maps the GSS flags a context ended with to what it really enforces: ASC_RET_
 // bits on the server, ISC_RET_ bits on the client. The two sets agree below 0x800
 // (mutual, replay, sequence, confidentiality) and for CONNECTION; integrity differs.
-func granted(gflags uint32, mutual, connection, server bool) sspi.ContextAttr {
-	a := sspi.ISCRetIntegrity
-	if server {
-		a = sspi.ASCRetIntegrity
-	}
+//
+// Sequence numbers are checked strictly in both directions when the client asked for
+// replay or sequence detection (MIT's gss-client asks for replay only), which detects both,
+// so both are reported together; with neither, neither is checked nor reported. A context
+// whose key has no message protection here (RC4, DES3) reports no integrity,
+// confidentiality, replay or sequence detection: its message calls would fail.
+func (e *established) granted(gflags uint32, mutual, connection bool) sspi.ContextAttr {
+	var a sspi.ContextAttr
 	if mutual {
 		a |= sspi.ISCRetMutualAuth
 	}
-	if gflags&gssReplay != 0 {
-		a |= sspi.ISCRetReplayDetect
+	if connection {
+		a |= sspi.ISCRetConnection
 	}
-	if gflags&gssSequence != 0 {
-		a |= sspi.ISCRetSequenceDetect
+	if e.sec == nil {
+		return a
+	}
+	if e.sec.acceptor {
+		a |= sspi.ASCRetIntegrity
+	} else {
+		a |= sspi.ISCRetIntegrity
+	}
+	if e.sec.seqCheck {
+		a |= sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
 	}
 	if gflags&gssConf != 0 {
 		a |= sspi.ISCRetConfidentiality
-	}
-	if connection {
-		a |= sspi.ISCRetConnection
 	}
 	return a
 }

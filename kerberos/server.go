@@ -2,13 +2,14 @@ package kerberos
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/wiretext"
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -69,29 +70,31 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	var req messages.APReq
 	if err := req.Unmarshal(msg); err != nil {
-		return 0, malformed("AP-REQ", err)
+		return 0, undecodable("AP-REQ")
 	}
 	if len(req.Ticket.SName.NameString) == 0 {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket names no service")
 	}
 	sname := req.Ticket.SName.PrincipalNameString()
-	if cr.spn != "" && (!strings.EqualFold(sname, cr.spn) || (cr.spnRlm != "" && req.Ticket.Realm != cr.spnRlm)) {
-		return 0, sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s@%s, this server is %s", sname, req.Ticket.Realm, cr.spn)
+	// The names below come from the unauthenticated ticket: bounded in every error.
+	service := wiretext.Name(sname + "@" + req.Ticket.Realm)
+	if !cr.accepts(sname, req.Ticket.Realm) {
+		return 0, sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", service, cr.spn)
 	}
 	if types.IsFlagSet(&req.APOptions, flags.APOptionUseSessionKey) {
 		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: user-to-user AP-REQs are not supported")
 	}
 	svcKey, _, err := cr.kt.GetEncryptionKey(req.Ticket.SName, req.Ticket.Realm, req.Ticket.EncPart.KVNO, req.Ticket.EncPart.EType)
 	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s@%s (kvno %d, type %d): %v", sname, req.Ticket.Realm, req.Ticket.EncPart.KVNO, req.Ticket.EncPart.EType, err)
+		return 0, sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", service, req.Ticket.EncPart.KVNO, req.Ticket.EncPart.EType)
 	}
 	tp, err := decryptEncPart(req.Ticket.EncPart, svcKey, keyusage.KDC_REP_TICKET)
 	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", sname, err)
+		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %s", service, wiretext.Bound(err.Error(), wiretext.MaxName))
 	}
 	var tkt messages.EncTicketPart
 	if err := tkt.Unmarshal(tp); err != nil {
-		return 0, malformed("ticket", err)
+		return 0, undecodable("ticket")
 	}
 	now := cr.now().UTC()
 	start := tkt.StartTime
@@ -106,14 +109,15 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	ap, err := decryptEncPart(req.EncryptedAuthenticator, tkt.Key, keyusage.AP_REQ_AUTHENTICATOR)
 	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator does not decrypt with the ticket's session key: %v", err)
+		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator does not decrypt with the ticket's session key: %s", wiretext.Bound(err.Error(), wiretext.MaxName))
 	}
 	var auth types.Authenticator
 	if err := auth.Unmarshal(ap); err != nil {
-		return 0, malformed("authenticator", err)
+		return 0, undecodable("authenticator")
 	}
 	if !auth.CName.Equal(tkt.CName) || auth.CRealm != tkt.CRealm {
-		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s@%s is not the ticket's %s@%s", auth.CName.PrincipalNameString(), auth.CRealm, tkt.CName.PrincipalNameString(), tkt.CRealm)
+		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s is not the ticket's %s",
+			wiretext.Name(auth.CName.PrincipalNameString()+"@"+auth.CRealm), wiretext.Name(tkt.CName.PrincipalNameString()+"@"+tkt.CRealm))
 	}
 	ct := auth.CTime.Add(time.Duration(auth.Cusec) * time.Microsecond)
 	if d := now.Sub(ct); d > cr.skew || -d > cr.skew {
@@ -126,17 +130,13 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	if err != nil {
 		return 0, malformed("authenticator checksum", err)
 	}
-	cb, err := channelBindingHash(p.In)
-	if err != nil {
+	if err := cr.checkBindings(p, ck.bindings); err != nil {
 		return 0, err
-	}
-	if ck.bindings != ([16]byte{}) && cb != ([16]byte{}) && ck.bindings != cb {
-		return 0, sspi.Errorf(sspi.ErrBadBindings, "kerberos: the client's channel bindings do not match")
 	}
 	// Replay cache: the authenticator ciphertext identifies it, per service.
 	id := sha256.Sum256(append([]byte(sname+"\x00"), req.EncryptedAuthenticator.Cipher...))
 	if !cr.replays.add(id, now, ct.Add(2*cr.skew)) {
-		return 0, &sspi.Error{Status: sspi.ErrLogonDenied, Err: fmt.Errorf("%w from %s@%s", ErrReplay, auth.CName.PrincipalNameString(), auth.CRealm)}
+		return 0, &sspi.Error{Status: sspi.ErrLogonDenied, Err: fmt.Errorf("%w from %s", ErrReplay, wiretext.Name(auth.CName.PrincipalNameString()+"@"+auth.CRealm))}
 	}
 
 	mutual := ck.flags&gssMutual != 0 || types.IsFlagSet(&req.APOptions, flags.APOptionMutualRequired)
@@ -165,10 +165,34 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	s.setup(key, true, acceptorSK, ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
 	client := tkt.CName.PrincipalNameString()
-	s.identity = sspi.Identity{Package: PackageName, User: client, Domain: tkt.CRealm, Principal: client + "@" + tkt.CRealm, Server: sname}
-	p.Attr = granted(ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0, true)
+	s.identity = sspi.Identity{Package: PackageName, User: client, Domain: tkt.CRealm, Principal: client + "@" + tkt.CRealm,
+		Server: sname + "@" + req.Ticket.Realm}
+	p.Attr = s.granted(ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
 	p.Expiry = tkt.EndTime
 	return sspi.OK, nil
+}
+
+// checkBindings applies the server's channel-binding policy to the bindings hash of the
+// client's 0x8003 checksum (all zero when the client had none), against the
+// BufferChannelBindings buffer the server was given.
+func (cr *serverCreds) checkBindings(p *sspi.StepParams, theirs [16]byte) error {
+	if cr.bindings == sspi.BindingsOff {
+		return nil
+	}
+	ours, err := channelBindingHash(p.In)
+	if err != nil {
+		return err
+	}
+	sent, have := theirs != [16]byte{}, ours != [16]byte{}
+	switch {
+	case cr.bindings == sspi.BindingsRequired && !have:
+		return sspi.Errorf(sspi.ErrBadBindings, "kerberos: channel bindings are required but the server was given none to check (pass a BufferChannelBindings buffer)")
+	case cr.bindings == sspi.BindingsRequired && !sent:
+		return sspi.Errorf(sspi.ErrBadBindings, "kerberos: the client sent no channel bindings and they are required")
+	case sent && have && subtle.ConstantTimeCompare(theirs[:], ours[:]) != 1:
+		return sspi.Errorf(sspi.ErrBadBindings, "kerberos: the client's channel bindings do not match")
+	}
+	return nil
 }
 
 // encAPRepPart is EncAPRepPart (RFC 4120 5.5.2) for encoding.
