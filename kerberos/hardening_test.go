@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/ntlmssp"
+	"github.com/gosspi/sspi/internal/testpeers"
+	"github.com/gosspi/sspi/ntlm"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -169,5 +172,218 @@ func TestServicePrincipalHonoured(t *testing.T) {
 	}
 	if _, err := serverCredsFor(t, PackageName, "host/localhost", &ServerConfig{Keytab: k.Keytab, ServicePrincipal: otherSPN}); !errors.Is(err, sspi.ErrUnknownCredentials) {
 		t.Errorf("disagreeing principals: %v", err)
+	}
+}
+
+// TestChannelBindingPolicy (issue 8 item 9): ServerConfig.ChannelBindings, and Negotiate's
+// Config.ChannelBindings handed to every mechanism. The attack is a relay: an attacker who
+// terminates the client's TLS forwards its authentication into its own TLS connection to
+// the server. A client that binds names the attacker's channel (refused under any policy
+// but Off); one that does not bind sends zeros, which only BindingsRequired refuses, and
+// which, before the policy existed, Kerberos always accepted even where NTLM was set to
+// require bindings.
+func TestChannelBindingPolicy(t *testing.T) {
+	k := getKDC(t)
+	cc := testClientCreds(t, k, testPassword)
+	cb := func(app string) []byte {
+		if app == "" {
+			return nil
+		}
+		return (&ntlmssp.ChannelBindings{ApplicationData: []byte(app)}).Marshal()
+	}
+	const server, attacker = "tls-server-end-point:server", "tls-server-end-point:attacker"
+	for _, tc := range []struct {
+		policy         sspi.ChannelBindingPolicy
+		client, server string
+		ok             bool
+	}{
+		{sspi.BindingsRequired, "", server, false}, // relayed from a client that does not bind
+		{sspi.BindingsRequired, attacker, server, false},
+		{sspi.BindingsRequired, server, server, true},
+		{sspi.BindingsRequired, server, "", false}, // the server has nothing to check against
+		{sspi.BindingsWhenPresent, "", server, true},
+		{sspi.BindingsWhenPresent, attacker, server, false},
+		{sspi.BindingsWhenPresent, server, server, true},
+		{sspi.BindingsOff, attacker, server, true},
+	} {
+		name := tc.policy.String() + "/client=" + tc.client + "/server=" + tc.server
+		t.Run(name, func(t *testing.T) {
+			sc := testServerCreds(t, k, ServerConfig{ChannelBindings: tc.policy})
+			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: testSPN, ChannelBindings: cb(tc.client)})
+			srv := sspi.NewServerContext(sc, sspi.ServerOptions{ChannelBindings: cb(tc.server)})
+			defer cli.Close()
+			defer srv.Close()
+			_, err := handshake(t, cli, srv)
+			if tc.ok && err != nil {
+				t.Fatal(err)
+			}
+			if !tc.ok && !errors.Is(err, sspi.ErrBadBindings) {
+				t.Fatalf("got %v, want SEC_E_BAD_BINDINGS", err)
+			}
+		})
+	}
+	if _, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredInbound, nil, &ServerConfig{Keytab: k.Keytab, ChannelBindings: 7}, nil); !errors.Is(err, sspi.ErrInvalidParameter) {
+		t.Errorf("unknown policy: %v", err)
+	}
+
+	// Negotiate: one policy for every mechanism. The client binds nothing; the server's
+	// NTLM is set to require bindings on its own, Kerberos is not. Without
+	// Config.ChannelBindings the client gets in by choosing Kerberos; with it, neither
+	// mechanism lets it in.
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	store, err := ntlm.ParseAccounts(strings.NewReader(testRealm + ":" + testUser + ":" + testPassword + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		policy      sspi.ChannelBindingPolicy
+		packageList string
+		ok          bool
+	}{
+		{sspi.BindingsWhenPresent, "", true},      // Kerberos's own default
+		{sspi.BindingsWhenPresent, "NTLM", false}, // NTLM's own BindingsRequired
+		{sspi.BindingsRequired, "", false},
+		{sspi.BindingsRequired, "NTLM", false},
+	} {
+		t.Run("negotiate/"+tc.policy.String()+"/"+tc.packageList, func(t *testing.T) {
+			negCC, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredOutbound, nil,
+				&sspi.AuthIdentity{User: testUser + "@" + testRealm, Password: testPassword, PackageList: tc.packageList}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sspi.FreeCredentialsHandle(negCC)
+			sc, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredInbound, nil, &negotiate.Config{
+				ChannelBindings: tc.policy,
+				Credentials: map[string]any{
+					"Kerberos": &ServerConfig{Keytab: k.Keytab},
+					"NTLM":     &ntlm.ServerConfig{Accounts: store, ChannelBindings: ntlm.BindingsRequired},
+				},
+			}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sspi.FreeCredentialsHandle(sc)
+			cli := sspi.NewClientContext(negCC, sspi.ClientOptions{Target: testSPN})
+			srv := sspi.NewServerContext(sc, sspi.ServerOptions{ChannelBindings: cb(server)})
+			defer cli.Close()
+			defer srv.Close()
+			_, err = handshake(t, cli, srv)
+			if tc.ok && err != nil {
+				t.Fatal(err)
+			}
+			if !tc.ok && !errors.Is(err, sspi.ErrBadBindings) {
+				t.Fatalf("got %v, want SEC_E_BAD_BINDINGS", err)
+			}
+		})
+	}
+}
+
+// TestReplaySequenceAttributes (issue 8 item 10): the attributes say exactly what the
+// context enforces. Sequence numbers are checked strictly when the client asked for replay
+// or sequence detection (MIT's gss-client asks for replay alone), so both are reported
+// together, on both sides; a client that asked for neither gets neither, and a replayed
+// message then goes through, as the attributes said it would.
+func TestReplaySequenceAttributes(t *testing.T) {
+	k := getKDC(t)
+	cc := testClientCreds(t, k, testPassword)
+	sc := testServerCreds(t, k, ServerConfig{})
+	const both = sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect
+	for _, tc := range []struct {
+		name     string
+		req      sspi.ContextReq
+		enforced bool
+	}{
+		{"both", both, true},
+		{"replay-only", sspi.ISCReqReplayDetect, true},
+		{"sequence-only", sspi.ISCReqSequenceDetect, true},
+		{"neither", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := sspi.DefaultClientReq&^both | tc.req
+			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: testSPN, Req: req})
+			srv := sspi.NewServerContext(sc, sspi.ServerOptions{Req: sspi.DefaultServerReq})
+			defer cli.Close()
+			defer srv.Close()
+			if _, err := handshake(t, cli, srv); err != nil {
+				t.Fatal(err)
+			}
+			sa, ca := srv.Attributes(), cli.Attributes()
+			if sa.Has(sspi.ASCRetReplayDetect) != tc.enforced || sa.Has(sspi.ASCRetSequenceDetect) != tc.enforced {
+				t.Errorf("server attributes %s, enforced %v", sa.Format(true), tc.enforced)
+			}
+			if ca.Has(sspi.ISCRetReplayDetect) != tc.enforced || ca.Has(sspi.ISCRetSequenceDetect) != tc.enforced {
+				t.Errorf("client attributes %s, enforced %v", ca.Format(false), tc.enforced)
+			}
+			w, err := cli.Wrap([]byte("pay 100 to mallory"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.Unwrap(w); err != nil {
+				t.Fatal(err)
+			}
+			_, err = srv.Unwrap(w) // the attacker replays it
+			if tc.enforced && !errors.Is(err, sspi.ErrOutOfSequence) {
+				t.Errorf("replayed message with detection reported: %v", err)
+			}
+			if !tc.enforced && err != nil {
+				t.Errorf("replayed message without detection: %v", err)
+			}
+		})
+	}
+}
+
+// TestWeakSessionKeyNoProtection (issue 8 item 11): a KDC that gives an RC4 session
+// key (the service's session_enctypes say so) yields a context that authenticates but has
+// no message protection here, and it says so: no integrity, confidentiality, replay or
+// sequence detection on either side, and the message calls fail as they always did.
+func TestWeakSessionKeyNoProtection(t *testing.T) {
+	k := testpeers.StartKDC(t, testpeers.KDCOptions{
+		Realm:    testRealm,
+		Users:    map[string]string{testUser: testPassword},
+		Services: []string{testSPN, "rc4/localhost"},
+		// MIT 1.20 issues RC4 session keys only when allowed. (gokrb5's client cannot ask
+		// for DES3; DES3 takes the same path, any key type but AES.)
+		AllowWeakSessionKeys: true,
+	})
+	k.Kadmin(t, "setstr rc4/localhost session_enctypes arcfour-hmac")
+	cc := testClientCreds(t, k, testPassword)
+	sc := testServerCreds(t, k, ServerConfig{})
+	const protection = sspi.ISCRetIntegrity | sspi.ISCRetConfidentiality | sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
+	const sprotection = sspi.ASCRetIntegrity | sspi.ASCRetConfidentiality | sspi.ASCRetReplayDetect | sspi.ASCRetSequenceDetect
+	for _, tc := range []struct {
+		spn   string
+		etype int
+	}{{"rc4/localhost", 23}, {testSPN, 18}} {
+		t.Run(tc.spn, func(t *testing.T) {
+			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn})
+			srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+			defer cli.Close()
+			defer srv.Close()
+			if _, err := handshake(t, cli, srv); err != nil {
+				t.Fatalf("%v\nKDC log:\n%s", err, k.Log())
+			}
+			key, _ := srv.SessionKey()
+			weak := tc.etype != 18
+			if weak && len(key) == 32 {
+				t.Fatalf("the KDC gave an AES256 key for %s; session_enctypes not applied:\n%s", tc.spn, k.Log())
+			}
+			ca, sa := cli.Attributes(), srv.Attributes()
+			if !ca.Has(sspi.ISCRetMutualAuth) || !sa.Has(sspi.ASCRetMutualAuth) {
+				t.Errorf("mutual authentication lost: %s / %s", ca.Format(false), sa.Format(true))
+			}
+			if weak && (ca&protection != 0 || sa&sprotection != 0) {
+				t.Errorf("weak key claims protection: client %s, server %s", ca.Format(false), sa.Format(true))
+			}
+			if !weak && (ca&protection != protection || sa&sprotection != sprotection) {
+				t.Errorf("AES key lacks protection: client %s, server %s", ca.Format(false), sa.Format(true))
+			}
+			_, err := cli.Wrap([]byte("x"))
+			if weak && !errors.Is(err, sspi.ErrUnsupportedFunction) {
+				t.Errorf("Wrap with a weak key: %v", err)
+			}
+			if !weak && err != nil {
+				t.Errorf("Wrap with AES: %v", err)
+			}
+		})
 	}
 }

@@ -143,6 +143,12 @@ type Config struct {
 	// Negotiate server accepts them, as Windows does, because browsers, mstsc and FreeRDP
 	// send them under the Negotiate name.
 	RejectRawTokens bool
+	// ChannelBindings, when not the zero value (sspi.BindingsWhenPresent, which leaves each
+	// mechanism's own setting), is the channel-binding policy of a server, handed to every
+	// mechanism in place of its own: with sspi.BindingsRequired a client cannot escape the
+	// check by choosing Kerberos instead of NTLM. A mechanism whose credentials cannot take
+	// a policy (sspi.ChannelBindingPolicyCredentials) is left out.
+	ChannelBindings sspi.ChannelBindingPolicy
 }
 
 // credentials is Negotiate's side of a credentials handle: one sub-credential per usable
@@ -256,6 +262,9 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 		sub := *req
 		sub.AuthData = authData
 		cred, err := p.AcquireCredentials(&sub)
+		if err == nil {
+			cred, err = c.applyBindingPolicy(cred, req.Use)
+		}
 		if err != nil {
 			c.missing = append(c.missing, &MechanismError{m.name, sspi.WithStatus(sspi.ErrNoCredentials, err)})
 			continue
@@ -269,6 +278,21 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 		return nil, &sspi.Error{Status: sspi.ErrNoCredentials, Err: &mechErrors{what: "no mechanism has credentials", errs: c.missing}}
 	}
 	return c, nil
+}
+
+// applyBindingPolicy hands Config.ChannelBindings to a mechanism's inbound credentials.
+func (c *credentials) applyBindingPolicy(cred sspi.PackageCredentials, use sspi.CredentialUse) (sspi.PackageCredentials, error) {
+	if c.cfg.ChannelBindings == sspi.BindingsWhenPresent || use&sspi.CredInbound == 0 {
+		return cred, nil
+	}
+	pc, ok := cred.(sspi.ChannelBindingPolicyCredentials)
+	if !ok {
+		if cl, ok := cred.(sspi.Closer); ok {
+			cl.Close()
+		}
+		return nil, fmt.Errorf("negotiate: the mechanism cannot apply channel-binding policy %s", c.cfg.ChannelBindings)
+	}
+	return pc.WithChannelBindingPolicy(c.cfg.ChannelBindings)
 }
 
 // mechOrder applies a PackageList ("NTLM", "!Kerberos", comma-separated) to names: with

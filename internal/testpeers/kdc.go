@@ -35,6 +35,9 @@ type KDCOptions struct {
 	Services []string
 	// Lifetime bounds how long krb5kdc may run at all; zero means 10 minutes.
 	Lifetime time.Duration
+	// AllowWeakSessionKeys lets the KDC issue RC4 and DES3 session keys (allow_rc4,
+	// allow_des3), for services whose session_enctypes ask for them (KDC.Kadmin "setstr").
+	AllowWeakSessionKeys bool
 }
 
 // KDC is a throw-away MIT KDC (krb5kdc with a fresh database) listening on 127.0.0.1 only,
@@ -222,6 +225,10 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 		KDCConf:  filepath.Join(dir, "kdc.conf"),
 		Keytab:   filepath.Join(dir, "services.keytab"),
 	}
+	weak := ""
+	if opts.AllowWeakSessionKeys {
+		weak = "\tallow_rc4 = true\n\tallow_des3 = true\n"
+	}
 	conf := fmt.Sprintf(`[libdefaults]
 	default_realm = %[1]s
 	dns_lookup_kdc = false
@@ -229,13 +236,13 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	dns_canonicalize_hostname = false
 	rdns = false
 	udp_preference_limit = 1
-[realms]
+%[3]s[realms]
 	%[1]s = {
 		kdc = 127.0.0.1:%[2]d
 	}
 [domain_realm]
 	localhost = %[1]s
-`, opts.Realm, port)
+`, opts.Realm, port, weak)
 	kdcConf := fmt.Sprintf(`[kdcdefaults]
 	kdc_listen = 127.0.0.1:%[2]d
 	kdc_tcp_listen = 127.0.0.1:%[2]d
