@@ -125,7 +125,8 @@ func TestKerberosRoundTrip(t *testing.T) {
 						t.Errorf("Close: %v", err)
 					}
 					rec := srv.Log.waitRecord(t, local)
-					if rec["status"] != "SEC_E_OK" || rec["identity"] != k.Principal(testpeers.KDCUser) || rec["package"] != "Kerberos" || rec["level"] != "INFO" {
+					if rec["status"] != "SEC_E_OK" || rec["identity"] != k.Principal(testpeers.KDCUser) || rec["package"] != "Kerberos" || rec["level"] != "INFO" ||
+						rec["service"] != k.Principal(testpeers.KDCService) {
 						t.Errorf("server log line: %v", rec)
 					}
 				})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/wiretext"
 )
 
 // DefaultTimeout bounds every wait for the peer: each token of the handshake, each
@@ -73,8 +74,15 @@ type Server struct {
 	// Require holds the ASC_RET_* bits a context must have been granted, checked with bit
 	// operations after the handshake; a context lacking one is refused with
 	// SEC_E_SECURITY_QOS_FAILED. Integrity (ASCRetIntegrity) is always required unless
-	// AllowUnprotected is set. Note that NTLM never grants ASCRetMutualAuth.
+	// AllowUnprotected is set, and with it replay and sequence detection
+	// (ASCRetReplayDetect, ASCRetSequenceDetect) unless AllowNoReplayDetection is set.
+	// Note that NTLM never grants ASCRetMutualAuth.
 	Require sspi.ContextAttr
+	// AllowNoReplayDetection accepts protected contexts without replay and sequence
+	// detection (a Kerberos client that asked for neither, as gss-client -noreplay does).
+	// Off by default: in such a session a message can be replayed, dropped or reordered
+	// unnoticed.
+	AllowNoReplayDetection bool
 	// AllowUnprotected accepts contexts without integrity and messages sent in the clear
 	// (gss-client -nw). Off by default: such a session can be read and changed by anyone
 	// on the path.
@@ -419,14 +427,24 @@ func (s *Server) handshake(c *Conn) error {
 		c.id = sspi.Identity{Package: c.pkg}
 	}
 	ok = true // the context belongs to c from here on
-	need := s.Require
-	if !s.AllowUnprotected {
-		need |= sspi.ASCRetIntegrity
-	}
+	need := s.required()
 	if missing := need &^ c.attrs; missing != 0 {
 		return sspi.Errorf(sspi.ErrSecurityQosFailed, "sockauth: the %s context lacks required attributes %s (granted: %s)", c.pkg, missing.Format(true), c.attrs.Format(true))
 	}
 	return nil
+}
+
+// required is what a context must have been granted: Require, plus integrity and, unless
+// allowed otherwise, replay and sequence detection.
+func (s *Server) required() sspi.ContextAttr {
+	need := s.Require
+	if !s.AllowUnprotected {
+		need |= sspi.ASCRetIntegrity
+		if !s.AllowNoReplayDetection {
+			need |= sspi.ASCRetReplayDetect | sspi.ASCRetSequenceDetect
+		}
+	}
+	return need
 }
 
 // readGSSContextToken reads what gss-server's server_establish_context reads: first a
@@ -537,8 +555,12 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 	if c.ctx != nil {
 		attrs = append(attrs,
 			slog.String("package", c.pkg),
-			slog.String("identity", c.id.Principal),
+			slog.String("identity", wiretext.Name(c.id.Principal)),
 			slog.String("attributes", c.attrs.Format(true)))
+		if c.id.Server != "" {
+			// The key that accepted the client (Kerberos): which service it reached.
+			attrs = append(attrs, slog.String("service", wiretext.Name(c.id.Server)))
+		}
 		if c.framing == FramingSSPI {
 			mode := "messages"
 			if c.sample {
@@ -567,7 +589,7 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 		msg = "session failed"
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("cause", cause(err)))
+		attrs = append(attrs, slog.String("cause", wiretext.Bound(cause(err), wiretext.MaxCause)))
 	}
 	lg.LogAttrs(context.Background(), level, msg, attrs...)
 }

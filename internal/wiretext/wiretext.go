@@ -66,11 +66,12 @@ func Bound(s string, max int) string {
 	return cut + "…(+" + strconv.Itoa(len(s)-len(cut)) + " bytes)"
 }
 
-// plain reports whether s is valid UTF-8 with only printable characters and no quote or
-// backslash that would make it ambiguous in a message.
+// plain reports whether s is valid UTF-8 with only printable characters and no double
+// quote, which would make it ambiguous in a message. Backslashes stay: NTLM writes
+// DOMAIN\user.
 func plain(s string) bool {
 	for _, r := range s {
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f || r == '"' || r == '\\' || !strconv.IsPrint(r) {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || r == '"' || !strconv.IsPrint(r) {
 			return false
 		}
 	}

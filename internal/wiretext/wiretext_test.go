@@ -15,6 +15,7 @@ func TestName(t *testing.T) {
 		{"", ""},
 		{"bad\nname", `"bad\nname"`},
 		{"quote\"d", `"quote\"d"`},
+		{`EXAMPLE\alice`, `EXAMPLE\alice`},
 		{"\xff", `"\xff"`},
 		{long, `"` + long[:MaxName] + `"…(+32640 bytes)`},
 	} {
