@@ -125,8 +125,9 @@ type serverCreds struct {
 // acquireServer acquires inbound credentials for pkg. NTLM gets its account store
 // directly, and so does Negotiate's NTLM. Other packages take the environment's defaults,
 // so the accounts are handed over as NTLM_USER_FILE and the keytab as KRB5_KTNAME, where
-// gss-ntlmssp and MIT krb5 would look for them too.
-func acquireServer(pkg, accountsFile, keytab string, e *env) (*serverCreds, error) {
+// gss-ntlmssp and MIT krb5 would look for them too. spn, when set, is the principal given
+// to AcquireCredentialsHandle: Kerberos then accepts tickets for that service only.
+func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds, error) {
 	sc := &serverCreds{cleanup: func() {}}
 	var store *ntlm.FileAccountStore
 	path := accountsFile
@@ -162,8 +163,8 @@ func acquireServer(pkg, accountsFile, keytab string, e *env) (*serverCreds, erro
 	switch {
 	case strings.EqualFold(pkg, ntlm.PackageName):
 		authData = &ntlm.ServerConfig{Accounts: store}
-		if keytab != "" {
-			fmt.Fprintln(e.stderr, "sspi: --keytab is for Kerberos; the NTLM package does not use it")
+		if keytab != "" || spn != "" {
+			fmt.Fprintln(e.stderr, "sspi: --keytab and --spn are for Kerberos; the NTLM package does not use them")
 		}
 	case strings.EqualFold(pkg, "Negotiate"):
 		// NTLM gets the store directly; Kerberos, when built in, its default credentials,
@@ -190,7 +191,7 @@ func acquireServer(pkg, accountsFile, keytab string, e *env) (*serverCreds, erro
 			os.Setenv("KRB5_KTNAME", keytab)
 		}
 	}
-	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredInbound, nil, authData, nil)
+	cred, _, err := sspi.AcquireCredentialsHandle(spn, pkg, sspi.CredInbound, nil, authData, nil)
 	if err != nil {
 		sc.cleanup()
 		return nil, err

@@ -201,3 +201,53 @@ func TestServeConnectKerberos(t *testing.T) {
 		})
 	}
 }
+
+// TestServeSPN (issue 8 item 8): `sspi serve --package Kerberos` with a keytab holding
+// host/localhost and HTTP/localhost. With --spn host/localhost a ticket for HTTP/localhost
+// (a client that meant the web service, redirected here) is refused with
+// SEC_E_WRONG_PRINCIPAL; one for host/localhost is accepted. Without --spn both are, and
+// each log line names the service principal whose key was used.
+func TestServeSPN(t *testing.T) {
+	k := testpeers.StartKDC(t, testpeers.KDCOptions{Services: []string{testpeers.KDCService, "HTTP/localhost"}})
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	alice := k.Principal(testpeers.KDCUser)
+	pw := "SSPI_PASSWORD=" + testpeers.KDCPassword
+	for _, tc := range []struct {
+		spn     string
+		targets map[string]string // target: status logged
+	}{
+		{"host/localhost", map[string]string{"HTTP/localhost": "SEC_E_WRONG_PRINCIPAL", "host/localhost": "SEC_E_OK"}},
+		{"", map[string]string{"HTTP/localhost": "SEC_E_OK", "host/localhost": "SEC_E_OK"}},
+	} {
+		t.Run("spn="+tc.spn, func(t *testing.T) {
+			args := []string{"--package", "Kerberos", "--keytab", k.Keytab, "--json"}
+			if tc.spn != "" {
+				args = append(args, "--spn", tc.spn)
+			}
+			s := startServe(t, args...)
+			n := 0
+			for _, target := range []string{"HTTP/localhost", "host/localhost"} {
+				code, out, errOut := sspiCmd(t, []string{pw}, "", "connect", s.addr, "--package", "Kerberos",
+					"--user", alice, "--target", target, "--timeout", "10s")
+				want := tc.targets[target]
+				if (code == exitOK) != (want == "SEC_E_OK") {
+					t.Errorf("%s: exit %d\n%s\n%s", target, code, out, errOut)
+				}
+				n++
+				rec := connectionLines(t, s, n)[n-1]
+				if rec["status"] != want {
+					t.Errorf("%s: log line %v, want status %s", target, rec, want)
+				}
+				if want == "SEC_E_OK" && rec["service"] != k.Principal(target) {
+					t.Errorf("%s: log line names service %v", target, rec["service"])
+				}
+			}
+			s.stop(t)
+		})
+	}
+	// A principal the keytab has no key for stops serve at start-up.
+	code, _, errOut := sspiCmd(t, nil, "", "serve", "--package", "Kerberos", "--keytab", k.Keytab, "--spn", "cifs/localhost", "--listen", "127.0.0.1:0")
+	if code == exitOK || !strings.Contains(errOut, "SEC_E_NO_CREDENTIALS") {
+		t.Errorf("--spn not in the keytab: exit %d, %s", code, errOut)
+	}
+}

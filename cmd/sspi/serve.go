@@ -32,6 +32,10 @@ Accounts: NTLM clients are checked against --accounts FILE (made with "sspi acco
 or the file the NTLM_USER_FILE variable names. With neither, the server makes up an
 account and prints its name and password once; it lasts until the server stops.
 
+Kerberos: the keytab is --keytab FILE, or the file KRB5_KTNAME names. With --spn only
+tickets for that service principal are accepted (SEC_E_WRONG_PRINCIPAL otherwise); without
+it, a ticket for any principal in the keytab is, and the log line names which ("service").
+
 One line is logged per connection, on standard error: who connected, the package, the
 attributes granted and how long it took, or the SEC_E status and why it failed.
 Passwords, hashes and keys are never logged. Stop the server with Ctrl-C or SIGTERM:
@@ -40,6 +44,7 @@ handshakes in progress are finished first.
 Examples:
   sspi serve
   sspi serve --listen 127.0.0.1:4444 --framing gss --accounts users.ntlm --json
+  sspi serve --package Kerberos --framing gss --keytab http.keytab --spn HTTP/web.example.com
 `
 
 func cmdServe(args []string, e *env) int {
@@ -49,6 +54,7 @@ func cmdServe(args []string, e *env) int {
 	framing := fs.String("framing", "sspi", "wire framing: `sspi` (the SDK sample) or gss (MIT gss-sample)")
 	accounts := fs.String("accounts", "", "NTLM account `file` (default: $NTLM_USER_FILE, else an ephemeral account)")
 	keytab := fs.String("keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (sets KRB5_KTNAME)")
+	spn := fs.String("spn", "", "Kerberos service `principal` to accept tickets for (host/server.example.com); default: any in the keytab")
 	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of every wait for a client")
 	maxToken := fs.Int("max-token", sockauth.DefaultMaxToken, "largest handshake token accepted, in `bytes`")
 	maxPending := fs.Int("max-pending", sockauth.DefaultMaxPending, "most clients in their handshake at once; others wait")
@@ -81,7 +87,7 @@ func cmdServe(args []string, e *env) int {
 		return fail(e, "serve", err)
 	}
 
-	sc, err := acquireServer(*pkg, *accounts, *keytab, e)
+	sc, err := acquireServer(*pkg, *accounts, *keytab, *spn, e)
 	if err != nil {
 		return fail(e, "serve", err)
 	}
