@@ -23,7 +23,16 @@
 //   - *sspi.AuthIdentity: a client's user ("alice@REALM", "REALM\alice", or User and
 //     Domain apart) and password; the TGT is obtained with an AS exchange on first use.
 //   - *ClientConfig: a client with a principal and a password, a keytab or a ccache.
-//   - *ServerConfig: a server with its keytab (a path or the keytab's bytes).
+//   - *ServerConfig: a server with its keytab (a path or the keytab's bytes), its service
+//     principal and its channel-binding policy.
+//
+// A server's principal (AcquireCredentialsHandle's principal, or
+// ServerConfig.ServicePrincipal) restricts it to tickets for that service: a ticket for
+// another principal of the same keytab fails with sspi.ErrWrongPrincipal, and a principal
+// the keytab has no key for fails AcquireCredentialsHandle with sspi.ErrNoCredentials.
+// Without one, a ticket for any principal of the keytab is accepted; either way the
+// context's Identity().Server is the service principal (service/host@REALM) whose key
+// accepted it.
 //
 // # Targets
 //
@@ -40,8 +49,16 @@
 // it returns ContinueNeeded and its second Step verifies the server's AP-REP (02 00);
 // without it the context is established after the first Step. The server verifies the
 // ticket with its keytab, the authenticator, the checksum and the clock skew, refuses
-// replayed authenticators (an in-memory replay cache per credentials handle), and
-// answers an AP-REP carrying an acceptor subkey when mutual authentication was asked.
+// replayed authenticators, and answers an AP-REP carrying an acceptor subkey when mutual
+// authentication was asked. Channel bindings follow ServerConfig.ChannelBindings (or the
+// policy Negotiate hands down): by default they are compared when both sides have some;
+// sspi.BindingsRequired refuses a client that sent none with sspi.ErrBadBindings.
+//
+// The attributes granted say what the context enforces, as Windows reports what was
+// agreed: replay and sequence detection (strict sequence-number checks, which detect both)
+// when the client asked for either, integrity always, confidentiality when the client
+// asked for it, and none of these four when the session key has no message protection
+// here (RC4, DES3).
 // Delegation (a forwarded TGT in the checksum) is not implemented: ISCReqDelegate is
 // accepted but not granted.
 //
@@ -77,6 +94,10 @@
 // same sequence numbers as MakeSignature, as MIT's SPNEGO does. Sequence numbers are
 // checked strictly (a replayed, reordered or missing token fails with
 // sspi.ErrOutOfSequence) when replay or sequence detection was requested.
+//
+// Names copied from the wire into errors (a ticket's service or client) are bounded by
+// internal/wiretext, and the ASN.1 library's decoding errors are replaced by this
+// package's wording, so a hostile token cannot make a long log line.
 //
 // # Errors
 //
