@@ -551,7 +551,7 @@ func TestDowngrade(t *testing.T) {
 // client insist on the server's MIC (forged here into a reply that had none).
 func TestRequestMICHonoured(t *testing.T) {
 	both := []string{testKerbName, NTLM}
-	cli := sspi.NewClientContext(acquire(t, sspi.CredOutbound, mechConfig(t, false, both, testKerbConfig{})), sspi.ClientOptions{})
+	cli := sspi.NewClientContext(acquire(t, sspi.CredOutbound, mechConfig(t, false, both, testKerbConfig{})), sspi.ClientOptions{Target: "host/localhost"})
 	srv := sspi.NewServerContext(acquire(t, sspi.CredInbound, mechConfig(t, true, both, testKerbConfig{})), sspi.ServerOptions{})
 	tok, err := cli.Step(nil)
 	if err != nil {
@@ -677,7 +677,7 @@ func TestServerSpeaksFirst(t *testing.T) {
 			if strings.Join(names, ",") != strings.Join(tc.server, ",") {
 				t.Errorf("hints list %v, want %v", names, tc.server)
 			}
-			cli := sspi.NewClientContext(ccred, sspi.ClientOptions{})
+			cli := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "host/localhost"})
 			defer cli.Close()
 			tok, err := cli.Step(hints)
 			if err != nil {
@@ -720,7 +720,7 @@ func TestServerSpeaksFirst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{}).Step(hints)
+		_, err = sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{Target: "host/localhost"}).Step(hints)
 		wantErr(t, err, sspi.ErrSecPkgNotFound, "the server accepts TestKerb and the client has NTLM")
 	})
 }
@@ -733,7 +733,7 @@ func TestRawTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sspi.FreeCredentialsHandle(c) })
-		return sspi.NewClientContext(c, sspi.ClientOptions{})
+		return sspi.NewClientContext(c, sspi.ClientOptions{Target: "host/localhost"})
 	}
 	t.Run("NTLMSSP", func(t *testing.T) {
 		cli := ntlmClient(t)
@@ -835,7 +835,7 @@ func TestServerRefusals(t *testing.T) {
 // TestClientRefusals: server replies a client must refuse.
 func TestClientRefusals(t *testing.T) {
 	start := func(t *testing.T) *sspi.ClientContext {
-		c := sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{})
+		c := sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{Target: "host/localhost"})
 		if _, err := c.Step(nil); err != nil {
 			t.Fatal(err)
 		}
