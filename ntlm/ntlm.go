@@ -130,7 +130,7 @@ type ClientConfig struct {
 	Password string
 	NTHash   *[16]byte
 	// Anonymous authenticates with no user at all (NTLMSSP_NEGOTIATE_ANONYMOUS); User and
-	// the secrets must be empty.
+	// the secrets must be empty. The context grants no integrity or confidentiality.
 	Anonymous bool
 	// Workstation is the client's NetBIOS name; empty means NETBIOS_COMPUTER_NAME or the
 	// host name, upper-cased.
@@ -179,7 +179,10 @@ type ServerConfig struct {
 	// default: NTLMv1 responses can be cracked.
 	AllowNTLMv1 bool
 	// AllowAnonymous accepts anonymous (null session) logons, reported with
-	// ASCRetNullSession. Off by default.
+	// ASCRetNullSession. Off by default. An anonymous context grants neither integrity
+	// nor confidentiality and refuses to sign or seal: its keys would be all zeros, which
+	// anyone can compute, so a caller that needs protection (sockauth does unless told
+	// otherwise) refuses it.
 	AllowAnonymous bool
 	// RequireMIC refuses clients that send no MIC. A MIC a client announces is always checked.
 	RequireMIC bool
