@@ -20,8 +20,11 @@ import (
 // told apart, as on Windows.
 
 const (
-	// maxIssuedChallenges bounds the challenges remembered: 64 Ki of them take a few
-	// MiB at most. Past it the oldest are forgotten, which only narrows detection.
+	// maxIssuedChallenges bounds the challenges remembered: 64 Ki of them, with the
+	// queue's slots, take about 10 MiB at most. Past it the oldest are forgotten, which
+	// only narrows detection: an attacker able to open that many unfinished handshakes
+	// on this process's servers while holding a reflected CHALLENGE could push it out.
+	// Refusing new challenges instead would hand the same attacker a denial of service.
 	maxIssuedChallenges = 1 << 16
 	// issuedChallengeLifetime is how long an unanswered challenge is remembered; a server
 	// refuses an AUTHENTICATE long before (MaxClockSkew, 5 minutes by default).
