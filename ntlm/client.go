@@ -237,8 +237,8 @@ func (c *clientContext) checkChallenge(p *sspi.StepParams, chal *ntlmssp.Challen
 // ownAVPairs turns the server's target info into the client's AV pairs: the server's
 // names and timestamp stay, while the flags, single-host data, target name and channel
 // bindings are the client's to state and are never copied from the server (a server
-// could otherwise choose the SPN the client vouches for).
-// Set replaces a pair where the server put it, so the layout stays what peers expect.
+// could otherwise choose the SPN the client vouches for). Set keeps a pair where the
+// server put it, so the layout stays what peers and recorded transcripts expect.
 func ownAVPairs(ti *ntlmssp.AVPairs, sendMIC bool, cbHash [16]byte, target string) {
 	ti.Delete(ntlmssp.MsvAvSingleHost)
 	if sendMIC {
