@@ -16,8 +16,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The server goes by server.example.com, the name the client targets: an NTLM client
+	// answers a challenge from a server in its own process only then (reflection check).
 	serverCred, _, err := sspi.AcquireCredentialsHandle("", "NTLM", sspi.CredInbound, nil,
-		&ntlm.ServerConfig{Accounts: accounts, NetBIOSDomain: "EXAMPLE", NetBIOSComputer: "SERVER"}, nil)
+		&ntlm.ServerConfig{Accounts: accounts, NetBIOSDomain: "EXAMPLE", NetBIOSComputer: "SERVER", DNSDomain: "example.com"}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -5,8 +5,9 @@
 //	import _ "github.com/gosspi/sspi/negotiate"
 //
 // Negotiate is what Windows and browsers send first. It picks the best mechanism both
-// sides have, proves with mechListMICs that nobody forced a weaker one, and falls back to
-// NTLM when Kerberos cannot be used. After the handshake a Negotiate context is its
+// sides have, falls back to NTLM when Kerberos cannot be used, and exchanges mechListMICs
+// so that a man in the middle who forces a weaker mechanism is caught: always by the
+// client, and by the server as far as the protocol allows (see "mechListMIC"). After the handshake a Negotiate context is its
 // mechanism's context: signing, sealing, sizes, the session key and the identity are the
 // mechanism's, and QueryContextAttributes(AttrNegotiationInfo) names it.
 //
@@ -80,7 +81,7 @@
 //   - The client sends its MIC with its last mechanism token whenever the mechanism can
 //     make one (it implements sspi.MechListMICer and has integrity, which Negotiate
 //     always asks of it). Windows does this, and MS-SPNG makes it mandatory when NTLM's
-//     AUTHENTICATE carries a MIC, which ours always does.
+//     AUTHENTICATE carries a MIC, which ours does whenever the server sent a timestamp.
 //   - The server verifies the client's MIC and answers one with its own; it sends one
 //     unasked only when the choice must be protected.
 //   - A missing server MIC is tolerated only when the server took the client's first
@@ -91,6 +92,21 @@
 //     sspi.ErrDowngradeDetected.
 //   - For NTLM the mechanism resets its RC4 state after each mechListMIC (MS-SPNG
 //     3.3.5.1); that is NTLM's MechListMICer's business, not Negotiate's.
+//
+// What the MICs prove is not the same on both sides. The client checks the server's MIC
+// over the list it sent, so a client that completes knows its offer arrived as sent. The
+// server checks the client's MIC over the list it received, but it only knows a MIC must
+// come when the choice needs protecting as it sees it: an attacker who strikes Kerberos
+// from the offer makes NTLM look like the client's first choice, and then strips the
+// client's MIC. The client refuses (NTLM was not its first choice and the server sent no
+// MIC), yet a server that relied on the rules above alone would be left holding an
+// established context. So the server also requires the client's MIC whenever the
+// mechanism says one is due (sspi.MechListMICRequirer). NTLM says so whenever the
+// client's NTLMv2 response echoed the timestamp the server issued, which the NTLM server
+// requires of every NTLMv2 logon, and a client given a timestamp sends an NTLM MIC and a
+// mechListMIC: over NTLMv2 the downgrade is caught on both sides. Only a mechanism that
+// never calls for the MIC, taken as the apparent first choice, leaves the server
+// trusting the client to refuse; the server cannot tell that case from an honest one.
 //
 // # Errors
 //

@@ -18,7 +18,9 @@ func serverCredentials() *sspi.Credentials {
 		log.Fatal(err)
 	}
 	cred, _, err := sspi.AcquireCredentialsHandle("", negotiate.PackageName, sspi.CredInbound, nil, &negotiate.Config{
-		Credentials: map[string]any{negotiate.NTLM: &ntlm.ServerConfig{Accounts: store}},
+		// The server goes by web.example.com. A client in the same process answers its NTLM
+		// challenge only when the client's target names it: see the ntlm package on reflection.
+		Credentials: map[string]any{negotiate.NTLM: &ntlm.ServerConfig{Accounts: store, NetBIOSComputer: "WEB", DNSDomain: "example.com"}},
 	}, nil)
 	if err != nil {
 		log.Fatal(err)
@@ -71,7 +73,7 @@ func Example_serverFirst() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	client := sspi.NewClientContext(ccred, sspi.ClientOptions{})
+	client := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "HTTP/web.example.com"})
 	tok, err := client.Step(hints)
 	for err == nil && len(tok) > 0 {
 		if tok, err = server.Step(tok); err != nil || len(tok) == 0 {

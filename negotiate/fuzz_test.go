@@ -96,7 +96,7 @@ func FuzzClientReply(f *testing.F) {
 	}
 	ccred := clientCreds(f, nil)
 	f.Fuzz(func(t *testing.T, reply []byte) {
-		cli := sspi.NewClientContext(ccred, sspi.ClientOptions{})
+		cli := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "host/localhost"})
 		defer cli.Close()
 		if _, err := cli.Step(nil); err != nil {
 			t.Fatal(err)

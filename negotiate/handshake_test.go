@@ -437,7 +437,7 @@ func TestDowngrade(t *testing.T) {
 				}
 				return tok
 			},
-			status: sspi.ErrDowngradeDetected, text: "its NTLM message carried a MIC (MS-SPNG 3.3.5.1)",
+			status: sspi.ErrDowngradeDetected, text: "NTLM requires it (MS-SPNG 3.3.5.1",
 		},
 		{
 			name: "client MIC altered", client: []string{NTLM}, server: []string{NTLM},
@@ -547,11 +547,62 @@ func TestDowngrade(t *testing.T) {
 	}
 }
 
+// TestServerRequiresMICAfterNTLMTimestamp: the attacker strikes Kerberos from the offer
+// and the client's mechListMIC from its last token, facing a client whose NTLM sends no
+// MIC (NoMIC, as some old clients). The client refuses, NTLM not being its first choice;
+// the server, which believes NTLM was, must not be left holding an established context:
+// it sent a timestamp that the client echoed, so it requires the mechListMIC.
+func TestServerRequiresMICAfterNTLMTimestamp(t *testing.T) {
+	both := []string{testKerbName, NTLM}
+	ccfg := mechConfig(t, false, both, testKerbConfig{})
+	ccfg.Credentials[NTLM] = &ntlm.ClientConfig{User: `EXAMPLE\alice`, Password: "Passw0rd!", Workstation: "WS", NoMIC: true}
+	cli := sspi.NewClientContext(acquire(t, sspi.CredOutbound, ccfg), sspi.ClientOptions{Target: "host/localhost"})
+	srv := sspi.NewServerContext(acquire(t, sspi.CredInbound, mechConfig(t, true, both, testKerbConfig{})), sspi.ServerOptions{})
+	tamper := func(i int, tok []byte) []byte {
+		switch i {
+		case 0: // NTLM alone on the offer, without the optimistic Kerberos token
+			return appendInitialToken(nil, &negTokenInit{hasMechTypes: true, mechTypesDER: appendMechTypeList(nil, mechByName(NTLM).oids)})
+		case 4: // the AUTHENTICATE, without the client's mechListMIC
+			var r negTokenResp
+			if err := parseNegTokenResp(tok, &r); err != nil {
+				t.Fatal(err)
+			}
+			if !r.hasMIC {
+				t.Fatal("the client sent no mechListMIC to strip")
+			}
+			r.hasMIC, r.mechListMIC = false, nil
+			return appendNegTokenResp(nil, &r)
+		}
+		return tok
+	}
+	var tok []byte
+	var err error
+	for i := 0; i < 8 && err == nil; i++ {
+		if i%2 == 0 {
+			tok, err = cli.Step(tok)
+		} else {
+			tok, err = srv.Step(tok)
+			if srv.Established() {
+				t.Fatalf("server established after a downgrade (token %d)", i)
+			}
+		}
+		if err == nil {
+			if len(tok) == 0 {
+				break
+			}
+			tok = tamper(i, tok)
+		} else if i%2 == 0 {
+			t.Fatalf("the client caught it first (token %d: %v); the server must not rely on that", i, err)
+		}
+	}
+	wantErr(t, err, sspi.ErrDowngradeDetected, "the client's last NTLM token came without a mechListMIC")
+}
+
 // TestRequestMICHonoured: a request-mic, even for the client's first choice, makes the
 // client insist on the server's MIC (forged here into a reply that had none).
 func TestRequestMICHonoured(t *testing.T) {
 	both := []string{testKerbName, NTLM}
-	cli := sspi.NewClientContext(acquire(t, sspi.CredOutbound, mechConfig(t, false, both, testKerbConfig{})), sspi.ClientOptions{})
+	cli := sspi.NewClientContext(acquire(t, sspi.CredOutbound, mechConfig(t, false, both, testKerbConfig{})), sspi.ClientOptions{Target: "host/localhost"})
 	srv := sspi.NewServerContext(acquire(t, sspi.CredInbound, mechConfig(t, true, both, testKerbConfig{})), sspi.ServerOptions{})
 	tok, err := cli.Step(nil)
 	if err != nil {
@@ -677,7 +728,7 @@ func TestServerSpeaksFirst(t *testing.T) {
 			if strings.Join(names, ",") != strings.Join(tc.server, ",") {
 				t.Errorf("hints list %v, want %v", names, tc.server)
 			}
-			cli := sspi.NewClientContext(ccred, sspi.ClientOptions{})
+			cli := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "host/localhost"})
 			defer cli.Close()
 			tok, err := cli.Step(hints)
 			if err != nil {
@@ -720,7 +771,7 @@ func TestServerSpeaksFirst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{}).Step(hints)
+		_, err = sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{Target: "host/localhost"}).Step(hints)
 		wantErr(t, err, sspi.ErrSecPkgNotFound, "the server accepts TestKerb and the client has NTLM")
 	})
 }
@@ -733,7 +784,7 @@ func TestRawTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sspi.FreeCredentialsHandle(c) })
-		return sspi.NewClientContext(c, sspi.ClientOptions{})
+		return sspi.NewClientContext(c, sspi.ClientOptions{Target: "host/localhost"})
 	}
 	t.Run("NTLMSSP", func(t *testing.T) {
 		cli := ntlmClient(t)
@@ -835,7 +886,7 @@ func TestServerRefusals(t *testing.T) {
 // TestClientRefusals: server replies a client must refuse.
 func TestClientRefusals(t *testing.T) {
 	start := func(t *testing.T) *sspi.ClientContext {
-		c := sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{})
+		c := sspi.NewClientContext(clientCreds(t, nil), sspi.ClientOptions{Target: "host/localhost"})
 		if _, err := c.Step(nil); err != nil {
 			t.Fatal(err)
 		}

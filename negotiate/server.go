@@ -252,7 +252,7 @@ func (c *context) missingClientMIC() error {
 	why := "the client asked for DCE style"
 	switch {
 	case c.micByMech:
-		why = "its " + c.cur.mech.name + " message carried a MIC (MS-SPNG 3.3.5.1)"
+		why = c.cur.mech.name + " requires it (MS-SPNG 3.3.5.1: its messages carried or called for a MIC)"
 	case !c.firstChoice:
 		why = c.cur.mech.name + " is not the client's first choice"
 	}

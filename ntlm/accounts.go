@@ -641,6 +641,19 @@ func acctQuoted(domain, user string) string {
 	return fmt.Sprintf("domain %q user %q", domain, user)
 }
 
+// noSuchUserError is a failed look-up. It formats its text only when asked: a server
+// refusing an unknown user must spend what it spends on a wrong password, and quoting
+// the names is most of the cost of a refusal.
+type noSuchUserError struct {
+	domain, user, why string
+}
+
+func (e *noSuchUserError) Error() string {
+	return ErrNoSuchUser.Error() + ": " + acctQuoted(e.domain, e.user) + e.why
+}
+
+func (e *noSuchUserError) Unwrap() error { return ErrNoSuchUser }
+
 // LookupAccount returns the account for domain\user. An entry for exactly
 // that domain wins over a wildcard entry (empty domain) for the same user,
 // whichever comes first in the file. An empty domain (a client that names
@@ -656,7 +669,7 @@ func (s *FileAccountStore) LookupAccount(ctx context.Context, domain, user strin
 		}
 	}
 	notFound := func(why string) (Account, error) {
-		return Account{}, fmt.Errorf("%w: %s%s", ErrNoSuchUser, acctQuoted(domain, user), why)
+		return Account{}, &noSuchUserError{domain: domain, user: user, why: why}
 	}
 	if s == nil || user == "" || !utf8.ValidString(user) || !utf8.ValidString(domain) {
 		return notFound("")

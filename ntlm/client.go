@@ -2,6 +2,7 @@ package ntlm
 
 import (
 	"io"
+	"time"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/ntlmssp"
@@ -95,6 +96,9 @@ func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error
 		// NTLMv2 keys with the weak non-ESS session security: Windows refuses it too.
 		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: the server did not accept extended session security")
 	}
+	if err := c.checkChallenge(p, chal, flags); err != nil {
+		return 0, err
+	}
 
 	var clientChallenge [8]byte
 	if _, err := io.ReadFull(cr.rand, clientChallenge[:]); err != nil {
@@ -134,14 +138,7 @@ func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error
 			ts = ntlmssp.Filetime(cr.now())
 		}
 		sendMIC = haveTS && !cr.noMIC
-		if sendMIC {
-			avf, _ := ti.Flags()
-			ti.SetFlags(avf | ntlmssp.AvFlagMICPresent)
-		}
-		ti.SetChannelBindings(cbHash)
-		if p.Target != "" {
-			ti.SetString(ntlmssp.MsvAvTargetName, p.Target)
-		}
+		ownAVPairs(&ti, sendMIC, cbHash, p.Target)
 		key := ntlmssp.NTOWFv2(cr.ntHash, cr.user, cr.domain)
 		auth.NtChallengeResponse, sessionBaseKey = ntlmssp.NTLMv2Response(nil, key, chal.ServerChallenge, clientChallenge, ts, ti.Marshal())
 		if haveTS {
@@ -185,9 +182,9 @@ func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error
 	if err := c.established.init(flags, exported, false, cr.anonymous); err != nil {
 		return 0, err
 	}
-	c.micInAuth = sendMIC
+	c.mechListMICRequired = sendMIC
 	c.identity = sspi.Identity{Package: PackageName, User: cr.user, Domain: cr.domain, Principal: principal(cr.domain, cr.user), Workstation: cr.workstation}
-	p.Attr = grantedISC(flags, p.Req)
+	p.Attr = grantedISC(flags, p.Req, cr.anonymous)
 	clear(exported[:])
 	clear(sessionBaseKey[:])
 	clear(keyExchangeKey[:])
@@ -201,20 +198,67 @@ func principal(domain, user string) string {
 	return domain + `\` + user
 }
 
-// grantedISC reports what NTLM really provides: never mutual authentication.
-func grantedISC(f ntlmssp.NegotiateFlags, req sspi.ContextReq) sspi.ContextAttr {
+// grantedISC reports what NTLM really provides: never mutual authentication, and no
+// message protection for an anonymous logon, whose keys are all zero.
+func grantedISC(f ntlmssp.NegotiateFlags, req sspi.ContextReq, anonymous bool) sspi.ContextAttr {
 	a := sspi.ISCRetConnection
-	if f&ntlmssp.FlagSign != 0 {
-		a |= sspi.ISCRetIntegrity | sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
-	}
-	if f&ntlmssp.FlagSeal != 0 {
-		a |= sspi.ISCRetConfidentiality
-	}
-	if f&ntlmssp.FlagAnonymous != 0 {
+	switch {
+	case anonymous:
 		a |= sspi.ISCRetNullSession
+	case f&ntlmssp.FlagSign != 0:
+		a |= sspi.ISCRetIntegrity | sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
+		if f&ntlmssp.FlagSeal != 0 {
+			a |= sspi.ISCRetConfidentiality
+		}
+	case f&ntlmssp.FlagSeal != 0:
+		a |= sspi.ISCRetConfidentiality
 	}
 	if req.Has(sspi.ISCReqIdentify) {
 		a |= sspi.ISCRetIdentify
 	}
 	return a
+}
+
+// checkChallenge refuses a CHALLENGE that would weaken the session (MS-NLMP 3.1.5.1.2
+// with Windows' NTLMMinClientSec) or that this process's own server issued.
+func (c *clientContext) checkChallenge(p *sspi.StepParams, chal *ntlmssp.ChallengeMessage, flags ntlmssp.NegotiateFlags) error {
+	cr := c.creds
+	if !cr.anonymous && !cr.allowWeak && flags&(ntlmssp.FlagSign|ntlmssp.FlagSeal) != 0 && flags&ntlmssp.Flag128 == 0 {
+		return sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: the server did not agree to NTLMSSP_NEGOTIATE_128, so signing and sealing would use 40- or 56-bit keys; "+
+			"a peer that cannot do better needs ClientConfig.AllowWeakSessionSecurity, and one that can has been tampered with on the way")
+	}
+	if local := issued.lookup(chal.ServerChallenge, time.Now()); local != nil && !local.isTarget(p.Target) {
+		return sspi.Errorf(sspi.ErrLogonDenied, "ntlm: reflected challenge: the CHALLENGE carries a challenge a server of this process issued, but the target %q does not name that server; "+
+			"for a client and server in one process, set the target to host/localhost or the server's name", truncate(p.Target))
+	}
+	return nil
+}
+
+// ownAVPairs turns the server's target info into the client's AV pairs: the server's
+// names and timestamp stay, while the flags, single-host data, target name and channel
+// bindings are the client's to state and are never copied from the server (a server
+// could otherwise choose the SPN the client vouches for). Set keeps a pair where the
+// server put it, so the layout stays what peers and recorded transcripts expect.
+func ownAVPairs(ti *ntlmssp.AVPairs, sendMIC bool, cbHash [16]byte, target string) {
+	ti.Delete(ntlmssp.MsvAvSingleHost)
+	if sendMIC {
+		ti.SetFlags(ntlmssp.AvFlagMICPresent)
+	} else {
+		ti.Delete(ntlmssp.MsvAvFlags)
+	}
+	ti.SetChannelBindings(cbHash)
+	if target != "" {
+		ti.SetString(ntlmssp.MsvAvTargetName, target)
+	} else {
+		ti.Delete(ntlmssp.MsvAvTargetName)
+	}
+}
+
+// truncate bounds text copied into an error.
+func truncate(s string) string {
+	const max = 256
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }

@@ -895,6 +895,8 @@ func TestInteropImpacketClientOurAcceptor(t *testing.T) {
 // Impacket checks our client's AUTHENTICATE with its own primitives: NTProofStr, the session
 // key, the MIC over the three messages, MsvAvChannelBindings and MsvAvTargetName.
 func TestInteropImpacketVerifiesOurClient(t *testing.T) {
+	// Our acceptor, in this process, goes by web.example.com: the client answers its
+	// challenge only because the SPN names it (see TestReflectedChallengeIsRefused).
 	const spn = "HTTP/web.example.com"
 	verify := func(t *testing.T, tokens [][]byte, pw string) testpeers.ImpacketVerifyResult {
 		t.Helper()
@@ -946,7 +948,7 @@ func TestInteropImpacketVerifiesOurClient(t *testing.T) {
 		cbStruct := iopCBStruct(iopCB)
 		cli := sspi.NewClientContext(iopClientCreds(t, iopPassword, 0), sspi.ClientOptions{Target: spn, ChannelBindings: cbStruct})
 		defer cli.Close()
-		srv := sspi.NewServerContext(iopServerCreds(t, ServerConfig{ChannelBindings: BindingsRequired}), sspi.ServerOptions{ChannelBindings: cbStruct})
+		srv := sspi.NewServerContext(iopServerCreds(t, ServerConfig{ChannelBindings: BindingsRequired, DNSComputer: "web.example.com"}), sspi.ServerOptions{ChannelBindings: cbStruct})
 		defer srv.Close()
 		tokens, err := testpeers.Handshake(ourInitiator{cli}, &ourAcceptor{s: srv}, 0)
 		if err != nil {
@@ -972,7 +974,7 @@ func TestInteropImpacketVerifiesOurClient(t *testing.T) {
 	t.Run("no channel bindings", func(t *testing.T) {
 		cli := sspi.NewClientContext(iopClientCreds(t, iopPassword, 0), sspi.ClientOptions{Target: spn})
 		defer cli.Close()
-		srv := sspi.NewServerContext(iopServerCreds(t, ServerConfig{}), sspi.ServerOptions{})
+		srv := sspi.NewServerContext(iopServerCreds(t, ServerConfig{DNSComputer: "web.example.com"}), sspi.ServerOptions{})
 		defer srv.Close()
 		tokens, err := testpeers.Handshake(ourInitiator{cli}, &ourAcceptor{s: srv}, 0)
 		if err != nil {

@@ -6,13 +6,39 @@
 // The client speaks NTLMv2 with extended session security, key exchange, the MIC over all
 // three messages, channel bindings (MsvAvChannelBindings) and the target SPN
 // (MsvAvTargetName), and the 40-byte NEGOTIATE with VERSION that Windows sends. NTLMv1 and
-// LM are used only at the LM compatibility levels that ask for them.
+// LM are used only at the LM compatibility levels that ask for them. The AV pairs it
+// echoes are the server's names and timestamp; the flags, target name and channel
+// bindings are its own, never the server's. It refuses to answer a challenge that a
+// server of this process issued, unless its target names that server (reflection, see
+// below).
 //
 // The server issues one-time challenges from crypto/rand, verifies NTLMv2 (NTLMv1 only
-// when enabled), verifies the MIC whenever the client says it sent one, applies a
-// channel-binding policy, and answers "who is this" through an AccountStore. It fails
-// closed: no account store, an empty one, or an account with an empty password never
-// authenticates anyone.
+// when enabled), checks that the client echoed the timestamp it issued (so that the MIC
+// cannot have been suppressed by deleting it), verifies the MIC whenever the client says
+// it sent one, applies a channel-binding policy, and answers "who is this" through an
+// AccountStore. It fails closed: no account store, an empty one, or an account with an
+// empty password never authenticates anyone.
+//
+// # Session security
+//
+// Both sides require 128-bit keys whenever signing or sealing is negotiated, as Windows
+// does with NTLMMinClientSec and NTLMMinServerSec set to "require 128-bit encryption":
+// a peer, or an attacker in the middle, that leaves out NTLMSSP_NEGOTIATE_128 gets
+// sspi.ErrUnsupportedFunction. AllowWeakSessionSecurity in ClientConfig or ServerConfig
+// lowers the floor explicitly. Anonymous logons have no session key, so their contexts
+// grant neither integrity nor confidentiality and refuse to sign or seal.
+//
+// # Reflection
+//
+// A server remembers the challenges it has issued until they are answered (bounded in
+// number, forgotten after ten minutes), and a client of the same process refuses, with
+// sspi.ErrLogonDenied and the cause "reflected challenge", a CHALLENGE that carries one,
+// as Windows has since MS08-068: otherwise an attacker the client connected to could
+// hand its messages to the local server and log in there as the client's user. The
+// client answers it only when the caller's target names the issuing server: a loopback
+// address, localhost, this host's name, or the server's NetBIOSComputer or DNS names.
+// An in-process client and server must therefore give the client such a target
+// (sspi.ClientOptions.Target "host/localhost").
 //
 // # Credentials
 //
@@ -104,7 +130,7 @@ type ClientConfig struct {
 	Password string
 	NTHash   *[16]byte
 	// Anonymous authenticates with no user at all (NTLMSSP_NEGOTIATE_ANONYMOUS); User and
-	// the secrets must be empty.
+	// the secrets must be empty. The context grants no integrity or confidentiality.
 	Anonymous bool
 	// Workstation is the client's NetBIOS name; empty means NETBIOS_COMPUTER_NAME or the
 	// host name, upper-cased.
@@ -114,6 +140,11 @@ type ClientConfig struct {
 	// NoMIC leaves out the MIC and the MsvAvFlags bit that announces it. Only for peers
 	// that mishandle it.
 	NoMIC bool
+	// AllowWeakSessionSecurity signs and seals with 40- or 56-bit keys when the server
+	// does not agree to NTLMSSP_NEGOTIATE_128. Off by default: like Windows'
+	// NTLMMinClientSec "require 128-bit encryption", a context whose signing or sealing
+	// would be weaker fails with sspi.ErrUnsupportedFunction.
+	AllowWeakSessionSecurity bool
 	// Rand is the source of client challenges and session keys; nil means crypto/rand.
 	Rand io.Reader
 	// Time gives the current time when the server sends no timestamp; nil means time.Now.
@@ -148,10 +179,17 @@ type ServerConfig struct {
 	// default: NTLMv1 responses can be cracked.
 	AllowNTLMv1 bool
 	// AllowAnonymous accepts anonymous (null session) logons, reported with
-	// ASCRetNullSession. Off by default.
+	// ASCRetNullSession. Off by default. An anonymous context grants neither integrity
+	// nor confidentiality and refuses to sign or seal: its keys would be all zeros, which
+	// anyone can compute, so a caller that needs protection (sockauth does unless told
+	// otherwise) refuses it.
 	AllowAnonymous bool
 	// RequireMIC refuses clients that send no MIC. A MIC a client announces is always checked.
 	RequireMIC bool
+	// AllowWeakSessionSecurity accepts clients that sign or seal with 40- or 56-bit keys
+	// (no NTLMSSP_NEGOTIATE_128). Off by default: like Windows' NTLMMinServerSec
+	// "require 128-bit encryption", such a client fails with sspi.ErrUnsupportedFunction.
+	AllowWeakSessionSecurity bool
 	// ChannelBindings is the policy for MsvAvChannelBindings; the bindings themselves come
 	// in a BufferChannelBindings input buffer.
 	ChannelBindings ChannelBindingPolicy
@@ -175,6 +213,8 @@ type credentials struct {
 	name   string
 	// names is the server's target-info name pairs, marshalled once.
 	names []byte
+	// local is what the server answers to, for the client's reflection check.
+	local *localNames
 }
 
 type clientCreds struct {
@@ -185,6 +225,7 @@ type clientCreds struct {
 	workstation  string
 	level        LMCompatibilityLevel
 	noMIC        bool
+	allowWeak    bool
 	rand         io.Reader
 	now          func() time.Time
 }
@@ -238,6 +279,7 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 		ti.SetString(ntlmssp.MsvAvDnsComputerName, c.server.DNSComputer)
 		b := ti.Marshal()
 		c.names = b[:len(b)-4] // without MsvAvEOL: the timestamp goes after the names
+		c.local = newLocalNames(c.server)
 		if len(c.names) > 200 {
 			return nil, sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: server names are too long for a CHALLENGE (%d bytes of target info)", len(c.names))
 		}
@@ -266,7 +308,7 @@ func newClientCreds(cfg *ClientConfig) (*clientCreds, error) {
 	if cfg == nil {
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "ntlm: nil *ClientConfig")
 	}
-	c := &clientCreds{anonymous: cfg.Anonymous, workstation: cfg.Workstation, level: cfg.LMCompatibilityLevel, noMIC: cfg.NoMIC, rand: cfg.Rand, now: cfg.Time}
+	c := &clientCreds{anonymous: cfg.Anonymous, workstation: cfg.Workstation, level: cfg.LMCompatibilityLevel, noMIC: cfg.NoMIC, allowWeak: cfg.AllowWeakSessionSecurity, rand: cfg.Rand, now: cfg.Time}
 	if c.level < LMLevelDefault || c.level > LMLevel5 {
 		return nil, sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: LM compatibility level %d is not one of LMLevel0..LMLevel5", int(c.level))
 	}
@@ -381,7 +423,7 @@ func (c *credentials) Expiry() time.Time { return time.Time{} }
 
 func (c *credentials) NewContext(server bool) (sspi.PackageContext, error) {
 	if server {
-		return &serverContext{cfg: c.server, names: c.names}, nil
+		return &serverContext{cfg: c.server, names: c.names, local: c.local}, nil
 	}
 	return &clientContext{creds: c.client}, nil
 }

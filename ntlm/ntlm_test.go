@@ -66,6 +66,11 @@ type exchange struct {
 
 func run(t testing.TB, ccred, scred *sspi.Credentials, copts sspi.ClientOptions, sopts sspi.ServerOptions, tamper func(auth []byte)) (*exchange, error) {
 	t.Helper()
+	if copts.Target == "" {
+		// The client and server are in one process: without a target naming the server,
+		// the client takes the exchange for a reflection and refuses it.
+		copts.Target = "host/localhost"
+	}
 	x := &exchange{client: sspi.NewClientContext(ccred, copts), server: sspi.NewServerContext(scred, sopts)}
 	var err error
 	if x.negotiate, err = x.client.Step(nil); err != nil {
@@ -292,7 +297,7 @@ func TestRefusals(t *testing.T) {
 		now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 		clock := func() time.Time { return time.Unix(0, now.Load()) }
 		scred := serverCreds(t, ServerConfig{Time: clock})
-		client := sspi.NewClientContext(ccred, sspi.ClientOptions{})
+		client := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "host/localhost"})
 		server := sspi.NewServerContext(scred, sspi.ServerOptions{})
 		neg, _ := client.Step(nil)
 		chal, _ := server.Step(neg)
@@ -316,7 +321,7 @@ func TestRefusals(t *testing.T) {
 				return err
 			}},
 			{"CHALLENGE", x.challenge, func(_ *sspi.Credentials, b []byte) error {
-				c := sspi.NewClientContext(ccred, sspi.ClientOptions{})
+				c := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "host/localhost"})
 				c.Step(nil)
 				_, err := c.Step(b)
 				return err
@@ -407,7 +412,7 @@ func TestAsyncAccountLookup(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			client := sspi.NewClientContext(ccred, sspi.ClientOptions{})
+			client := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "host/localhost"})
 			server := sspi.NewServerContext(scred, sspi.ServerOptions{Scheduler: sched})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

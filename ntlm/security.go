@@ -18,9 +18,11 @@ type established struct {
 	sessionKey [16]byte
 	done       bool
 	anonymous  bool
-	// micInAuth: the AUTHENTICATE carried a MIC, so SPNEGO must carry a mechListMIC.
-	micInAuth bool
-	identity  sspi.Identity
+	// mechListMICRequired: SPNEGO must carry a mechListMIC (MS-SPNG 3.3.5.1). A client
+	// sets it when its AUTHENTICATE carried a MIC; a server whenever the client echoed
+	// the timestamp it issued, which obliges a client to send a MIC.
+	mechListMICRequired bool
+	identity            sspi.Identity
 }
 
 func (e *established) init(flags ntlmssp.NegotiateFlags, exported [16]byte, server, anonymous bool) error {
@@ -98,6 +100,11 @@ func dataOnly(pieces *[maxPieces]ntlmssp.Buffer, n int, raw *[maxPieces][]byte) 
 func (e *established) ready() error {
 	if !e.done {
 		return sspi.Errorf(sspi.ErrNoContext, "ntlm: the handshake has not completed")
+	}
+	if e.anonymous {
+		// MS-NLMP keys an anonymous session with zeros, which anyone can do: a signature
+		// under it proves nothing, so none is made or accepted.
+		return sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: an anonymous context has no session key, so it cannot sign or seal messages")
 	}
 	if e.session == nil {
 		e.session = ntlmssp.NewSession(e.flags, e.sessionKey, !e.server)
@@ -214,6 +221,9 @@ func (e *established) VerifyMechListMIC(mechList, mic []byte) error {
 	return mapSessionErr(e.session.VerifyMechListMIC(mic, mechList))
 }
 
-// RequiresMechListMIC reports whether the AUTHENTICATE carried a MIC, which obliges
-// Negotiate to exchange mechListMICs (MS-SPNG 3.3.5.1).
-func (e *established) RequiresMechListMIC() bool { return e.micInAuth }
+// RequiresMechListMIC reports whether Negotiate must exchange mechListMICs: on the client
+// when its AUTHENTICATE carried a MIC (MS-SPNG 3.3.5.1); on the server whenever the
+// client's NTLMv2 response echoed the server's timestamp, as every NTLMv2 response this
+// server accepts does. Such a client sends a MIC, so a mechListMIC missing on the server
+// side can only mean one was stripped or suppressed on the way.
+func (e *established) RequiresMechListMIC() bool { return e.mechListMICRequired }

@@ -24,14 +24,28 @@ const serverOffer = ntlmssp.FlagUnicode | ntlmssp.FlagSign | ntlmssp.FlagSeal |
 type serverContext struct {
 	cfg       *ServerConfig
 	names     []byte // the target info's name pairs, without EOL
-	state     int    // 0: await NEGOTIATE; 1: await AUTHENTICATE; 2: done
+	local     *localNames
+	state     int // 0: await NEGOTIATE; 1: await AUTHENTICATE; 2: done
 	negotiate []byte
 	challenge []byte
 	flags     ntlmssp.NegotiateFlags
 	serverCh  [8]byte
-	issued    time.Time
+	issuedAt  time.Time
+	timestamp uint64 // MsvAvTimestamp of the CHALLENGE: issuedAt as a FILETIME
 	micSent   bool
 	established
+}
+
+// unknownUserHash stands in for the NT hash of a user the account store does not know,
+// so that refusing one costs what refusing a wrong password does: the same NTOWFv2 and
+// HMAC work, and no random read that a known user does not make. It is no secret: the
+// outcome is a refusal whatever the client answered.
+var unknownUserHash = [16]byte{0x8a, 0x46, 0xc1, 0x5e, 0x27, 0x90, 0x3b, 0xd4, 0x61, 0xf2, 0x0c, 0x9d, 0x73, 0xa8, 0x15, 0xe6}
+
+// weakSession reports signing or sealing without NTLMSSP_NEGOTIATE_128, whose seal key
+// MS-NLMP 3.4.5.3 truncates to 40 or 56 bits.
+func weakSession(f ntlmssp.NegotiateFlags) bool {
+	return f&(ntlmssp.FlagSign|ntlmssp.FlagSeal) != 0 && f&ntlmssp.Flag128 == 0
 }
 
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
@@ -61,16 +75,21 @@ func (s *serverContext) sendChallenge(p *sspi.StepParams) (sspi.Status, error) {
 	if neg.Flags&ntlmssp.FlagRequestTarget != 0 {
 		flags |= ntlmssp.FlagRequestTarget
 	}
+	if weakSession(flags) && neg.Flags&ntlmssp.FlagAnonymous == 0 && !cfg.AllowWeakSessionSecurity {
+		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: the client asks to sign or seal without NTLMSSP_NEGOTIATE_128, which would use 40- or 56-bit keys; "+
+			"ServerConfig.AllowWeakSessionSecurity accepts such clients")
+	}
 	if _, err := io.ReadFull(cfg.Rand, s.serverCh[:]); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes for the challenge: %w", err)
 	}
-	s.issued = cfg.Time()
+	s.issuedAt = cfg.Time()
+	s.timestamp = ntlmssp.Filetime(s.issuedAt)
 	// The names are the same for every challenge; only the timestamp pair is new.
 	var ti [256]byte
 	targetInfo := append(ti[:0], s.names...)
 	targetInfo = binary.LittleEndian.AppendUint16(targetInfo, uint16(ntlmssp.MsvAvTimestamp))
 	targetInfo = binary.LittleEndian.AppendUint16(targetInfo, 8)
-	targetInfo = binary.LittleEndian.AppendUint64(targetInfo, ntlmssp.Filetime(s.issued))
+	targetInfo = binary.LittleEndian.AppendUint64(targetInfo, s.timestamp)
 	targetInfo = append(targetInfo, 0, 0, 0, 0) // MsvAvEOL
 	chal := ntlmssp.ChallengeMessage{
 		Flags:           flags,
@@ -85,7 +104,17 @@ func (s *serverContext) sendChallenge(p *sspi.StepParams) (sspi.Status, error) {
 	s.challenge = append([]byte(nil), p.Out[start:]...)
 	s.flags = flags
 	s.state = 1
+	issued.add(s.serverCh, s.local, time.Now())
 	return sspi.ContinueNeeded, nil
+}
+
+// Close forgets the challenge of a context that never got its AUTHENTICATE, and zeroes
+// the keys.
+func (s *serverContext) Close() error {
+	if s.state == 1 {
+		issued.consume(s.serverCh)
+	}
+	return s.established.Close()
 }
 
 // refusal is a logon failure: the error the caller gets and the record the log gets.
@@ -95,11 +124,25 @@ func (s *serverContext) refuse(status sspi.Status, reason, domain, user, ws stri
 			slog.String("reason", reason), slog.String("user", principal(domain, user)),
 			slog.String("workstation", ws), slog.String("status", status.String()))
 	}
-	if cause != nil {
-		return &sspi.Error{Status: status, Err: fmt.Errorf("ntlm: %s for %s: %w", reason, principal(domain, user), cause)}
-	}
-	return &sspi.Error{Status: status, Err: fmt.Errorf("ntlm: %s for %s", reason, principal(domain, user))}
+	return &sspi.Error{Status: status, Err: &refusalError{reason: reason, domain: domain, user: user, cause: cause}}
 }
+
+// refusalError is a logon refusal, "ntlm: <reason> for DOMAIN\user[: cause]". Its text
+// is made only when asked, so that every refusal costs the same whichever the reason.
+type refusalError struct {
+	reason, domain, user string
+	cause                error
+}
+
+func (e *refusalError) Error() string {
+	msg := "ntlm: " + e.reason + " for " + truncate(principal(e.domain, e.user))
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
+}
+
+func (e *refusalError) Unwrap() error { return e.cause }
 
 func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, error) {
 	in := p.InputToken()
@@ -108,6 +151,7 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 		return 0, malformed("AUTHENTICATE", err)
 	}
 	s.state = 2 // one AUTHENTICATE per challenge, whatever the outcome
+	issued.consume(s.serverCh)
 	cfg := s.cfg
 	domain, user, ws := auth.DomainName, auth.UserName, auth.Workstation
 	flags := s.flags & (auth.Flags | ntlmssp.FlagUnicode | ntlmssp.FlagOEM | ntlmssp.FlagNTLM | ntlmssp.FlagTargetInfo | ntlmssp.FlagTargetTypeDomain)
@@ -124,12 +168,15 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 			return 0, err
 		}
 		s.identity = sspi.Identity{Package: PackageName, Workstation: ws}
-		p.Attr = grantedASC(flags|ntlmssp.FlagAnonymous, p.Req)
+		p.Attr = grantedASC(flags, p.Req, true)
 		s.release()
 		return sspi.OK, nil
 	}
 	if user == "" {
 		return 0, s.refuse(sspi.ErrLogonDenied, "no user name", domain, user, ws, nil)
+	}
+	if weakSession(flags) && !cfg.AllowWeakSessionSecurity {
+		return 0, s.refuse(sspi.ErrUnsupportedFunction, "AUTHENTICATE leaves out NTLMSSP_NEGOTIATE_128 while signing or sealing (40- or 56-bit keys; ServerConfig.AllowWeakSessionSecurity accepts them)", domain, user, ws, nil)
 	}
 
 	acct, lookupErr := cfg.Accounts.LookupAccount(ctxOf(p), domain, user)
@@ -138,8 +185,7 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 	}
 	ntHash := acct.NTHash
 	if lookupErr != nil {
-		// Unknown users cost the same work as known ones, so timing does not tell them apart.
-		io.ReadFull(cfg.Rand, ntHash[:])
+		ntHash = unknownUserHash
 	}
 
 	var sessionBaseKey, keyExchangeKey [16]byte
@@ -214,9 +260,11 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 	clear(exported[:])
 	clear(sessionBaseKey[:])
 	clear(keyExchangeKey[:])
-	s.micInAuth = s.micSent
+	// An NTLMv2 client echoed our timestamp (checkBlob), so it had to send a MIC, and
+	// MS-SPNG then wants mechListMICs; NTLMv1 carries neither.
+	s.mechListMICRequired = s.micSent || len(auth.NtChallengeResponse) > 24
 	s.identity = sspi.Identity{Package: PackageName, User: user, Domain: domain, Principal: principal(domain, user), Workstation: ws}
-	p.Attr = grantedASC(flags, p.Req)
+	p.Attr = grantedASC(flags, p.Req, false)
 	s.release()
 	return sspi.OK, nil
 }
@@ -231,10 +279,20 @@ func (s *serverContext) checkBlob(p *sspi.StepParams, auth *ntlmssp.Authenticate
 			return s.refuse(sspi.ErrTimeSkew, fmt.Sprintf("NTLMv2 timestamp is %v away from the server's clock (limit %v)", d.Round(time.Second), cfg.MaxClockSkew), domain, user, ws, nil)
 		}
 	}
+	// MS-NLMP 3.1.5.1.2: a client given a timestamp sends a MIC. An attacker who deletes
+	// the timestamp from the CHALLENGE so that no MIC comes (and no rewrite of the
+	// CHALLENGE is noticed) shows here, as NTProofStr covers the pairs the client echoed.
+	if ts, ok := blob.AVPairs.Timestamp(); !ok || ts != s.timestamp {
+		why := "without the MsvAvTimestamp this server issued"
+		if ok {
+			why = "with another MsvAvTimestamp than this server issued"
+		}
+		return s.refuse(sspi.ErrMessageAltered, "the NTLMv2 response echoes the target info "+why+" (the CHALLENGE was altered on the way)", domain, user, ws, nil)
+	}
 	avf, _ := blob.AVPairs.Flags()
 	if avf&ntlmssp.AvFlagMICPresent != 0 {
 		if auth.MICOffset < 0 || len(auth.MIC) != 16 {
-			return malformed("AUTHENTICATE", errors.New("MsvAvFlags announces a MIC but the message has no room for one"))
+			return s.refuse(sspi.ErrMessageAltered, "MsvAvFlags promises a MIC but the AUTHENTICATE carries none (it was stripped on the way)", domain, user, ws, nil)
 		}
 		s.micSent = true
 	} else if cfg.RequireMIC {
@@ -276,16 +334,20 @@ func ctxOf(p *sspi.StepParams) context.Context {
 	return context.Background()
 }
 
-func grantedASC(f ntlmssp.NegotiateFlags, req sspi.ContextReq) sspi.ContextAttr {
+// grantedASC reports what the server context provides; an anonymous logon's all-zero
+// keys protect nothing, so it grants no message protection.
+func grantedASC(f ntlmssp.NegotiateFlags, req sspi.ContextReq, anonymous bool) sspi.ContextAttr {
 	a := sspi.ASCRetConnection
-	if f&ntlmssp.FlagSign != 0 {
-		a |= sspi.ASCRetIntegrity | sspi.ASCRetReplayDetect | sspi.ASCRetSequenceDetect
-	}
-	if f&ntlmssp.FlagSeal != 0 {
-		a |= sspi.ASCRetConfidentiality
-	}
-	if f&ntlmssp.FlagAnonymous != 0 {
+	switch {
+	case anonymous:
 		a |= sspi.ASCRetNullSession
+	case f&ntlmssp.FlagSign != 0:
+		a |= sspi.ASCRetIntegrity | sspi.ASCRetReplayDetect | sspi.ASCRetSequenceDetect
+		if f&ntlmssp.FlagSeal != 0 {
+			a |= sspi.ASCRetConfidentiality
+		}
+	case f&ntlmssp.FlagSeal != 0:
+		a |= sspi.ASCRetConfidentiality
 	}
 	if f&ntlmssp.FlagIdentify != 0 {
 		a |= sspi.ASCRetIdentify

@@ -117,7 +117,7 @@ func TestHostileClients(t *testing.T) {
 				}, "TIMEOUT"},
 				{"disconnect", func(r *rawClient) { r.firstLeg(); r.nc.Close() }, "DISCONNECTED"},
 				{"wrong-password", func(r *rawClient) {
-					bad := sspi.NewClientContext(clientCreds(t, "NTLM", testDomain+`\`+testUser, "wrong"), sspi.ClientOptions{})
+					bad := sspi.NewClientContext(clientCreds(t, "NTLM", testDomain+`\`+testUser, "wrong"), sspi.ClientOptions{Target: "host/localhost"})
 					defer bad.Close()
 					r.cc = bad
 					ch := r.firstLeg()
