@@ -1,14 +1,20 @@
 package sspi_test
 
 import (
+	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestExamplesUsePublicAPI: an Example is code users copy, so it may use only what they
@@ -60,5 +66,256 @@ func TestExamplesUsePublicAPI(t *testing.T) {
 	}
 	if examples < 5 {
 		t.Fatalf("found only %d Example functions: is the walk looking in the right place?", examples)
+	}
+}
+
+// TestREADMEGoSnippets keeps the README's Go honest: every ```go block must be a whole
+// program (package main, its imports, func main) whose main is, comment for comment, the
+// body of an Example in this directory (which go test compiles, runs and checks), and
+// whose imports are exactly the packages that body uses. So the README's program
+// compiles and does what the Example's Output says.
+func TestREADMEGoSnippets(t *testing.T) {
+	blocks := markdownBlocks(t, "README.md", "go")
+	if len(blocks) == 0 {
+		t.Fatal("README.md has no ```go block")
+	}
+	examples := exampleBodies(t)
+	for i, b := range blocks {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "README.md", b.text, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			t.Errorf("README.md:%d: go block %d does not parse as a Go file: %v", b.line, i, err)
+			continue
+		}
+		var main *ast.FuncDecl
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok {
+				if fn.Name.Name != "main" || main != nil {
+					t.Errorf("README.md:%d: a snippet has exactly one function, main; found %s", b.line, fn.Name.Name)
+				}
+				main = fn
+			}
+		}
+		if f.Name.Name != "main" || main == nil {
+			t.Errorf("README.md:%d: go block %d is not a package main with func main", b.line, i)
+			continue
+		}
+		body := funcBodyText(b.text, fset, main)
+		ex, ok := examples[body]
+		if !ok {
+			t.Errorf("README.md:%d: main's body is not the body of any Example in this directory; make it one (with // Output:) and copy it here:\n%s", b.line, body)
+			continue
+		}
+		imports := map[string]bool{}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			name := p[strings.LastIndex(p, "/")+1:]
+			if imp.Name != nil {
+				name = imp.Name.Name
+			}
+			imports[name] = true
+		}
+		used := map[string]bool{}
+		ast.Inspect(main.Body, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && ex.imports[id.Name] {
+					used[id.Name] = true
+				}
+			}
+			return true
+		})
+		for name := range used {
+			if !imports[name] {
+				t.Errorf("README.md:%d: the program uses %s but does not import it", b.line, name)
+			}
+		}
+		for name := range imports {
+			if !used[name] {
+				t.Errorf("README.md:%d: the program imports %s but does not use it", b.line, name)
+			}
+		}
+	}
+}
+
+// mdBlock is one fenced code block of a Markdown file.
+type mdBlock struct {
+	line int // of the opening fence
+	text string
+}
+
+// markdownBlocks returns the fenced blocks of file whose info string is lang.
+func markdownBlocks(t *testing.T, file, lang string) []mdBlock {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []mdBlock
+	var cur *mdBlock
+	var b strings.Builder
+	for i, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case cur == nil && strings.HasPrefix(line, "```"):
+			if strings.TrimSpace(strings.TrimPrefix(line, "```")) == lang {
+				cur = &mdBlock{line: i + 1}
+				b.Reset()
+			} else {
+				cur = &mdBlock{line: -1} // another language: skip to its end
+			}
+		case cur != nil && strings.HasPrefix(line, "```"):
+			if cur.line > 0 {
+				cur.text = b.String()
+				out = append(out, *cur)
+			}
+			cur = nil
+		case cur != nil:
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	if cur != nil {
+		t.Fatalf("%s: a code block is not closed", file)
+	}
+	return out
+}
+
+// example is an Example function of this directory's tests.
+type example struct {
+	name    string
+	imports map[string]bool // the names its file imports under
+	output  string          // what its "// Output:" comment says it prints
+}
+
+// exampleBodies maps the source text of every Example's body, up to its "// Output:"
+// comment, to the Example.
+func exampleBodies(t *testing.T) map[string]example {
+	t.Helper()
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]example{}
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, file, src, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imports := map[string]bool{}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			name := p[strings.LastIndex(p, "/")+1:]
+			if imp.Name != nil {
+				name = imp.Name.Name
+			}
+			imports[name] = true
+		}
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && strings.HasPrefix(fn.Name.Name, "Example") && fn.Body != nil {
+				out[funcBodyText(string(src), fset, fn)] = example{fn.Name.Name, imports, exampleOutput(string(src), fset, fn)}
+			}
+		}
+	}
+	return out
+}
+
+// funcBodyText returns the text between fn's braces, cut at an "// Output:" comment,
+// without leading and trailing blank lines.
+func funcBodyText(src string, fset *token.FileSet, fn *ast.FuncDecl) string {
+	body := src[fset.Position(fn.Body.Lbrace).Offset+1 : fset.Position(fn.Body.Rbrace).Offset]
+	if i := strings.Index(body, "// Output:"); i >= 0 {
+		body = body[:i]
+	}
+	if i := strings.Index(body, "// Unordered output:"); i >= 0 {
+		body = body[:i]
+	}
+	return strings.Trim(body, "\n\t ")
+}
+
+// exampleOutput returns the text of fn's "// Output:" comment, one line per comment line.
+func exampleOutput(src string, fset *token.FileSet, fn *ast.FuncDecl) string {
+	body := src[fset.Position(fn.Body.Lbrace).Offset+1 : fset.Position(fn.Body.Rbrace).Offset]
+	i := strings.Index(body, "// Output:")
+	if i < 0 {
+		return ""
+	}
+	var b strings.Builder
+	first, rest, _ := strings.Cut(body[i+len("// Output:"):], "\n")
+	if first = strings.TrimSpace(first); first != "" {
+		b.WriteString(first + "\n")
+	}
+	for _, line := range strings.Split(rest, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		b.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "//"), " ") + "\n")
+	}
+	return b.String()
+}
+
+// TestREADMEGoProgramsRun builds and runs every Go program of the README as a user would,
+// in a module of its own that requires this one through a replace directive, and checks
+// that it prints what its Example's Output says. It needs the go command and the module
+// cache (no network: GOPROXY=off), and is skipped with -short.
+func TestREADMEGoProgramsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds programs with the go command")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile("go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The program's module says the same go version as this one, so that the module graph
+	// is pruned the same way and go.sum covers it.
+	goLine := regexp.MustCompile(`(?m)^go [0-9.]+$`).Find(mod)
+	examples := exampleBodies(t)
+	for i, b := range markdownBlocks(t, "README.md", "go") {
+		t.Run(fmt.Sprintf("line%d", b.line), func(t *testing.T) {
+			dir := t.TempDir()
+			gomod := fmt.Sprintf("module readmeprogram%d\n\n%s\n\nrequire github.com/gosspi/sspi v0.0.0\n\nreplace github.com/gosspi/sspi => %s\n", i, goLine, root)
+			for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(b.text)} {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, goCmd, "run", ".")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go run of README.md:%d's program: %v\n%s", b.line, err, out)
+			}
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, "main.go", b.text, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "main" {
+					if ex, ok := examples[funcBodyText(b.text, fset, fn)]; ok && string(out) != ex.output {
+						t.Errorf("README.md:%d's program printed:\n%s\n%s says it prints:\n%s", b.line, out, ex.name, ex.output)
+					}
+				}
+			}
+		})
 	}
 }
