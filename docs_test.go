@@ -7,13 +7,17 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/gosspi/sspi/internal/testpeers"
 	"time"
 )
 
@@ -318,4 +322,146 @@ func TestREADMEGoProgramsRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestREADMEServiceByHand runs the README's "The service, by hand" section as a user would
+// paste it into a shell, from the checkout's root: its first block (build, account, our
+// server and client) always, and its second (MIT's gss-client with gss-ntlmssp against our
+// server) when those peers are installed; SSPI_INTEROP=require makes them mandatory. The
+// shell runs in the environment every peer gets (testpeers.Environ: no winbindd, an
+// offline krb5.conf, no inherited tickets or users file) plus what the go command needs.
+// The README's port is used unless something else holds it.
+func TestREADMEServiceByHand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI with the go command")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	blocks := markdownSection(t, "README.md", "## The service, by hand", "sh")
+	if len(blocks) != 2 {
+		t.Fatalf("want 2 sh blocks in \"The service, by hand\", found %d", len(blocks))
+	}
+	// go needs its caches (a fresh HOME would start them empty) and must not reach a proxy.
+	out, err := exec.Command(goCmd, "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goenv := strings.Fields(string(out))
+	if len(goenv) != 3 {
+		t.Fatalf("go env: %q", out)
+	}
+	env := testpeers.Environ(t, testpeers.NTLMEnv{},
+		"GOCACHE="+goenv[0], "GOMODCACHE="+goenv[1], "GOPATH="+goenv[2],
+		"GOPROXY=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly")
+	scratch := t.TempDir()
+	env = append(env, "TMPDIR="+scratch) // where the section's mktemp -d lands
+
+	port := "2000"
+	if l, err := net.Listen("tcp", "127.0.0.1:"+port); err != nil {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ = net.SplitHostPort(l.Addr().String())
+		l.Close()
+		t.Logf("127.0.0.1:2000 is taken; running the section on port %s", port)
+	} else {
+		l.Close()
+	}
+	script := func(b mdBlock) string {
+		if !strings.Contains(b.text, "2000") {
+			t.Fatalf("README.md:%d: the block no longer uses port 2000; update this test", b.line)
+		}
+		return strings.ReplaceAll(b.text, "2000", port)
+	}
+	run := func(t *testing.T, text string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bash, "-e", "-c", text)
+		cmd.Env = env
+		cmd.Dir = "."
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		// A server left in the background by a failed command still holds the output pipe:
+		// stop waiting for it soon after bash ends, and end the whole process group.
+		cmd.WaitDelay = 10 * time.Second
+		out, err := cmd.CombinedOutput()
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("timed out; output:\n%s", out)
+		}
+		if err != nil {
+			t.Fatalf("the section's commands failed: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	// The first block cds into its scratch directory; the second runs there, so record it.
+	cwdFile := filepath.Join(scratch, "cwd")
+	out1 := run(t, script(blocks[0])+"\npwd > "+cwdFile+"\n")
+	for _, want := range []string{
+		"added EXAMPLE\\alice to users.ntlm",
+		"client:      EXAMPLE\\alice",
+		`echo:        "hello" (verified)`,
+		"status:      SEC_E_OK",
+		"identity=EXAMPLE\\alice", // the server's log line
+	} {
+		if !strings.Contains(out1, want) {
+			t.Errorf("first block: no %q in its output:\n%s", want, out1)
+		}
+	}
+	t.Run("gss-client", func(t *testing.T) {
+		testpeers.RequireGSSSample(t)
+		testpeers.RequireGSSNTLMSSP(t)
+		dir, err := os.ReadFile(cwdFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out2 := run(t, "cd "+strings.TrimSpace(string(dir))+"\n"+script(blocks[1]))
+		if !strings.Contains(out2, "framing=gss package=NTLM identity=EXAMPLE\\alice") || !strings.Contains(out2, "status=SEC_E_OK") {
+			t.Errorf("second block: the server did not log gss-client's logon:\n%s", out2)
+		}
+	})
+}
+
+// markdownSection returns the fenced blocks in lang of the section under heading (up to the
+// next heading of the same level).
+func markdownSection(t *testing.T, file, heading, lang string) []mdBlock {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	start, end := -1, len(lines)
+	level := heading[:strings.IndexByte(heading, ' ')+1]
+	for i, l := range lines {
+		switch {
+		case start < 0 && l == heading:
+			start = i + 1
+		case start >= 0 && strings.HasPrefix(l, level):
+			end = i + 1
+		}
+		if end < len(lines) {
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatalf("%s has no %q section", file, heading)
+	}
+	var out []mdBlock
+	for _, b := range markdownBlocks(t, file, lang) {
+		if b.line > start && b.line < end {
+			out = append(out, b)
+		}
+	}
+	return out
 }
