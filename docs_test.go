@@ -330,7 +330,6 @@ func TestREADMEGoProgramsRun(t *testing.T) {
 // server) when those peers are installed; SSPI_INTEROP=require makes them mandatory. The
 // shell runs in the environment every peer gets (testpeers.Environ: no winbindd, an
 // offline krb5.conf, no inherited tickets or users file) plus what the go command needs.
-// The README's port is used unless something else holds it.
 func TestREADMEServiceByHand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the CLI with the go command")
@@ -362,31 +361,24 @@ func TestREADMEServiceByHand(t *testing.T) {
 	scratch := t.TempDir()
 	env = append(env, "TMPDIR="+scratch) // where the section's mktemp -d lands
 
-	port := "2000"
-	if l, err := net.Listen("tcp", "127.0.0.1:"+port); err != nil {
+	// The README's port is 2000, sspi serve's default, which other programs on a shared
+	// machine may hold: each run takes a free port instead, and tries again when another
+	// process took it between the look and the bind.
+	freePort := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, port, _ = net.SplitHostPort(l.Addr().String())
-		l.Close()
-		t.Logf("127.0.0.1:2000 is taken; running the section on port %s", port)
-	} else {
-		l.Close()
+		defer l.Close()
+		_, port, _ := net.SplitHostPort(l.Addr().String())
+		return port
 	}
-	script := func(b mdBlock) string {
-		if !strings.Contains(b.text, "2000") {
-			t.Fatalf("README.md:%d: the block no longer uses port 2000; update this test", b.line)
-		}
-		return strings.ReplaceAll(b.text, "2000", port)
-	}
-	run := func(t *testing.T, text string) string {
+	runOnce := func(t *testing.T, text string) (string, bool) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bash, "-e", "-c", text)
 		cmd.Env = env
-		cmd.Dir = "."
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		// A server left in the background by a failed command still holds the output pipe:
@@ -399,14 +391,32 @@ func TestREADMEServiceByHand(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatalf("timed out; output:\n%s", out)
 		}
+		if err != nil && strings.Contains(string(out), "address already in use") {
+			return string(out), false
+		}
 		if err != nil {
 			t.Fatalf("the section's commands failed: %v\n%s", err, out)
 		}
-		return string(out)
+		return string(out), true
+	}
+	run := func(t *testing.T, b mdBlock, prefix, suffix string) string {
+		t.Helper()
+		if !strings.Contains(b.text, "127.0.0.1:2000") {
+			t.Fatalf("README.md:%d: the block no longer uses port 2000; update this test", b.line)
+		}
+		for attempt := 0; ; attempt++ {
+			out, ok := runOnce(t, prefix+strings.ReplaceAll(b.text, "2000", freePort())+suffix)
+			if ok {
+				return out
+			}
+			if attempt == 2 {
+				t.Fatalf("the port was taken three times:\n%s", out)
+			}
+		}
 	}
 	// The first block cds into its scratch directory; the second runs there, so record it.
 	cwdFile := filepath.Join(scratch, "cwd")
-	out1 := run(t, script(blocks[0])+"\npwd > "+cwdFile+"\n")
+	out1 := run(t, blocks[0], "", "\npwd > "+cwdFile+"\n")
 	for _, want := range []string{
 		"added EXAMPLE\\alice to users.ntlm",
 		"client:      EXAMPLE\\alice",
@@ -425,7 +435,7 @@ func TestREADMEServiceByHand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out2 := run(t, "cd "+strings.TrimSpace(string(dir))+"\n"+script(blocks[1]))
+		out2 := run(t, blocks[1], "cd "+strings.TrimSpace(string(dir))+"\n", "")
 		if !strings.Contains(out2, "framing=gss package=NTLM identity=EXAMPLE\\alice") || !strings.Contains(out2, "status=SEC_E_OK") {
 			t.Errorf("second block: the server did not log gss-client's logon:\n%s", out2)
 		}
