@@ -31,7 +31,7 @@ type Context struct {
 	pendingComplete bool
 }
 
-// InitializeSecurityContext is the twin of InitializeSecurityContext: the client's side of
+// InitializeSecurityContext is SSPI's InitializeSecurityContext: the client's side of
 // the token loop.
 //
 // On the first call ctx is nil; a new *Context is returned, to be passed to every later
@@ -57,7 +57,7 @@ func InitializeSecurityContext(cred *Credentials, ctx *Context, target string, r
 	return step(context.Background(), cred, ctx, false, target, req, dataRep, in, out)
 }
 
-// AcceptSecurityContext is the twin of AcceptSecurityContext: the server's side of the
+// AcceptSecurityContext is SSPI's AcceptSecurityContext: the server's side of the
 // token loop. On the first call ctx is nil and the new *Context is returned. req holds
 // ASCReq* bits; in and out are as for InitializeSecurityContext.
 //
@@ -241,7 +241,7 @@ func markInput(in []Buffer, t BufferType, data []byte, n int) {
 	}
 }
 
-// CompleteAuthToken is the twin of CompleteAuthToken: it finishes a token after a step
+// CompleteAuthToken is SSPI's CompleteAuthToken: it finishes a token after a step
 // returned CompleteNeeded or CompleteAndContinue. token is the output list of that step.
 // It returns an error carrying ErrInvalidHandle, ErrInvalidToken, or
 // ErrUnsupportedFunction for a package that never asks for it.
@@ -264,7 +264,7 @@ func CompleteAuthToken(ctx *Context, token []Buffer) error {
 	return nil
 }
 
-// DeleteSecurityContext is the twin of DeleteSecurityContext. It releases the context's
+// DeleteSecurityContext is SSPI's DeleteSecurityContext. It releases the context's
 // state and zeroes its keys where the package can. It is idempotent: deleting a deleted or
 // nil context returns nil. Deleting a context while another call on it runs is refused
 // with ErrHandleInUse.
@@ -348,7 +348,7 @@ type NegotiationInfo struct {
 	State       NegotiationState
 }
 
-// QueryContextAttributes is the twin of QueryContextAttributes. out points to the type
+// QueryContextAttributes is SSPI's QueryContextAttributes. out points to the type
 // the id names:
 //
 //	AttrSizes            *Sizes
@@ -490,7 +490,7 @@ func outAs[T any](attr Attribute, out any) (*T, error) {
 	return o, nil
 }
 
-// MakeSignature is the twin of MakeSignature: it signs the BufferData buffers of msg and
+// MakeSignature is SSPI's MakeSignature: it signs the BufferData buffers of msg and
 // writes the signature into its BufferToken buffer (sized from Sizes.MaxSignature). seq is
 // MessageSeqNo, used only by datagram contexts; connection contexts number messages
 // themselves. Errors carry ErrInvalidHandle, ErrNoContext, ErrInvalidToken (no token
@@ -508,7 +508,7 @@ func MakeSignature(ctx *Context, qop uint32, msg []Buffer, seq uint32) error {
 	})
 }
 
-// VerifySignature is the twin of VerifySignature: it checks the signature in msg's
+// VerifySignature is SSPI's VerifySignature: it checks the signature in msg's
 // BufferToken against its BufferData buffers and returns the QOP it was made with. Errors
 // carry ErrMessageAltered (bad signature), ErrOutOfSequence (a replayed, lost or reordered
 // message), ErrInvalidToken, ErrInvalidHandle or ErrUnsupportedFunction.
@@ -528,7 +528,7 @@ func VerifySignature(ctx *Context, msg []Buffer, seq uint32) (qop uint32, err er
 	return qop, err
 }
 
-// EncryptMessage is the twin of EncryptMessage: it seals msg's BufferData buffers in place
+// EncryptMessage is SSPI's EncryptMessage: it seals msg's BufferData buffers in place
 // and writes the security trailer into its BufferToken buffer (sized from
 // Sizes.SecurityTrailer); stream packages use BufferStreamHeader and BufferStreamTrailer
 // instead. qop QOPWrapNoEncrypt asks for integrity only where the package allows it.
@@ -545,7 +545,7 @@ func EncryptMessage(ctx *Context, qop uint32, msg []Buffer, seq uint32) error {
 	})
 }
 
-// DecryptMessage is the twin of DecryptMessage: it unseals msg's BufferData buffers in
+// DecryptMessage is SSPI's DecryptMessage: it unseals msg's BufferData buffers in
 // place after checking the trailer in its BufferToken buffer, and returns the QOP used.
 // Errors carry ErrMessageAltered, ErrOutOfSequence, ErrIncompleteMessage (stream packages,
 // with a BufferMissing count), ErrDecryptFailure, ErrInvalidToken or ErrInvalidHandle.

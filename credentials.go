@@ -25,7 +25,7 @@ type Credentials struct {
 	expiry time.Time
 }
 
-// AcquireCredentialsHandle is the twin of AcquireCredentialsHandle: it obtains the
+// AcquireCredentialsHandle is SSPI's AcquireCredentialsHandle: it obtains the
 // credentials of principal for the named package.
 //
 // use says whether the credentials initiate (CredOutbound), accept (CredInbound) or both.
@@ -64,7 +64,7 @@ func acquireCredentials(ctx context.Context, principal, pkg string, use Credenti
 	return c, c.expiry, nil
 }
 
-// FreeCredentialsHandle is the twin of FreeCredentialsHandle. It is idempotent: freeing a
+// FreeCredentialsHandle is SSPI's FreeCredentialsHandle. It is idempotent: freeing a
 // freed or nil handle returns nil. Contexts made from cred keep working.
 func FreeCredentialsHandle(cred *Credentials) error {
 	if cred == nil || !cred.freed.CompareAndSwap(false, true) {
@@ -115,7 +115,7 @@ type CredentialNames struct {
 	UserName string // the principal the credentials belong to
 }
 
-// QueryCredentialsAttributes is the twin of QueryCredentialsAttributes. out must point to
+// QueryCredentialsAttributes is SSPI's QueryCredentialsAttributes. out must point to
 // the type the attribute id names (*CredentialNames for CredAttrNames); the package
 // answers. It returns ErrInvalidHandle for a freed handle and ErrUnsupportedFunction for
 // an attribute the package does not report.

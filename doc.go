@@ -1,9 +1,10 @@
 // Package sspi is a portable, pure-Go implementation of the Security Support Provider
 // Interface: Microsoft's API for authenticating a client to a server and protecting the
-// messages between them, with pluggable security packages (NTLM, Kerberos, Negotiate,
-// CredSSP, Schannel). It runs anywhere Go does and speaks the packages' real wire formats,
-// so a Go program can authenticate to Windows and Kerberos services, and Windows and
-// Kerberos clients can authenticate to a Go server.
+// messages between them, with pluggable security packages. This module has three: NTLM
+// (package ntlm), Kerberos (package kerberos) and Negotiate (package negotiate, SPNEGO).
+// It runs anywhere Go does and speaks the packages' real wire formats, so a Go program can
+// authenticate to Windows and Kerberos services, and Windows and Kerberos clients can
+// authenticate to a Go server.
 //
 // # Two layers
 //

@@ -3,34 +3,38 @@ package sspi_test
 import (
 	"fmt"
 	"log"
-	"strings"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/ntlm"
 )
 
 // A client and a server authenticate with NTLM through the Go-shaped layer, then
-// exchange a sealed message. In a real program the tokens travel over a connection.
+// exchange a sealed message. The README shows this function's body as its program, and
+// TestREADMEGoSnippets keeps the two the same.
 func Example() {
-	accounts, err := ntlm.ParseAccounts(strings.NewReader("EXAMPLE:alice:Passw0rd!\n"))
-	if err != nil {
+	// The server's side: an account store and inbound credentials.
+	var accounts ntlm.FileAccountStore
+	if err := accounts.Add(ntlm.AccountFromPassword("EXAMPLE", "alice", "Passw0rd!")); err != nil {
 		log.Fatal(err)
 	}
 	// The server goes by server.example.com, the name the client targets: an NTLM client
 	// answers a challenge from a server in its own process only then (reflection check).
 	serverCred, _, err := sspi.AcquireCredentialsHandle("", "NTLM", sspi.CredInbound, nil,
-		&ntlm.ServerConfig{Accounts: accounts, NetBIOSDomain: "EXAMPLE", NetBIOSComputer: "SERVER", DNSDomain: "example.com"}, nil)
+		&ntlm.ServerConfig{Accounts: &accounts, NetBIOSDomain: "EXAMPLE", NetBIOSComputer: "SERVER", DNSDomain: "example.com"}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
+	server := sspi.NewServerContext(serverCred, sspi.ServerOptions{})
+
+	// The client's side: a user name and password, and the server's SPN.
 	clientCred, _, err := sspi.AcquireCredentialsHandle("", "NTLM", sspi.CredOutbound, nil,
 		&sspi.AuthIdentity{User: `EXAMPLE\alice`, Password: "Passw0rd!"}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-
 	client := sspi.NewClientContext(clientCred, sspi.ClientOptions{Target: "host/server.example.com"})
-	server := sspi.NewServerContext(serverCred, sspi.ServerOptions{})
+
+	// The token loop. In a real program each token travels over a connection.
 	var toServer, toClient []byte
 	for !client.Established() || !server.Established() {
 		if toServer, err = client.Step(toClient); err != nil {
@@ -47,13 +51,20 @@ func Example() {
 	fmt.Println("server sees:", id.Principal, "via", id.Package)
 	fmt.Println("confidentiality:", server.Attributes().Has(sspi.ASCRetConfidentiality))
 
-	sealed, _ := server.Wrap([]byte("welcome, alice"))
+	// A sealed message, from the server to the client.
+	sealed, err := server.Wrap([]byte("welcome, alice"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	plain, err := client.Unwrap(sealed)
-	fmt.Printf("client reads: %s (err %v)\n", plain, err)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("client reads: %s\n", plain)
 	// Output:
 	// server sees: EXAMPLE\alice via NTLM
 	// confidentiality: true
-	// client reads: welcome, alice (err <nil>)
+	// client reads: welcome, alice
 }
 
 // The SSPI-shaped calls, as code ported from Windows makes them: caller-sized buffers,

@@ -57,7 +57,7 @@ func lookup(name string) (*registeredPackage, error) {
 }
 
 // LookupPackage returns the registered package of the given name, for packages that are
-// composed from others (Negotiate, CredSSP). Applications use AcquireCredentialsHandle.
+// composed from others, as Negotiate is. Applications use AcquireCredentialsHandle.
 // An unknown name gives an error carrying ErrSecPkgNotFound.
 func LookupPackage(name string) (Package, error) {
 	rp, err := lookup(name)
@@ -68,7 +68,7 @@ func LookupPackage(name string) (Package, error) {
 }
 
 // EnumerateSecurityPackages returns the SecPkgInfo of every registered package, sorted by
-// name. It is the twin of EnumerateSecurityPackages; it cannot fail.
+// name. It is SSPI's EnumerateSecurityPackages; it cannot fail.
 func EnumerateSecurityPackages() []PackageInfo {
 	registry.RLock()
 	infos := make([]PackageInfo, 0, len(registry.byName))
@@ -81,7 +81,7 @@ func EnumerateSecurityPackages() []PackageInfo {
 }
 
 // QuerySecurityPackageInfo returns the SecPkgInfo of the named package (the name is
-// case-insensitive). It is the twin of QuerySecurityPackageInfo and returns an error
+// case-insensitive). It is SSPI's QuerySecurityPackageInfo and returns an error
 // carrying ErrSecPkgNotFound for an unknown name.
 func QuerySecurityPackageInfo(name string) (PackageInfo, error) {
 	rp, err := lookup(name)

@@ -1,4 +1,6 @@
-// Code generated from shared/spec/sspi-constants.md §1; the table is the source of truth.
+// This file is written by hand. Every SECURITY_STATUS constant's trailing comment names
+// its SDK constant, and TestConstantsMatchSpec checks each value against the Windows
+// SDK headers' values listed in testdata/sspi-constants.txt.
 
 package sspi
 

@@ -25,10 +25,12 @@ func init() { sspi.Register(pkg{}) }
 
 type pkg struct{}
 
-// Info reports the SecPkgInfo Windows gives for Kerberos.
+// Info reports the SecPkgInfo Windows gives for Kerberos (capabilities 0x000F3BBF) less
+// what this package does not do: DELEGATION (no forwarded TGT is sent or accepted) and
+// DATAGRAM (connection-oriented contexts only).
 func (pkg) Info() sspi.PackageInfo {
 	return sspi.PackageInfo{
-		Capabilities: 0x000F3BBF,
+		Capabilities: 0x000F3BBF &^ (sspi.CapDelegation | sspi.CapDatagram),
 		Version:      1,
 		RPCID:        sspi.RPCIDKerberos,
 		MaxToken:     MaxToken,

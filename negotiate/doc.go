@@ -153,7 +153,8 @@
 //   - implement the message and query interfaces (Signer, Sealer, SizeReporter,
 //     SessionKeyer, IdentityReporter) that Negotiate forwards once Kerberos is chosen.
 //
-// Nothing in this package changes when Kerberos lands. Its tests stand in a fake
-// mechanism of the same shape (one token each way, mutual authentication, MICs) to cover
-// every path a second mechanism opens: preference, fallback, request-mic and downgrade.
+// The kerberos package of this module fills the slot when imported. This package's own
+// tests also stand in a fake mechanism of the same shape (one token each way, mutual
+// authentication, MICs) to cover every path a second mechanism opens: preference,
+// fallback, request-mic and downgrade.
 package negotiate

@@ -9,7 +9,6 @@ import (
 	"net"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/ntlmssp"
 	"github.com/gosspi/sspi/ntlm"
 	"github.com/gosspi/sspi/sockauth"
 )
@@ -19,7 +18,9 @@ import (
 func Example() {
 	// The server's side: an account, inbound credentials, a listener.
 	var accounts ntlm.FileAccountStore
-	accounts.Add(ntlm.Account{Domain: "EXAMPLE", User: "alice", NTHash: ntlmssp.NTOWFv1("s3cret-Passw0rd")})
+	if err := accounts.Add(ntlm.AccountFromPassword("EXAMPLE", "alice", "s3cret-Passw0rd")); err != nil {
+		log.Fatal(err)
+	}
 	scred, _, err := sspi.AcquireCredentialsHandle("", "NTLM", sspi.CredInbound, nil, &ntlm.ServerConfig{Accounts: &accounts}, nil)
 	if err != nil {
 		log.Fatal(err)

@@ -151,6 +151,6 @@ func announce(e *env, jsonOut bool, addr string, sc *serverCreds, pkg string, f 
 		return
 	}
 	fmt.Fprintf(e.stdout, "ephemeral account, valid until this server stops:\n  user      %s\n  password  %s\n", sc.ephemeral.User, sc.ephemeral.Password)
-	fmt.Fprintf(e.stdout, "try:  SSPI_PASSWORD='%s' sspi connect %s --package %s --framing %s --user %s --message hello\n",
-		sc.ephemeral.Password, addr, pkg, f, sc.ephemeral.User)
+	fmt.Fprintf(e.stdout, "try:  SSPI_PASSWORD='%s' %s connect %s --package %s --framing %s --user %s --message hello\n",
+		sc.ephemeral.Password, selfCommand(os.Args[0]), addr, pkg, f, sc.ephemeral.User)
 }

@@ -1,6 +1,6 @@
 // Package der holds the small, strict DER helpers that gosspi's ASN.1 protocols share:
-// SPNEGO (negotiate), CredSSP's TSRequest and the GSS-API InitialContextToken framing that
-// wraps SPNEGO and Kerberos tokens.
+// SPNEGO (negotiate) and the GSS-API InitialContextToken framing that wraps SPNEGO and
+// Kerberos tokens.
 //
 // Parsing is done with golang.org/x/crypto/cryptobyte, which already insists on DER's
 // minimal, definite lengths; this package adds what cryptobyte leaves to the caller (object
@@ -34,7 +34,7 @@ const (
 )
 
 // Context returns the identifier octet of the constructed context-specific tag [n]
-// (0 <= n <= 30), the form every explicit tag in SPNEGO and CredSSP takes.
+// (0 <= n <= 30), the form every explicit tag in SPNEGO takes.
 func Context(n int) byte { return 0xa0 | byte(n) }
 
 // ContextTag is Context as a cryptobyte tag, for reading.

@@ -15,11 +15,14 @@
 // private ccache, and the KRB5_CONFIG/KRB5CCNAME/KRB5_KTNAME entries a peer needs (KDC.Env,
 // KDC.ServerEnv) to use it.
 //
-// Each child process gets a scrubbed environment: the caller's NTLM_USER_FILE, KRB5_CONFIG,
-// KRB5CCNAME, KRB5_KTNAME, PYTHON* and friends are removed, and a private krb5.conf (no DNS
-// lookups, an invalid default realm) and an empty credential cache are set, so the developer's
-// own Kerberos tickets or Python installation never leak into a result. Options.Env puts back
-// what a test really wants.
+// Each child process gets a private environment, built from nothing but the host's PATH:
+// _NO_WINBINDD=1 and a winbindd socket directory that does not exist (so gss-ntlmssp and
+// ntlm_auth never hand NTLM to a winbindd running on the host), a private krb5.conf (no DNS
+// lookups, an invalid default realm), credential cache, keytab names, replay cache, HOME and
+// TMPDIR, GSS_USE_PROXY=no, and for ntlm_auth a private smb.conf. So a winbindd, the
+// developer's own Kerberos tickets, users file or Python installation never change a
+// result. Options.Env puts back what a test really wants; Environ gives a test the same
+// environment for a peer it runs itself.
 //
 // # Facts about the peers (Debian 12), as seen here; the tests pin most of them
 //

@@ -34,35 +34,10 @@ const (
 	GSSDatagramFlag  = 0x10000 // gss-ntlmssp's GSS_C_DATAGRAM_FLAG: connectionless NTLM
 )
 
-// scrubbed lists the variables removed from every child's environment, so a developer's own
-// Kerberos tickets, NTLM users file or Python setup cannot change a peer's behaviour.
-var scrubbed = []string{
-	"NTLM_USER_FILE", "NTLMUSER", "NETBIOS_COMPUTER_NAME", "NETBIOS_DOMAIN_NAME",
-	"LM_COMPAT_LEVEL", "GSSNTLMSSP_DEBUG", "GSSNTLMSSP_WB_TLS_CTX",
-	"KRB5_CONFIG", "KRB5_KDC_PROFILE", "KRB5CCNAME", "KRB5_KTNAME", "KRB5_CLIENT_KTNAME", "KRB5_TRACE",
-	"GSS_MECH_CONFIG", "GSS_USE_PROXY",
-	"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYENV_VERSION", "VIRTUAL_ENV",
-}
-
-// scrubbedEnv returns os.Environ() without the scrubbed variables, followed by extra (later
-// entries win, as in exec.Cmd.Env).
-func scrubbedEnv(extra []string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		drop := false
-		for _, s := range scrubbed {
-			if k == s {
-				drop = true
-				break
-			}
-		}
-		if !drop {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
+// passedThrough are the only variables a child takes from the host: where to find programs.
+// Everything else a peer reads is set by privateEnv, so that nothing on the host (a running
+// winbindd, the developer's tickets, krb5.conf, users file or Python setup) changes a result.
+var passedThrough = []string{"PATH"}
 
 // baseKrb5Conf keeps MIT's library off the network and away from /etc/krb5.conf (Debian's
 // stock one names ATHENA.MIT.EDU): no DNS lookups for realms or KDCs, a default realm that
@@ -76,24 +51,80 @@ const baseKrb5Conf = `[libdefaults]
 	rdns = false
 `
 
-// peerEnv builds a child's environment: scrubbed, then a private krb5.conf and ccache in dir,
-// then the NTLM knobs, then the caller's extra entries (which override all the above).
-func peerEnv(tb testing.TB, dir string, ntlm NTLMEnv, extra []string) []string {
-	tb.Helper()
-	conf := filepath.Join(dir, "krb5.conf")
-	if err := os.WriteFile(conf, []byte(baseKrb5Conf), 0o600); err != nil {
-		tb.Fatalf("testpeers: %v", err)
+// privateEnv returns a child's whole environment: PATH from the host, then private settings
+// rooted in dir, then extra (later entries win, as in exec.Cmd.Env). The private settings:
+//
+//   - _NO_WINBINDD=1 and WINBINDD_SOCKET_DIR naming a directory that does not exist: Samba's
+//     libwbclient, which gss-ntlmssp and ntlm_auth load, then never asks a winbindd running
+//     on the host, which would otherwise take over NTLM checks (and LM_COMPAT_LEVEL with
+//     them);
+//   - KRB5_CONFIG, an offline krb5.conf (baseKrb5Conf), and KRB5CCNAME, KRB5_KTNAME,
+//     KRB5_CLIENT_KTNAME and KRB5RCACHEDIR in dir, none of which exist until a test makes
+//     them; GSS_USE_PROXY=no, so no gssproxy daemon is asked;
+//   - HOME and TMPDIR in dir, so no ~/.k5identity, ~/.k5login or user site directory
+//     is read, and nothing is written outside dir;
+//   - PYTHONDONTWRITEBYTECODE and PYTHONNOUSERSITE for the Python drivers.
+func privateEnv(dir string, extra []string) ([]string, error) {
+	conf := filepath.Join(dir, "offline-krb5.conf")
+	if _, err := os.Stat(conf); err != nil {
+		// Written beside and renamed, so a concurrent reader never sees half a file.
+		tmp, err := os.CreateTemp(dir, ".krb5conf-*")
+		if err != nil {
+			return nil, fmt.Errorf("testpeers: %w", err)
+		}
+		_, err = tmp.WriteString(baseKrb5Conf)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), conf)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return nil, fmt.Errorf("testpeers: %w", err)
+		}
 	}
-	env := []string{
-		"KRB5_CONFIG=" + conf,
-		"KRB5CCNAME=FILE:" + filepath.Join(dir, "ccache"),
-		"KRB5_KTNAME=FILE:" + filepath.Join(dir, "no.keytab"),
+	var env []string
+	for _, k := range passedThrough {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	env = append(env,
+		"_NO_WINBINDD=1",
+		"WINBINDD_SOCKET_DIR="+filepath.Join(dir, "no-winbindd"),
+		"KRB5_CONFIG="+conf,
+		"KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache"),
+		"KRB5_KTNAME=FILE:"+filepath.Join(dir, "no.keytab"),
+		"KRB5_CLIENT_KTNAME=FILE:"+filepath.Join(dir, "no-client.keytab"),
+		"KRB5RCACHEDIR="+dir,
+		"GSS_USE_PROXY=no",
+		"HOME="+dir,
+		"TMPDIR="+dir,
 		// Debian's python3 must not write __pycache__ next to the embedded scripts' copies or
 		// pick up a user site directory.
 		"PYTHONDONTWRITEBYTECODE=1", "PYTHONNOUSERSITE=1",
+	)
+	return append(env, extra...), nil
+}
+
+// peerEnv builds a child's environment: privateEnv's, then the NTLM knobs, then the caller's
+// extra entries (which override all the above).
+func peerEnv(tb testing.TB, dir string, ntlm NTLMEnv, extra []string) []string {
+	tb.Helper()
+	env, err := privateEnv(dir, append(ntlm.Environ(tb, dir), extra...))
+	if err != nil {
+		tb.Fatal(err)
 	}
-	env = append(env, ntlm.Environ(tb, dir)...)
-	return scrubbedEnv(append(env, extra...))
+	return env
+}
+
+// Environ returns the environment every peer gets (see privateEnv), in a fresh temporary
+// directory of tb, with ntlm's knobs and then extra: for a test that runs a peer, or a
+// script that does, itself.
+func Environ(tb testing.TB, ntlm NTLMEnv, extra ...string) []string {
+	tb.Helper()
+	return peerEnv(tb, tb.TempDir(), ntlm, extra)
 }
 
 // NTLMUser is one account for gss-ntlmssp's NTLM_USER_FILE.

@@ -113,9 +113,13 @@ func runImpacket(tb testing.TB, req map[string]any, timeout time.Duration, out a
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	env, err := privateEnv(dir, nil)
+	if err != nil {
+		return err
+	}
 	cmd := exec.CommandContext(ctx, py, script)
 	cmd.Dir = dir
-	cmd.Env = scrubbedEnv([]string{"PYTHONDONTWRITEBYTECODE=1", "PYTHONNOUSERSITE=1"})
+	cmd.Env = env
 	cmd.Stdin = bytes.NewReader(in)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -86,16 +86,21 @@ func (k *KDC) Log() string {
 // Stop ends krb5kdc and removes Dir. Idempotent; StartKDC's Cleanup calls it.
 func (k *KDC) Stop() { k.stop() }
 
-// adminEnv is the environment of kdb5_util, kadmin.local, krb5kdc and kinit.
-func (k *KDC) adminEnv(extra ...string) []string {
-	return scrubbedEnv(append([]string{"KRB5_CONFIG=" + k.Krb5Conf, "KRB5_KDC_PROFILE=" + k.KDCConf}, extra...))
+// adminEnv is the environment of kdb5_util, kadmin.local, krb5kdc and kinit: the private
+// one of every peer, with this KDC's configuration.
+func (k *KDC) adminEnv(extra ...string) ([]string, error) {
+	return privateEnv(k.Dir, append([]string{"KRB5_CONFIG=" + k.Krb5Conf, "KRB5_KDC_PROFILE=" + k.KDCConf}, extra...))
 }
 
 func (k *KDC) run(stdin string, name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	env, err := k.adminEnv()
+	if err != nil {
+		return err
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = k.adminEnv()
+	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("testpeers: %s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
@@ -290,9 +295,13 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	}
 
 	// krb5kdc -n stays in the foreground, in its own process group, which Stop ends.
+	env, err := k.adminEnv()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Lifetime)
 	cmd := exec.CommandContext(ctx, krb5kdc, "-n", "-r", opts.Realm)
-	cmd.Env = k.adminEnv()
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	dieWithParent(cmd.SysProcAttr)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

@@ -74,6 +74,8 @@ func startNTLMAuth(tb testing.TB, protocol string, opts NTLMAuthOptions, extra .
 		fmt.Fprintf(&conf, "\t%s = %s\n", d, dir)
 	}
 	conf.WriteString("\tlog file = " + dir + "/log\n")
+	// Never a winbindd of the host's (privateEnv's _NO_WINBINDD does the same for libwbclient).
+	conf.WriteString("\twinbindd socket directory = " + dir + "/no-winbindd\n")
 	for _, l := range opts.SMBConf {
 		conf.WriteString("\t" + l + "\n")
 	}
@@ -85,7 +87,7 @@ func startNTLMAuth(tb testing.TB, protocol string, opts NTLMAuthOptions, extra .
 	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	cmd.Env = scrubbedEnv(nil)
+	cmd.Env = peerEnv(tb, dir, NTLMEnv{}, nil)
 	p, err := startLineProc("ntlm_auth "+protocol, cmd, opts.Timeout)
 	if err != nil {
 		tb.Fatal(err)

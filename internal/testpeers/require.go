@@ -93,7 +93,7 @@ func RequirePython(tb testing.TB, pkg string, modules ...string) string {
 		if !ok {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			cmd := exec.CommandContext(ctx, py, "-c", "import "+m)
-			cmd.Env = scrubbedEnv(nil)
+			cmd.Env = peerEnv(tb, tb.TempDir(), NTLMEnv{}, nil)
 			out, err := cmd.CombinedOutput()
 			cancel()
 			if err != nil {
