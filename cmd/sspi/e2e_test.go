@@ -34,18 +34,25 @@ func TestMain(m *testing.M) {
 }
 
 // cmdEnv is the environment of a child sspi: the caller's without the variables that
-// would change where credentials come from, plus extra.
+// would change where credentials come from, plus extra. Under the race detector a child
+// would sleep a second before exiting (GORACE's atexit_sleep_ms, a last chance for
+// goroutines still running to race): the children's work is done by then, a race while
+// they ran still fails them (exit status 66), and the sleeps cost a second per child.
 func cmdEnv(extra ...string) []string {
 	var out []string
+	gorace := "atexit_sleep_ms=0"
 	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
+		k, v, _ := strings.Cut(kv, "=")
 		switch k {
 		case "NTLM_USER_FILE", "NTLMUSER", "SSPI_PASSWORD", "KRB5CCNAME", "KRB5_KTNAME":
+			continue
+		case "GORACE":
+			gorace = v + " " + gorace // the caller's options too (halt_on_error, log_path)
 			continue
 		}
 		out = append(out, kv)
 	}
-	return append(append(out, "SSPI_TEST_MAIN=1"), extra...)
+	return append(append(out, "SSPI_TEST_MAIN=1", "GORACE="+gorace), extra...)
 }
 
 // syncBuffer is a bytes.Buffer safe for a child's output and the test reading it.
