@@ -91,6 +91,12 @@ func cmdConnect(args []string, e *env) int {
 	if err == nil && len(pos) != 1 {
 		err = usageErrorf("want one HOST:PORT, got %d arguments", len(pos))
 	}
+	if err == nil {
+		err = checkAddress("address", pos[0], false)
+	}
+	if err == nil {
+		err = checkPackage(*pkg)
+	}
 	var f sockauth.Framing
 	var prot sockauth.Protection
 	var req sspi.ContextAttr

@@ -63,6 +63,12 @@ func cmdServe(args []string, e *env) int {
 	if err == nil && len(pos) > 0 {
 		err = usageErrorf("unexpected argument %q", pos[0])
 	}
+	if err == nil {
+		err = checkAddress("--listen", *listen, true)
+	}
+	if err == nil {
+		err = checkPackage(*pkg)
+	}
 	var f sockauth.Framing
 	if err == nil {
 		if f, err = sockauth.ParseFraming(*framing); err != nil {
