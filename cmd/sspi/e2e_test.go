@@ -77,6 +77,7 @@ func (s *syncBuffer) String() string {
 type served struct {
 	cmd            *exec.Cmd
 	addr           string
+	mechanisms     string // what the start-up line says can authenticate a client
 	user, password string // the ephemeral account, if one was made
 	stderr         *syncBuffer
 	done           chan error
@@ -127,6 +128,7 @@ func startServe(t *testing.T, args ...string) *served {
 				switch ev["event"] {
 				case "listening":
 					s.addr, ephemeral = ev["address"], ev["accounts"] == "ephemeral"
+					s.mechanisms = ev["mechanisms"]
 				case "ephemeral_account":
 					s.user, s.password = ev["user"], ev["password"]
 				}
@@ -136,6 +138,9 @@ func startServe(t *testing.T, args ...string) *served {
 			switch {
 			case strings.HasPrefix(line, "listening on "):
 				s.addr, ephemeral = f[2], strings.Contains(line, "accounts: ephemeral")
+				if _, m, ok := strings.Cut(line, ": "); ok {
+					s.mechanisms, _, _ = strings.Cut(m, ";")
+				}
 			case strings.HasPrefix(line, "  user "):
 				s.user = f[1]
 			case strings.HasPrefix(line, "  password "):
@@ -368,5 +373,73 @@ func TestConnectFailures(t *testing.T) {
 	code, _, errOut = sspiCmd(t, []string{"SSPI_PASSWORD=x"}, "", "connect", addr, "--package", "NoSuchPackage", "--user", "alice")
 	if code != exitUsage || !strings.Contains(errOut, `unknown package "NoSuchPackage" (known packages: `) {
 		t.Errorf("unknown package: %d %q", code, errOut)
+	}
+}
+
+// TestServeUnusableKeytab: a keytab named with --keytab that cannot be used stops the
+// server at start-up (exit 1, the path and the reason) instead of serving without
+// Kerberos; with the NTLM package, --keytab is a usage error. The server must not get as
+// far as listening.
+func TestServeUnusableKeytab(t *testing.T) {
+	junk := filepath.Join(t.TempDir(), "junk.keytab")
+	os.WriteFile(junk, []byte("not a keytab\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"--keytab", "/nonexistent/krb5.keytab"}, exitAuth, []string{"--keytab /nonexistent/krb5.keytab", "no such file or directory"}},
+		{[]string{"--package", "Negotiate", "--keytab", junk}, exitAuth, []string{"--keytab " + junk, "keytab"}},
+		{[]string{"--package", "Kerberos", "--keytab", "/nonexistent/krb5.keytab"}, exitAuth, []string{"/nonexistent/krb5.keytab", "no such file or directory"}},
+		{[]string{"--package", "NTLM", "--keytab", junk}, exitUsage, []string{"--keytab is for Kerberos"}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)...)
+		cmd.Env = cmdEnv()
+		var errb syncBuffer
+		cmd.Stderr = &errb
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "listening on") {
+				t.Errorf("serve %q started: %s", tc.args, sc.Text())
+				cmd.Process.Kill()
+			}
+		}
+		code := exitCode(cmd.Wait())
+		cancel()
+		if code != tc.code {
+			t.Errorf("serve %q: exit %d, want %d; stderr %s", tc.args, code, tc.code, errb.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errb.String(), w) {
+				t.Errorf("serve %q: stderr lacks %q: %s", tc.args, w, errb.String())
+			}
+		}
+	}
+}
+
+// TestServeMechanismsLine: the start-up line names the mechanisms that can authenticate a
+// client. Without a keytab, Negotiate has NTLM only. (With one, TestServeNegotiateKeytab.)
+func TestServeMechanismsLine(t *testing.T) {
+	if _, err := os.Stat("/etc/krb5.keytab"); err == nil {
+		t.Skip("the host's default keytab would give the server Kerberos")
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "NTLM"},
+		{[]string{"--package", "NTLM"}, "NTLM"},
+		{[]string{"--json"}, "NTLM"},
+	} {
+		s := startServe(t, tc.args...)
+		if s.mechanisms != tc.want {
+			t.Errorf("serve %q: mechanisms %q, want %q", tc.args, s.mechanisms, tc.want)
+		}
+		s.stop(t)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,9 @@ attributes granted are checked against --require, and the client is then served:
 Accounts: NTLM clients are checked against --accounts FILE (made with "sspi accounts"),
 or the file the NTLM_USER_FILE variable names. With neither, the server makes up an
 account and prints its name and password once; it lasts until the server stops.
+Kerberos clients need a keytab: --keytab FILE, else KRB5_KTNAME, else /etc/krb5.keytab;
+one named with --keytab that cannot be used stops the server at start-up. The line
+"listening on ..." names the mechanisms that can authenticate a client.
 
 One line is logged per connection, on standard error: who connected, the package, the
 attributes granted and how long it took, or the SEC_E status and why it failed.
@@ -140,13 +144,13 @@ func cmdServe(args []string, e *env) int {
 func announce(e *env, jsonOut bool, addr string, sc *serverCreds, pkg string, f sockauth.Framing) {
 	if jsonOut {
 		enc := json.NewEncoder(e.stdout)
-		enc.Encode(map[string]string{"event": "listening", "address": addr, "package": pkg, "framing": f.String(), "accounts": sc.source})
+		enc.Encode(map[string]string{"event": "listening", "address": addr, "package": pkg, "mechanisms": strings.Join(sc.mechanisms, ", "), "framing": f.String(), "accounts": sc.source})
 		if sc.ephemeral != nil {
 			enc.Encode(map[string]string{"event": "ephemeral_account", "user": sc.ephemeral.User, "password": sc.ephemeral.Password})
 		}
 		return
 	}
-	fmt.Fprintf(e.stdout, "listening on %s (package %s, framing %s, accounts: %s)\n", addr, pkg, f, sc.source)
+	fmt.Fprintf(e.stdout, "listening on %s (package %s: %s; framing %s; accounts: %s)\n", addr, pkg, strings.Join(sc.mechanisms, ", "), f, sc.source)
 	if sc.ephemeral == nil {
 		return
 	}
