@@ -123,7 +123,7 @@ type serverCreds struct {
 	// mechanisms are the packages that can authenticate a client: Negotiate's with
 	// credentials, or the package itself.
 	mechanisms []string
-	cleanup   func()
+	cleanup    func()
 }
 
 // acquireServer acquires inbound credentials for pkg. NTLM gets its account store
