@@ -3,7 +3,11 @@ package sockauth
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"net"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestSniffFraming: the first bytes of each framing's handshake, as real clients and
@@ -46,6 +50,38 @@ func TestSniffFraming(t *testing.T) {
 			if _, other := sniffFraming(bufio.NewReader(bytes.NewReader(b)), reader, DefaultMaxToken); other {
 				t.Errorf("% x read as %s: the other framing", b, reader)
 			}
+		}
+	}
+}
+
+// TestFramingMismatch: a client and a server of different framings. The server sees the
+// other framing in the client's first bytes and closes at once, whatever the length those
+// bytes announce in its own framing, and logs why; the client learns that the server
+// closed without answering, not a time-out.
+func TestFramingMismatch(t *testing.T) {
+	for _, pkg := range []string{"NTLM", "Negotiate"} {
+		for _, f := range []Framing{FramingSSPI, FramingGSS} {
+			t.Run(pkg+"/"+f.String()+" server", func(t *testing.T) {
+				srv := startServer(t, &Server{Credentials: serverCreds(t, pkg), Framing: f, Timeout: time.Minute})
+				other := FramingGSS
+				if f == FramingGSS {
+					other = FramingSSPI
+				}
+				cl := &Client{Credentials: clientCreds(t, "NTLM", testDomain+`\`+testUser, testPassword), Framing: other, Timeout: time.Minute}
+				nc, err := net.Dial("tcp", srv.Addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer nc.Close()
+				_, err = cl.Handshake(testCtx(t), nc)
+				if !errors.Is(err, ErrNoAnswer) {
+					t.Errorf("client: %v (%s)", err, StatusName(err))
+				}
+				rec := srv.Log.waitRecord(t, nc.LocalAddr().String())
+				if cause, _ := rec["cause"].(string); rec["status"] != "SEC_E_ILLEGAL_MESSAGE" || !strings.Contains(cause, other.String()+"-framed") {
+					t.Errorf("server log: %v", rec)
+				}
+			})
 		}
 	}
 }
