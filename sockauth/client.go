@@ -224,6 +224,11 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string) (*C
 		if err := ctx.Err(); err != nil { // cancelled before the deadline above was set
 			return nil, ctxErr(ctx, err)
 		}
+		if leg == 1 {
+			if other, ok := sniffFraming(c.br, cl.Framing, maxTok); ok {
+				return nil, otherFraming(cl.Framing, other, "server")
+			}
+		}
 		if cl.Framing == FramingGSS {
 			var flags byte
 			flags, in, err = readGSSToken(c.br, maxTok, "context token")
@@ -238,7 +243,7 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string) (*C
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || isReset(err) {
-				err = sspi.Errorf(sspi.ErrLogonDenied, "sockauth: the server closed the connection during the handshake: it refused the logon (%v)", err)
+				err = sspi.Errorf(sspi.ErrLogonDenied, "%w token %d of the handshake (%v); its log says why", ErrNoAnswer, leg, err)
 			}
 			return nil, ctxErr(ctx, err)
 		}

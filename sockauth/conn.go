@@ -311,7 +311,7 @@ func (c *Conn) peerGone(err error) error {
 		return err
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, sspi.ErrIncompleteMessage) || isReset(err) {
-		return sspi.Errorf(sspi.ErrLogonDenied, "sockauth: the server closed the connection after the last handshake token without answering: it did not accept the logon (%v)", err)
+		return sspi.Errorf(sspi.ErrLogonDenied, "%w after the last handshake token (%v); its log says why", ErrNoAnswer, err)
 	}
 	return err
 }

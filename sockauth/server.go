@@ -367,6 +367,11 @@ func (s *Server) handshake(c *Conn) error {
 		case FramingGSS:
 			in, err = s.readGSSContextToken(c, maxTok, first)
 		default:
+			if first {
+				if _, ok := sniffFraming(c.br, FramingSSPI, maxTok); ok {
+					return otherFraming(FramingSSPI, FramingGSS, "client")
+				}
+			}
 			in, err = readSSPIFrame(c.br, maxTok, "handshake token")
 			if err == nil && len(in) == 0 {
 				// A leading empty frame, which the SDK sample never sends (SendMsg skips empty
@@ -452,6 +457,14 @@ func (s *Server) required() sspi.ContextAttr {
 // tokens.
 func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, error) {
 	if first {
+		// An opening that is not a NOOP is refused before its announced payload is waited
+		// for: from a client of the sspi framing, it never comes in full.
+		if _, ok := sniffFraming(c.br, FramingGSS, limit); ok {
+			return nil, otherFraming(FramingGSS, FramingSSPI, "client")
+		}
+		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] != 0 && b[0]&GSSTokenNoop == 0 {
+			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a NOOP token to open the session, got %s", gssFlagNames(b[0]))
+		}
 		flags, _, err := readGSSToken(c.br, limit, "opening token")
 		if err != nil {
 			return nil, err

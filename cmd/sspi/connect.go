@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -30,9 +31,12 @@ KRB5CCNAME cache for Kerberos), else a prompt on the terminal (not echoed). With
 --user, the stored credentials' default user is taken.
 
 NTLM cannot prove the server's identity: mutual authentication is asked for but not
-granted, which is reported, and refused only with --require mutual. With NTLM a wrong
-password is learned only when the server answers the first message: the failure is
-reported then, as SEC_E_LOGON_DENIED.
+granted, which is reported, and refused only with --require mutual.
+
+A server refuses a logon (a wrong password, an unknown user) by closing the connection,
+and says why only in its log; it closes so too when it fails after the logon. Such an end
+is reported as DISCONNECTED, with where it came: during or after the handshake. With NTLM
+it comes after: the server's verdict on the last token shows at the first message.
 
 Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
 
@@ -91,6 +95,12 @@ func cmdConnect(args []string, e *env) int {
 	if err == nil && len(pos) != 1 {
 		err = usageErrorf("want one HOST:PORT, got %d arguments", len(pos))
 	}
+	if err == nil {
+		err = checkAddress("address", pos[0], false)
+	}
+	if err == nil {
+		err = checkPackage(*pkg)
+	}
 	var f sockauth.Framing
 	var prot sockauth.Protection
 	var req sspi.ContextAttr
@@ -121,7 +131,9 @@ func cmdConnect(args []string, e *env) int {
 		}
 	}
 	start := time.Now()
+	established := false
 	finish := func(err error) int {
+		err = explainFailure(err, f, len(res.Legs), established)
 		res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 		res.OK = err == nil
 		res.Status = sockauth.StatusName(err)
@@ -172,6 +184,7 @@ func cmdConnect(args []string, e *env) int {
 		return finish(err)
 	}
 	defer c.Close()
+	established = true
 
 	attrs := c.Attributes()
 	id := c.Identity()
@@ -214,7 +227,7 @@ func cmdConnect(args []string, e *env) int {
 	case !cl.Messages:
 		g, err := c.ReadMessage()
 		if err == io.EOF {
-			err = sspi.Errorf(sspi.ErrLogonDenied, "the server closed the connection without its greeting: it did not accept the logon")
+			err = &serverClosed{"after the handshake, without its greeting"}
 		}
 		if err != nil {
 			return finish(err)
@@ -247,6 +260,42 @@ func cmdConnect(args []string, e *env) int {
 		out("echo:        %q (verified)\n", es)
 	}
 	return finish(nil)
+}
+
+// serverClosed is what a client knows when the server closed the connection instead of
+// answering: where, not why. A server that refuses the logon does that, but so does one
+// that failed later (a MIC it could not make, an attribute it requires) or could not read
+// the first token at all; its log says which. Its status is DISCONNECTED.
+type serverClosed struct{ where string }
+
+func (e *serverClosed) Error() string {
+	return "the server closed the connection " + e.where + "; see its log"
+}
+
+func (e *serverClosed) Unwrap() error { return io.EOF }
+
+// explainFailure replaces what sockauth infers from a server's silence, SEC_E_LOGON_DENIED,
+// with what is known, and a framing mismatch with the flag that fixes it. legs is the
+// number of InitializeSecurityContext calls made; established, whether the handshake
+// finished.
+func explainFailure(err error, f sockauth.Framing, legs int, established bool) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sockauth.ErrOtherFraming):
+		other := sockauth.FramingGSS
+		if f == sockauth.FramingGSS {
+			other = sockauth.FramingSSPI
+		}
+		return sspi.Errorf(sspi.ErrIllegalMessage, "the server speaks the %s framing: try --framing %s", other, other)
+	case !errors.Is(err, sockauth.ErrNoAnswer):
+		return err
+	case established:
+		return &serverClosed{"after the handshake"}
+	case legs <= 1:
+		return &serverClosed{"after the first token of the handshake"}
+	}
+	return &serverClosed{"during the handshake"}
 }
 
 func orUnnamed(s string) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/ntlmssp"
+	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
 )
@@ -119,7 +120,10 @@ type serverCreds struct {
 	cred      *sspi.Credentials
 	source    string     // "--accounts FILE", "NTLM_USER_FILE", or "ephemeral"
 	ephemeral *ephemeral // the made-up account, when there was none
-	cleanup   func()
+	// mechanisms are the packages that can authenticate a client: Negotiate's with
+	// credentials, or the package itself.
+	mechanisms []string
+	cleanup    func()
 }
 
 // acquireServer acquires inbound credentials for pkg. NTLM gets its account store
@@ -164,15 +168,23 @@ func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds,
 	case strings.EqualFold(pkg, ntlm.PackageName):
 		authData = &ntlm.ServerConfig{Accounts: store}
 		if keytab != "" || spn != "" {
-			fmt.Fprintln(e.stderr, "sspi: --keytab and --spn are for Kerberos; the NTLM package does not use them")
+			return nil, usageErrorf("--keytab and --spn are for Kerberos and Negotiate; the NTLM package has no use for them")
 		}
 	case strings.EqualFold(pkg, "Negotiate"):
-		// NTLM gets the store directly; Kerberos, when built in, its default credentials,
-		// which take the keytab from KRB5_KTNAME.
-		authData = &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Accounts: store}}}
-		if keytab != "" {
-			os.Setenv("KRB5_KTNAME", keytab)
+		// NTLM gets the store directly; Kerberos the keytab, --keytab or the default one.
+		// Negotiate leaves out a mechanism whose credentials fail, silently: here a keytab
+		// the user named must work, and the mechanisms left are said at start-up.
+		cfg := &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Accounts: store}}}
+		krb, err := kerberosServer(keytab, spn)
+		switch {
+		case err == nil:
+			cfg.Mechanisms = append(cfg.Mechanisms, kerberos.PackageName)
+			cfg.Credentials[kerberos.PackageName] = krb
+		case keytab != "" || spn != "":
+			return nil, err
 		}
+		cfg.Mechanisms = append(cfg.Mechanisms, ntlm.PackageName)
+		authData, sc.mechanisms = cfg, cfg.Mechanisms
 	default:
 		if path == "" {
 			dir, err := os.MkdirTemp("", "sspi-serve-")
@@ -197,7 +209,27 @@ func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds,
 		return nil, err
 	}
 	sc.cred = cred
+	if sc.mechanisms == nil {
+		sc.mechanisms = []string{cred.Package()}
+	}
 	return sc, nil
+}
+
+// kerberosServer returns the Kerberos acceptor configuration of a keytab (empty: the
+// default one, KRB5_KTNAME or /etc/krb5.keytab) once credentials have been acquired with
+// it, so that an unusable keytab is found at start-up, with the path and the reason.
+func kerberosServer(keytab, spn string) (*kerberos.ServerConfig, error) {
+	cfg := &kerberos.ServerConfig{Keytab: keytab, ServicePrincipal: spn}
+	cred, _, err := sspi.AcquireCredentialsHandle("", kerberos.PackageName, sspi.CredInbound, nil, cfg, nil)
+	if err != nil {
+		var se *sspi.Error
+		if keytab != "" && errors.As(err, &se) && se.Err != nil {
+			err = &sspi.Error{Status: se.Status, Err: fmt.Errorf("--keytab %s: %w", keytab, se.Err)}
+		}
+		return nil, err
+	}
+	sspi.FreeCredentialsHandle(cred)
+	return cfg, nil
 }
 
 // acquireClient acquires outbound credentials for pkg. The password comes from

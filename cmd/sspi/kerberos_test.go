@@ -251,3 +251,19 @@ func TestServeSPN(t *testing.T) {
 		t.Errorf("--spn not in the keytab: exit %d, %s", code, errOut)
 	}
 }
+
+// TestServeNegotiateKeytab: `sspi serve --keytab K` with the default package says at
+// start-up that Negotiate has Kerberos and NTLM, and a client that has Kerberos
+// credentials gets Kerberos through it.
+func TestServeNegotiateKeytab(t *testing.T) {
+	k := startKDC(t)
+	s := startServe(t, "--keytab", k.Keytab)
+	if s.mechanisms != "Kerberos, NTLM" {
+		t.Errorf("mechanisms %q, want Kerberos, NTLM", s.mechanisms)
+	}
+	code, out, errOut := sspiCmd(t, []string{"SSPI_PASSWORD=" + testpeers.KDCPassword}, "", "connect", s.addr, "--package", "Negotiate",
+		"--user", k.Principal(testpeers.KDCUser), "--target", "host/localhost", "--message", "hi")
+	if code != exitOK || !strings.Contains(out, "package:     Kerberos") {
+		t.Errorf("connect: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.stderr)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 
@@ -63,7 +64,7 @@ Usage:
   sspi accounts add|remove|list    manage an NTLM account file (NT hashes, mode 0600)
   sspi packages                    list the security packages built into this binary
 
-Run "sspi COMMAND --help" for a command's flags.
+Run "sspi COMMAND --help" for a command's flags, "sspi --version" for this build.
 
 Exit status: 0 on success, 1 when authentication fails (the SEC_E status is printed),
 2 for a usage error.
@@ -81,6 +82,9 @@ func run(args []string, e *env) int {
 			return run([]string{rest[0], "--help"}, e)
 		}
 		fmt.Fprint(e.stdout, mainUsage)
+		return exitOK
+	case "-version", "--version", "version":
+		fmt.Fprintln(e.stdout, versionLine(readBuildInfo()))
 		return exitOK
 	case "serve":
 		return cmdServe(rest, e)
@@ -141,6 +145,11 @@ func parseFlags(fs *flag.FlagSet, args []string) (pos []string, help bool, err e
 // printHelp writes a command's help: its text and its flags with their defaults.
 func printHelp(w io.Writer, usage string, fs *flag.FlagSet) {
 	fmt.Fprint(w, usage)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return // no "Flags:" heading over nothing
+	}
 	fmt.Fprintln(w, "\nFlags:")
 	var b strings.Builder
 	fs.SetOutput(&b)
@@ -173,6 +182,41 @@ func defaultPackage() string {
 		return "Negotiate"
 	}
 	return "NTLM"
+}
+
+// checkPackage returns a usage error unless this build has a security package named
+// name (case-insensitively, as AcquireCredentialsHandle takes it).
+func checkPackage(name string) error {
+	if _, err := sspi.QuerySecurityPackageInfo(name); err == nil {
+		return nil
+	}
+	var known []string
+	for _, p := range sspi.EnumerateSecurityPackages() {
+		known = append(known, p.Name)
+	}
+	return usageErrorf("--package: unknown package %q (known packages: %s)", name, strings.Join(known, ", "))
+}
+
+// checkAddress returns a usage error unless addr is HOST:PORT with a valid port: a number
+// up to 65535, 0 only to listen on (a free port), or a service name of /etc/services.
+// The host is not looked up here: that is the dial's or the listen's business.
+func checkAddress(what, addr string, listen bool) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		var n int
+		n, err = net.LookupPort("tcp", port)
+		if err == nil && n == 0 && !listen {
+			err = errors.New("port 0 is for listening; give the port the server listens on")
+		}
+	}
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			err = errors.New(ae.Err) // the address is quoted once, below
+		}
+		return usageErrorf("%s %q: %v (want HOST:PORT, such as 127.0.0.1:2000)", what, addr, err)
+	}
+	return nil
 }
 
 // parseRequire reads --require: a comma-separated list of mutual, integrity,

@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gosspi/sspi"
 )
 
 // runCmd runs the CLI in-process with the given standard input and environment.
@@ -22,8 +28,13 @@ func TestHelpAndUsage(t *testing.T) {
 	for _, cmd := range []string{"serve", "connect", "accounts", "packages", "demo"} {
 		for _, h := range []string{"--help", "-h"} {
 			code, out, _ := runCmd(t, "", nil, cmd, h)
-			if code != exitOK || !strings.Contains(out, "Usage") || !strings.Contains(out, "Flags:") {
+			if code != exitOK || !strings.Contains(out, "Usage") {
 				t.Errorf("sspi %s %s: exit %d, output:\n%s", cmd, h, code, out)
+			}
+			// A "Flags:" heading has flags under it; demo has none, and no heading.
+			_, flags, heading := strings.Cut(out, "\nFlags:\n")
+			if heading != (cmd != "demo") || heading && !strings.HasPrefix(flags, "  --") {
+				t.Errorf("sspi %s %s: the Flags section is wrong:\n%s", cmd, h, out)
 			}
 		}
 	}
@@ -59,10 +70,81 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 }
 
+// TestUsageBeforeCredentials: a bad address or an unknown package is a usage error (exit 2)
+// that names the mistake, found before any credentials are looked at: each command here
+// also names a password or accounts file that does not exist, which would fail with exit 1
+// if it were opened first.
+func TestUsageBeforeCredentials(t *testing.T) {
+	const nofile = "/nonexistent/sspi-test"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"connect", "127.0.0.1", "--user", "alice", "--password-file", nofile}, `address "127.0.0.1": missing port`},
+		{[]string{"connect", ":99999", "--user", "alice", "--password-file", nofile}, `address ":99999": invalid port`},
+		{[]string{"connect", "127.0.0.1:0", "--user", "alice", "--password-file", nofile}, "port 0 is for listening"},
+		{[]string{"connect", "127.0.0.1:2000", "--package", "Kerberoz", "--user", "alice", "--password-file", nofile}, `unknown package "Kerberoz" (known packages: Kerberos, NTLM, Negotiate)`},
+		{[]string{"serve", "--listen", "127.0.0.1", "--accounts", nofile}, `--listen "127.0.0.1": missing port`},
+		{[]string{"serve", "--listen", ":99999", "--accounts", nofile}, `--listen ":99999": invalid port`},
+		{[]string{"serve", "--package", "SChannel", "--accounts", nofile}, `unknown package "SChannel" (known packages: Kerberos, NTLM, Negotiate)`},
+	} {
+		code, out, errOut := runCmd(t, "", nil, tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "import its package") || out != "" {
+			t.Errorf("sspi %q: exit %d (want %d), stdout %q, stderr %q (want %q)", tc.args, code, exitUsage, out, errOut, tc.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCmd(t, "", nil, "--version")
+	if code != exitOK || !strings.HasPrefix(out, "sspi ") || !strings.Contains(out, "github.com/gosspi/sspi") || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("sspi --version: exit %d, %q", code, out)
+	}
+	if code, out2, _ := runCmd(t, "", nil, "version"); code != exitOK || out2 != out {
+		t.Errorf("sspi version: exit %d, %q", code, out2)
+	}
+	// What a binary built in a checkout and one installed at a version carry.
+	mod := debug.Module{Path: "github.com/gosspi/sspi", Version: "(devel)"}
+	vcs := []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}}
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{&debug.BuildInfo{GoVersion: "go1.26.0", Path: "github.com/gosspi/sspi/cmd/sspi", Main: mod, Settings: vcs},
+			"sspi (devel) (github.com/gosspi/sspi, revision 0123456789abcdef0123456789abcdef01234567 of 2026-01-02T03:04:05Z, go1.26.0)"},
+		{&debug.BuildInfo{GoVersion: "go1.26.0", Main: mod, Settings: append(vcs, debug.BuildSetting{Key: "vcs.modified", Value: "true"})},
+			"sspi (devel) (github.com/gosspi/sspi, revision 0123456789abcdef0123456789abcdef01234567+dirty of 2026-01-02T03:04:05Z, go1.26.0)"},
+		{&debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/gosspi/sspi", Version: "v0.3.1"}},
+			"sspi v0.3.1 (github.com/gosspi/sspi, go1.26.0)"},
+		{nil, "sspi (no build information)"},
+	} {
+		if got := versionLine(tc.bi); got != tc.want {
+			t.Errorf("versionLine:\n got %s\nwant %s", got, tc.want)
+		}
+	}
+}
+
 func TestPackages(t *testing.T) {
 	code, out, _ := runCmd(t, "", nil, "packages")
 	if code != exitOK || !strings.Contains(out, "NTLM") || !strings.Contains(out, "RPC ID") {
 		t.Fatalf("packages: %d\n%s", code, out)
+	}
+	// Every line fits 100 columns, and every capability of every package is still there.
+	for _, line := range strings.Split(out, "\n") {
+		if len(line) > 100 {
+			t.Errorf("a %d-column line: %q", len(line), line)
+		}
+	}
+	words := strings.Fields(out)
+	for _, p := range sspi.EnumerateSecurityPackages() {
+		for _, c := range capabilityNames(p.Capabilities) {
+			if !slices.Contains(words, c) {
+				t.Errorf("%s's capability %s is missing:\n%s", p.Name, c, out)
+			}
+		}
+		if !strings.Contains(out, fmt.Sprintf("capabilities %#08x:", uint32(p.Capabilities))) {
+			t.Errorf("%s's capability bits are missing:\n%s", p.Name, out)
+		}
 	}
 	code, out, _ = runCmd(t, "", nil, "packages", "--json")
 	var pkgs []struct {
@@ -159,6 +241,29 @@ func TestSplitAccount(t *testing.T) {
 	} {
 		if d, u := splitAccount(in); d != want[0] || u != want[1] {
 			t.Errorf("splitAccount(%q) = %q, %q", in, d, u)
+		}
+	}
+}
+
+func TestCheckAddress(t *testing.T) {
+	for _, tc := range []struct {
+		addr   string
+		listen bool
+		ok     bool
+	}{
+		{"127.0.0.1:2000", false, true},
+		{"localhost:ssh", false, true}, // a service name of /etc/services
+		{"[::1]:2000", false, true},
+		{":2000", true, true},
+		{"127.0.0.1:0", true, true},
+		{"127.0.0.1:0", false, false},
+		{"127.0.0.1", false, false},
+		{":99999", true, false},
+		{"127.0.0.1:-1", false, false},
+		{"[::1:2000", false, false},
+	} {
+		if err := checkAddress("address", tc.addr, tc.listen); (err == nil) != tc.ok {
+			t.Errorf("checkAddress(%q, listen %v) = %v", tc.addr, tc.listen, err)
 		}
 	}
 }

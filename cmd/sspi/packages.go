@@ -62,6 +62,27 @@ func capabilityNames(c sspi.Capabilities) []string {
 	return names
 }
 
+// textWidth is the width the text output of a command fits in.
+const textWidth = 100
+
+// wrapWords lays words out on lines of at most width columns once indent columns are
+// taken, each line starting with a space; a word longer than a line has a line of its own.
+func wrapWords(words []string, indent, width int) []string {
+	var lines []string
+	var b strings.Builder
+	for _, w := range words {
+		if b.Len() > 0 && indent+b.Len()+1+len(w) > width {
+			lines = append(lines, b.String())
+			b.Reset()
+		}
+		b.WriteString(" " + w)
+	}
+	if b.Len() > 0 || len(lines) == 0 {
+		lines = append(lines, b.String())
+	}
+	return lines
+}
+
 func cmdPackages(args []string, e *env) int {
 	fs := newFlags("packages")
 	jsonOut := fs.Bool("json", false, "print the packages as JSON")
@@ -96,11 +117,24 @@ func cmdPackages(args []string, e *env) int {
 		enc.Encode(out)
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tRPC ID\tMAX TOKEN\tCAPABILITIES\tCOMMENT")
+	// The capabilities are too many for a table column: each package's go on lines of
+	// their own under its row, wrapped to fit a terminal.
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tRPC ID\tMAX TOKEN\tCOMMENT")
 	for _, p := range pkgs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%#08x %s\t%s\n", p.Name, p.RPCID, p.MaxToken, uint32(p.Capabilities), strings.Join(capabilityNames(p.Capabilities), "|"), p.Comment)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", p.Name, p.RPCID, p.MaxToken, p.Comment)
 	}
 	tw.Flush()
+	rows := strings.SplitAfter(table.String(), "\n")
+	fmt.Fprint(e.stdout, rows[0])
+	for i, p := range pkgs {
+		fmt.Fprint(e.stdout, rows[i+1])
+		lead := fmt.Sprintf("  capabilities %#08x:", uint32(p.Capabilities))
+		for _, line := range wrapWords(capabilityNames(p.Capabilities), len(lead), textWidth) {
+			fmt.Fprintf(e.stdout, "%s%s\n", lead, line)
+			lead = strings.Repeat(" ", len(lead))
+		}
+	}
 	return exitOK
 }

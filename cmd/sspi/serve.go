@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,9 @@ attributes granted are checked against --require, and the client is then served:
 Accounts: NTLM clients are checked against --accounts FILE (made with "sspi accounts"),
 or the file the NTLM_USER_FILE variable names. With neither, the server makes up an
 account and prints its name and password once; it lasts until the server stops.
+Kerberos clients need a keytab: --keytab FILE, else KRB5_KTNAME, else /etc/krb5.keytab;
+one named with --keytab that cannot be used stops the server at start-up. The line
+"listening on ..." names the mechanisms that can authenticate a client.
 
 Kerberos: the keytab is --keytab FILE, or the file KRB5_KTNAME names. With --spn only
 tickets for that service principal are accepted (SEC_E_WRONG_PRINCIPAL otherwise); without
@@ -68,6 +72,12 @@ func cmdServe(args []string, e *env) int {
 	}
 	if err == nil && len(pos) > 0 {
 		err = usageErrorf("unexpected argument %q", pos[0])
+	}
+	if err == nil {
+		err = checkAddress("--listen", *listen, true)
+	}
+	if err == nil {
+		err = checkPackage(*pkg)
 	}
 	var f sockauth.Framing
 	if err == nil {
@@ -140,13 +150,13 @@ func cmdServe(args []string, e *env) int {
 func announce(e *env, jsonOut bool, addr string, sc *serverCreds, pkg string, f sockauth.Framing) {
 	if jsonOut {
 		enc := json.NewEncoder(e.stdout)
-		enc.Encode(map[string]string{"event": "listening", "address": addr, "package": pkg, "framing": f.String(), "accounts": sc.source})
+		enc.Encode(map[string]string{"event": "listening", "address": addr, "package": pkg, "mechanisms": strings.Join(sc.mechanisms, ", "), "framing": f.String(), "accounts": sc.source})
 		if sc.ephemeral != nil {
 			enc.Encode(map[string]string{"event": "ephemeral_account", "user": sc.ephemeral.User, "password": sc.ephemeral.Password})
 		}
 		return
 	}
-	fmt.Fprintf(e.stdout, "listening on %s (package %s, framing %s, accounts: %s)\n", addr, pkg, f, sc.source)
+	fmt.Fprintf(e.stdout, "listening on %s (package %s: %s; framing %s; accounts: %s)\n", addr, pkg, strings.Join(sc.mechanisms, ", "), f, sc.source)
 	if sc.ephemeral == nil {
 		return
 	}
