@@ -232,12 +232,14 @@ func (s *Server) Serve(l net.Listener) error {
 		delay = 0
 		c, m, err := s.admit(nc)
 		if err != nil {
+			if errors.Is(err, errAddrBusy) {
+				s.refused(nc.RemoteAddr().String(), s.maxPendingPerAddr())
+			}
 			nc.Close()
 			<-s.pending
 			if errors.Is(err, ErrServerClosed) {
 				return err
 			}
-			s.refused(nc.RemoteAddr().String(), s.maxPendingPerAddr())
 			continue
 		}
 		go s.serve(c, m)
