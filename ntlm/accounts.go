@@ -238,30 +238,17 @@ type acctEntry struct {
 }
 
 // LoadAccountFile reads an account file in any of the formats described
-// under FileAccountStore. It fails closed: see FileAccountStore. On Unix, a
-// file that every user may write is refused, and one that others than its
-// owner may read or write loads with a warning.
+// under FileAccountStore. It fails closed: see FileAccountStore. Anything but a
+// regular file (a FIFO, a device, a directory) is refused before a byte is
+// read. On Unix, a file that others than its owner may change (writable by its
+// group or by every user) is refused, and one that they may read loads with a
+// warning.
 func LoadAccountFile(path string) (*FileAccountStore, error) {
-	f, err := os.Open(path)
+	f, st, err := acctOpen(path)
 	if err != nil {
-		return nil, acctPathError(path, err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, acctPathError(path, err)
-	}
-	if st.IsDir() {
-		return nil, &acctError{path: path, reason: "is a directory"}
-	}
-	if runtime.GOOS != "windows" && st.Mode().IsRegular() && st.Mode().Perm()&0o002 != 0 {
-		// Anybody could add an account of their own: refuse, as ssh refuses
-		// a key file others can write.
-		return nil, &acctError{path: path, reason: fmt.Sprintf("file mode %04o lets every user change it", st.Mode().Perm())}
-	}
-	if st.Mode().IsRegular() && st.Size() > acctMaxFileSize {
-		return nil, &acctError{path: path, reason: fmt.Sprintf("larger than %d bytes", acctMaxFileSize)}
-	}
 	s, err := acctParseReader(f)
 	if err != nil {
 		var ae *acctError
@@ -271,11 +258,86 @@ func LoadAccountFile(path string) (*FileAccountStore, error) {
 		}
 		return nil, acctPathError(path, err)
 	}
-	if runtime.GOOS != "windows" && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		s.warnings = append(s.warnings, fmt.Sprintf(
-			"file mode %04o lets other users read or change password equivalents; use 0600", st.Mode().Perm()))
+			"file mode %04o lets other users read password equivalents; use 0600", st.Mode().Perm()))
 	}
 	return s, nil
+}
+
+// acctOpen opens an account file for LoadAccountFile and checks what it is. The
+// path is looked at before it is opened, so that a FIFO is never opened where
+// that would block; the open itself does not block either (acctOpenFlags), and
+// the checks are made again on the opened file, which is what is read,
+// whatever the path names by then.
+func acctOpen(path string) (*os.File, fs.FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, acctPathError(path, err)
+	}
+	if err := acctCheckMode(path, st); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|acctOpenFlags, 0)
+	if err != nil {
+		return nil, nil, acctPathError(path, err)
+	}
+	fst, err := f.Stat()
+	if err == nil {
+		err = acctCheckMode(path, fst)
+	}
+	if err == nil && !os.SameFile(st, fst) {
+		err = &acctError{path: path, reason: "was replaced while it was being opened; try again"}
+	}
+	if err != nil {
+		f.Close()
+		var ae *acctError
+		if !errors.As(err, &ae) {
+			err = acctPathError(path, err)
+		}
+		return nil, nil, err
+	}
+	return f, fst, nil
+}
+
+// acctCheckMode refuses what must not be read as an account file.
+func acctCheckMode(path string, st fs.FileInfo) error {
+	mode := st.Mode()
+	switch {
+	case mode.IsDir():
+		return &acctError{path: path, reason: "is a directory"}
+	case !mode.IsRegular():
+		// A FIFO would hang start-up until something writes to it, and a
+		// device could be read forever.
+		return &acctError{path: path, reason: fmt.Sprintf("is not a regular file (%s); give the path of a file", acctFileType(mode))}
+	case st.Size() > acctMaxFileSize:
+		return &acctError{path: path, reason: fmt.Sprintf("larger than %d bytes", acctMaxFileSize)}
+	case runtime.GOOS == "windows":
+		return nil
+	case mode.Perm()&0o002 != 0:
+		// Anybody could add an account of their own: refuse, as ssh refuses
+		// a key file others can write.
+		return &acctError{path: path, reason: fmt.Sprintf("file mode %04o lets every user change it; use 0600 (chmod 600)", mode.Perm())}
+	case mode.Perm()&0o020 != 0:
+		// The members of its group could add an account of their own.
+		return &acctError{path: path, reason: fmt.Sprintf("file mode %04o lets the members of its group change it; use 0600 (chmod 600)", mode.Perm())}
+	}
+	return nil
+}
+
+// acctFileType names the kind of a file that is not a regular one.
+func acctFileType(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "a character device"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + mode.Type().String()
 }
 
 // ParseAccounts reads accounts from r as LoadAccountFile reads a file, with

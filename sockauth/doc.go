@@ -15,12 +15,16 @@
 // with bit operations against Server.Require and Client.Require after the loop (the SDK
 // sample's `ContextAttributes && ASC_RET_MUTUAL_AUTH` is a logical and, always true).
 //
-// Every wait for the peer has a time-out (Server.Timeout, 10 s by default), every frame a
-// size limit checked before anything is allocated, and at most Server.MaxPending
-// connections are in their handshake at once: further clients wait in the listener's
-// backlog. Server.Shutdown finishes the handshakes in flight. Each connection gets one log
-// line (log/slog): remote address, package, identity, attributes, durations, and the
-// SEC_E status and cause of a failure. No token, key, hash or password is logged.
+// Every wait for the peer has a time-out (Server.Timeout, 10 s by default), and the whole
+// handshake one deadline (Server.HandshakeTimeout); every frame has a size limit checked
+// before anything is allocated. A client cannot hold a handshake open by trickling bytes
+// (slowloris): it must keep up Server.MinRate while the server waits for it, one address
+// has at most Server.MaxPendingPerAddr handshakes in progress, and all together at most
+// Server.MaxPending, a capacity sized by memory; further clients wait in the listener's
+// backlog. Server.Shutdown finishes the handshakes in flight within Server.DrainTimeout
+// and then cuts them. Each connection gets one log line (log/slog): remote address,
+// package, identity, attributes, durations, and the SEC_E status and cause of a failure.
+// No token, key, hash or password is logged.
 //
 // # Framing "sspi": the Windows SDK sample
 //

@@ -98,8 +98,10 @@ const (
 	DefaultMaxToken = 64 << 10
 	// DefaultMaxMessage bounds one protected message after the handshake.
 	DefaultMaxMessage = 1 << 20
-	// readChunk is how much a frame reader allocates ahead of the bytes it has received.
-	readChunk = 16 << 10
+	// readChunk is how much a frame reader allocates ahead of the bytes it has received:
+	// small, because every handshake in progress may hold one (see handshakeCost), and a
+	// larger frame grows by doubling as it arrives.
+	readChunk = 4 << 10
 	// readBufSize is a connection's read buffer: room for an NTLM token and its header, so
 	// that one read(2) usually brings a whole frame, and small enough to keep an idle
 	// session cheap.

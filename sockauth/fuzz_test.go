@@ -1,7 +1,6 @@
 package sockauth
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"log/slog"
@@ -97,12 +96,14 @@ func FuzzServerInput(f *testing.F) {
 		s.init()
 		client, server := net.Pipe()
 		defer client.Close()
-		c := &Conn{nc: server, br: bufio.NewReaderSize(server, readBufSize), framing: s.Framing, server: true, timeout: s.timeout(), maxMsg: fuzzLimit, srv: s}
 		s.pending <- struct{}{}
-		s.conns[c] = struct{}{}
-		s.active++
+		c, m, err := s.admit(server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.maxMsg = fuzzLimit
 		done := make(chan struct{})
-		go func() { s.serve(c); close(done) }()
+		go func() { s.serve(c, m); close(done) }()
 		go func() {
 			client.Write(in)
 			client.Close()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -19,12 +20,9 @@ import (
 	"github.com/gosspi/sspi/internal/wiretext"
 )
 
-// DefaultTimeout bounds every wait for the peer: each token of the handshake, each
-// message, each write.
+// DefaultTimeout bounds every wait for the peer after the handshake (each message, each
+// write) and, unless HandshakeTimeout says otherwise, the whole handshake.
 const DefaultTimeout = 10 * time.Second
-
-// DefaultMaxPending is how many connections may be in their handshake at once.
-const DefaultMaxPending = 1024
 
 // DefaultGreeting is what the SDK sample's server says once a client has authenticated.
 const DefaultGreeting = "This is your server speaking"
@@ -48,24 +46,52 @@ type Handler func(ctx context.Context, c *Conn) error
 //
 // The handshake of each connection runs AcceptSecurityContext through the async layer's
 // Scheduler, so however many clients connect, the CPU-heavy work is done by a fixed number
-// of workers. At most MaxPending connections are in their handshake at once; further
-// clients wait in the listener's backlog (backpressure) until one finishes, and every
-// wait for a client is bounded by Timeout, so a client that stalls gives its place up.
+// of workers. A client cannot hold a handshake open to starve the others (slowloris): the
+// whole handshake has one deadline (HandshakeTimeout), the client must keep up a minimum
+// data rate while the server waits for it (MinRate), one address has at most
+// MaxPendingPerAddr handshakes in progress (further connections from it are closed at
+// once), and all addresses together at most MaxPending, a capacity sized by memory;
+// beyond it, clients wait in the listener's backlog (backpressure) until one finishes.
 type Server struct {
 	// Credentials are the server's credentials, acquired with sspi.CredInbound. Required.
 	Credentials *sspi.Credentials
 	// Framing is the wire framing clients speak; the zero value is FramingSSPI.
 	Framing Framing
-	// Timeout bounds every wait for a client: each handshake token, each message, each
+	// Timeout bounds every wait for a client after the handshake: each message, each
 	// write. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// HandshakeTimeout bounds the whole handshake, from the accept to the checked
+	// context, however many tokens it takes: a deadline for the handshake, not one per
+	// token. Zero means Timeout.
+	HandshakeTimeout time.Duration
+	// MinRate is the data rate, in bytes per second, a client must keep up during the
+	// handshake, counted over the time the server waits for it, once MinRateGrace of such
+	// waiting has passed: a client that has kept the server waiting w and sent b bytes is
+	// cut (status TIMEOUT) once b < MinRate*(w-MinRateGrace). Zero means DefaultMinRate;
+	// negative turns the floor off.
+	MinRate int
+	// MinRateGrace is the waiting allowed before MinRate applies; zero means
+	// DefaultMinRateGrace.
+	MinRateGrace time.Duration
+	// MaxPendingPerAddr bounds the handshakes in progress from one client address (an
+	// IPv6 client's /64); a connection beyond it is closed as soon as it is accepted,
+	// and logged (one line a second under a flood). Zero means DefaultMaxPendingPerAddr;
+	// negative turns the cap off.
+	MaxPendingPerAddr int
+	// DrainTimeout is how long Shutdown lets handshakes in progress finish; then it
+	// closes their connections and logs each as cut by the shutdown. Zero means
+	// DefaultDrainTimeout.
+	DrainTimeout time.Duration
 	// MaxToken bounds one handshake token; zero means DefaultMaxToken.
 	MaxToken int
 	// MaxMessage bounds one message after the handshake; zero means DefaultMaxMessage.
 	MaxMessage int
-	// MaxPending bounds the connections still in their handshake; zero means
-	// DefaultMaxPending. Keep it within the Scheduler's queue length (1024 per worker for
-	// the default scheduler), which refuses work beyond it at once.
+	// MaxPending bounds the connections in their handshake, from all addresses. Zero
+	// sizes it by memory: DefaultPendingMemory (or a quarter of the Go memory limit,
+	// GOMEMLIMIT, when that is smaller) at about 24 KiB a handshake, 8192 by default. A
+	// handshake waiting for its client costs no more; the Scheduler's queue (1024 calls
+	// per worker by default) bounds those whose token is being processed, and refuses the
+	// rest at once with SEC_E_INSUFFICIENT_MEMORY.
 	MaxPending int
 	// Req holds the ASC_REQ_* bits asked of AcceptSecurityContext; zero means
 	// sspi.DefaultServerReq (mutual authentication, integrity, confidentiality, replay and
@@ -109,23 +135,25 @@ type Server struct {
 	cancelBase context.CancelFunc
 	inShutdown atomic.Bool
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*Conn]struct{}
-	active    int
+	refusal refusals
+
+	mu          sync.Mutex
+	listeners   map[net.Listener]struct{}
+	conns       map[*Conn]struct{}
+	active      int
+	handshaking map[*Conn]*handshakeMeter
+	perAddr     map[netip.Prefix]int // handshakes in progress per client address
 }
 
 func (s *Server) init() {
 	s.initOnce.Do(func() {
-		n := s.MaxPending
-		if n <= 0 {
-			n = DefaultMaxPending
-		}
-		s.pending = make(chan struct{}, n)
+		s.pending = make(chan struct{}, s.maxPending())
 		s.done = make(chan struct{})
 		s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
+		s.handshaking = make(map[*Conn]*handshakeMeter)
+		s.perAddr = make(map[netip.Prefix]int)
 	})
 }
 
@@ -210,18 +238,64 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
-		c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: s.Framing, server: true, timeout: s.timeout(), maxMsg: orDefault(s.MaxMessage, DefaultMaxMessage), srv: s}
-		s.mu.Lock()
-		if s.shuttingDown() {
-			s.mu.Unlock()
+		c, m, err := s.admit(nc)
+		if err != nil {
+			if errors.Is(err, errAddrBusy) {
+				s.refused(nc.RemoteAddr().String(), s.maxPendingPerAddr())
+			}
 			nc.Close()
 			<-s.pending
-			return ErrServerClosed
+			if errors.Is(err, ErrServerClosed) {
+				return err
+			}
+			continue
 		}
-		s.conns[c] = struct{}{}
-		s.active++
-		s.mu.Unlock()
-		go s.serve(c)
+		go s.serve(c, m)
+	}
+}
+
+// errAddrBusy: the client's address has as many handshakes in progress as it may.
+var errAddrBusy = errors.New("sockauth: too many handshakes in progress from the client's address")
+
+// admit registers an accepted connection, in its handshake, unless the server is shutting
+// down or the client's address is over its cap.
+func (s *Server) admit(nc net.Conn) (*Conn, *handshakeMeter, error) {
+	m := &handshakeMeter{nc: nc, active: true, timeout: s.handshakeTimeout(), rate: s.minRate(), grace: s.minRateGrace()}
+	m.deadline = time.Now().Add(m.timeout)
+	c := &Conn{nc: nc, br: bufio.NewReaderSize(m, readBufSize), framing: s.Framing, server: true, timeout: s.timeout(), maxMsg: orDefault(s.MaxMessage, DefaultMaxMessage), srv: s}
+	limit := s.maxPendingPerAddr()
+	key, keyed := clientKey(nc.RemoteAddr())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return nil, nil, ErrServerClosed
+	}
+	if keyed && limit > 0 {
+		if s.perAddr[key] >= limit {
+			return nil, nil, errAddrBusy
+		}
+		m.key = key
+		s.perAddr[key]++
+	}
+	s.conns[c] = struct{}{}
+	s.handshaking[c] = m
+	s.active++
+	return c, m, nil
+}
+
+// handshakeDone takes c off the handshakes in progress.
+func (s *Server) handshakeDone(c *Conn, m *handshakeMeter) {
+	m.end()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.handshaking[c]; !ok {
+		return
+	}
+	delete(s.handshaking, c)
+	if m.key.IsValid() {
+		if s.perAddr[m.key]--; s.perAddr[m.key] <= 0 {
+			delete(s.perAddr, m.key)
+		}
 	}
 }
 
@@ -237,13 +311,16 @@ func temporaryAccept(err error) bool {
 }
 
 // Shutdown stops the server gracefully: it stops accepting, lets every handshake in flight
-// finish (and its session start), interrupts sessions waiting between messages, and waits
-// for every connection to end. If ctx ends first, it closes the remaining connections and
+// finish (and its session start) for up to DrainTimeout, then cuts those still in
+// progress (each is logged), interrupts sessions waiting between messages, and waits for
+// every connection to end. If ctx ends first, it closes the remaining connections and
 // returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopAccepting()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
+	drain := time.NewTimer(s.drainTimeout())
+	defer drain.Stop()
 	for {
 		s.mu.Lock()
 		n := s.active
@@ -260,8 +337,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			s.closeAll()
 			return ctx.Err()
+		case <-drain.C:
+			s.cutHandshakes()
 		case <-tick.C:
 		}
+	}
+}
+
+// cutHandshakes closes the connections still in their handshake when the drain time-out
+// of a Shutdown has passed.
+func (s *Server) cutHandshakes() {
+	s.mu.Lock()
+	n := len(s.handshaking)
+	for c, m := range s.handshaking {
+		m.cut.Store(true)
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		s.logger().LogAttrs(context.Background(), slog.LevelWarn, "shutdown: cutting the handshakes still in progress",
+			slog.Int("handshakes", n), slog.Duration("drain_timeout", s.drainTimeout()))
 	}
 }
 
@@ -296,7 +391,7 @@ func (s *Server) closeAll() {
 }
 
 // serve runs one connection: the handshake, the checks, the handler, and the log line.
-func (s *Server) serve(c *Conn) {
+func (s *Server) serve(c *Conn, m *handshakeMeter) {
 	start := time.Now()
 	var authDur time.Duration
 	slot := true
@@ -306,6 +401,7 @@ func (s *Server) serve(c *Conn) {
 			err = fmt.Errorf("sockauth: panic serving %s: %v\n%s", c.nc.RemoteAddr(), r, debug.Stack())
 		}
 		if slot {
+			s.handshakeDone(c, m)
 			<-s.pending
 		}
 		c.closed.Store(true)
@@ -322,11 +418,15 @@ func (s *Server) serve(c *Conn) {
 		s.mu.Unlock()
 	}()
 
-	err = s.handshake(c)
+	err = s.handshake(c, m)
 	authDur = time.Since(start)
+	s.handshakeDone(c, m)
 	<-s.pending
 	slot = false
 	if err != nil {
+		if m.cut.Load() {
+			err = fmt.Errorf("sockauth: the handshake was cut: the server shut down and its drain time-out of %v passed: %w", s.drainTimeout(), ErrServerClosed)
+		}
 		return
 	}
 	h := s.Handler
@@ -344,7 +444,11 @@ func (s *Server) serve(c *Conn) {
 // scheduler), send any non-empty output token, and repeat while the status is
 // SEC_I_CONTINUE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE. A last token produced together
 // with SEC_E_OK is sent too.
-func (s *Server) handshake(c *Conn) error {
+//
+// The whole handshake has one deadline, m's: every read waits until it at most (and
+// until the client's data rate falls below the floor), every write and every
+// AcceptSecurityContext call too.
+func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: s.Req, Scheduler: s.Scheduler})
 	ok := false
 	defer func() {
@@ -360,7 +464,6 @@ func (s *Server) handshake(c *Conn) error {
 		if leg == maxLegs {
 			return sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the client is still sending handshake tokens after %d legs", maxLegs)
 		}
-		c.readDeadline()
 		var in []byte
 		var err error
 		switch s.Framing {
@@ -380,7 +483,6 @@ func (s *Server) handshake(c *Conn) error {
 					return errEmptyFrame
 				}
 				c.sample = false
-				c.readDeadline()
 				in, err = readSSPIFrame(c.br, maxTok, "handshake token")
 				if err == nil && len(in) == 0 {
 					return errEmptyFrame
@@ -394,7 +496,7 @@ func (s *Server) handshake(c *Conn) error {
 			return err
 		}
 		first = false
-		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		ctx, cancel := context.WithDeadline(context.Background(), m.deadline)
 		out, err := sc.StepContext(ctx, in)
 		cancel()
 		if err != nil {
@@ -407,7 +509,8 @@ func (s *Server) handshake(c *Conn) error {
 			} else {
 				wbuf = appendSSPIFrame(wbuf, out)
 			}
-			if err := c.writeFull(wbuf); err != nil {
+			_ = c.nc.SetWriteDeadline(m.deadline)
+			if _, err := c.nc.Write(wbuf); err != nil {
 				return err
 			}
 		}
@@ -478,7 +581,6 @@ func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, er
 		if flags&GSSTokenContextNext == 0 {
 			return nil, sspi.Errorf(sspi.ErrLogonDenied, "sockauth: the client asked for an unauthenticated session (gss-client -na); this server authenticates every client")
 		}
-		c.readDeadline()
 	}
 	flags, tok, err := readGSSToken(c.br, limit, "context token")
 	if err != nil {
@@ -556,8 +658,8 @@ func cause(err error) string {
 // the attributes, or the status and cause of the failure; never a token, key or password.
 func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err error) {
 	level := slog.LevelInfo
-	if err != nil && !errors.Is(err, ErrServerClosed) {
-		level = slog.LevelWarn
+	if err != nil && (!errors.Is(err, ErrServerClosed) || c.ctx == nil) {
+		level = slog.LevelWarn // a handshake cut by shutdown too: a client was turned away
 	}
 	lg := s.logger()
 	if !lg.Enabled(context.Background(), level) {
@@ -592,6 +694,8 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 		slog.String("status", StatusName(err)))
 	msg := "session ended"
 	switch {
+	case errors.Is(err, ErrServerClosed) && c.ctx == nil:
+		msg = "handshake cut by shutdown"
 	case errors.Is(err, ErrServerClosed):
 		msg = "session ended by shutdown"
 	case err != nil && c.ctx == nil:

@@ -43,7 +43,13 @@ it, a ticket for any principal in the keytab is, and the log line names which ("
 One line is logged per connection, on standard error: who connected, the package, the
 attributes granted and how long it took, or the SEC_E status and why it failed.
 Passwords, hashes and keys are never logged. Stop the server with Ctrl-C or SIGTERM:
-handshakes in progress are finished first.
+handshakes in progress are given --drain-timeout to finish, then cut (and logged).
+
+Slow clients: a handshake must finish within --handshake-timeout, a client must keep up
+--min-rate bytes a second while the server waits for it (after a grace of a few
+seconds), one address may have --max-pending-per-addr handshakes in progress (further
+connections from it are closed at once), and all together --max-pending (by default,
+as many as 256 MiB hold).
 
 Examples:
   sspi serve
@@ -59,9 +65,13 @@ func cmdServe(args []string, e *env) int {
 	accounts := fs.String("accounts", "", "NTLM account `file` (default: $NTLM_USER_FILE, else an ephemeral account)")
 	keytab := fs.String("keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (sets KRB5_KTNAME)")
 	spn := fs.String("spn", "", "Kerberos service `principal` to accept tickets for (host/server.example.com); default: any in the keytab")
-	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of every wait for a client")
+	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of every wait for a client after the handshake")
+	hsTimeout := fs.Duration("handshake-timeout", 0, "time-out of the whole handshake (default: --timeout)")
+	minRate := fs.Int("min-rate", sockauth.DefaultMinRate, "least data rate of a client in its handshake, in `bytes/s` (0: no floor)")
+	drain := fs.Duration("drain-timeout", sockauth.DefaultDrainTimeout, "on shutdown, how long handshakes in progress may take before they are cut")
 	maxToken := fs.Int("max-token", sockauth.DefaultMaxToken, "largest handshake token accepted, in `bytes`")
-	maxPending := fs.Int("max-pending", sockauth.DefaultMaxPending, "most clients in their handshake at once; others wait")
+	maxPending := fs.Int("max-pending", 0, "most clients in their handshake at once, others wait (0: sized by memory)")
+	maxPerAddr := fs.Int("max-pending-per-addr", sockauth.DefaultMaxPendingPerAddr, "most handshakes in progress from one address, others are closed (0: no cap)")
 	require := fs.String("require", "integrity", "attributes every context must have: `list` of mutual, integrity, confidentiality, or none")
 	greeting := fs.String("greeting", sockauth.DefaultGreeting, "what the sspi framing's server says after authentication")
 	jsonOut := fs.Bool("json", false, "write the log and the start-up lines as JSON")
@@ -90,8 +100,11 @@ func cmdServe(args []string, e *env) int {
 	if err == nil {
 		req, none, err = parseRequire(*require, true)
 	}
-	if err == nil && (*timeout <= 0 || *maxToken <= 0 || *maxPending <= 0) {
-		err = usageErrorf("--timeout, --max-token and --max-pending must be positive")
+	if err == nil && (*timeout <= 0 || *drain <= 0 || *maxToken <= 0) {
+		err = usageErrorf("--timeout, --drain-timeout and --max-token must be positive")
+	}
+	if err == nil && (*hsTimeout < 0 || *minRate < 0 || *maxPending < 0 || *maxPerAddr < 0) {
+		err = usageErrorf("--handshake-timeout, --min-rate, --max-pending and --max-pending-per-addr must not be negative")
 	}
 	if err != nil {
 		return fail(e, "serve", err)
@@ -113,15 +126,19 @@ func cmdServe(args []string, e *env) int {
 		handler = slog.NewJSONHandler(e.stderr, nil)
 	}
 	srv := &sockauth.Server{
-		Credentials:      sc.cred,
-		Framing:          f,
-		Timeout:          *timeout,
-		MaxToken:         *maxToken,
-		MaxPending:       *maxPending,
-		Require:          req,
-		AllowUnprotected: none,
-		Greeting:         *greeting,
-		Logger:           slog.New(handler),
+		Credentials:       sc.cred,
+		Framing:           f,
+		Timeout:           *timeout,
+		HandshakeTimeout:  *hsTimeout,
+		MinRate:           orOff(*minRate),
+		DrainTimeout:      *drain,
+		MaxToken:          *maxToken,
+		MaxPending:        *maxPending,
+		MaxPendingPerAddr: orOff(*maxPerAddr),
+		Require:           req,
+		AllowUnprotected:  none,
+		Greeting:          *greeting,
+		Logger:            slog.New(handler),
 	}
 	announce(e, *jsonOut, l.Addr().String(), sc, *pkg, f)
 
@@ -134,8 +151,8 @@ func cmdServe(args []string, e *env) int {
 		return fail(e, "serve", err)
 	case <-ctx.Done():
 	}
-	srv.Logger.Info("shutting down: finishing the handshakes in progress")
-	sctx, cancel := context.WithTimeout(context.Background(), *timeout+5*time.Second)
+	srv.Logger.Info("shutting down: finishing the handshakes in progress", slog.Duration("drain_timeout", *drain))
+	sctx, cancel := context.WithTimeout(context.Background(), *drain+*timeout+5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Logger.Warn("shutdown did not finish in time; connections closed", slog.String("error", err.Error()))
@@ -144,6 +161,14 @@ func cmdServe(args []string, e *env) int {
 		return fail(e, "serve", err)
 	}
 	return exitOK
+}
+
+// orOff turns a flag's 0 ("none") into the negative value that turns a sockauth limit off.
+func orOff(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // announce prints where the server listens and, once, the ephemeral account.
