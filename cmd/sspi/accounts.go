@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/gosspi/sspi/internal/ntlmssp"
 	"github.com/gosspi/sspi/ntlm"
 )
 
@@ -114,7 +113,7 @@ func accountsAdd(e *env, path, domain, user string) error {
 	if pw == "" {
 		return errors.New("an empty password would let anyone in; refused")
 	}
-	if err := s.Add(ntlm.Account{Domain: domain, User: user, NTHash: ntlmssp.NTOWFv1(pw)}); err != nil {
+	if err := s.Add(ntlm.AccountFromPassword(domain, user, pw)); err != nil {
 		return err
 	}
 	if err := ntlm.WriteAccountFile(path, s.List()); err != nil {

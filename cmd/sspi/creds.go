@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/ntlmssp"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
@@ -155,7 +154,7 @@ func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds,
 			return nil, err
 		}
 		store = &ntlm.FileAccountStore{}
-		if err := store.Add(ntlm.Account{User: eph.User, NTHash: ntlmssp.NTOWFv1(eph.Password)}); err != nil {
+		if err := store.Add(ntlm.AccountFromPassword("", eph.User, eph.Password)); err != nil {
 			return nil, err
 		}
 		sc.source, sc.ephemeral = "ephemeral", &eph
