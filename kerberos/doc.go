@@ -58,8 +58,8 @@
 // store (the ReplayCache interface is what, say, a Redis-backed cache implements).
 //
 // A full cache refuses new authenticators with sspi.ErrInsufficientMemory and a cause
-// wrapping ErrReplayCacheFull ("the replay cache is full ... give ServerConfig.ReplayCache
-// a larger size") rather than sspi.ErrLogonDenied: the client's credentials are fine, the
+// wrapping ErrReplayCacheFull ("the replay cache is full ... give the server a larger
+// cache") rather than sspi.ErrLogonDenied: the client's credentials are fine, the
 // server is out of room, and the operator is the one who can act. A cache that cannot
 // answer (a file that cannot be written) refuses with sspi.ErrInternalError.
 //

@@ -374,7 +374,7 @@ func (cr *serverCreds) checkReplay(service, realm string, authCipher []byte, now
 	switch {
 	case errors.Is(err, ErrReplayCacheFull):
 		return &sspi.Error{Status: sspi.ErrInsufficientMemory, Err: fmt.Errorf(
-			"%w; logons to %s are refused until remembered authenticators age past the clock skew; give ServerConfig.ReplayCache a larger size", err, svc)}
+			"%w; logons to %s are refused until remembered authenticators age past the clock skew; give the server a larger cache (ServerConfig.ReplayCache, one cache shared by all its handles)", err, svc)}
 	case err != nil:
 		return sspi.WithStatus(sspi.ErrInternalError, fmt.Errorf("kerberos: the replay cache for %s cannot check the authenticator, so it is refused: %w", svc, err))
 	case !fresh:

@@ -13,19 +13,7 @@ import (
 	"time"
 )
 
-// The replay cache file, version 1. All integers are big-endian.
-//
-//	header, 16 bytes: "gosspiRC" | version uint32 = 1 | record size uint32 = 20
-//	records, 20 bytes each, appended in the order they were accepted:
-//	  key   uint64  the first 64 bits of the ReplayKey (never 0)
-//	  until int64   Unix second from which the key may be forgotten
-//	  crc   uint32  CRC-32C (Castagnoli) of the 16 bytes before it
-//
-// A record whose checksum is wrong is skipped; a shorter last record (a crash while it
-// was being written) is ignored. Records whose second has come are dropped when the file
-// is opened. The file is rewritten with only live records (to a temporary file in the same
-// directory, synced, then renamed over it) when it is opened after records were dropped,
-// and whenever it holds more than twice as many records as the cache remembers.
+// The replay cache file format; see FileReplayCache.
 const (
 	replayFileMagic   = "gosspiRC"
 	replayFileVersion = 1
@@ -58,15 +46,33 @@ type FileReplayCacheConfig struct {
 
 // FileReplayCache is a ReplayCache that keeps its entries in memory, as
 // MemoryReplayCache does, and also appends each one to a file, so that a restarted server
-// still refuses the authenticators it accepted before. See the replay cache file format
-// above; the file is created with mode 0600.
+// still refuses the authenticators it accepted before.
+//
+// The file (version 1; created with mode 0600; integers big-endian) is a 16-byte header,
+// "gosspiRC" | version uint32 = 1 | record size uint32 = 20, followed by one 20-byte
+// record per accepted authenticator, in the order they were accepted:
+//
+//	key   uint64  the first 64 bits of the ReplayKey (never 0)
+//	until int64   the Unix second from which the key may be forgotten
+//	crc   uint32  CRC-32C (Castagnoli) of the 16 bytes before it
+//
+// When the file is opened, records whose second has come are dropped, a record with a
+// wrong checksum is skipped, and a shorter last record (a crash while it was being
+// written) is ignored; the file is then rewritten with the live records only. It is also
+// rewritten whenever it holds more than twice as many records as the cache remembers. A
+// rewrite goes to a new file in the same directory, synced and renamed over the old one,
+// so a crash leaves one or the other. Reading holds one record at a time, whatever the
+// size of the file; a file holding more live records than MaxEntries is refused.
+//
+// Each record is written before Add returns, and synced unless NoSync is set; writes and
+// syncs are serialised. A failed write refuses the authenticator.
 //
 // One FileReplayCache owns its file: on Linux, macOS and the BSDs, OpenFileReplayCache
-// takes an exclusive lock (flock on path + ".lock") and fails while another process, or
-// another FileReplayCache of this process, holds it. Several processes cannot share a
-// file, because each would only see the authenticators it wrote: give each process its
-// own file, or share one cache among processes and hosts through a ReplayCache over a
-// shared store. On other systems the file is not locked.
+// takes an exclusive lock (flock on path + ".lock", which stays behind) and fails while
+// another process, or another FileReplayCache of this process, holds it. Several
+// processes cannot share a file, because each would only see the authenticators it wrote:
+// give each process its own file, or share one cache among processes and hosts through a
+// ReplayCache over a shared store. On other systems the file is not locked.
 type FileReplayCache struct {
 	mu        sync.Mutex
 	mem       *MemoryReplayCache
@@ -125,7 +131,6 @@ func (c *FileReplayCache) load(now int64) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	st, err := readReplayFile(bufio.NewReaderSize(f, 64<<10), func(k uint64, until int64) error {
 		if until <= now {
 			return nil
@@ -133,6 +138,10 @@ func (c *FileReplayCache) load(now int64) error {
 		_, _, err := c.mem.add(k, now, until)
 		return err
 	})
+	f.Close()
+	if errors.Is(err, ErrReplayCacheFull) {
+		return fmt.Errorf("it holds more live authenticators than MaxEntries allows; raise MaxEntries: %w", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -148,10 +157,10 @@ func (c *FileReplayCache) Add(key ReplayKey, now, expires time.Time) (bool, erro
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case c.f == nil:
-		return false, errors.New("kerberos: the replay cache file is closed")
 	case c.broken != nil:
 		return false, c.broken
+	case c.f == nil:
+		return false, errors.New("kerberos: the replay cache file is closed")
 	}
 	c.mem.mu.Lock()
 	k, until := keyBits(key), forgetAt(expires)
@@ -227,19 +236,22 @@ func (c *FileReplayCache) compact() error {
 	if err == nil {
 		err = tmp.Sync()
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), c.path)
-	}
 	if err != nil {
 		return err
 	}
-	syncDir(filepath.Dir(c.path))
-	if err := c.reopen(); err != nil {
-		// The old handle writes to the replaced file, where a restart would not look.
-		c.broken = fmt.Errorf("kerberos: replay cache %s: reopening after compaction: %w", c.path, err)
+	if c.f != nil {
+		c.f.Close() // some systems (Windows) cannot rename over an open file
+		c.f = nil
+	}
+	err = os.Rename(tmp.Name(), c.path)
+	if err == nil {
+		syncDir(filepath.Dir(c.path))
+	}
+	if rerr := c.reopen(); rerr != nil {
+		c.broken = fmt.Errorf("kerberos: replay cache %s: reopening after a rewrite: %w", c.path, rerr)
 		return c.broken
 	}
-	return nil
+	return err
 }
 
 // reopen opens the file for appending, replacing the handle in use.
@@ -269,14 +281,19 @@ func (c *FileReplayCache) Len() int { return c.mem.Len() }
 func (c *FileReplayCache) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.f == nil {
+	if c.lock == nil {
 		return nil
 	}
-	err := c.f.Close()
-	c.f = nil
+	var err error
+	if c.f != nil {
+		err = c.f.Close()
+		c.f = nil
+	}
 	if lerr := c.lock.Close(); err == nil {
 		err = lerr
 	}
+	c.lock = nil
+	c.broken = errors.New("kerberos: the replay cache file is closed")
 	return err
 }
 
