@@ -261,3 +261,50 @@ func FuzzReadReplayFile(f *testing.F) {
 		}
 	})
 }
+
+// A record that cannot be written refuses the authenticator (the server then reports
+// SEC_E_INTERNAL_ERROR), and the file stays whole.
+func TestFileReplayCacheWriteFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rcache")
+	c := openFileCache(t, path, nil)
+	mustAdd(t, c, testKey(1), fixedTime, true)
+	c.f.Close()
+	ro, err := os.Open(path) // a handle that cannot write, as on a full or failing disk
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.f = ro
+	if fresh, err := c.Add(testKey(2), fixedTime, fixedTime.Add(time.Minute)); fresh || err == nil {
+		t.Fatalf("unwritable file: fresh %v, %v", fresh, err)
+	}
+	cr := &serverCreds{skew: 5 * time.Minute, replays: c}
+	err = cr.checkReplay(testSPN, testRealm, []byte("ciphertext"), fixedTime, fixedTime, "alice@"+testRealm)
+	if !errors.Is(err, sspi.ErrInternalError) || !strings.Contains(err.Error(), "replay cache") {
+		t.Errorf("server: %v, want SEC_E_INTERNAL_ERROR naming the replay cache", err)
+	}
+	c.Close()
+	c = openFileCache(t, path, &FileReplayCacheConfig{Time: fixedNow})
+	mustAdd(t, c, testKey(1), fixedTime, false)
+	if n := c.Len(); n != 1 {
+		t.Errorf("%d entries after reopening, want 1", n)
+	}
+}
+
+// BenchmarkFileReplayCacheAdd: the cost of a record with and without an fsync each.
+func BenchmarkFileReplayCacheAdd(b *testing.B) {
+	for _, noSync := range []bool{true, false} {
+		b.Run(map[bool]string{true: "nosync", false: "fsync"}[noSync], func(b *testing.B) {
+			c, err := OpenFileReplayCache(filepath.Join(b.TempDir(), "rcache"), &FileReplayCacheConfig{NoSync: noSync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			now := time.Now()
+			for i := range b.N {
+				if fresh, err := c.Add(testKey(uint64(i)), now, now.Add(5*time.Minute)); !fresh || err != nil {
+					b.Fatal(fresh, err)
+				}
+			}
+		})
+	}
+}
