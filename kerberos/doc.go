@@ -62,6 +62,24 @@
 // Delegation (a forwarded TGT in the checksum) is not implemented: ISCReqDelegate is
 // accepted but not granted.
 //
+// # Replay cache
+//
+// The server remembers every authenticator it accepts until the authenticator's time plus
+// the clock skew has passed (after that the skew check refuses it), keyed by a hash of
+// the service principal and the authenticator's ciphertext (ReplayKey). By default every
+// credentials handle of the process shares one in-memory cache per service principal
+// (MemoryReplayCache, DefaultReplayCacheSize entries, about 25 bytes each), so a captured
+// AP-REQ is refused by every handle; entries are kept for the largest MaxClockSkew of any
+// server handle of the process. ServerConfig.ReplayCache plugs in another: a
+// FileReplayCache survives restarts; replicas of one service need a cache over a shared
+// store (the ReplayCache interface is what, say, a Redis-backed cache implements).
+//
+// A full cache refuses new authenticators with sspi.ErrInsufficientMemory and a cause
+// wrapping ErrReplayCacheFull ("the replay cache is full ... give the server a larger
+// cache") rather than sspi.ErrLogonDenied: the client's credentials are fine, the
+// server is out of room, and the operator is the one who can act. A cache that cannot
+// answer (a file that cannot be written) refuses with sspi.ErrInternalError.
+//
 // # Message protection
 //
 // Signing and sealing use RFC 4121 MIC and Wrap tokens for the AES encryption types
@@ -106,5 +124,6 @@
 // client with sspi.ErrLogonDenied; an unknown service with sspi.ErrTargetUnknown; clock
 // skew with sspi.ErrTimeSkew; an AP-REP that does not verify with
 // sspi.ErrMutualAuthFailed; a replayed authenticator with sspi.ErrLogonDenied (and
-// errors.Is(err, ErrReplay)); a malformed token with sspi.ErrInvalidToken.
+// errors.Is(err, ErrReplay)); a full replay cache with sspi.ErrInsufficientMemory (and
+// errors.Is(err, ErrReplayCacheFull)); a malformed token with sspi.ErrInvalidToken.
 package kerberos

@@ -36,7 +36,7 @@ func FuzzServerStep(f *testing.F) {
 	}
 	f.Add(validAPReq(f, kt))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s := &serverContext{creds: &serverCreds{kt: kt, skew: 300e9, now: fixedNow, replays: newReplayCache()}}
+		s := &serverContext{creds: &serverCreds{kt: kt, skew: 300e9, now: fixedNow, replays: NewMemoryReplayCache(0)}}
 		p := &sspi.StepParams{Server: true, In: []sspi.Buffer{{Type: sspi.BufferToken, Data: b}}}
 		if _, err := s.Step(p); err == nil && !s.done {
 			t.Fatal("no error, yet not established")
@@ -90,7 +90,7 @@ func TestValidAPReqWithoutKDC(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := validAPReq(t, kt)
-	cr := &serverCreds{kt: kt, skew: 300e9, now: fixedNow, replays: newReplayCache()}
+	cr := &serverCreds{kt: kt, skew: 300e9, now: fixedNow, replays: NewMemoryReplayCache(0)}
 	for i := range 2 {
 		s := &serverContext{creds: cr}
 		p := &sspi.StepParams{Server: true, In: []sspi.Buffer{{Type: sspi.BufferToken, Data: tok}}}

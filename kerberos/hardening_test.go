@@ -68,7 +68,7 @@ func TestErrorTextBounded(t *testing.T) {
 		{"asn1-error", "", bad},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cr := &serverCreds{kt: kt, skew: 300e9, now: fixedNow, replays: newReplayCache()}
+			cr := &serverCreds{kt: kt, skew: 300e9, now: fixedNow, replays: NewMemoryReplayCache(0)}
 			if tc.spn != "" {
 				cr.spn = tc.spn
 			}

@@ -80,6 +80,12 @@ type ServerConfig struct {
 	MaxClockSkew time.Duration
 	// Time is the server's clock; nil means time.Now.
 	Time func() time.Time
+	// ReplayCache remembers the authenticators the server accepted, so that a captured
+	// AP-REQ is refused. Nil means the process-wide in-memory cache of the ticket's
+	// service principal, shared by every handle of the process and forgotten when it
+	// exits; a FileReplayCache also survives restarts; replicas of one service need one
+	// shared cache (see ReplayCache).
+	ReplayCache ReplayCache
 }
 
 // credentials is the package's side of a credentials handle; it is safe for concurrent
@@ -106,7 +112,7 @@ type serverCreds struct {
 	bindings sspi.ChannelBindingPolicy
 	skew     time.Duration
 	now      func() time.Time
-	replays  *replayCache
+	replays  ReplayCache // nil for the process's cache of the ticket's service
 }
 
 func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredentials, error) {
@@ -302,10 +308,11 @@ func newServerCreds(cfg *ServerConfig) (*serverCreds, error) {
 	if cfg == nil {
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: nil *ServerConfig")
 	}
-	s := &serverCreds{skew: cfg.MaxClockSkew, now: cfg.Time, replays: newReplayCache()}
+	s := &serverCreds{skew: cfg.MaxClockSkew, now: cfg.Time, replays: cfg.ReplayCache}
 	if s.skew <= 0 {
 		s.skew = 5 * time.Minute
 	}
+	noteSkew(s.skew)
 	if s.now == nil {
 		s.now = time.Now
 	}

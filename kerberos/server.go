@@ -1,11 +1,8 @@
 package kerberos
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/gosspi/sspi"
@@ -24,32 +21,6 @@ import (
 type serverContext struct {
 	creds *serverCreds
 	established
-}
-
-// replayCache remembers authenticators until they are too old to be accepted anyway.
-type replayCache struct {
-	mu   sync.Mutex
-	seen map[[32]byte]time.Time
-}
-
-func newReplayCache() *replayCache { return &replayCache{seen: make(map[[32]byte]time.Time)} }
-
-// add records id until expires and reports whether it was new.
-func (r *replayCache) add(id [32]byte, now, expires time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.seen) > 1024 {
-		for k, t := range r.seen {
-			if now.After(t) {
-				delete(r.seen, k)
-			}
-		}
-	}
-	if t, ok := r.seen[id]; ok && !now.After(t) {
-		return false
-	}
-	r.seen[id] = expires
-	return true
 }
 
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
@@ -133,10 +104,9 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	if err := cr.checkBindings(p, ck.bindings); err != nil {
 		return 0, err
 	}
-	// Replay cache: the authenticator ciphertext identifies it, per service.
-	id := sha256.Sum256(append([]byte(sname+"\x00"), req.EncryptedAuthenticator.Cipher...))
-	if !cr.replays.add(id, now, ct.Add(2*cr.skew)) {
-		return 0, &sspi.Error{Status: sspi.ErrLogonDenied, Err: fmt.Errorf("%w from %s", ErrReplay, wiretext.Name(auth.CName.PrincipalNameString()+"@"+auth.CRealm))}
+	// Replay cache (RFC 4120 3.2.3): the authenticator ciphertext identifies it, per service.
+	if err := cr.checkReplay(sname, req.Ticket.Realm, req.EncryptedAuthenticator.Cipher, now, ct, auth.CName.PrincipalNameString()+"@"+auth.CRealm); err != nil {
+		return 0, err
 	}
 
 	mutual := ck.flags&gssMutual != 0 || types.IsFlagSet(&req.APOptions, flags.APOptionMutualRequired)
