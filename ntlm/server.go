@@ -310,9 +310,9 @@ func (s *serverContext) checkBlob(p *sspi.StepParams, auth *ntlmssp.Authenticate
 		}
 		return nil
 	}
-	cb, err := ntlmssp.ParseChannelBindings(b.Data)
+	cb, err := sspi.ParseChannelBindings(b.Data)
 	if err != nil {
-		return sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: the server's channel-binding buffer is not a SEC_CHANNEL_BINDINGS struct: %w", err)
+		return err
 	}
 	ours := cb.Hash()
 	switch {
