@@ -131,9 +131,10 @@ const tlsServerEndPointPrefix = "tls-server-end-point:"
 // followed by a hash of the certificate's DER encoding. This is what IIS,
 // Windows clients, curl and requests-ntlm bind to. The hash is that of the
 // certificate's signature algorithm, except that MD5 and SHA-1 become SHA-256
-// (RFC 5929 4.1). RFC 5929 defines no hash for Ed25519, which has none; SHA-256
-// is used, as pyspnego does. An unknown signature algorithm is an
-// ErrInvalidParameter error.
+// (RFC 5929 4.1). RFC 5929 leaves Ed25519, which hashes nothing separately,
+// undefined; SHA-256 is used, the common choice (not checked against Windows,
+// whose TLS stack offers no Ed25519 certificates). An unknown signature
+// algorithm is an ErrInvalidParameter error.
 //
 // A server passes its own leaf certificate (tls.Certificate.Leaf, or
 // x509.ParseCertificate of tls.Certificate.Certificate[0]); a client the
