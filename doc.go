@@ -55,7 +55,9 @@
 // BufferEmpty input buffer into BufferExtra; a short message fails with
 // ErrIncompleteMessage and a BufferMissing buffer whose Size is the count still needed.
 // Channel-binding (BufferChannelBindings) and BufferPkgParams buffers reach the package
-// untouched.
+// untouched. A channel-binding buffer holds a SEC_CHANNEL_BINDINGS structure: build it
+// with ChannelBindings.Marshal, for TLS from TLSServerEndPoint or
+// TLSServerEndPointFromState; packages read it with ParseChannelBindings and send its Hash.
 //
 // # Handles
 //

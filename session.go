@@ -22,7 +22,8 @@ type ClientOptions struct {
 	// Req holds the ISCReq* bits to ask for; zero means DefaultClientReq.
 	Req ContextReq
 	// ChannelBindings, if set, is a SEC_CHANNEL_BINDINGS struct binding the
-	// authentication to the outer channel (TLS).
+	// authentication to the outer channel (TLS): see ChannelBindings.Marshal and
+	// TLSServerEndPointFromState. Step passes it as a BufferChannelBindings buffer.
 	ChannelBindings []byte
 }
 
@@ -30,7 +31,8 @@ type ClientOptions struct {
 type ServerOptions struct {
 	// Req holds the ASCReq* bits to ask for; zero means DefaultServerReq.
 	Req ContextReq
-	// ChannelBindings, if set, is the SEC_CHANNEL_BINDINGS struct the client must match.
+	// ChannelBindings, if set, is the SEC_CHANNEL_BINDINGS struct the client must match:
+	// see ChannelBindings.Marshal and TLSServerEndPoint.
 	ChannelBindings []byte
 	// Scheduler runs StepContext's work; nil means DefaultScheduler.
 	Scheduler *Scheduler

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/ntlmssp"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
@@ -60,9 +59,9 @@ func gssFlags(req sspi.ContextReq) uint32 {
 func channelBindingHash(in []sspi.Buffer) ([16]byte, error) {
 	var h [16]byte
 	if b := sspi.FindBuffer(in, sspi.BufferChannelBindings); b != nil && len(b.Data) > 0 {
-		cb, err := ntlmssp.ParseChannelBindings(b.Data)
+		cb, err := sspi.ParseChannelBindings(b.Data)
 		if err != nil {
-			return h, sspi.Errorf(sspi.ErrInvalidParameter, "kerberos: channel-binding buffer is not a SEC_CHANNEL_BINDINGS struct: %v", err)
+			return h, err
 		}
 		h = cb.Hash()
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/ntlmssp"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/ntlm"
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -189,7 +188,7 @@ func TestChannelBindingPolicy(t *testing.T) {
 		if app == "" {
 			return nil
 		}
-		return (&ntlmssp.ChannelBindings{ApplicationData: []byte(app)}).Marshal()
+		return (&sspi.ChannelBindings{ApplicationData: []byte(app)}).Marshal()
 	}
 	const server, attacker = "tls-server-end-point:server", "tls-server-end-point:attacker"
 	for _, tc := range []struct {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/ntlmssp"
 	"github.com/gosspi/sspi/internal/testpeers"
 )
 
@@ -161,7 +160,7 @@ func TestInteropChannelBindings(t *testing.T) {
 	k := getKDC(t)
 	testpeers.RequireGSSPython(t)
 	app := []byte("tls-server-end-point:0123456789abcdef")
-	cbs := (&ntlmssp.ChannelBindings{ApplicationData: app}).Marshal()
+	cbs := (&sspi.ChannelBindings{ApplicationData: app}).Marshal()
 	// MIT initiator → our acceptor.
 	ini := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
 		Role: testpeers.Initiator, Mech: testpeers.MechKerberos, User: testUser + "@" + testRealm, UserType: "principal",

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/ntlmssp"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 )
@@ -366,7 +365,7 @@ func TestKeytabClientAndBindings(t *testing.T) {
 	cc := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "bob@" + testRealm, Keytab: k.KeytabFor(t, "bob"), Config: k.Krb5Conf})
 	sc := testServerCreds(t, k, ServerConfig{ServicePrincipal: "host/localhost@" + testRealm})
 	cb := func(app string) []byte {
-		return (&ntlmssp.ChannelBindings{ApplicationData: []byte(app)}).Marshal()
+		return (&sspi.ChannelBindings{ApplicationData: []byte(app)}).Marshal()
 	}
 	for _, tc := range []struct {
 		client, server string

@@ -77,7 +77,9 @@ func (a Account) Format(f fmt.State, verb rune) {
 type AccountStore interface {
 	// LookupAccount returns the account for domain\user. Names compare
 	// case-insensitively (Unicode simple folding, as Windows does). An unknown
-	// user returns an error wrapping ErrNoSuchUser.
+	// user returns an error wrapping ErrNoSuchUser. The server has already
+	// split a user principal name ("alice@EXAMPLE" with no domain) into
+	// domain "EXAMPLE" and user "alice".
 	LookupAccount(ctx context.Context, domain, user string) (Account, error)
 }
 

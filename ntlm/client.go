@@ -115,9 +115,9 @@ func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error
 	sendMIC := false
 	var cbHash [16]byte
 	if b := sspi.FindBuffer(p.In, sspi.BufferChannelBindings); b != nil && len(b.Data) > 0 {
-		cb, err := ntlmssp.ParseChannelBindings(b.Data)
+		cb, err := sspi.ParseChannelBindings(b.Data)
 		if err != nil {
-			return 0, sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: channel-binding buffer is not a SEC_CHANNEL_BINDINGS struct: %w", err)
+			return 0, err
 		}
 		cbHash = cb.Hash()
 	}

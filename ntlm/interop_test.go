@@ -40,12 +40,12 @@ var iopCB = []byte("tls-server-end-point:0123456789abcdef0123456789abcdef")
 
 // iopCBStruct is the SEC_CHANNEL_BINDINGS struct our side takes for application data app.
 func iopCBStruct(app []byte) []byte {
-	return (&ntlmssp.ChannelBindings{ApplicationData: app}).Marshal()
+	return (&sspi.ChannelBindings{ApplicationData: app}).Marshal()
 }
 
 // iopCBHash computes MsvAvChannelBindings for application data app by hand (MS-NLMP 2.2.2.1,
 // RFC 4121 4.1.1.2: the gss_channel_bindings_struct with empty addresses is four zero
-// uint32s, the data length and the data), independently of ntlmssp.ChannelBindingsHash.
+// uint32s, the data length and the data), independently of sspi.ChannelBindings.Hash.
 func iopCBHash(app []byte) []byte {
 	b := make([]byte, 16, 20+len(app))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(app)))

@@ -169,6 +169,15 @@ const (
 type ServerConfig struct {
 	// Accounts answers the NT hash of DOMAIN\user. Required: a nil store authenticates no
 	// one, and AcquireCredentialsHandle refuses it with sspi.ErrNoCredentials.
+	//
+	// A client that sends its user name as a user principal name, "alice@EXAMPLE" with no
+	// domain (curl -u alice@EXAMPLE:..., requests-ntlm, go-ntlmssp, a Windows UPN logon), is
+	// looked up as domain "EXAMPLE", user "alice", as Windows and Samba do; the split is at
+	// the last '@', and names compare case-insensitively as the store compares them. Whether
+	// an account stored without a domain answers for EXAMPLE is the store's rule (a
+	// FileAccountStore's does; a NetBIOS domain does not match a DNS one). The context's
+	// Identity then names the resolved account, EXAMPLE\alice, with the domain as the client
+	// spelled it, never "alice@EXAMPLE".
 	Accounts AccountStore
 	// NetBIOSDomain, NetBIOSComputer, DNSDomain and DNSComputer go into the challenge's
 	// target information; empty NetBIOS names come from NETBIOS_DOMAIN_NAME and

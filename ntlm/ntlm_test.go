@@ -123,9 +123,9 @@ func TestNegotiateIs40BytesWithVersion(t *testing.T) {
 }
 
 func TestClientServerMatrix(t *testing.T) {
-	cb := ntlmssp.ChannelBindings{ApplicationData: []byte("tls-server-end-point:0123456789abcdef0123456789abcdef")}
+	cb := sspi.ChannelBindings{ApplicationData: []byte("tls-server-end-point:0123456789abcdef0123456789abcdef")}
 	cbBytes := cb.Marshal()
-	other := (&ntlmssp.ChannelBindings{ApplicationData: []byte("tls-server-end-point:ffff")}).Marshal()
+	other := (&sspi.ChannelBindings{ApplicationData: []byte("tls-server-end-point:ffff")}).Marshal()
 	hash := ntlmssp.NTOWFv1("Passw0rd!")
 	tests := []struct {
 		name   string

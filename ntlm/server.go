@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gosspi/sspi"
@@ -179,7 +180,10 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 		return 0, s.refuse(sspi.ErrUnsupportedFunction, "AUTHENTICATE leaves out NTLMSSP_NEGOTIATE_128 while signing or sealing (40- or 56-bit keys; ServerConfig.AllowWeakSessionSecurity accepts them)", domain, user, ws, nil)
 	}
 
-	acct, lookupErr := cfg.Accounts.LookupAccount(ctxOf(p), domain, user)
+	// The account is looked up under the resolved name; the responses are checked over the
+	// names as sent, which is what the client hashed (NTOWFv2 over UserName and DomainName).
+	acctDomain, acctUser := resolveName(domain, user)
+	acct, lookupErr := cfg.Accounts.LookupAccount(ctxOf(p), acctDomain, acctUser)
 	if lookupErr != nil && !errors.Is(lookupErr, ErrNoSuchUser) {
 		return 0, s.refuse(sspi.ErrNoAuthenticatingAuthority, "account store failed", domain, user, ws, lookupErr)
 	}
@@ -263,10 +267,26 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 	// An NTLMv2 client echoed our timestamp (checkBlob), so it had to send a MIC, and
 	// MS-SPNG then wants mechListMICs; NTLMv1 carries neither.
 	s.mechListMICRequired = s.micSent || len(auth.NtChallengeResponse) > 24
-	s.identity = sspi.Identity{Package: PackageName, User: user, Domain: domain, Principal: principal(domain, user), Workstation: ws}
+	s.identity = sspi.Identity{Package: PackageName, User: acctUser, Domain: acctDomain, Principal: principal(acctDomain, acctUser), Workstation: ws}
 	p.Attr = grantedASC(flags, p.Req, false)
 	s.release()
 	return sspi.OK, nil
+}
+
+// resolveName is the name an AUTHENTICATE's account is looked up under. A UserName in
+// user principal name form, "alice@EXAMPLE" with no DomainName, is what curl, requests-ntlm
+// and go-ntlmssp send for -u alice@EXAMPLE and what Windows clients send for a UPN logon;
+// like Samba (map_user_info) and Windows, the server reads it as EXAMPLE\alice. The split is
+// at the last '@', since a domain name holds none (Samba splits at the first). Only an empty
+// DomainName is read this way: with a DomainName, "a@b" is a user name like any other.
+func resolveName(domain, user string) (string, string) {
+	if domain != "" {
+		return domain, user
+	}
+	if i := strings.LastIndexByte(user, '@'); i > 0 && i < len(user)-1 {
+		return user[i+1:], user[:i]
+	}
+	return domain, user
 }
 
 // checkBlob applies the policies carried in the verified NTLMv2 blob: clock skew, MIC
@@ -310,9 +330,9 @@ func (s *serverContext) checkBlob(p *sspi.StepParams, auth *ntlmssp.Authenticate
 		}
 		return nil
 	}
-	cb, err := ntlmssp.ParseChannelBindings(b.Data)
+	cb, err := sspi.ParseChannelBindings(b.Data)
 	if err != nil {
-		return sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: the server's channel-binding buffer is not a SEC_CHANNEL_BINDINGS struct: %w", err)
+		return err
 	}
 	ours := cb.Hash()
 	switch {

@@ -128,21 +128,3 @@ func FuzzParseAVPairs(f *testing.F) {
 		}
 	})
 }
-
-func FuzzParseChannelBindings(f *testing.F) {
-	addSeeds(f, "0000000000000000000000000000000000000000000000003500000020000000746c732d7365727665722d656e642d706f696e743ace902bd566e4e1db4d6fb3b76cbdf4740c029c444e82ecb61a4b2d3ba6021b2b")
-	f.Add((&ChannelBindings{InitiatorAddrType: 2, InitiatorAddress: []byte{1, 2, 3, 4}, AcceptorAddress: []byte{5, 6, 7, 8}, ApplicationData: []byte("x")}).Marshal())
-	f.Fuzz(func(t *testing.T, b []byte) {
-		cb, err := ParseChannelBindings(b)
-		if err != nil {
-			checkErr(t, err)
-			return
-		}
-		cb2, err := ParseChannelBindings(cb.Marshal())
-		if err != nil || cb2.Hash() != cb.Hash() || cb2.InitiatorAddrType != cb.InitiatorAddrType ||
-			cb2.AcceptorAddrType != cb.AcceptorAddrType || !bytes.Equal(cb2.ApplicationData, cb.ApplicationData) ||
-			!bytes.Equal(cb2.InitiatorAddress, cb.InitiatorAddress) || !bytes.Equal(cb2.AcceptorAddress, cb.AcceptorAddress) {
-			t.Fatalf("round trip: %+v -> %+v, %v", cb, cb2, err)
-		}
-	})
-}
