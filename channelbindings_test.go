@@ -260,9 +260,10 @@ func TestTLSServerEndPointFromState(t *testing.T) {
 	}
 }
 
-// TestInternalPackagesKeepToTheirOwners (issue 9 item 18): a package's wire
+// TestInternalPackagesKeepToTheirOwners (issue 9 items 18 and 19): a package's wire
 // internals are imported by that package alone; channel bindings, which NTLM and
-// Kerberos share, are the core's.
+// Kerberos share, are the core's; and the programs under cmd/, the library's first users,
+// import nothing under internal/ at all.
 func TestInternalPackagesKeepToTheirOwners(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -274,12 +275,15 @@ func TestInternalPackagesKeepToTheirOwners(t *testing.T) {
 	}
 	const mod = "github.com/gosspi/sspi/"
 	owners := map[string][]string{
-		mod + "internal/ntlmssp": {mod + "ntlm", mod + "cmd/sspi" /* until issue 9 item 19 */},
+		mod + "internal/ntlmssp": {mod + "ntlm"},
 		mod + "internal/der":     {mod + "negotiate"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		for _, imp := range f[1:] {
+			if strings.HasPrefix(f[0], mod+"cmd/") && strings.Contains(imp, "/internal/") {
+				t.Errorf("%s imports %s, which users of the library cannot import", f[0], imp)
+			}
 			if allowed, owned := owners[imp]; owned && !contains(allowed, f[0]) {
 				t.Errorf("%s imports %s, which belongs to %v", f[0], imp, allowed)
 			}
