@@ -151,18 +151,20 @@ func (c *context) withOthers(err error) error {
 	if len(others) == 0 || errors.As(err, &agg) || errors.As(err, &oe) {
 		return err
 	}
+	// The failure stays as it reads; for errors.As it is also the current mechanism's.
+	lead := err
 	var me *MechanismError
 	if !errors.As(err, &me) && c.cur != nil {
-		err = &sspi.Error{Status: sspi.StatusOf(err), Err: &MechanismError{Mechanism: c.cur.mech.name, Err: err}}
+		lead = &MechanismError{Mechanism: c.cur.mech.name, Err: err}
 	}
-	return &sspi.Error{Status: sspi.StatusOf(err), Err: &othersError{err: err, others: others}}
+	return &sspi.Error{Status: sspi.StatusOf(err), Err: &othersError{err: err, errs: append([]error{lead}, others...)}}
 }
 
 // othersError is a mechanism's failure together with why the other mechanisms were not
 // used; it unwraps to all of them.
 type othersError struct {
-	err    error
-	others []error
+	err  error   // the failure
+	errs []error // the failure (as a MechanismError), then the others
 }
 
 func (e *othersError) Error() string {
@@ -173,7 +175,7 @@ func (e *othersError) Error() string {
 		b.WriteString(e.err.Error())
 	}
 	b.WriteString("; not used: ")
-	for i, o := range e.others {
+	for i, o := range e.errs[1:] {
 		if i > 0 {
 			b.WriteString("; ")
 		}
@@ -182,7 +184,7 @@ func (e *othersError) Error() string {
 	return b.String()
 }
 
-func (e *othersError) Unwrap() []error { return append([]error{e.err}, e.others...) }
+func (e *othersError) Unwrap() []error { return e.errs }
 
 // startFailure restates a mechanism's failure for the aggregate error: "Kerberos:
 // SEC_E_NO_CREDENTIALS: cause", one per mechanism, each keeping its status.
