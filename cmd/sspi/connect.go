@@ -34,6 +34,12 @@ granted, which is reported, and refused only with --require mutual. With NTLM a 
 password is learned only when the server answers the first message: the failure is
 reported then, as SEC_E_LOGON_DENIED.
 
+With Negotiate (the default package), Kerberos is tried first only where it can apply: not
+for a server given by IP address (unless --target names a host), not for a DOMAIN\user
+whose domain krb5.conf maps to no realm, and not for an account "sspi serve" made up
+(sspi-XXXXXX); NTLM is used then, and no KDC is asked. A Kerberos password the KDC
+refuses fails before the connection is made.
+
 Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
 
 Examples:
