@@ -42,6 +42,12 @@ type CredentialsRequest struct {
 	GetKey   GetKeyFunc // pGetKeyFn; nil unless the package documents a use for it
 	// Context carries cancellation and deadlines to packages that wait (a KDC round trip).
 	Context context.Context
+	// DeferLogon asks for the local part of the work only (reading configuration, files
+	// and names, and refusing what cannot work), leaving exchanges with an authority, such
+	// as Kerberos' AS exchange, to the first context that needs them. Negotiate sets it for
+	// its mechanisms: until a context names its target it cannot know whether Kerberos will
+	// be used at all, and a target named by IP address never uses it.
+	DeferLogon bool
 }
 
 // GetKeyFunc is SEC_GET_KEY_FN: a callback through which a package may ask the caller for

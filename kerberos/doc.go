@@ -21,8 +21,18 @@
 //     KRB5CCNAME (default /tmp/krb5cc_<uid>), a server the keytab named by KRB5_KTNAME
 //     (default /etc/krb5.keytab); krb5.conf is KRB5_CONFIG (default /etc/krb5.conf).
 //   - *sspi.AuthIdentity: a client's user ("alice@REALM", "REALM\alice", or User and
-//     Domain apart) and password; the TGT is obtained with an AS exchange on first use.
+//     Domain apart) and password. A domain without a dot is a NetBIOS name: it is used
+//     only when krb5.conf maps it to a realm (a realm of that name, or the one realm, or
+//     the default realm among several, whose first label it is, directly or through
+//     [domain_realm]); otherwise acquiring fails with sspi.ErrNoAuthenticatingAuthority
+//     before any KDC is looked for, and Negotiate uses NTLM.
 //   - *ClientConfig: a client with a principal and a password, a keytab or a ccache.
+//
+// With a password or a keytab the TGT is obtained with an AS exchange when the
+// credentials are acquired, as MIT's gss_acquire_cred_with_password does, so a wrong
+// password fails AcquireCredentialsHandle, before the caller connects anywhere. Negotiate
+// asks for the exchange to wait (sspi.CredentialsRequest.DeferLogon) until a context
+// whose target can use Kerberos takes its first step.
 //   - *ServerConfig: a server with its keytab (a path or the keytab's bytes), its service
 //     principal and its channel-binding policy.
 //

@@ -122,7 +122,7 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 	switch a := req.AuthData.(type) {
 	case nil:
 		if out {
-			if c.client, err = newClientCreds(&ClientConfig{Principal: req.Principal}); err != nil {
+			if c.client, err = newClientCreds(&ClientConfig{Principal: req.Principal}, false); err != nil {
 				return nil, err
 			}
 		}
@@ -148,11 +148,11 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 		if realm != "" {
 			p = user + "@" + realm
 		}
-		if c.client, err = newClientCreds(&ClientConfig{Principal: p, Password: a.Password}); err != nil {
+		if c.client, err = newClientCreds(&ClientConfig{Principal: p, Password: a.Password}, true); err != nil {
 			return nil, err
 		}
 	case *ClientConfig:
-		if c.client, err = newClientCreds(a); err != nil {
+		if c.client, err = newClientCreds(a, false); err != nil {
 			return nil, err
 		}
 	case *ServerConfig:
@@ -175,6 +175,14 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 	}
 	if in && c.server == nil {
 		return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: inbound use needs a keytab (*kerberos.ServerConfig or KRB5_KTNAME)")
+	}
+	// A password or a keytab is checked now, with the AS exchange, as MIT's
+	// gss_acquire_cred_with_password does: a wrong one then fails here, before the caller
+	// has connected anywhere, not in the first InitializeSecurityContext.
+	if c.client != nil && !req.DeferLogon {
+		if err := c.client.login(); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -222,7 +230,10 @@ func trimFilePrefix(s string) string {
 	return s
 }
 
-func newClientCreds(cfg *ClientConfig) (*clientCreds, error) {
+// newClientCreds reads the configuration and the credential source; it talks to no KDC.
+// windowsName says the principal came from an *sspi.AuthIdentity, whose domain may be a
+// NetBIOS name that must be mapped to a realm (mapDomainToRealm).
+func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 	if cfg == nil {
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: nil *ClientConfig")
 	}
@@ -270,8 +281,15 @@ func newClientCreds(cfg *ClientConfig) (*clientCreds, error) {
 			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no client principal given")
 		}
 		c.user, c.realm = splitUser(cfg.Principal, "")
-		if c.realm == "" {
+		switch {
+		case c.realm == "":
 			c.realm = kcfg.LibDefaults.DefaultRealm
+		case windowsName && !strings.Contains(c.realm, "."):
+			if c.realm, err = mapDomainToRealm(c.realm, kcfg); err != nil {
+				return nil, err
+			}
+		case windowsName:
+			c.realm = dnsDomainRealm(c.realm, kcfg)
 		}
 		if c.realm == "" {
 			return nil, sspi.Errorf(sspi.ErrNoAuthenticatingAuthority, "kerberos: %s has no realm and krb5.conf has no default_realm", cfg.Principal)

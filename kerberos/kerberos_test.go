@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,23 +182,47 @@ func exchangeMessages(t *testing.T, a, b session) {
 	}
 }
 
+// TestWrongPassword (issue 9 item 4): a wrong password fails AcquireCredentialsHandle, with
+// the KDC's verdict, before any context (and so any connection) exists. With DeferLogon,
+// as Negotiate asks, acquiring succeeds and the first context's first step fails instead.
 func TestWrongPassword(t *testing.T) {
 	k := getKDC(t)
-	cli := sspi.NewClientContext(testClientCreds(t, k, "wrong"), sspi.ClientOptions{Target: testSPN})
-	defer cli.Close()
-	_, err := cli.Step(nil)
-	if !errors.Is(err, sspi.ErrLogonDenied) {
+	_, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil,
+		&ClientConfig{Principal: testUser + "@" + testRealm, Password: "wrong", Config: k.Krb5Conf}, nil)
+	if !errors.Is(err, sspi.ErrLogonDenied) || !strings.Contains(err.Error(), "getting a TGT for alice@"+testRealm) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	t.Log(err)
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	_, _, err = sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil,
+		&sspi.AuthIdentity{User: testRealm + `\` + testUser, Password: "wrong"}, nil)
+	if !errors.Is(err, sspi.ErrLogonDenied) {
+		t.Errorf("wrong password, AuthIdentity: %v", err)
+	}
+
+	p, err := sspi.LookupPackage(PackageName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deferred, err := p.AcquireCredentials(&sspi.CredentialsRequest{Use: sspi.CredOutbound, DeferLogon: true,
+		AuthData: &ClientConfig{Principal: testUser + "@" + testRealm, Password: "wrong", Config: k.Krb5Conf}})
+	if err != nil {
+		t.Fatalf("DeferLogon: %v", err)
+	}
+	ctx, err := deferred.NewContext(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ctx.Step(&sspi.StepParams{Target: testSPN, Req: sspi.ISCReqMutualAuth})
+	if !errors.Is(err, sspi.ErrLogonDenied) {
+		t.Errorf("DeferLogon, first step: %v", err)
+	}
 }
 
 func TestUnknownUserAndService(t *testing.T) {
 	k := getKDC(t)
-	c := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "nobody@" + testRealm, Password: "x", Config: k.Krb5Conf})
-	cli := sspi.NewClientContext(c, sspi.ClientOptions{Target: testSPN})
-	defer cli.Close()
-	if _, err := cli.Step(nil); !errors.Is(err, sspi.ErrLogonDenied) {
+	_, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil, &ClientConfig{Principal: "nobody@" + testRealm, Password: "x", Config: k.Krb5Conf}, nil)
+	if !errors.Is(err, sspi.ErrLogonDenied) {
 		t.Errorf("unknown user: %v", err)
 	} else {
 		t.Log(err)
@@ -216,15 +241,13 @@ func TestNoKDC(t *testing.T) {
 	conf := t.TempDir() + "/nokdc.conf"
 	port, _ := freePort()
 	writeFile(t, conf, "[libdefaults]\n\tdefault_realm = NOWHERE.TEST\n[realms]\n\tNOWHERE.TEST = {\n\t\tkdc = 127.0.0.1:"+itoa(port)+"\n\t}\n")
-	c := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "alice@NOWHERE.TEST", Password: "x", Config: conf})
-	cli := sspi.NewClientContext(c, sspi.ClientOptions{Target: testSPN})
-	defer cli.Close()
-	if _, err := cli.Step(nil); !errors.Is(err, sspi.ErrNoAuthenticatingAuthority) {
+	_, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil, &ClientConfig{Principal: "alice@NOWHERE.TEST", Password: "x", Config: conf}, nil)
+	if !errors.Is(err, sspi.ErrNoAuthenticatingAuthority) {
 		t.Errorf("no KDC: %v", err)
 	} else {
 		t.Log(err)
 	}
-	_, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil, &ClientConfig{CCache: t.TempDir() + "/none", Config: k.Krb5Conf}, nil)
+	_, _, err = sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil, &ClientConfig{CCache: t.TempDir() + "/none", Config: k.Krb5Conf}, nil)
 	if !errors.Is(err, sspi.ErrNoCredentials) {
 		t.Errorf("no ccache: %v", err)
 	}

@@ -3,6 +3,9 @@ package negotiate
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/netip"
+	"strings"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/der"
@@ -20,7 +23,20 @@ func (c *context) clientStep(p *sspi.StepParams) (sspi.Status, error) {
 // clientFirst sends the NegTokenInit: the mechanism list in preference order and the
 // optimistic token of the first mechanism (RFC 4178 3.2 step 1).
 func (c *context) clientFirst(p *sspi.StepParams) (sspi.Status, error) {
-	c.offered = append(c.offeredArr[:0], c.creds.mechs...)
+	c.offered = c.offeredArr[:0]
+	ipTarget := !c.creds.cfg.KerberosIPTargets && targetHostIsIP(p.Target)
+	for _, mc := range c.creds.mechs {
+		if ipTarget && mc.mech.needsHostName {
+			c.startFailures = append(c.startFailures, &MechanismError{Mechanism: mc.mech.name, Err: sspi.Errorf(sspi.ErrTargetUnknown,
+				"negotiate: not offered because the target %q names its host by IP address, as Windows does (negotiate.Config.KerberosIPTargets allows it)", boundName(p.Target))})
+			continue
+		}
+		c.offered = append(c.offered, mc)
+	}
+	if len(c.offered) == 0 {
+		errs := c.otherFailures()
+		return 0, &sspi.Error{Status: sspi.StatusOf(errs[0]), Err: &mechErrors{what: "no mechanism can be used for target " + boundName(p.Target), errs: errs}}
+	}
 	c.mustProtect = p.Req.Has(sspi.ISCReqUseDCEStyle) // MS-SPNG: DCE style always exchanges MICs
 	optimistic := !c.creds.cfg.NoOptimisticToken
 
@@ -66,7 +82,8 @@ func (c *context) clientFirst(p *sspi.StepParams) (sspi.Status, error) {
 		c.offered = c.offered[1:]
 	}
 	if len(c.offered) == 0 {
-		return 0, &sspi.Error{Status: sspi.StatusOf(c.startFailures[0]), Err: &mechErrors{what: "no mechanism could start", errs: c.startFailures}}
+		errs := c.otherFailures()
+		return 0, &sspi.Error{Status: sspi.StatusOf(errs[0]), Err: &mechErrors{what: "no mechanism could start", errs: errs}}
 	}
 
 	oids := c.oidArr[:0]
@@ -81,6 +98,93 @@ func (c *context) clientFirst(p *sspi.StepParams) (sspi.Status, error) {
 	p.Attr = c.attr
 	return sspi.ContinueNeeded, nil
 }
+
+// maxNameInError bounds a target name quoted in an error.
+const maxNameInError = 256
+
+func boundName(s string) string {
+	if len(s) > maxNameInError {
+		return s[:maxNameInError] + "..."
+	}
+	return s
+}
+
+// targetHostIsIP reports whether the target names its host by IP address:
+// "host/192.0.2.1", "HTTP/[2001:db8::1]:8080@REALM", "host@192.0.2.1" or a bare address.
+func targetHostIsIP(target string) bool {
+	host := strings.TrimSpace(target)
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		host = host[i+1:]
+		if j := strings.LastIndexByte(host, '@'); j >= 0 {
+			host = host[:j] // the realm
+		}
+		if j := strings.IndexByte(host, '/'); j >= 0 {
+			host = host[:j] // a three-part SPN's service name (ldap/host/domain)
+		}
+	} else if i := strings.IndexByte(host, '@'); i >= 0 {
+		host = host[i+1:] // GSS host-based form, service@host
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// otherFailures lists why each mechanism the client is not using was left out: at
+// AcquireCredentialsHandle, for this target, or because it could not start.
+func (c *context) otherFailures() []error {
+	errs := make([]error, 0, len(c.creds.missing)+len(c.startFailures))
+	errs = append(errs, c.creds.missing...)
+	return append(errs, c.startFailures...)
+}
+
+// withOthers adds to the failure of the mechanism in use the reasons the others were not
+// used, so that a client whose Kerberos was refused and whose NTLM then failed learns both
+// (each a MechanismError, all reachable through errors.Is and errors.As). The status is
+// the failure's own.
+func (c *context) withOthers(err error) error {
+	others := c.otherFailures()
+	var agg *mechErrors
+	var oe *othersError
+	if len(others) == 0 || errors.As(err, &agg) || errors.As(err, &oe) {
+		return err
+	}
+	// The failure stays as it reads; for errors.As it is also the current mechanism's.
+	lead := err
+	var me *MechanismError
+	if !errors.As(err, &me) && c.cur != nil {
+		lead = &MechanismError{Mechanism: c.cur.mech.name, Err: err}
+	}
+	return &sspi.Error{Status: sspi.StatusOf(err), Err: &othersError{err: err, errs: append([]error{lead}, others...)}}
+}
+
+// othersError is a mechanism's failure together with why the other mechanisms were not
+// used; it unwraps to all of them.
+type othersError struct {
+	err  error   // the failure
+	errs []error // the failure (as a MechanismError), then the others
+}
+
+func (e *othersError) Error() string {
+	var b strings.Builder
+	if se, ok := e.err.(*sspi.Error); ok && se.Err != nil {
+		b.WriteString(se.Err.Error()) // the status is said once, outside
+	} else {
+		b.WriteString(e.err.Error())
+	}
+	b.WriteString("; not used: ")
+	for i, o := range e.errs[1:] {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(o.Error())
+	}
+	return b.String()
+}
+
+func (e *othersError) Unwrap() []error { return e.errs }
 
 // startFailure restates a mechanism's failure for the aggregate error: "Kerberos:
 // SEC_E_NO_CREDENTIALS: cause", one per mechanism, each keeping its status.
@@ -125,7 +229,7 @@ func (c *context) clientReply(p *sspi.StepParams) (sspi.Status, error) {
 		return 0, err
 	}
 	if r.negState == reject {
-		return 0, c.rejected(p, r)
+		return 0, c.withOthers(c.rejected(p, r))
 	}
 
 	var mechOut []byte
@@ -169,7 +273,7 @@ func (c *context) clientReply(p *sspi.StepParams) (sspi.Status, error) {
 			c.cur = chosen
 			out, err := c.stepMech(p, nil, false)
 			if err != nil {
-				return 0, err
+				return 0, c.withOthers(err)
 			}
 			mechOut, fed = out, true
 		}
@@ -189,7 +293,7 @@ func (c *context) clientReply(p *sspi.StepParams) (sspi.Status, error) {
 			}
 			out, err := c.stepMech(p, r.responseToken, true)
 			if err != nil {
-				return 0, err
+				return 0, c.withOthers(err)
 			}
 			mechOut = out
 		case len(r.responseToken) > 0:
@@ -295,8 +399,8 @@ func (c *context) rejected(p *sspi.StepParams, r *negTokenResp) error {
 	}
 	if c.phase == phaseNegotiating {
 		err := sspi.Errorf(sspi.ErrSecPkgNotFound, "negotiate: the server rejected the negotiation: it accepts none of %s", c.offeredNames())
-		if len(c.startFailures) > 0 {
-			errs := append([]error{err}, c.startFailures...)
+		if others := c.otherFailures(); len(others) > 0 {
+			errs := append([]error{err}, others...)
 			return &sspi.Error{Status: sspi.ErrSecPkgNotFound, Err: &mechErrors{what: "the server rejected every mechanism offered (" + c.offeredNames() + ") and the others could not start", errs: errs}}
 		}
 		return err

@@ -46,6 +46,13 @@
 //
 // # The client
 //
+// Kerberos is offered, and its TGT fetched, only for a target named by host name. A
+// target whose host is an IP address ("host/127.0.0.1", "HTTP/[::1]:8080") gets NTLM
+// alone, as on Windows unless TryIPSPN is set (here Config.KerberosIPTargets): nothing
+// is asked of a KDC or of DNS for it. When the mechanism in use fails, the error also
+// says why each other mechanism was not used (at AcquireCredentialsHandle, for this
+// target, or at its first token); it unwraps to one *MechanismError per mechanism.
+//
 // The first token is the GSS InitialContextToken framing of a NegTokenInit: the
 // mechanism list and the first mechanism's own first token (the optimistic token). A
 // mechanism that cannot start (Kerberos without a ticket) is dropped before anything is

@@ -45,10 +45,13 @@ var (
 type mechanism struct {
 	name string
 	oids []der.OID
+	// needsHostName: the mechanism is not offered for a target whose host is an IP
+	// address (see targetHostIsIP).
+	needsHostName bool
 }
 
 var (
-	mechKerberos = &mechanism{name: Kerberos, oids: []der.OID{oidMSKRB5, oidKRB5}}
+	mechKerberos = &mechanism{name: Kerberos, oids: []der.OID{oidMSKRB5, oidKRB5}, needsHostName: true}
 	mechNTLM     = &mechanism{name: NTLM, oids: []der.OID{oidNTLM}}
 	// mechanisms in Negotiate's default preference order.
 	mechanisms = []*mechanism{mechKerberos, mechNTLM}
@@ -149,6 +152,12 @@ type Config struct {
 	// check by choosing Kerberos instead of NTLM. A mechanism whose credentials cannot take
 	// a policy (sspi.ChannelBindingPolicyCredentials) is left out.
 	ChannelBindings sspi.ChannelBindingPolicy
+	// KerberosIPTargets lets a client offer Kerberos for a target whose host is an IP
+	// address ("host/192.0.2.1"), as Windows does only when its TryIPSPN setting is on. By
+	// default such a target gets the other mechanisms only, and nothing is asked of a KDC:
+	// service principals are registered under host names, and an address (127.0.0.1
+	// above all) is no reason to send the user's name to the realm's KDCs.
+	KerberosIPTargets bool
 }
 
 // credentials is Negotiate's side of a credentials handle: one sub-credential per usable
@@ -261,6 +270,9 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 		}
 		sub := *req
 		sub.AuthData = authData
+		// Kerberos' AS exchange waits for a context whose target it can serve
+		// (clientFirst): an IP-address target never causes one.
+		sub.DeferLogon = true
 		cred, err := p.AcquireCredentials(&sub)
 		if err == nil {
 			cred, err = c.applyBindingPolicy(cred, req.Use)

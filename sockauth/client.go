@@ -79,17 +79,14 @@ func (cl *Client) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-// Dial connects to addr over TCP and authenticates. When the handshake ends with a token
-// the server does not answer (NTLM's AUTHENTICATE), that token is sent together with the
-// first message, or before the first read, so a failure to deliver it, and the server's
-// refusal of it, show at the first ReadMessage or WriteMessage, where the server's answer
-// is awaited anyway.
+// Dial connects to addr over TCP and authenticates. The first token is made before the
+// connection is opened, so credentials that cannot start (a Kerberos password the KDC
+// refuses) fail without the server seeing a connection. When the handshake ends with a
+// token the server does not answer (NTLM's AUTHENTICATE), that token is sent together
+// with the first message, or before the first read, so a failure to deliver it, and the
+// server's refusal of it, show at the first ReadMessage or WriteMessage, where the
+// server's answer is awaited anyway.
 func (cl *Client) Dial(ctx context.Context, addr string) (*Conn, error) {
-	d := net.Dialer{Timeout: cl.timeout()}
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
 	target := cl.Target
 	if target == "" {
 		host, _, err := net.SplitHostPort(addr)
@@ -98,12 +95,59 @@ func (cl *Client) Dial(ctx context.Context, addr string) (*Conn, error) {
 		}
 		target = "host/" + host
 	}
-	c, err := cl.handshake(ctx, nc, target)
+	if cl.Credentials == nil {
+		return nil, errNoCredentials
+	}
+	first, err := cl.initialize(nil, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	d := net.Dialer{Timeout: cl.timeout()}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		sspi.DeleteSecurityContext(first.ctx)
+		return nil, err
+	}
+	c, err := cl.handshake(ctx, nc, target, first)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+var errNoCredentials = errors.New("sockauth: Client.Credentials is nil; acquire outbound credentials first")
+
+// iscResult is the result of one InitializeSecurityContext call, completed when it asked for it.
+type iscResult struct {
+	ctx    *sspi.Context
+	status sspi.Status
+	token  []byte
+}
+
+// initialize runs one InitializeSecurityContext call with the server's token in (none on
+// the first call) and CompleteAuthToken when the status asks for it. On failure the
+// context is deleted.
+func (cl *Client) initialize(sctx *sspi.Context, target string, in []byte) (iscResult, error) {
+	var inBufs []sspi.Buffer
+	if in != nil {
+		inBufs = []sspi.Buffer{{Type: sspi.BufferToken, Data: in}}
+	}
+	out := []sspi.Buffer{{Type: sspi.BufferToken}}
+	nctx, status, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, cl.req(), sspi.NativeDataRep, inBufs, out)
+	if nctx != nil {
+		sctx = nctx
+	}
+	if err == nil && (status == sspi.CompleteNeeded || status == sspi.CompleteAndContinue) {
+		err = sspi.CompleteAuthToken(sctx, out)
+	}
+	if err != nil {
+		if sctx != nil {
+			sspi.DeleteSecurityContext(sctx)
+		}
+		return iscResult{}, err
+	}
+	return iscResult{ctx: sctx, status: status, token: out[0].Data}, nil
 }
 
 // Handshake authenticates over a connection the caller has opened. On failure the
@@ -115,7 +159,14 @@ func (cl *Client) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 			target = "host/" + ta.IP.String()
 		}
 	}
-	return cl.handshake(ctx, nc, target)
+	if cl.Credentials == nil {
+		return nil, errNoCredentials
+	}
+	first, err := cl.initialize(nil, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	return cl.handshake(ctx, nc, target, first)
 }
 
 // req is what the client asks of InitializeSecurityContext.
@@ -140,10 +191,9 @@ func (cl *Client) req() sspi.ContextReq {
 // CompleteAuthToken when the status asks for it, send any non-empty token (also the one
 // that comes with SEC_E_OK), and read the server's next token while the status is
 // SEC_I_CONTINUE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE.
-func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string) (*Conn, error) {
-	if cl.Credentials == nil {
-		return nil, errors.New("sockauth: Client.Credentials is nil; acquire outbound credentials first")
-	}
+//
+// first is the first call's result, made before the connection was opened.
+func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, first iscResult) (*Conn, error) {
 	// The caller's context can end the handshake at any wait.
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
@@ -151,8 +201,7 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string) (*C
 	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: cl.Framing, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.sample = cl.Framing == FramingSSPI && !cl.Messages
 	maxTok := orDefault(cl.MaxToken, DefaultMaxToken)
-	req := cl.req()
-	var sctx *sspi.Context
+	sctx := first.ctx
 	ok := false
 	defer func() {
 		if !ok && sctx != nil {
@@ -165,24 +214,16 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string) (*C
 		if leg > maxLegs {
 			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the server is still sending handshake tokens after %d legs", maxLegs)
 		}
-		var inBufs []sspi.Buffer
-		if in != nil {
-			inBufs = []sspi.Buffer{{Type: sspi.BufferToken, Data: in}}
-		}
-		out := []sspi.Buffer{{Type: sspi.BufferToken}}
-		nctx, status, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, req, sspi.NativeDataRep, inBufs, out)
-		if nctx != nil {
-			sctx = nctx
-		}
-		if err != nil {
-			return nil, ctxErr(ctx, err)
-		}
-		if status == sspi.CompleteNeeded || status == sspi.CompleteAndContinue {
-			if err := sspi.CompleteAuthToken(sctx, out); err != nil {
-				return nil, err
+		l := first
+		var err error
+		if leg > 1 {
+			if l, err = cl.initialize(sctx, target, in); err != nil {
+				sctx = nil // initialize deleted it
+				return nil, ctxErr(ctx, err)
 			}
+			sctx = l.ctx
 		}
-		tok := out[0].Data
+		status, tok := l.status, l.token
 		wbuf = wbuf[:0]
 		if leg == 1 {
 			switch {

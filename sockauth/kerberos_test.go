@@ -3,7 +3,9 @@ package sockauth
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gosspi/sspi"
@@ -137,19 +139,56 @@ func TestKerberosRoundTrip(t *testing.T) {
 
 // TestKerberosWrongPassword: the KDC refuses the AS exchange, so the client fails before it
 // sends anything, with SEC_E_LOGON_DENIED, and the server is unharmed.
+// TestKerberosWrongPassword (issue 9 item 4): a password the KDC refuses fails before any
+// connection is made. Kerberos itself refuses it at AcquireCredentialsHandle; Negotiate,
+// which leaves the AS exchange to the first context (so that IP-address targets never
+// cause one), refuses it in Dial's first InitializeSecurityContext, which comes before the
+// connection: a listener sees no connection. The right password then works.
 func TestKerberosWrongPassword(t *testing.T) {
 	k := startKDC(t)
+	_, _, err := sspi.AcquireCredentialsHandle("", "Kerberos", sspi.CredOutbound, nil,
+		&kerberos.ClientConfig{Principal: k.Principal(testpeers.KDCUser), Password: "not the password", Config: k.Krb5Conf}, nil)
+	if !errors.Is(err, sspi.ErrLogonDenied) {
+		t.Errorf("Kerberos, wrong password: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
 	for _, f := range []Framing{FramingSSPI, FramingGSS} {
 		t.Run(f.String(), func(t *testing.T) {
-			srv := startServer(t, &Server{Credentials: krbServerCreds(t, k, "Kerberos"), Framing: f})
-			bad := &Client{Credentials: krbClientCreds(t, k, "Kerberos", "not the password"), Framing: f, Target: testpeers.KDCService}
-			c, err := bad.Dial(testCtx(t), srv.Addr)
+			cred, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredOutbound, nil, &negotiate.Config{
+				Mechanisms:  []string{"Kerberos"},
+				Credentials: map[string]any{"Kerberos": &kerberos.ClientConfig{Principal: k.Principal(testpeers.KDCUser), Password: "not the password", Config: k.Krb5Conf}},
+			}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sspi.FreeCredentialsHandle(cred)
+			bad := &Client{Credentials: cred, Framing: f, Target: testpeers.KDCService}
+			c, err := bad.Dial(testCtx(t), l.Addr().String())
 			if err == nil {
 				c.Close()
 			}
 			if !errors.Is(err, sspi.ErrLogonDenied) || StatusName(err) != "SEC_E_LOGON_DENIED" {
 				t.Errorf("wrong password: %v (%s)", err, StatusName(err))
 			}
+			if n := accepted.Load(); n != 0 {
+				t.Errorf("the client connected %d times with a password the KDC refused", n)
+			}
+			srv := startServer(t, &Server{Credentials: krbServerCreds(t, k, "Kerberos"), Framing: f})
 			good := &Client{Credentials: krbClientCreds(t, k, "Kerberos", testpeers.KDCPassword), Framing: f, Target: testpeers.KDCService}
 			c2, err := good.Dial(testCtx(t), srv.Addr)
 			if err != nil {

@@ -38,6 +38,12 @@ and says why only in its log; it closes so too when it fails after the logon. Su
 is reported as DISCONNECTED, with where it came: during or after the handshake. With NTLM
 it comes after: the server's verdict on the last token shows at the first message.
 
+With Negotiate (the default package), Kerberos is tried first only where it can apply: not
+for a server given by IP address (unless --target names a host), not for a DOMAIN\user
+whose domain krb5.conf maps to no realm, and not for an account "sspi serve" made up
+(sspi-XXXXXX); NTLM is used then, and no KDC is asked. A Kerberos password the KDC
+refuses fails before the connection is made.
+
 Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
 
 Examples:

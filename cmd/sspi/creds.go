@@ -114,6 +114,32 @@ func newEphemeral() (ephemeral, error) {
 	return ephemeral{User: "sspi-" + hex.EncodeToString(id[:]), Password: b.String()}, nil
 }
 
+// invented reports whether user is an account sspi made up (newEphemeral's form: "sspi-"
+// and six hex digits, no domain). Such an account lives in one server's NTLM store only:
+// Kerberos is never tried for it, since asking a KDC would send a made-up name to whatever
+// realm krb5.conf names (Debian's default is MIT's).
+func invented(user string) bool {
+	id, ok := strings.CutPrefix(user, "sspi-")
+	if !ok || len(id) != 6 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+// clientIdentity is the identity a client authenticates as. For an invented account,
+// Negotiate is kept to NTLM (the PackageList "!Kerberos"), and Kerberos is refused.
+func clientIdentity(pkg, user, password string) (*sspi.AuthIdentity, error) {
+	id := &sspi.AuthIdentity{User: user, Password: password}
+	if invented(user) {
+		if strings.EqualFold(pkg, "Kerberos") {
+			return nil, sspi.Errorf(sspi.ErrNoCredentials, "%s is an account sspi made up for NTLM; no KDC knows it, so Kerberos is not tried", user)
+		}
+		id.PackageList = "!Kerberos"
+	}
+	return id, nil
+}
+
 // serverCreds are a server's credentials and where its accounts come from.
 type serverCreds struct {
 	cred      *sspi.Credentials
@@ -275,6 +301,10 @@ func acquireClient(pkg, user, passwordFile string, e *env) (*sspi.Credentials, s
 	if user == "" {
 		return nil, "", usageErrorf("a password from %s needs --user", source)
 	}
-	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, &sspi.AuthIdentity{User: user, Password: pw}, nil)
+	id, err := clientIdentity(pkg, user, pw)
+	if err != nil {
+		return nil, "", err
+	}
+	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, id, nil)
 	return cred, source, err
 }
