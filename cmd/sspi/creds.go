@@ -151,12 +151,24 @@ type serverCreds struct {
 	cleanup    func()
 }
 
-// acquireServer acquires inbound credentials for pkg. NTLM gets its account store
-// directly, and so does Negotiate's NTLM. Other packages take the environment's defaults,
-// so the accounts are handed over as NTLM_USER_FILE and the keytab as KRB5_KTNAME, where
-// gss-ntlmssp and MIT krb5 would look for them too. spn, when set, is the principal given
-// to AcquireCredentialsHandle: Kerberos then accepts tickets for that service only.
-func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds, error) {
+// serverSettings are what a server's credentials are made from: serve's flags, or the
+// demo's defaults (all empty).
+type serverSettings struct {
+	pkg         string // the security package
+	accounts    string // --accounts: the NTLM account file
+	keytab      string // --keytab
+	spn         string // --spn: the only Kerberos service principal accepted
+	replayCache string // --replay-cache: a Kerberos replay cache file that survives restarts
+}
+
+// acquireServer acquires inbound credentials for s.pkg. NTLM gets its account store
+// directly, and so does Negotiate's NTLM; Kerberos, alone or in Negotiate, its keytab,
+// service principal and replay cache. Other packages take the environment's defaults,
+// so the accounts are handed over as NTLM_USER_FILE, where gss-ntlmssp would look for
+// them too. s.spn, when set, is the principal given to AcquireCredentialsHandle: Kerberos
+// then accepts tickets for that service only.
+func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
+	pkg, accountsFile, keytab, spn := s.pkg, s.accounts, s.keytab, s.spn
 	sc := &serverCreds{cleanup: func() {}}
 	var store *ntlm.FileAccountStore
 	path := accountsFile
@@ -192,24 +204,31 @@ func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds,
 	switch {
 	case strings.EqualFold(pkg, ntlm.PackageName):
 		authData = &ntlm.ServerConfig{Accounts: store}
-		if keytab != "" || spn != "" {
-			return nil, usageErrorf("--keytab and --spn are for Kerberos and Negotiate; the NTLM package has no use for them")
+		if keytab != "" || spn != "" || s.replayCache != "" {
+			return nil, usageErrorf("--keytab, --spn and --replay-cache are for Kerberos and Negotiate; the NTLM package has no use for them")
 		}
 	case strings.EqualFold(pkg, "Negotiate"):
 		// NTLM gets the store directly; Kerberos the keytab, --keytab or the default one.
 		// Negotiate leaves out a mechanism whose credentials fail, silently: here a keytab
 		// the user named must work, and the mechanisms left are said at start-up.
 		cfg := &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Accounts: store}}}
-		krb, err := kerberosServer(keytab, spn)
+		krb, closeCache, err := kerberosServer(s)
 		switch {
 		case err == nil:
 			cfg.Mechanisms = append(cfg.Mechanisms, kerberos.PackageName)
 			cfg.Credentials[kerberos.PackageName] = krb
-		case keytab != "" || spn != "":
+			sc.cleanup = closeCache
+		case keytab != "" || spn != "" || s.replayCache != "":
 			return nil, err
 		}
 		cfg.Mechanisms = append(cfg.Mechanisms, ntlm.PackageName)
 		authData, sc.mechanisms = cfg, cfg.Mechanisms
+	case strings.EqualFold(pkg, kerberos.PackageName):
+		krb, closeCache, err := kerberosServer(s)
+		if err != nil {
+			return nil, err
+		}
+		authData, sc.cleanup = krb, closeCache
 	default:
 		if path == "" {
 			dir, err := os.MkdirTemp("", "sspi-serve-")
@@ -224,9 +243,6 @@ func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds,
 			}
 		}
 		os.Setenv("NTLM_USER_FILE", path)
-		if keytab != "" {
-			os.Setenv("KRB5_KTNAME", keytab)
-		}
 	}
 	cred, _, err := sspi.AcquireCredentialsHandle(spn, pkg, sspi.CredInbound, nil, authData, nil)
 	if err != nil {
@@ -242,19 +258,29 @@ func acquireServer(pkg, accountsFile, keytab, spn string, e *env) (*serverCreds,
 
 // kerberosServer returns the Kerberos acceptor configuration of a keytab (empty: the
 // default one, KRB5_KTNAME or /etc/krb5.keytab) once credentials have been acquired with
-// it, so that an unusable keytab is found at start-up, with the path and the reason.
-func kerberosServer(keytab, spn string) (*kerberos.ServerConfig, error) {
-	cfg := &kerberos.ServerConfig{Keytab: keytab, ServicePrincipal: spn}
+// it, so that an unusable keytab is found at start-up, with the path and the reason. With
+// --replay-cache it opens that file; the function returned closes it.
+func kerberosServer(s serverSettings) (*kerberos.ServerConfig, func(), error) {
+	cfg := &kerberos.ServerConfig{Keytab: s.keytab, ServicePrincipal: s.spn}
+	closeCache := func() {}
+	if s.replayCache != "" {
+		rc, err := kerberos.OpenFileReplayCache(s.replayCache, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--replay-cache %s: %w", s.replayCache, err)
+		}
+		cfg.ReplayCache, closeCache = rc, func() { rc.Close() }
+	}
 	cred, _, err := sspi.AcquireCredentialsHandle("", kerberos.PackageName, sspi.CredInbound, nil, cfg, nil)
 	if err != nil {
+		closeCache()
 		var se *sspi.Error
-		if keytab != "" && errors.As(err, &se) && se.Err != nil {
-			err = &sspi.Error{Status: se.Status, Err: fmt.Errorf("--keytab %s: %w", keytab, se.Err)}
+		if s.keytab != "" && errors.As(err, &se) && se.Err != nil {
+			err = &sspi.Error{Status: se.Status, Err: fmt.Errorf("--keytab %s: %w", s.keytab, se.Err)}
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	sspi.FreeCredentialsHandle(cred)
-	return cfg, nil
+	return cfg, closeCache, nil
 }
 
 // acquireClient acquires outbound credentials for pkg. The password comes from

@@ -107,7 +107,7 @@ func cmdDemo(args []string, e *env) int {
 var errSkipped = fmt.Errorf("skipped")
 
 func demoPackage(pkg string, e *env) error {
-	sc, err := acquireServer(pkg, "", "", "", e)
+	sc, err := acquireServer(serverSettings{pkg: pkg}, e)
 	if err != nil {
 		fmt.Fprintf(e.stdout, "   skipped: no server credentials here (%v)\n\n", err)
 		return errSkipped

@@ -393,7 +393,7 @@ func TestServeUnusableKeytab(t *testing.T) {
 		{[]string{"--keytab", "/nonexistent/krb5.keytab"}, exitAuth, []string{"--keytab /nonexistent/krb5.keytab", "no such file or directory"}},
 		{[]string{"--package", "Negotiate", "--keytab", junk}, exitAuth, []string{"--keytab " + junk, "keytab"}},
 		{[]string{"--package", "Kerberos", "--keytab", "/nonexistent/krb5.keytab"}, exitAuth, []string{"/nonexistent/krb5.keytab", "no such file or directory"}},
-		{[]string{"--package", "NTLM", "--keytab", junk}, exitUsage, []string{"--keytab and --spn are for Kerberos"}},
+		{[]string{"--package", "NTLM", "--keytab", junk}, exitUsage, []string{"--keytab, --spn and --replay-cache are for Kerberos"}},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)...)

@@ -45,7 +45,7 @@ func (s *testServer) Log() string {
 
 func startTestServer(t *testing.T, f sockauth.Framing, require sspi.ContextAttr) *testServer {
 	t.Helper()
-	sc, err := acquireServer("NTLM", "", "", "", &env{getenv: func(string) string { return "" }})
+	sc, err := acquireServer(serverSettings{pkg: "NTLM"}, &env{getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -298,5 +300,38 @@ func TestServeNegotiateKeytab(t *testing.T) {
 		"--user", k.Principal(testpeers.KDCUser), "--target", "host/localhost", "--message", "hi")
 	if code != exitOK || !strings.Contains(out, "package:     Kerberos") {
 		t.Errorf("connect: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.stderr)
+	}
+}
+
+// TestServeReplayCacheFile: `sspi serve --replay-cache FILE` keeps the Kerberos replay cache
+// in FILE: after a logon the file holds a record and is private (0600), a second server on
+// the same file while the first runs is refused at start-up, and the flag is a usage error
+// for NTLM, which has no use for it.
+func TestServeReplayCacheFile(t *testing.T) {
+	k := startKDC(t)
+	rc := filepath.Join(t.TempDir(), "replay")
+	s := startServe(t, "--package", "Kerberos", "--keytab", k.Keytab, "--replay-cache", rc, "--json")
+	fi, err := os.Stat(rc)
+	if err != nil {
+		t.Fatalf("replay cache file: %v", err)
+	}
+	before := fi.Size()
+	code, out, errOut := sspiCmd(t, []string{"SSPI_PASSWORD=" + testpeers.KDCPassword}, "", "connect", s.addr, "--package", "Kerberos",
+		"--user", k.Principal(testpeers.KDCUser), "--target", "host/localhost", "--message", "hi")
+	if code != exitOK {
+		t.Fatalf("connect: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.stderr)
+	}
+	connectionLines(t, s, 1)
+	if fi, err = os.Stat(rc); err != nil || fi.Size() <= before || fi.Mode().Perm() != 0o600 {
+		t.Errorf("after a logon the replay cache is %v (%v), was %d bytes; want it grown and mode 0600", fi, err, before)
+	}
+	code, _, errOut = sspiCmd(t, nil, "", "serve", "--package", "Kerberos", "--keytab", k.Keytab, "--replay-cache", rc, "--listen", "127.0.0.1:0")
+	if code != exitAuth || !strings.Contains(errOut, "--replay-cache "+rc) {
+		t.Errorf("second server on the same replay cache: exit %d, %s", code, errOut)
+	}
+	s.stop(t)
+	code, _, errOut = sspiCmd(t, nil, "", "serve", "--package", "NTLM", "--replay-cache", rc, "--listen", "127.0.0.1:0")
+	if code != exitUsage {
+		t.Errorf("--replay-cache with NTLM: exit %d, %s", code, errOut)
 	}
 }

@@ -39,6 +39,9 @@ one named with --keytab that cannot be used stops the server at start-up. The li
 Kerberos: the keytab is --keytab FILE, or the file KRB5_KTNAME names. With --spn only
 tickets for that service principal are accepted (SEC_E_WRONG_PRINCIPAL otherwise); without
 it, a ticket for any principal in the keytab is, and the log line names which ("service").
+Authenticators already accepted are refused for the clock skew; they are remembered in
+memory, or in --replay-cache FILE so that a restarted server still refuses them (one
+server at a time per file).
 
 One line is logged per connection, on standard error: who connected, the package, the
 attributes granted and how long it took, or the SEC_E status and why it failed.
@@ -63,7 +66,8 @@ func cmdServe(args []string, e *env) int {
 	pkg := fs.String("package", defaultPackage(), "security `package` to accept (see \"sspi packages\")")
 	framing := fs.String("framing", "sspi", "wire framing: `sspi` (the SDK sample) or gss (MIT gss-sample)")
 	accounts := fs.String("accounts", "", "NTLM account `file` (default: $NTLM_USER_FILE, else an ephemeral account)")
-	keytab := fs.String("keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (sets KRB5_KTNAME)")
+	keytab := fs.String("keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (default: $KRB5_KTNAME)")
+	replayCache := fs.String("replay-cache", "", "Kerberos replay cache `file` that outlives restarts (default: in memory)")
 	spn := fs.String("spn", "", "Kerberos service `principal` to accept tickets for (host/server.example.com); default: any in the keytab")
 	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of every wait for a client after the handshake")
 	hsTimeout := fs.Duration("handshake-timeout", 0, "time-out of the whole handshake (default: --timeout)")
@@ -110,7 +114,7 @@ func cmdServe(args []string, e *env) int {
 		return fail(e, "serve", err)
 	}
 
-	sc, err := acquireServer(*pkg, *accounts, *keytab, *spn, e)
+	sc, err := acquireServer(serverSettings{pkg: *pkg, accounts: *accounts, keytab: *keytab, spn: *spn, replayCache: *replayCache}, e)
 	if err != nil {
 		return fail(e, "serve", err)
 	}
