@@ -30,7 +30,8 @@
 //   - Unknown fields: RFC 4120's module has no extension markers, so an unknown context tag
 //     is refused everywhere; RFC 6806's encrypted-pa-data [12] in EncKDCRepPart is known.
 //     EncKDCRepPart is accepted with either APPLICATION 25 or 26 in either reply (RFC 4120
-//     5.4.2's note on KDCs that send 25 in TGS replies).
+//     5.4.2's note on KDCs that send 25 in TGS replies; MIT's KDC sends 26 in AS replies),
+//     and the tag is kept so that it re-encodes unchanged.
 //   - KerberosString: any octets but NUL (MIT and Windows send UTF-8; RFC 4120 asks for IA5).
 //   - An OPTIONAL KerberosTime is represented by the zero time.Time when absent; a present
 //     value equal to it (0001-01-01T00:00:00Z) is refused rather than silently lost.
