@@ -180,7 +180,10 @@ func (r *APReq) parse(s *cryptobyte.String) error {
 }
 
 // Marshal encodes r.
-func (r *APReq) Marshal() ([]byte, error) { return r.Append(nil) }
+func (r *APReq) Marshal() ([]byte, error) {
+	n := len(r.Ticket.Raw) + len(r.Ticket.EncPart.Cipher) + len(r.Authenticator.Cipher) + 256
+	return r.Append(make([]byte, 0, n))
+}
 
 // Append appends r's encoding to dst.
 func (r *APReq) Append(dst []byte) ([]byte, error) {

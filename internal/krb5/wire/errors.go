@@ -61,8 +61,7 @@ func invalid(typ, field string) error {
 
 // inMessage sets the outermost message name of err, which is always one of ours.
 func inMessage(err error, msg string) error {
-	var e *Error
-	if errors.As(err, &e) && e.Message == "" {
+	if e, ok := err.(*Error); ok && e.Message == "" {
 		e.Message = msg
 	}
 	return err

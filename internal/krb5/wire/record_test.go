@@ -59,9 +59,9 @@ type message interface {
 
 func newMessage(kind string) message {
 	switch kind {
-	case "AS-REQ", "TGS-REQ":
+	case "AS-REQ", "TGS-REQ", "KDC-REQ":
 		return new(KDCReq)
-	case "AS-REP", "TGS-REP":
+	case "AS-REP", "TGS-REP", "KDC-REP":
 		return new(KDCRep)
 	case "KRB-ERROR":
 		return new(KRBError)
@@ -89,7 +89,7 @@ func newMessage(kind string) message {
 	panic("unknown kind " + kind)
 }
 
-func readRecording(t *testing.T, file string) []byte {
+func readRecording(t testing.TB, file string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {
@@ -512,7 +512,7 @@ func copyFile(t *testing.T, from, to string) {
 	must(t, os.WriteFile(to, b, 0o644))
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
