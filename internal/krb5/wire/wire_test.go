@@ -20,8 +20,8 @@ func tlv(tag byte, content ...[]byte) []byte {
 	return e.b
 }
 
-func ts(s string) []byte { return tlv(tagGenTime, []byte(s)) }
-func in(v ...byte) []byte { return tlv(tagInteger, v) }
+func ts(s string) []byte           { return tlv(tagGenTime, []byte(s)) }
+func in(v ...byte) []byte          { return tlv(tagInteger, v) }
 func cx(n int, c ...[]byte) []byte { return tlv(byte(0xa0|n), c...) }
 
 // encAPRepPart builds an EncAPRepPart from its fields' encodings.
