@@ -28,15 +28,16 @@ type KRBError struct {
 	STime    time.Time
 	SUsec    int32
 	Code     int32
-	CRealm   string         // empty when absent
-	CName    *PrincipalName // nil when absent
-	Realm    string
-	SName    PrincipalName
-	// EText is the KDC's text: untrusted, unbounded by meaning; bound it before showing it.
-	EText     string
-	HasEText  bool
-	EData     []byte // nil when absent
+	// CRealm is the client's realm; HasCRealm says whether it was (or is to be) sent.
+	CRealm    string
 	HasCRealm bool
+	CName     *PrincipalName // nil when absent
+	Realm     string
+	SName     PrincipalName
+	// EText is the KDC's text: untrusted; bound it before showing it.
+	EText    string
+	HasEText bool
+	EData    []byte // nil when absent
 }
 
 // Unmarshal decodes a KRB-ERROR from b, which it must fill exactly.

@@ -103,11 +103,31 @@ func readRecording(t testing.TB, file string) []byte {
 // differently from MIT, fails here.
 func TestRecordedMIT(t *testing.T) {
 	if *update {
-		recordMIT(t)
+		recordMIT(t, "testdata", filepath.Join("..", "keytab", "testdata", "mit-services.keytab"),
+			filepath.Join("..", "ccache", "testdata", "mit-kinit-kvno.ccache"))
 	}
+	checkRecordings(t, "testdata")
+}
+
+// TestLiveMIT records the same exchanges from the MIT krb5 installed now into a temporary
+// directory and checks them the same way, so that a newer MIT's encodings are caught before
+// anyone re-records.
+func TestLiveMIT(t *testing.T) {
+	if *update {
+		t.Skip("TestRecordedMIT -update records")
+	}
+	dir := t.TempDir()
+	recordMIT(t, dir, "", "")
+	checkRecordings(t, dir)
+}
+
+func checkRecordings(t *testing.T, dir string) {
 	for _, r := range recordings {
 		t.Run(r.file, func(t *testing.T) {
-			b := readRecording(t, r.file)
+			b, err := os.ReadFile(filepath.Join(dir, r.file))
+			if err != nil {
+				t.Fatalf("%v (regenerate with go test -run TestRecordedMIT -update)", err)
+			}
 			m := newMessage(r.kind)
 			if err := m.Unmarshal(b); err != nil {
 				t.Fatalf("decode %s: %v", r.kind, err)
@@ -352,7 +372,7 @@ func (r *kdcRelay) take() [][]byte {
 // recordMIT runs kinit -f and kvno through the relay, then a python3-gssapi initiator with
 // delegation against a python3-gssapi acceptor, decrypts every encrypted part with the
 // test keys and writes all of it to testdata/.
-func recordMIT(t *testing.T) {
+func recordMIT(t *testing.T, dir, keytabOut, ccacheOut string) {
 	kdc := testpeers.StartKDC(t, testpeers.KDCOptions{})
 	// Preauthentication required, so that kinit's first AS-REQ meets KDC_ERR_PREAUTH_REQUIRED
 	// with ETYPE-INFO2 and its second carries PA-ENC-TIMESTAMP.
@@ -364,13 +384,13 @@ func recordMIT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	relayConf := filepath.Join(dir, "krb5.conf")
+	tmp := t.TempDir()
+	relayConf := filepath.Join(tmp, "krb5.conf")
 	c := strings.ReplaceAll(string(conf), "127.0.0.1:"+strconv.Itoa(kdc.Port), relay.ln.Addr().String())
 	if err := os.WriteFile(relayConf, []byte(c), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cc := filepath.Join(dir, "ccache")
+	cc := filepath.Join(tmp, "ccache")
 	env := testpeers.Environ(t, testpeers.NTLMEnv{}, "KRB5_CONFIG="+relayConf, "KRB5CCNAME=FILE:"+cc)
 	run := func(stdin string, name string, args ...string) {
 		cmd := exec.Command(name, args...)
@@ -496,13 +516,15 @@ func recordMIT(t *testing.T) {
 	files["mit-enc-ap-rep-part.der"] = decrypt(t, sessKey, aprep.EncPart, 12)
 
 	for name, b := range files {
-		if err := os.WriteFile(filepath.Join("testdata", name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The keytab and a ccache, for the keytab and ccache packages' tests.
-	copyFile(t, kdc.Keytab, filepath.Join("..", "keytab", "testdata", "mit-services.keytab"))
-	copyFile(t, cc, filepath.Join("..", "ccache", "testdata", "mit-kinit-kvno.ccache"))
+	if keytabOut != "" {
+		copyFile(t, kdc.Keytab, keytabOut)
+		copyFile(t, cc, ccacheOut)
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {
