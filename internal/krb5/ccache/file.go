@@ -1,0 +1,31 @@
+package ccache
+
+import (
+	"io"
+	"os"
+
+	"github.com/gosspi/sspi/internal/krb5/atomicfile"
+)
+
+// Load reads and parses the credential cache at path (without a "FILE:" prefix).
+func Load(path string) (*CCache, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return Parse(b)
+}
+
+// WriteFile writes c to path atomically with mode 0600.
+func (c *CCache) WriteFile(path string) error {
+	b, err := c.Marshal()
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, b)
+}

@@ -1,0 +1,375 @@
+package wire
+
+import (
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// DER identifier octets of RFC 4120's universal types.
+const (
+	tagBoolean     = 0x01
+	tagInteger     = 0x02
+	tagBitString   = 0x03
+	tagOctetString = 0x04
+	tagGeneralStr  = 0x1b // KerberosString and Realm (RFC 4120 5.2.1)
+	tagGenTime     = 0x18 // KerberosTime (RFC 4120 5.2.3)
+	tagSequence    = 0x30
+)
+
+func ctx(n int) asn1.Tag { return asn1.Tag(0xa0 | n) }
+
+// app returns the constructed [APPLICATION n] identifier (n <= 30).
+func app(n int) asn1.Tag { return asn1.Tag(0x60 | n) }
+
+// field reads the explicit [n] wrapper of a mandatory field into out.
+func field(s *cryptobyte.String, n int, out *cryptobyte.String) bool {
+	return s.ReadASN1(out, ctx(n))
+}
+
+// optional reads the explicit [n] wrapper when it is the next element; present says whether.
+func optional(s *cryptobyte.String, n int, out *cryptobyte.String, present *bool) bool {
+	*present = s.PeekASN1Tag(ctx(n))
+	if !*present {
+		return true
+	}
+	return s.ReadASN1(out, ctx(n))
+}
+
+// readInteger reads an INTEGER that fits 64 bits, in DER's minimal two's complement form.
+func readInteger(s *cryptobyte.String, out *int64) bool {
+	var c cryptobyte.String
+	if !s.ReadASN1(&c, tagInteger) || len(c) == 0 || len(c) > 8 {
+		return false
+	}
+	// X.690 8.3.2: the first nine bits are neither all zero nor all one.
+	if len(c) > 1 && ((c[0] == 0 && c[1]&0x80 == 0) || (c[0] == 0xff && c[1]&0x80 != 0)) {
+		return false
+	}
+	v := int64(int8(c[0]))
+	for _, b := range c[1:] {
+		v = v<<8 | int64(b)
+	}
+	*out = v
+	return true
+}
+
+// int32Field reads [n] Int32, the whole of the wrapper.
+func int32Field(s *cryptobyte.String, n int, out *int32) bool {
+	var c cryptobyte.String
+	var v int64
+	if !field(s, n, &c) || !readInteger(&c, &v) || !c.Empty() || v != int64(int32(v)) {
+		return false
+	}
+	*out = int32(v)
+	return true
+}
+
+// uint32Field reads [n] UInt32. RFC 4120 5.2.4 notes that implementations have sent nonces
+// (and kvnos and sequence numbers) as negative Int32 values; like MIT, such values are
+// accepted and read as their 32-bit two's complement. Encoding always writes 0..2^32-1.
+func uint32Field(s *cryptobyte.String, n int, out *uint32) bool {
+	var c cryptobyte.String
+	return field(s, n, &c) && readUint32(&c, out) && c.Empty()
+}
+
+func readUint32(s *cryptobyte.String, out *uint32) bool {
+	var v int64
+	if !readInteger(s, &v) || v < -1<<31 || v > 1<<32-1 {
+		return false
+	}
+	*out = uint32(v)
+	return true
+}
+
+// constField reads [n] INTEGER and checks it equals want (pvno, msg-type).
+func constField(s *cryptobyte.String, n int, want int32) bool {
+	var v int32
+	return int32Field(s, n, &v) && v == want
+}
+
+// readString reads a KerberosString (GeneralString) of at most max bytes. RFC 4120 5.2.1
+// asks for IA5 characters; MIT and Windows put UTF-8 there, so any bytes but NUL pass.
+func readString(s *cryptobyte.String, max int, out *string) bool {
+	var c cryptobyte.String
+	if !s.ReadASN1(&c, tagGeneralStr) || len(c) > max {
+		return false
+	}
+	for _, b := range c {
+		if b == 0 {
+			return false
+		}
+	}
+	*out = string(c)
+	return true
+}
+
+// stringField reads [n] KerberosString.
+func stringField(s *cryptobyte.String, n int, out *string) bool {
+	var c cryptobyte.String
+	return field(s, n, &c) && readString(&c, MaxStringLen, out) && c.Empty()
+}
+
+// octetsField reads [n] OCTET STRING; out aliases s.
+func octetsField(s *cryptobyte.String, n int, out *[]byte) bool {
+	var c, o cryptobyte.String
+	if !field(s, n, &c) || !c.ReadASN1(&o, tagOctetString) || !c.Empty() {
+		return false
+	}
+	*out = o
+	return true
+}
+
+// boolField reads [n] BOOLEAN in DER form (0x00 or 0xff).
+func boolField(s *cryptobyte.String, n int, out *bool) bool {
+	var c, o cryptobyte.String
+	if !field(s, n, &c) || !c.ReadASN1(&o, tagBoolean) || !c.Empty() || len(o) != 1 {
+		return false
+	}
+	switch o[0] {
+	case 0:
+		*out = false
+	case 0xff:
+		*out = true
+	default:
+		return false
+	}
+	return true
+}
+
+// timeField reads [n] KerberosTime: GeneralizedTime "YYYYMMDDHHMMSSZ", no fractions, UTC
+// (RFC 4120 5.2.3), parsed by hand so that decoding allocates nothing.
+func timeField(s *cryptobyte.String, n int, out *time.Time) bool {
+	var t time.Time
+	if !readTimeField(s, n, &t) {
+		return false
+	}
+	*out = t
+	return true
+}
+
+// optTimeField reads an OPTIONAL [n] KerberosTime into out, leaving it zero when absent. The
+// zero time.Time stands for "absent", so a present value equal to it (0001-01-01 00:00:00,
+// which no implementation sends) is refused rather than lost.
+func optTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
+	if !s.PeekASN1Tag(ctx(n)) {
+		return true
+	}
+	return readTimeField(s, n, out) && !out.IsZero()
+}
+
+func readTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
+	var c, o cryptobyte.String
+	if !field(s, n, &c) || !c.ReadASN1(&o, tagGenTime) || !c.Empty() || len(o) != 15 || o[14] != 'Z' {
+		return false
+	}
+	var v [7]int
+	widths := [7]int{4, 2, 2, 2, 2, 2, 0}
+	p := 0
+	for i, w := range widths[:6] {
+		for j := 0; j < w; j++ {
+			d := o[p]
+			if d < '0' || d > '9' {
+				return false
+			}
+			v[i] = v[i]*10 + int(d-'0')
+			p++
+		}
+	}
+	year, month, day, hour, minute, sec := v[0], v[1], v[2], v[3], v[4], v[5]
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // 31 April and the like normalize into the next month
+		return false
+	}
+	*out = t
+	return true
+}
+
+// flagsField reads [n] KerberosFlags: a BIT STRING of which the first 32 bits are the flags,
+// bit 0 the most significant (RFC 4120 5.2.8). RFC 4120 lets senders send at least 32
+// bits, so longer strings are read and bits past 31 ignored; shorter ones (DER's trailing-
+// zero trimming, which Heimdal applies) are padded with zeros. Unused bits must be zero.
+func flagsField(s *cryptobyte.String, n int, out *uint32) bool {
+	var c, o cryptobyte.String
+	if !field(s, n, &c) || !c.ReadASN1(&o, tagBitString) || !c.Empty() || len(o) == 0 || len(o) > 1+maxFlagBytes {
+		return false
+	}
+	unused := o[0]
+	if unused > 7 || (len(o) == 1 && unused != 0) || (len(o) > 1 && o[len(o)-1]&(1<<unused-1) != 0) {
+		return false
+	}
+	var v uint32
+	for i := 0; i < 4; i++ {
+		v <<= 8
+		if 1+i < len(o) {
+			v |= uint32(o[1+i])
+		}
+	}
+	*out = v
+	return true
+}
+
+const maxFlagBytes = 16
+
+// encoder appends DER to b. An element is opened with open, which writes the identifier
+// and a one-byte length placeholder, and closed with close, which writes the real length,
+// moving the content up when the length needs the long form. So a message is written top
+// down in one buffer, without building children first or allocating per element.
+type encoder struct {
+	b   []byte
+	err error
+}
+
+func (e *encoder) open(tag asn1.Tag) int {
+	e.b = append(e.b, byte(tag), 0)
+	return len(e.b)
+}
+
+var zeros [4]byte
+
+func (e *encoder) close(start int) {
+	n := len(e.b) - start
+	if n < 0x80 {
+		e.b[start-1] = byte(n)
+		return
+	}
+	k := 1
+	for v := n >> 8; v != 0; v >>= 8 {
+		k++
+	}
+	e.b = append(e.b, zeros[:k]...)
+	copy(e.b[start+k:], e.b[start:start+n])
+	e.b[start-1] = 0x80 | byte(k)
+	for i := 0; i < k; i++ {
+		e.b[start+k-1-i] = byte(n >> (8 * i))
+	}
+}
+
+func (e *encoder) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+func (e *encoder) raw(b []byte) { e.b = append(e.b, b...) }
+
+func (e *encoder) integer(v int64) {
+	n := 1
+	for w := v; w > 127 || w < -128; w >>= 8 {
+		n++
+	}
+	e.b = append(e.b, tagInteger, byte(n))
+	for i := n - 1; i >= 0; i-- {
+		e.b = append(e.b, byte(v>>(8*i)))
+	}
+}
+
+func (e *encoder) intField(n int, v int64) {
+	p := e.open(ctx(n))
+	e.integer(v)
+	e.close(p)
+}
+
+func (e *encoder) octets(b []byte) {
+	p := e.open(tagOctetString)
+	e.raw(b)
+	e.close(p)
+}
+
+func (e *encoder) octetsField(n int, b []byte) {
+	p := e.open(ctx(n))
+	e.octets(b)
+	e.close(p)
+}
+
+func (e *encoder) str(typ, fld, v string) {
+	if len(v) > MaxStringLen {
+		e.fail(tooLarge(typ, fld))
+	}
+	p := e.open(tagGeneralStr)
+	e.b = append(e.b, v...)
+	e.close(p)
+}
+
+func (e *encoder) stringField(typ, fld string, n int, v string) {
+	p := e.open(ctx(n))
+	e.str(typ, fld, v)
+	e.close(p)
+}
+
+func (e *encoder) boolField(n int, v bool) {
+	b := byte(0)
+	if v {
+		b = 0xff
+	}
+	e.b = append(e.b, byte(ctx(n)), 3, tagBoolean, 1, b)
+}
+
+func (e *encoder) timeField(typ, fld string, n int, t time.Time) {
+	t = t.UTC()
+	y := t.Year()
+	if y < 0 || y > 9999 {
+		e.fail(invalid(typ, fld))
+		y = 0
+	}
+	e.b = append(e.b, byte(ctx(n)), 17, tagGenTime, 15)
+	e.b = appendDigits(e.b, y, 4)
+	e.b = appendDigits(e.b, int(t.Month()), 2)
+	e.b = appendDigits(e.b, t.Day(), 2)
+	e.b = appendDigits(e.b, t.Hour(), 2)
+	e.b = appendDigits(e.b, t.Minute(), 2)
+	e.b = appendDigits(e.b, t.Second(), 2)
+	e.b = append(e.b, 'Z')
+}
+
+func appendDigits(b []byte, v, w int) []byte {
+	var d [4]byte
+	for i := w - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:w]...)
+}
+
+// flagsField writes 32 flag bits as MIT and Windows do: five content octets, none unused.
+func (e *encoder) flagsField(n int, v uint32) {
+	e.b = append(e.b, byte(ctx(n)), 7, tagBitString, 5, 0, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// seqOf reads a SEQUENCE OF whose elements each() consumes one by one, at most max of them.
+func seqOf(s *cryptobyte.String, max int, each func(*cryptobyte.String) bool) (ok, tooMany bool) {
+	var c cryptobyte.String
+	if !s.ReadASN1(&c, tagSequence) {
+		return false, false
+	}
+	for n := 0; !c.Empty(); n++ {
+		if n == max {
+			return false, true
+		}
+		if !each(&c) {
+			return false, false
+		}
+	}
+	return true, false
+}
+
+func (e *encoder) optTimeField(typ, fld string, n int, t time.Time) {
+	if !t.IsZero() {
+		e.timeField(typ, fld, n, t)
+	}
+}
+
+// microseconds checks RFC 4120's Microseconds range, 0..999999.
+func microseconds(v int32) bool { return v >= 0 && v <= 999999 }
+
+// top checks a whole message's size before decoding starts.
+func top(b []byte, msg string) (cryptobyte.String, error) {
+	if len(b) > MaxMessageSize {
+		return nil, &Error{Message: msg, Err: ErrTooLarge}
+	}
+	return cryptobyte.String(b), nil
+}

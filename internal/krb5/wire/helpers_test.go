@@ -1,0 +1,5 @@
+package wire
+
+import "golang.org/x/crypto/cryptobyte"
+
+func cryptobyteString(b []byte) cryptobyte.String { return cryptobyte.String(b) }
