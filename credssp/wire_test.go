@@ -164,7 +164,7 @@ func TestTSRequestRejects(t *testing.T) {
 		{"negative version", unhex(t, "3005a0030201ff"), "negative version"},
 		{"non-minimal version", unhex(t, "3006a00402020006"), "no version"},
 		{"BER indefinite length", unhex(t, "3080a0030201060000"), "malformed"},
-		{"two negoTokens", unhex(t, "3018a003020106a111300f3005a003040161" + "3006a0040402ab00"), "more than one"},
+		{"two negoTokens", unhex(t, "3018a003020106a111300f3005a003040161"+"3006a0040402ab00"), "more than one"},
 		{"empty NegoData", unhex(t, "3009a003020106a1023000"), "empty negoTokens"},
 		{"fields out of order", unhex(t, "300fa003020106a303040100a203040100"), "out-of-order"},
 		{"short nonce", unhex(t, "300aa003020106a503040100"), "clientNonce of 1 bytes"},
