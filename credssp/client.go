@@ -186,7 +186,8 @@ func (h *clientHandshake) readPubKeyAuth(in []byte) ([]byte, sspi.Status, error)
 	if r.pubKeyAuth == nil {
 		return nil, sspi.ErrInvalidToken, sspi.Errorf(sspi.ErrInvalidToken, "credssp: the server's TSRequest has no pubKeyAuth")
 	}
-	if r.clientNonce != nil && !bytes.Equal(r.clientNonce, h.nonce) {
+	// Below version 5 there is no nonce to echo; FreeRDP's server sends one anyway.
+	if h.nonce != nil && r.clientNonce != nil && !bytes.Equal(r.clientNonce, h.nonce) {
 		return nil, sspi.ErrBadBindings, sspi.Errorf(sspi.ErrBadBindings, "credssp: the server echoed a different clientNonce")
 	}
 	got, err := h.inner.open(r.pubKeyAuth)

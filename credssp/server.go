@@ -104,9 +104,9 @@ func (h *serverHandshake) answerPubKeyAuth(r *tsRequest) ([]byte, sspi.Status, e
 			return nil, sspi.ErrBadBindings, h.failInner(sspi.Errorf(sspi.ErrBadBindings, "credssp: version %d pubKeyAuth without a clientNonce", v))
 		}
 		h.nonce = append([]byte(nil), r.clientNonce...)
-	} else if r.clientNonce != nil {
-		return nil, sspi.ErrInvalidToken, sspi.Errorf(sspi.ErrInvalidToken, "credssp: a clientNonce at version %d, which has none", v)
 	}
+	// Below version 5 a clientNonce means nothing; FreeRDP sends one anyway, having
+	// announced version 6 before it knew ours, so it is ignored.
 	got, err := h.inner.open(r.pubKeyAuth)
 	if err != nil {
 		return nil, sspi.StatusOf(err), h.failInner(err)
@@ -131,7 +131,7 @@ func (h *serverHandshake) readAuthInfo(r *tsRequest) ([]byte, sspi.Status, error
 	if r.authInfo == nil {
 		return nil, sspi.ErrInvalidToken, sspi.Errorf(sspi.ErrInvalidToken, "credssp: the client's last TSRequest has no authInfo")
 	}
-	if r.clientNonce != nil && !bytes.Equal(r.clientNonce, h.nonce) {
+	if h.nonce != nil && r.clientNonce != nil && !bytes.Equal(r.clientNonce, h.nonce) {
 		return nil, sspi.ErrBadBindings, sspi.Errorf(sspi.ErrBadBindings, "credssp: the client's clientNonce changed between its messages")
 	}
 	plain, err := h.inner.open(r.authInfo)
