@@ -9,7 +9,6 @@ import (
 	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/der"
 )
 
 // TSCredentials credType values (MS-CSSP 2.2.1.2).
@@ -110,7 +109,7 @@ func marshalTSCredentials(c Delegated) []byte {
 	body := inner.BytesOrPanic()
 	var b cryptobyte.Builder
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(der.ContextTag(0), func(b *cryptobyte.Builder) { b.AddASN1Int64(c.credType()) })
+		b.AddASN1(contextTag(0), func(b *cryptobyte.Builder) { b.AddASN1Int64(c.credType()) })
 		addOctets(b, 1, body)
 	})
 	clear(body)
@@ -135,7 +134,7 @@ func (c *PasswordCredentials) marshal(b *cryptobyte.Builder) {
 func (c *SmartCardCredentials) marshal(b *cryptobyte.Builder) {
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		addString(b, 0, c.PIN)
-		b.AddASN1(der.ContextTag(1), func(b *cryptobyte.Builder) { c.CSPData.marshal(b) })
+		b.AddASN1(contextTag(1), func(b *cryptobyte.Builder) { c.CSPData.marshal(b) })
 		addOptionalString(b, 2, c.UserHint)
 		addOptionalString(b, 3, c.DomainHint)
 	})
@@ -147,7 +146,7 @@ func (c *SmartCardCredentials) marshal(b *cryptobyte.Builder) {
 //	containerName [3] ... OPTIONAL, cspName [4] ... OPTIONAL }
 func (d *CSPDataDetail) marshal(b *cryptobyte.Builder) {
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(der.ContextTag(0), func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(d.KeySpec)) })
+		b.AddASN1(contextTag(0), func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(d.KeySpec)) })
 		addOptionalString(b, 1, d.CardName)
 		addOptionalString(b, 2, d.ReaderName)
 		addOptionalString(b, 3, d.ContainerName)
@@ -161,9 +160,9 @@ func (d *CSPDataDetail) marshal(b *cryptobyte.Builder) {
 //	supplementalCreds [1] SEQUENCE OF TSRemoteGuardPackageCred OPTIONAL }
 func (c *RemoteGuardCredentials) marshal(b *cryptobyte.Builder) {
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(der.ContextTag(0), func(b *cryptobyte.Builder) { c.Logon.marshal(b) })
+		b.AddASN1(contextTag(0), func(b *cryptobyte.Builder) { c.Logon.marshal(b) })
 		if len(c.Supplemental) > 0 {
-			b.AddASN1(der.ContextTag(1), func(b *cryptobyte.Builder) {
+			b.AddASN1(contextTag(1), func(b *cryptobyte.Builder) {
 				b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
 					for i := range c.Supplemental {
 						c.Supplemental[i].marshal(b)
@@ -220,7 +219,7 @@ func parseTSCredentials(msg []byte) (Delegated, error) {
 	var credType int64
 	var body []byte
 	ok := in.ReadASN1(&s, asn1.SEQUENCE) && in.Empty() &&
-		s.ReadASN1(&t, der.ContextTag(0)) && t.ReadASN1Int64WithTag(&credType, asn1.INTEGER) && t.Empty()
+		s.ReadASN1(&t, contextTag(0)) && t.ReadASN1Int64WithTag(&credType, asn1.INTEGER) && t.Empty()
 	if ok {
 		body, ok = readOptionalOctets(&s, 1)
 		ok = ok && body != nil && s.Empty()
@@ -263,7 +262,7 @@ func parseSmartCardCreds(body []byte) (*SmartCardCredentials, error) {
 	var s, csp cryptobyte.String
 	c := new(SmartCardCredentials)
 	ok := in.ReadASN1(&s, asn1.SEQUENCE) && in.Empty() &&
-		readString(&s, 0, &c.PIN) && s.ReadASN1(&csp, der.ContextTag(1)) &&
+		readString(&s, 0, &c.PIN) && s.ReadASN1(&csp, contextTag(1)) &&
 		c.CSPData.parse(csp) &&
 		readOptionalString(&s, 2, &c.UserHint) && readOptionalString(&s, 3, &c.DomainHint) && s.Empty()
 	if !ok {
@@ -276,7 +275,7 @@ func (d *CSPDataDetail) parse(in cryptobyte.String) bool {
 	var s, t cryptobyte.String
 	var keySpec int64
 	ok := in.ReadASN1(&s, asn1.SEQUENCE) && in.Empty() &&
-		s.ReadASN1(&t, der.ContextTag(0)) && t.ReadASN1Int64WithTag(&keySpec, asn1.INTEGER) && t.Empty() &&
+		s.ReadASN1(&t, contextTag(0)) && t.ReadASN1Int64WithTag(&keySpec, asn1.INTEGER) && t.Empty() &&
 		keySpec >= -1<<31 && keySpec < 1<<31 &&
 		readOptionalString(&s, 1, &d.CardName) && readOptionalString(&s, 2, &d.ReaderName) &&
 		readOptionalString(&s, 3, &d.ContainerName) && readOptionalString(&s, 4, &d.CSPName) && s.Empty()
@@ -293,8 +292,8 @@ func parseRemoteGuardCreds(body []byte) (*RemoteGuardCredentials, error) {
 	c := new(RemoteGuardCredentials)
 	var present bool
 	ok := in.ReadASN1(&s, asn1.SEQUENCE) && in.Empty() &&
-		s.ReadASN1(&logon, der.ContextTag(0)) && c.Logon.parse(logon) &&
-		s.ReadOptionalASN1(&supp, &present, der.ContextTag(1)) && s.Empty()
+		s.ReadASN1(&logon, contextTag(0)) && c.Logon.parse(logon) &&
+		s.ReadOptionalASN1(&supp, &present, contextTag(1)) && s.Empty()
 	if ok && present {
 		var list cryptobyte.String
 		ok = supp.ReadASN1(&list, asn1.SEQUENCE) && supp.Empty()

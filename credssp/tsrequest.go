@@ -6,8 +6,6 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
-
-	"github.com/gosspi/sspi/internal/der"
 )
 
 // TSRequest versions (MS-CSSP 2.2.1). Version 2 is the original protocol, 3 and 4 add
@@ -66,9 +64,9 @@ var (
 func (r *tsRequest) marshal() []byte {
 	var b cryptobyte.Builder
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(der.ContextTag(0), func(b *cryptobyte.Builder) { b.AddASN1Int64(r.version) })
+		b.AddASN1(contextTag(0), func(b *cryptobyte.Builder) { b.AddASN1Int64(r.version) })
 		if r.negoToken != nil {
-			b.AddASN1(der.ContextTag(1), func(b *cryptobyte.Builder) {
+			b.AddASN1(contextTag(1), func(b *cryptobyte.Builder) {
 				b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
 					b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
 						addOctets(b, 0, r.negoToken)
@@ -85,7 +83,7 @@ func (r *tsRequest) marshal() []byte {
 		if r.hasErrorCode {
 			// NTSTATUS is a signed 32-bit LONG; Windows and FreeRDP encode failure codes
 			// (0xC000....) as negative INTEGERs.
-			b.AddASN1(der.ContextTag(4), func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(int32(r.errorCode))) })
+			b.AddASN1(contextTag(4), func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(int32(r.errorCode))) })
 		}
 		if r.clientNonce != nil {
 			addOctets(b, 5, r.clientNonce)
@@ -96,7 +94,7 @@ func (r *tsRequest) marshal() []byte {
 
 // addOctets adds [tag] OCTET STRING.
 func addOctets(b *cryptobyte.Builder, tag int, v []byte) {
-	b.AddASN1(der.ContextTag(tag), func(b *cryptobyte.Builder) {
+	b.AddASN1(contextTag(tag), func(b *cryptobyte.Builder) {
 		b.AddASN1OctetString(v)
 	})
 }
@@ -113,7 +111,7 @@ func parseTSRequest(msg []byte) (*tsRequest, error) {
 		return nil, errTSRequest
 	}
 	var v cryptobyte.String
-	if !s.ReadASN1(&v, der.ContextTag(0)) || !v.ReadASN1Int64WithTag(&r.version, asn1.INTEGER) || !v.Empty() {
+	if !s.ReadASN1(&v, contextTag(0)) || !v.ReadASN1Int64WithTag(&r.version, asn1.INTEGER) || !v.Empty() {
 		return nil, fmt.Errorf("%w: no version", errTSRequest)
 	}
 	if r.version < 0 {
@@ -121,7 +119,7 @@ func parseTSRequest(msg []byte) (*tsRequest, error) {
 	}
 	var present bool
 	var nego cryptobyte.String
-	if !s.ReadOptionalASN1(&nego, &present, der.ContextTag(1)) {
+	if !s.ReadOptionalASN1(&nego, &present, contextTag(1)) {
 		return nil, fmt.Errorf("%w: negoTokens", errTSRequest)
 	}
 	if present {
@@ -139,7 +137,7 @@ func parseTSRequest(msg []byte) (*tsRequest, error) {
 		return nil, fmt.Errorf("%w: pubKeyAuth", errTSRequest)
 	}
 	var ec cryptobyte.String
-	if !s.ReadOptionalASN1(&ec, &r.hasErrorCode, der.ContextTag(4)) {
+	if !s.ReadOptionalASN1(&ec, &r.hasErrorCode, contextTag(4)) {
 		return nil, fmt.Errorf("%w: errorCode", errTSRequest)
 	}
 	if r.hasErrorCode {
@@ -188,7 +186,7 @@ func parseNegoData(nego cryptobyte.String) ([]byte, error) {
 func readOptionalOctets(s *cryptobyte.String, tag int) ([]byte, bool) {
 	var wrapped, v cryptobyte.String
 	var present bool
-	if !s.ReadOptionalASN1(&wrapped, &present, der.ContextTag(tag)) {
+	if !s.ReadOptionalASN1(&wrapped, &present, contextTag(tag)) {
 		return nil, false
 	}
 	if !present {
@@ -202,3 +200,6 @@ func readOptionalOctets(s *cryptobyte.String, tag int) ([]byte, bool) {
 	}
 	return v, true
 }
+
+// contextTag is the explicit [n] tag every TSRequest and TSCredentials field has.
+func contextTag(n int) asn1.Tag { return asn1.Tag(n).ContextSpecific().Constructed() }
