@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/gosspi/sspi"
 )
 
 // FuzzTSRequest checks that the parser never panics, and that whatever it accepts
@@ -51,6 +53,47 @@ func FuzzTSCredentials(f *testing.F) {
 		}
 		if !reflect.DeepEqual(c, c2) {
 			t.Fatalf("round trip changed the credentials: %+v -> %+v", c, c2)
+		}
+	})
+}
+
+// FuzzServerInput feeds a CredSSP server, after one honest message, whatever the fuzzer
+// makes: the server's whole input path (TSRequest parsing, version rules, the inner
+// package, unsealing, TSCredentials) must fail cleanly with a status, never panic.
+func FuzzServerInput(f *testing.F) {
+	for _, d := range []string{vecTSRequestAll, vecPhase1, vecPhase4, vecPhase5} {
+		f.Add(hexdump(f, d), false)
+	}
+	f.Add([]byte{0x30, 0x03, 0xa0, 0x01, 0x06}, true)
+	f.Fuzz(func(t *testing.T, msg []byte, first bool) {
+		s, err := newServerHandshake(innerCreds(t, sspi.CredInbound, serverConfig(t)), testSPK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.gctx = t.Context()
+		if !first {
+			c, err := newClientHandshake(innerCreds(t, sspi.CredOutbound, clientConfig()), testTarget, defaultReq, testSPK)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.gctx = t.Context()
+			hello, _, err := c.step(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.step(hello); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, st, err := s.step(msg)
+		if err != nil {
+			if sspi.StatusOf(err) == sspi.ErrInternalError || !sspi.StatusOf(err).Failed() {
+				t.Fatalf("failure without a proper status: %v", err)
+			}
+			return
+		}
+		if st != sspi.ContinueNeeded || out == nil {
+			t.Fatalf("a fuzzed message got the server to %v with %x", st, out)
 		}
 	})
 }

@@ -1,0 +1,98 @@
+package credssp
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testpeers"
+	"github.com/gosspi/sspi/kerberos"
+	"github.com/gosspi/sspi/negotiate"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testpeers.StopSharedKDC()
+	os.Exit(code)
+}
+
+// Kerberos inside CredSSP, our client against our server, with the loopback MIT KDC: the
+// server is mutually authenticated, so Windows' default policy (TERMSRV/*) lets the
+// client delegate without the NTLM-only opt-in.
+func TestKerberosInside(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an MIT KDC")
+	}
+	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"TERMSRV/localhost", "HTTP/localhost"}})
+	user := testpeers.KDCUser
+	client := func(password string) Config {
+		return Config{
+			Negotiate: &negotiate.Config{Mechanisms: []string{negotiate.Kerberos}, Credentials: map[string]any{
+				negotiate.Kerberos: &kerberos.ClientConfig{Principal: kdc.Principal(user), Password: password, Config: kdc.Krb5Conf}}},
+			Delegate: &PasswordCredentials{Domain: kdc.Realm, User: user, Password: password},
+		}
+	}
+	server := Config{Negotiate: &negotiate.Config{Mechanisms: []string{negotiate.Kerberos}, Credentials: map[string]any{
+		negotiate.Kerberos: &kerberos.ServerConfig{Keytab: kdc.Keytab}}}}
+	for _, tt := range []struct {
+		name           string
+		target         string
+		password       string
+		req            sspi.ContextReq
+		mod            func(c *Config)
+		client, server sspi.Status
+	}{
+		{name: "delegation to TERMSRV with mutual auth", target: "TERMSRV/localhost", req: defaultReq | sspi.ISCReqMutualAuth},
+		{name: "version 2 with Kerberos", target: "TERMSRV/localhost", req: defaultReq, mod: func(c *Config) { c.MaxVersion, c.MinVersion = 2, 2 }},
+		{name: "delegation to HTTP refused by the default policy", target: "HTTP/localhost", req: defaultReq, client: sspi.ErrDelegationPolicy},
+		{name: "delegation to HTTP allowed by policy", target: "HTTP/localhost", req: defaultReq, mod: func(c *Config) { c.DelegateTo = []string{"HTTP/localhost"} }},
+		{name: "no delegation anywhere", target: "TERMSRV/localhost", req: defaultReq, mod: func(c *Config) { c.DelegateTo = []string{} }, client: sspi.ErrDelegationPolicy},
+		{name: "wrong password", target: "TERMSRV/localhost", password: "wrong", req: defaultReq, client: sspi.ErrLogonDenied},
+		{name: "unknown service", target: "TERMSRV/nowhere.invalid", req: defaultReq, client: sspi.ErrTargetUnknown},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pw := testpeers.KDCPassword
+			if tt.password != "" {
+				pw = tt.password
+			}
+			ccfg, scfg := client(pw), server
+			if tt.mod != nil {
+				tt.mod(&ccfg)
+				scfg.MinVersion = ccfg.MinVersion
+			}
+			c, err := newClientHandshake(innerCreds(t, sspi.CredOutbound, ccfg), tt.target, tt.req, testSPK)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := newServerHandshake(innerCreds(t, sspi.CredInbound, scfg), testSPK)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.gctx, s.gctx = t.Context(), t.Context()
+			p := &msgPair{c: c, s: s}
+			cerr, serr := p.run(t, nil)
+			if tt.client != 0 || tt.server != 0 {
+				if tt.client != 0 && !errors.Is(cerr, tt.client) {
+					t.Fatalf("client: %v, want %v", cerr, tt.client)
+				}
+				if tt.server != 0 && !errors.Is(serr, tt.server) {
+					t.Fatalf("server: %v, want %v", serr, tt.server)
+				}
+				return
+			}
+			if cerr != nil || serr != nil {
+				t.Fatalf("client: %v; server: %v", cerr, serr)
+			}
+			if c.inner.attr&sspi.ISCRetMutualAuth == 0 {
+				t.Fatal("Kerberos did not authenticate the server")
+			}
+			if s.id.User != user || s.id.Domain != kdc.Realm || s.id.Package != "Kerberos" {
+				t.Fatalf("server identity %+v", s.id)
+			}
+			if pw, ok := s.delegated.(*PasswordCredentials); !ok || pw.User != user || pw.Password != testpeers.KDCPassword {
+				t.Fatalf("delegated %#v", s.delegated)
+			}
+		})
+	}
+}
