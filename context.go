@@ -117,13 +117,18 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 		return ErrInvalidHandle, Errorf(ErrInvalidHandle, "sspi: a %s context was passed to %s", sideName(c.server), stepName(server))
 	}
 	if cred != nil && cred != c.cred {
-		return ErrWrongCredentialHandle, Errorf(ErrWrongCredentialHandle, "sspi: the credentials handle is not the one this context was started with")
+		if err := c.changeCredentials(cred); err != nil {
+			return StatusOf(err), err
+		}
 	}
 	p := &c.p
 	reauth := false
-	// A client re-authenticates by calling again with no input once established; a server
-	// does when a new first token arrives on an established context (HTTP does this).
-	if c.impl == nil || (c.established && (server == (len(tokenOf(in)) > 0))) {
+	// A package that keeps its handshake going once established (Schannel's post-handshake
+	// messages and shutdown) gets every step; for the others, a client re-authenticates by
+	// calling again with no input once established, and a server does when a new first
+	// token arrives on an established context (HTTP does this).
+	_, continues := c.impl.(HandshakeContinuer)
+	if c.impl == nil || (c.established && !continues && (server == (len(tokenOf(in)) > 0))) {
 		impl, err := c.cred.impl.NewContext(server)
 		if err != nil {
 			return StatusOf(err), WithStatus(ErrInternalError, err)
@@ -136,7 +141,7 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 		}
 		c.impl, c.established, c.pendingComplete = impl, false, false
 	}
-	if c.established {
+	if c.established && !continues {
 		return ErrInvalidHandle, Errorf(ErrInvalidHandle, "sspi: %s context is already established", c.pkg.info.Name)
 	}
 
@@ -228,6 +233,28 @@ func placeToken(c *Context, outTok *Buffer, tok []byte, alloc bool, room int) (S
 		outTok.Data = outTok.Data[:copy(outTok.Data, tok)]
 	}
 	return OK, nil
+}
+
+// changeCredentials moves the context to another credentials handle of the same package,
+// as Schannel's client does when a server asks for a certificate the first credentials
+// lack (SEC_I_INCOMPLETE_CREDENTIALS): the caller acquires credentials with one and calls
+// InitializeSecurityContext again with them and the same context.
+func (c *Context) changeCredentials(cred *Credentials) error {
+	cc, ok := c.impl.(CredentialsChanger)
+	if !ok || cred.pkg.pkg != c.pkg.pkg {
+		return Errorf(ErrWrongCredentialHandle, "sspi: the credentials handle is not the one this context was started with (%s cannot change credentials during a handshake)", c.pkg.info.Name)
+	}
+	if err := cred.retain(); err != nil {
+		return err
+	}
+	if err := cc.ChangeCredentials(cred.impl); err != nil {
+		cred.release()
+		return WithStatus(ErrWrongCredentialHandle, err)
+	}
+	old := c.cred
+	c.cred = cred
+	old.release()
+	return nil
 }
 
 func sideName(server bool) string {
@@ -568,22 +595,50 @@ func EncryptMessage(ctx *Context, qop uint32, msg []Buffer, seq uint32) error {
 
 // DecryptMessage is SSPI's DecryptMessage: it unseals msg's BufferData buffers in
 // place after checking the trailer in its BufferToken buffer, and returns the QOP used.
-// Errors carry ErrMessageAltered, ErrOutOfSequence, ErrIncompleteMessage (stream packages,
-// with a BufferMissing count), ErrDecryptFailure, ErrInvalidToken or ErrInvalidHandle.
-func DecryptMessage(ctx *Context, msg []Buffer, seq uint32) (qop uint32, err error) {
+//
+// status is OK, or for stream packages (Schannel) another success code: Renegotiate when
+// the peer sent a handshake message, to be passed to InitializeSecurityContext or
+// AcceptSecurityContext (it is in a BufferExtra buffer), and ContextExpired when the peer
+// closed the connection (close_notify). Errors carry ErrMessageAltered, ErrOutOfSequence,
+// ErrIncompleteMessage (stream packages, with a BufferMissing count), ErrDecryptFailure,
+// ErrInvalidToken or ErrInvalidHandle; status is then the error's.
+func DecryptMessage(ctx *Context, msg []Buffer, seq uint32) (qop uint32, status Status, err error) {
 	err = ctx.withImpl(func(impl PackageContext) error {
-		s, ok := impl.(Sealer)
-		if !ok {
+		sd, isSD := impl.(StatusDecrypter)
+		s, isS := impl.(Sealer)
+		if !isSD && !isS {
 			return errUnsupported(ctx.pkg.info.Name, "DecryptMessage")
 		}
 		if !ctx.Established() {
 			return errNotEstablished(ctx)
 		}
 		var e error
-		qop, e = s.DecryptMessage(msg, seq)
+		if isSD {
+			qop, status, e = sd.DecryptMessageStatus(msg, seq)
+		} else {
+			qop, e = s.DecryptMessage(msg, seq)
+		}
 		return WithStatus(ErrDecryptFailure, e)
 	})
-	return qop, err
+	if err != nil {
+		return qop, StatusOf(err), err
+	}
+	return qop, status, nil
+}
+
+// ApplyControlToken is SSPI's ApplyControlToken: it hands the package a control token
+// in a BufferToken buffer of in. Schannel takes SCHANNEL_SHUTDOWN (schannel.Shutdown), after
+// which the next InitializeSecurityContext or AcceptSecurityContext returns the
+// close_notify alert to send. Errors carry ErrInvalidHandle, ErrInvalidToken or
+// ErrUnsupportedFunction.
+func ApplyControlToken(ctx *Context, in []Buffer) error {
+	return ctx.withImpl(func(impl PackageContext) error {
+		a, ok := impl.(ControlTokenApplier)
+		if !ok {
+			return errUnsupported(ctx.pkg.info.Name, "ApplyControlToken")
+		}
+		return WithStatus(ErrInvalidToken, a.ApplyControlToken(in))
+	})
 }
 
 func errNotEstablished(c *Context) error {

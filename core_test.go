@@ -414,7 +414,7 @@ func TestMessageProtection(t *testing.T) {
 	if bytes.Equal(data, plain) {
 		t.Fatal("not sealed")
 	}
-	if _, err := DecryptMessage(cctx, eb, 0); err != nil {
+	if _, _, err := DecryptMessage(cctx, eb, 0); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(data, plain) {

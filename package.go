@@ -138,6 +138,31 @@ type (
 		EncryptMessage(qop uint32, msg []Buffer, seq uint32) error
 		DecryptMessage(msg []Buffer, seq uint32) (qop uint32, err error)
 	}
+	// StatusDecrypter is implemented by contexts whose DecryptMessage can succeed with a
+	// status other than OK (Schannel: Renegotiate, ContextExpired). The core prefers it
+	// to Sealer.DecryptMessage, which stays the method of packages whose only success is OK.
+	StatusDecrypter interface {
+		DecryptMessageStatus(msg []Buffer, seq uint32) (qop uint32, status Status, err error)
+	}
+	// HandshakeContinuer is implemented by contexts whose handshake goes on once
+	// established: Schannel takes post-handshake messages (a TLS 1.3 NewSessionTicket or
+	// KeyUpdate) and produces its close_notify through further steps. The core gives such
+	// a context every InitializeSecurityContext or AcceptSecurityContext call instead of
+	// starting a re-authentication or refusing the call.
+	HandshakeContinuer interface {
+		ContinuesHandshake()
+	}
+	// CredentialsChanger is implemented by contexts that can go on with other credentials
+	// of the same package, given to InitializeSecurityContext with the existing context
+	// (Schannel after SEC_I_INCOMPLETE_CREDENTIALS). Without it the core refuses another
+	// handle with ErrWrongCredentialHandle.
+	CredentialsChanger interface {
+		ChangeCredentials(cred PackageCredentials) error
+	}
+	// ControlTokenApplier is implemented by contexts that take ApplyControlToken.
+	ControlTokenApplier interface {
+		ApplyControlToken(in []Buffer) error
+	}
 	// Completer is implemented by packages that return CompleteNeeded or
 	// CompleteAndContinue (CompleteAuthToken).
 	Completer interface {

@@ -3,6 +3,7 @@ package sspi
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -24,9 +25,15 @@ var registry struct {
 //
 //	import _ "github.com/gosspi/sspi/ntlm"
 //
-// Register panics if p is nil, has no name, or a package of the same name (compared
+// aliases are further names for the same package, as Windows lists Schannel also as
+// "Microsoft Unified Security Protocol Provider". Each name is an entry of its own in
+// EnumerateSecurityPackages, with the package's Info under that name, and each can be
+// given to AcquireCredentialsHandle; credentials acquired under either name are the
+// package's, so a context may switch between them (see CredentialsChanger).
+//
+// Register panics if p is nil, has no name, or a package of one of the names (compared
 // case-insensitively) is already registered.
-func Register(p Package) {
+func Register(p Package, aliases ...string) {
 	if p == nil {
 		panic("sspi: Register of a nil package")
 	}
@@ -34,16 +41,22 @@ func Register(p Package) {
 	if info.Name == "" {
 		panic("sspi: Register of a package without a name")
 	}
-	key := strings.ToLower(info.Name)
+	names := append([]string{info.Name}, aliases...)
 	registry.Lock()
 	defer registry.Unlock()
 	if registry.byName == nil {
 		registry.byName = make(map[string]*registeredPackage)
 	}
-	if _, dup := registry.byName[key]; dup {
-		panic("sspi: Register called twice for package " + info.Name)
+	for _, name := range names {
+		if _, dup := registry.byName[strings.ToLower(name)]; dup || name == "" {
+			panic("sspi: Register called twice for package name " + strconv.Quote(name))
+		}
 	}
-	registry.byName[key] = &registeredPackage{pkg: p, info: info}
+	for _, name := range names {
+		ni := info
+		ni.Name = name
+		registry.byName[strings.ToLower(name)] = &registeredPackage{pkg: p, info: ni}
+	}
 }
 
 func lookup(name string) (*registeredPackage, error) {

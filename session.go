@@ -298,7 +298,7 @@ func (s *session) Unwrap(token []byte) ([]byte, error) {
 	t := min(sz.SecurityTrailer, len(token))
 	buf := append([]byte(nil), token...)
 	bufs := [2]Buffer{{Type: BufferToken, Data: buf[:t]}, {Type: BufferData, Data: buf[t:]}}
-	if _, err := DecryptMessage(s.ctx, bufs[:], 0); err != nil {
+	if _, _, err := DecryptMessage(s.ctx, bufs[:], 0); err != nil {
 		return nil, err
 	}
 	return bufs[1].Data, nil

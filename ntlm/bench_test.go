@@ -140,7 +140,7 @@ func BenchmarkSealUnseal(b *testing.B) {
 				if err := sspi.EncryptMessage(c, 0, bufs, 0); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := sspi.DecryptMessage(s, bufs, 0); err != nil {
+				if _, _, err := sspi.DecryptMessage(s, bufs, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

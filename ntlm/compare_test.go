@@ -147,7 +147,7 @@ func cmpTimeSeal(b *testing.B, c, s *sspi.Context, size, n int) (seal, unseal fl
 			b.Fatal(err)
 		}
 		t0 = time.Now()
-		_, err = sspi.DecryptMessage(s, bufs, 0)
+		_, _, err = sspi.DecryptMessage(s, bufs, 0)
 		tu += time.Since(t0)
 		if err != nil || !bytes.Equal(data, msg) {
 			b.Fatal("DecryptMessage:", err)

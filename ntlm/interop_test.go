@@ -196,7 +196,7 @@ func unwrapSSPI(ctx *sspi.Context, tok []byte) ([]byte, error) {
 		return nil, fmt.Errorf("wrap token of %d bytes", len(tok))
 	}
 	bufs := []sspi.Buffer{{Type: sspi.BufferToken, Data: bytes.Clone(tok[:ntlmssp.SignatureSize])}, {Type: sspi.BufferData, Data: bytes.Clone(tok[ntlmssp.SignatureSize:])}}
-	if _, err := sspi.DecryptMessage(ctx, bufs, 0); err != nil {
+	if _, _, err := sspi.DecryptMessage(ctx, bufs, 0); err != nil {
 		return nil, err
 	}
 	return bufs[1].Data, nil

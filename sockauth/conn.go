@@ -159,7 +159,7 @@ func (c *Conn) unseal(token, sealed []byte) ([]byte, bool, error) {
 	c.secMu.Lock()
 	defer c.secMu.Unlock()
 	bufs := [2]sspi.Buffer{{Type: sspi.BufferToken, Data: token}, {Type: sspi.BufferData, Data: sealed}}
-	qop, err := sspi.DecryptMessage(c.ctx, bufs[:], 0)
+	qop, _, err := sspi.DecryptMessage(c.ctx, bufs[:], 0)
 	if err != nil {
 		return nil, false, err
 	}

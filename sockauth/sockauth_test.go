@@ -160,7 +160,7 @@ func TestSampleGreetingWire(t *testing.T) {
 		t.Fatalf("greeting of %d bytes announces a %d-byte trailer (cbSecurityTrailer %d)", len(data), trailer, sizes.SecurityTrailer)
 	}
 	bufs := []sspi.Buffer{{Type: sspi.BufferToken, Data: data[4 : 4+trailer]}, {Type: sspi.BufferData, Data: data[4+trailer:]}}
-	if _, err := sspi.DecryptMessage(cc.Handle(), bufs, 0); err != nil {
+	if _, _, err := sspi.DecryptMessage(cc.Handle(), bufs, 0); err != nil {
 		t.Fatal(err)
 	}
 	if string(bufs[1].Data) != DefaultGreeting {
