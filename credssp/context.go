@@ -63,6 +63,9 @@ type secContext struct {
 	srv    *serverHandshake
 	// plain holds decrypted bytes that do not yet make a whole message.
 	plain []byte
+	// supplied is what a SECBUFFER_PKG_PARAMS buffer held, with ISC_REQ_USE_SUPPLIED_CREDS,
+	// on any call of the handshake.
+	supplied Delegated
 	attr  sspi.ContextAttr
 	done  bool
 }
@@ -96,6 +99,15 @@ func (c *secContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	if err := c.checkFlags(p); err != nil {
 		return 0, err
+	}
+	if !c.server && p.Req&sspi.ISCReqUseSuppliedCreds != 0 {
+		if b := sspi.FindBuffer(p.In, sspi.BufferPkgParams); b != nil {
+			d, err := parseTSCredentials(b.Data)
+			if err != nil {
+				return 0, sspi.WithStatus(sspi.ErrUnknownCredentials, err)
+			}
+			c.supplied = d
+		}
 	}
 	if !c.tlsOK {
 		return c.tlsStep(p)
@@ -163,6 +175,16 @@ func (c *secContext) tlsStep(p *sspi.StepParams) (sspi.Status, error) {
 		}
 		return sspi.ContinueNeeded, nil
 	}
+	tok := p.InputToken()
+	if sub.Extra > 0 && sub.Extra <= len(tok) {
+		// Records behind the server's Finished (TLS 1.3 session tickets) are taken in
+		// now, so that the sequence numbers stay in step.
+		if _, missing, err := c.openRecords(tok[len(tok)-sub.Extra:]); err != nil {
+			return 0, err
+		} else if missing > 0 {
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "credssp: a partial TLS record followed the server's handshake")
+		}
+	}
 	// A client speaks first: its first TSRequest follows its last handshake flight.
 	return c.exchange(p, nil)
 }
@@ -181,15 +203,7 @@ func (c *secContext) startExchange(p *sspi.StepParams, spk []byte) error {
 		return err
 	}
 	c.client.gctx = p.Context
-	if p.Req&sspi.ISCReqUseSuppliedCreds != 0 {
-		if b := sspi.FindBuffer(p.In, sspi.BufferPkgParams); b != nil {
-			d, err := parseTSCredentials(b.Data)
-			if err != nil {
-				return sspi.WithStatus(sspi.ErrUnknownCredentials, err)
-			}
-			c.client.supplied = d
-		}
-	}
+	c.client.supplied = c.supplied
 	return nil
 }
 

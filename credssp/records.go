@@ -32,7 +32,14 @@ func (c *secContext) openRecords(in []byte) (consumed, missing int, err error) {
 		if st == sspi.ContextExpired {
 			return consumed, 0, sspi.Errorf(sspi.ErrContextExpired, "credssp: the peer closed the TLS connection (close_notify) during the CredSSP exchange")
 		}
-		if d := sspi.FindBuffer(bufs, sspi.BufferData); d != nil {
+		if st == sspi.Renegotiate {
+			// A post-handshake message (a TLS 1.3 NewSessionTicket), which Schannel
+			// has taken in; a TLS 1.2 renegotiation is not part of CredSSP.
+			e := sspi.FindBuffer(bufs, sspi.BufferExtra)
+			if e != nil && len(e.Data) == len(rest) {
+				return consumed, 0, sspi.Errorf(sspi.ErrInvalidToken, "credssp: the peer asked for a TLS renegotiation during CredSSP")
+			}
+		} else if d := sspi.FindBuffer(bufs, sspi.BufferData); d != nil {
 			if len(c.plain)+len(d.Data) > maxTSRequest {
 				return consumed, 0, sspi.Errorf(sspi.ErrInvalidToken, "credssp: the peer sent more than %d bytes without completing a TSRequest", maxTSRequest)
 			}
