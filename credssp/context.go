@@ -66,8 +66,8 @@ type secContext struct {
 	// supplied is what a SECBUFFER_PKG_PARAMS buffer held, with ISC_REQ_USE_SUPPLIED_CREDS,
 	// on any call of the handshake.
 	supplied Delegated
-	attr  sspi.ContextAttr
-	done  bool
+	attr     sspi.ContextAttr
+	done     bool
 }
 
 func (c *credentials) NewContext(server bool) (sspi.PackageContext, error) {

@@ -30,6 +30,11 @@ func (c *secContext) openRecords(in []byte) (consumed, missing int, err error) {
 			return consumed, 0, err
 		}
 		if st == sspi.ContextExpired {
+			if c.client != nil && c.client.state == clientPubKey {
+				// The server had the client's proof and hung up instead of answering it:
+				// how servers without errorCode (FreeRDP) refuse a logon.
+				return consumed, 0, sspi.Errorf(sspi.ErrLogonDenied, "credssp: the server closed the TLS connection instead of answering the client's authentication: it refused the logon")
+			}
 			return consumed, 0, sspi.Errorf(sspi.ErrContextExpired, "credssp: the peer closed the TLS connection (close_notify) during the CredSSP exchange")
 		}
 		if st == sspi.Renegotiate {
