@@ -2,9 +2,11 @@ package credssp
 
 import (
 	"context"
+	"crypto/tls"
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/schannel"
 )
 
 // BenchmarkExchange is CredSSP's exchange inside TLS (NTLM in Negotiate, version 6: the
@@ -55,5 +57,49 @@ func BenchmarkInnerAlone(b *testing.B) {
 				b.Fatal("no end")
 			}
 		}
+	}
+}
+
+// BenchmarkFullHandshake is a whole CredSSP handshake in process through the SSPI calls:
+// Schannel's TLS handshake, then BenchmarkExchange's work inside the records.
+func BenchmarkFullHandshake(b *testing.B) {
+	ccfg, scfg := clientConfig(), pkgServerConfig(b)
+	// Full handshakes every time, as in BenchmarkTLSAlone: no resumption.
+	ccfg.TLS = &schannel.Config{DisableSessionCache: true}
+	cc := acquireCredSSP(b, sspi.CredOutbound, ccfg)
+	sc := acquireCredSSP(b, sspi.CredInbound, scfg)
+	b.ReportAllocs()
+	for b.Loop() {
+		p := &sspiPair{t: b, ccred: cc, scred: sc, creq: clientReq, sreq: serverReq, target: testTarget}
+		if cerr, serr := p.run(); cerr != nil || serr != nil {
+			b.Fatal(cerr, serr)
+		}
+		sspi.DeleteSecurityContext(p.cctx)
+		sspi.DeleteSecurityContext(p.sctx)
+	}
+}
+
+// BenchmarkTLSAlone is Schannel's handshake on its own, with the same certificate and
+// the same session-cache settings: the part of BenchmarkFullHandshake that is TLS.
+func BenchmarkTLSAlone(b *testing.B) {
+	cc, _, err := sspi.AcquireCredentialsHandle("", schannel.PackageName, sspi.CredOutbound, nil, &schannel.Config{ManualCredValidation: true, DisableSessionCache: true}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sspi.FreeCredentialsHandle(cc)
+	sc, _, err := sspi.AcquireCredentialsHandle("", schannel.PackageName, sspi.CredInbound, nil, &schannel.Config{Certificates: []tls.Certificate{serverCert(b)}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sspi.FreeCredentialsHandle(sc)
+	b.ReportAllocs()
+	for b.Loop() {
+		p := &sspiPair{t: b, ccred: cc, scred: sc, creq: sspi.ISCReqStream | sspi.ISCReqManualCredValidation | sspi.ISCReqAllocateMemory,
+			sreq: sspi.ASCReqStream | sspi.ASCReqAllocateMemory, target: testTarget}
+		if cerr, serr := p.run(); cerr != nil || serr != nil {
+			b.Fatal(cerr, serr)
+		}
+		sspi.DeleteSecurityContext(p.cctx)
+		sspi.DeleteSecurityContext(p.sctx)
 	}
 }

@@ -120,3 +120,79 @@ func TestEarlyUserAuthResult(t *testing.T) {
 		})
 	}
 }
+
+// completingPackage is NTLM whose client asks for CompleteAuthToken on its first leg
+// (SEC_I_COMPLETE_AND_CONTINUE), as some packages do; none of ours does, so a wrapper
+// stands in to check that CredSSP passes the status and the call through.
+type completingPackage struct{}
+
+const completingName = "CredSSPTestCompleting"
+
+var completions int
+
+func init() { sspi.Register(completingPackage{}) }
+
+func (completingPackage) Info() sspi.PackageInfo {
+	return sspi.PackageInfo{Name: completingName, Comment: "credssp test: NTLM asking for CompleteAuthToken", RPCID: sspi.RPCIDNone, MaxToken: 4096}
+}
+
+func (completingPackage) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredentials, error) {
+	p, _ := sspi.LookupPackage(ntlm.PackageName)
+	c, err := p.AcquireCredentials(req)
+	return completingCreds{c}, err
+}
+
+type completingCreds struct{ sspi.PackageCredentials }
+
+func (c completingCreds) NewContext(server bool) (sspi.PackageContext, error) {
+	ctx, err := c.PackageCredentials.NewContext(server)
+	return &completingCtx{impostorCtx: impostorCtx{ctx}}, err
+}
+
+type completingCtx struct {
+	impostorCtx
+	legs int
+}
+
+func (c *completingCtx) Step(p *sspi.StepParams) (sspi.Status, error) {
+	st, err := c.PackageContext.Step(p)
+	c.legs++
+	if err == nil && c.legs == 1 && st == sspi.ContinueNeeded {
+		return sspi.CompleteAndContinue, nil
+	}
+	return st, err
+}
+
+func (c *completingCtx) Identity() sspi.Identity {
+	return c.PackageContext.(sspi.IdentityReporter).Identity()
+}
+
+func (c *completingCtx) CompleteAuthToken([]sspi.Buffer) error {
+	completions++
+	return nil
+}
+
+func TestCompleteAndContinuePassesThrough(t *testing.T) {
+	ccfg := clientConfig()
+	ccfg.Package = completingName
+	scfg := pkgServerConfig(t)
+	scfg.Package, scfg.Negotiate = ntlm.PackageName, ntlmServerConfig(t)
+	p := newSSPIPair(t, ccfg, scfg)
+	var sawStatus bool
+	p.toServerFilter = func(tok []byte) []byte {
+		if p.cstat == sspi.CompleteAndContinue {
+			sawStatus = true
+			if err := sspi.CompleteAuthToken(p.cctx, []sspi.Buffer{{Type: sspi.BufferToken, Data: tok}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tok
+	}
+	completions = 0
+	if cerr, serr := p.run(); cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	if !sawStatus || completions != 1 {
+		t.Fatalf("SEC_I_COMPLETE_AND_CONTINUE seen %v, CompleteAuthToken reached the inner package %d times", sawStatus, completions)
+	}
+}
