@@ -1,7 +1,8 @@
 // Package sspi is a portable, pure-Go implementation of the Security Support Provider
 // Interface: Microsoft's API for authenticating a client to a server and protecting the
-// messages between them, with pluggable security packages. This module has three: NTLM
-// (package ntlm), Kerberos (package kerberos) and Negotiate (package negotiate, SPNEGO).
+// messages between them, with pluggable security packages. This module has four: NTLM
+// (package ntlm), Kerberos (package kerberos), Negotiate (package negotiate, SPNEGO) and
+// Schannel (package schannel, TLS).
 // It runs anywhere Go does and speaks the packages' real wire formats, so a Go program can
 // authenticate to Windows and Kerberos services, and Windows and Kerberos clients can
 // authenticate to a Go server.
@@ -22,6 +23,7 @@
 //	QueryContextAttributes            QueryContextAttributes
 //	MakeSignature / VerifySignature   MakeSignature / VerifySignature
 //	EncryptMessage / DecryptMessage   EncryptMessage / DecryptMessage
+//	ApplyControlToken                 ApplyControlToken
 //	EnumerateSecurityPackages         EnumerateSecurityPackages
 //	QuerySecurityPackageInfo          QuerySecurityPackageInfo
 //	SspiCreateAsyncContext            NewAsyncContext
