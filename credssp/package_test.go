@@ -299,3 +299,31 @@ func TestPackageReauthentication(t *testing.T) {
 		t.Fatal("no credentials after re-authentication")
 	}
 }
+
+// The target name keys Schannel's session cache (the seed's rule: same target, same
+// credentials handle): a second CredSSP handshake to the same target resumes the TLS
+// session, one to another target does not.
+func TestPackageSessionCacheByTarget(t *testing.T) {
+	cc := acquireCredSSP(t, sspi.CredOutbound, clientConfig())
+	sc := acquireCredSSP(t, sspi.CredInbound, pkgServerConfig(t))
+	resumed := func(target string) bool {
+		p := &sspiPair{t: t, ccred: cc, scred: sc, creq: clientReq, sreq: serverReq, target: target}
+		if cerr, serr := p.run(); cerr != nil || serr != nil {
+			t.Fatal(cerr, serr)
+		}
+		var si schannel.SessionInfo
+		if err := sspi.QueryContextAttributes(p.cctx, sspi.AttrSessionInfo, &si); err != nil {
+			t.Fatal(err)
+		}
+		return si.Resumed()
+	}
+	if resumed(testTarget) {
+		t.Fatal("the first handshake resumed a session")
+	}
+	if !resumed(testTarget) {
+		t.Fatal("the second handshake to the same target did not resume")
+	}
+	if resumed("TERMSRV/RDP.example.com:3390") {
+		t.Fatal("a handshake to another target name resumed the first target's session")
+	}
+}
