@@ -2,13 +2,17 @@ package credssp
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
+	"github.com/gosspi/sspi/schannel"
 )
 
 func TestMain(m *testing.M) {
@@ -94,5 +98,34 @@ func TestKerberosInside(t *testing.T) {
 				t.Fatalf("delegated %#v", s.delegated)
 			}
 		})
+	}
+}
+
+// A KDC that does not answer: the inner Kerberos cannot get a ticket, which CredSSP
+// reports as SEC_E_NO_AUTHENTICATING_AUTHORITY.
+func TestNoAuthenticatingAuthority(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close() // nothing listens there now
+	conf := filepath.Join(t.TempDir(), "krb5.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[libdefaults]\n default_realm = DEAD.TEST\n dns_lookup_kdc = false\n udp_preference_limit = 1\n"+
+		"[realms]\n DEAD.TEST = {\n  kdc = tcp/127.0.0.1:%d\n }\n", port)), 0o600)
+	cfg := Config{
+		TLS: &schannel.Config{},
+		Negotiate: &negotiate.Config{Mechanisms: []string{negotiate.Kerberos}, Credentials: map[string]any{
+			negotiate.Kerberos: &kerberos.ClientConfig{Principal: "alice@DEAD.TEST", Password: "x", Config: conf}}},
+		Delegate: &PasswordCredentials{User: "alice", Password: "x"},
+	}
+	cred, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredOutbound, nil, &cfg, nil)
+	if err == nil {
+		defer sspi.FreeCredentialsHandle(cred)
+		p := &sspiPair{t: t, ccred: cred, scred: acquireCredSSP(t, sspi.CredInbound, pkgServerConfig(t)), creq: clientReq, sreq: serverReq, target: "TERMSRV/rdp.example.com"}
+		err, _ = p.run()
+	}
+	if !errors.Is(err, sspi.ErrNoAuthenticatingAuthority) {
+		t.Fatalf("err = %v, want SEC_E_NO_AUTHENTICATING_AUTHORITY", err)
 	}
 }
