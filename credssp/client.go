@@ -222,6 +222,12 @@ func (h *clientHandshake) readPubKeyAuth(in []byte) ([]byte, sspi.Status, error)
 // readEarlyUserAuth reads HYBRID_EX's Early User Authorization Result (MS-RDPBCGR
 // 2.2.10.2), which the server sends in place of a TSRequest.
 func (h *clientHandshake) readEarlyUserAuth(in []byte) ([]byte, sspi.Status, error) {
+	if len(in) != rdp.EarlyUserAuthResultLen {
+		// A server that failed after all sends a TSRequest with its errorCode.
+		if _, err := h.readRequest(in, "server"); err != nil {
+			return nil, sspi.StatusOf(err), err
+		}
+	}
 	v, err := rdp.ParseEarlyUserAuthResult(in)
 	if err != nil {
 		return nil, sspi.ErrInvalidToken, sspi.WithStatus(sspi.ErrInvalidToken, err)

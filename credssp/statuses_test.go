@@ -2,6 +2,7 @@ package credssp
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gosspi/sspi"
@@ -116,6 +117,12 @@ func TestEarlyUserAuthResult(t *testing.T) {
 			_, _, err := p.c.step(p.s.errToken)
 			if !errors.Is(err, sspi.ErrLogonDenied) {
 				t.Fatalf("client: %v", err)
+			}
+			// A TSRequest with errorCode in its place is understood too.
+			p.c.state = clientEarlyAuth
+			code := (&tsRequest{version: 6, errorCode: statusAccountLockedOut, hasErrorCode: true}).marshal()
+			if _, _, err := p.c.step(code); !errors.Is(err, sspi.ErrLogonDenied) || !strings.Contains(err.Error(), "0xC0000234") {
+				t.Fatalf("client reading an errorCode instead of the result: %v", err)
 			}
 		})
 	}
