@@ -1,6 +1,7 @@
 package credssp
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -127,5 +128,40 @@ func TestNoAuthenticatingAuthority(t *testing.T) {
 	}
 	if !errors.Is(err, sspi.ErrNoAuthenticatingAuthority) {
 		t.Fatalf("err = %v, want SEC_E_NO_AUTHENTICATING_AUTHORITY", err)
+	}
+}
+
+// The same through the package: TLS, then Kerberos inside, mutual authentication granted.
+func TestKerberosInsidePackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an MIT KDC")
+	}
+	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"TERMSRV/localhost", "HTTP/localhost"}})
+	ccfg := Config{
+		Negotiate: &negotiate.Config{Mechanisms: []string{negotiate.Kerberos}, Credentials: map[string]any{
+			negotiate.Kerberos: &kerberos.ClientConfig{Principal: kdc.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: kdc.Krb5Conf}}},
+		Delegate: &PasswordCredentials{Domain: kdc.Realm, User: testpeers.KDCUser, Password: testpeers.KDCPassword},
+	}
+	scfg := Config{
+		TLS: &schannel.Config{Certificates: []tls.Certificate{serverCert(t)}},
+		Negotiate: &negotiate.Config{Mechanisms: []string{negotiate.Kerberos}, Credentials: map[string]any{
+			negotiate.Kerberos: &kerberos.ServerConfig{Keytab: kdc.Keytab}}},
+	}
+	p := newSSPIPair(t, ccfg, scfg)
+	p.target = "TERMSRV/localhost"
+	p.creq |= sspi.ISCReqMutualAuth
+	if cerr, serr := p.run(); cerr != nil || serr != nil {
+		t.Fatalf("client %v, server %v", cerr, serr)
+	}
+	if a := p.cctx.Attributes(); a&sspi.ISCRetMutualAuth == 0 || a&sspi.ISCRetDelegate == 0 {
+		t.Fatalf("client attributes %v", a)
+	}
+	d, err := DelegatedCredentials(p.sctx)
+	if pw, ok := d.(*PasswordCredentials); err != nil || !ok || pw.User != testpeers.KDCUser {
+		t.Fatalf("delegated %#v %v", d, err)
+	}
+	var names sspi.Names
+	if err := sspi.QueryContextAttributes(p.sctx, sspi.AttrNames, &names); err != nil || names.UserName != kdc.Principal(testpeers.KDCUser) {
+		t.Fatalf("names %+v %v", names, err)
 	}
 }
