@@ -160,27 +160,26 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 		} else {
 			c.failed = true
 		}
+		// With ISC_REQ_EXTENDED_ERROR (ASC_REQ_EXTENDED_ERROR) a package may fail with a
+		// token that tells the peer why (CredSSP's errorCode, a TLS alert): it is handed
+		// out with the error, as Windows does. Without the flag it is dropped.
+		extErr := ISCReqExtendedError
+		if server {
+			extErr = ASCReqExtendedError
+		}
+		if len(p.Out) > 0 && req.Has(extErr) {
+			if st, e := placeToken(c, outTok, p.Out, alloc, room); e != nil {
+				return st, e
+			}
+		}
 		if st := StatusOf(err); st.Failed() {
 			return st, err
 		}
 		return ErrInternalError, WithStatus(ErrInternalError, err)
 	}
 	tok := p.Out
-	switch {
-	case len(tok) == 0:
-		if outTok != nil {
-			outTok.Data = outTok.Data[:0]
-		}
-	case outTok == nil:
-		c.failed = true
-		return ErrInvalidParameter, &Error{Status: ErrInvalidParameter, Err: errNoOutputBuffer}
-	case alloc:
-		outTok.Data = tok
-	case len(tok) > room:
-		c.failed = true
-		return ErrBufferTooSmall, Errorf(ErrBufferTooSmall, "sspi: %s produced a %d-byte token but the output buffer holds %d; size it from QuerySecurityPackageInfo's MaxToken or use ISCReqAllocateMemory", c.pkg.info.Name, len(tok), room)
-	default:
-		outTok.Data = outTok.Data[:copy(outTok.Data, tok)]
+	if st, err := placeToken(c, outTok, tok, alloc, room); err != nil {
+		return st, err
 	}
 	if p.Extra > 0 {
 		if t := tokenOf(in); p.Extra <= len(t) {
@@ -212,6 +211,28 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 		return ErrInternalError, Errorf(ErrInternalError, "sspi: package %s returned %v from a handshake step", c.pkg.info.Name, status)
 	}
 	return status, nil
+}
+
+// placeToken puts a package's output token in the caller's token buffer: the package's
+// own slice with allocate-memory, a copy into the caller's room otherwise.
+func placeToken(c *Context, outTok *Buffer, tok []byte, alloc bool, room int) (Status, error) {
+	switch {
+	case len(tok) == 0:
+		if outTok != nil {
+			outTok.Data = outTok.Data[:0]
+		}
+	case outTok == nil:
+		c.failed = true
+		return ErrInvalidParameter, &Error{Status: ErrInvalidParameter, Err: errNoOutputBuffer}
+	case alloc:
+		outTok.Data = tok
+	case len(tok) > room:
+		c.failed = true
+		return ErrBufferTooSmall, Errorf(ErrBufferTooSmall, "sspi: %s produced a %d-byte token but the output buffer holds %d; size it from QuerySecurityPackageInfo's MaxToken or use ISCReqAllocateMemory", c.pkg.info.Name, len(tok), room)
+	default:
+		outTok.Data = outTok.Data[:copy(outTok.Data, tok)]
+	}
+	return OK, nil
 }
 
 // changeCredentials moves the context to another credentials handle of the same package,

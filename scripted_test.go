@@ -228,6 +228,8 @@ func (c *scriptedContext) acceptStep(p *StepParams) (Status, error) {
 			return 0, err
 		}
 		if !hmac.Equal(proof, c.mac("client", c.bindings)) {
+			// The refusal the core hands out only with ASC_REQ_EXTENDED_ERROR.
+			p.Out = appendToken(p.Out, 0xEE, []byte("denied"))
 			if c.bindings != nil {
 				return 0, Errorf(ErrLogonDenied, "scripted: proof for %s does not match (password or channel bindings)", c.user)
 			}

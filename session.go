@@ -91,6 +91,8 @@ func NewServerContext(cred *Credentials, opts ServerOptions) *ServerContext {
 // Step feeds the server's last token (nil on the first call) to InitializeSecurityContext
 // and returns the token to send, which may be empty. When the handshake is complete,
 // Established reports true; a token returned together with completion must still be sent.
+// A token returned together with an error (asked for with ISCReqExtendedError) tells the
+// server why the client gave up: send it, then close.
 func (c *ClientContext) Step(in []byte) ([]byte, error) {
 	inBufs, out := c.buffers(in)
 	ctx, status, err := InitializeSecurityContext(c.cred, c.ctx, c.target, c.req, NativeDataRep, inBufs, out)
@@ -98,7 +100,8 @@ func (c *ClientContext) Step(in []byte) ([]byte, error) {
 }
 
 // Step feeds the client's token to AcceptSecurityContext and returns the token to send
-// back, which may be empty.
+// back, which may be empty. A token returned together with an error (asked for with
+// ASCReqExtendedError) tells the client why it was refused: send it, then close.
 func (s *ServerContext) Step(in []byte) ([]byte, error) {
 	inBufs, out := s.buffers(in)
 	ctx, status, err := AcceptSecurityContext(s.cred, s.ctx, s.req, NativeDataRep, inBufs, out)
@@ -153,7 +156,14 @@ func (s *session) finish(ctx *Context, status Status, err error) ([]byte, error)
 		s.ctx = ctx
 	}
 	if err != nil {
-		return nil, err
+		// A token that comes with a failure (requested with ISCReqExtendedError or
+		// ASCReqExtendedError) tells the peer why: send it, then give up.
+		tok := s.out[0].Data
+		s.out[0].Data = nil
+		if len(tok) == 0 {
+			tok = nil
+		}
+		return tok, err
 	}
 	tok := s.out[0].Data
 	s.out[0].Data = nil
