@@ -1,0 +1,126 @@
+package krbcrypto
+
+import "crypto/cipher"
+
+// AES-CTS (RFC 3962 5: CBC with the last two blocks swapped and the final one truncated,
+// IV zero) over a message given as several pieces, encrypted in place. Blocks lying across
+// two pieces are gathered into a stack block, the rest is handed to the CBC mode piece by
+// piece, which keeps the chaining value between calls.
+
+func totalLen(parts [][]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	return n
+}
+
+// gather copies len(dst) bytes starting at logical offset off out of parts.
+func gather(parts [][]byte, off int, dst []byte) {
+	for _, p := range parts {
+		if len(dst) == 0 {
+			return
+		}
+		if off >= len(p) {
+			off -= len(p)
+			continue
+		}
+		n := copy(dst, p[off:])
+		dst = dst[n:]
+		off = 0
+	}
+}
+
+// scatter copies src into parts starting at logical offset off.
+func scatter(parts [][]byte, off int, src []byte) {
+	for _, p := range parts {
+		if len(src) == 0 {
+			return
+		}
+		if off >= len(p) {
+			off -= len(p)
+			continue
+		}
+		n := copy(p[off:], src)
+		src = src[n:]
+		off = 0
+	}
+}
+
+// cbcRange runs mode over logical bytes [0, end) of parts in place; end is a multiple
+// of the block size.
+func cbcRange(mode cipher.BlockMode, parts [][]byte, end int) {
+	var tmp [16]byte
+	off, base := 0, 0 // logical offset done; logical offset of parts[i]
+	for i := 0; off < end && i < len(parts); {
+		p := parts[i]
+		if off >= base+len(p) {
+			base += len(p)
+			i++
+			continue
+		}
+		in := p[off-base:]
+		if rest := end - off; len(in) > rest {
+			in = in[:rest]
+		}
+		if n := len(in) &^ 15; n > 0 {
+			mode.CryptBlocks(in[:n], in[:n])
+			off += n
+			continue
+		}
+		// A block across pieces.
+		gather(parts, off, tmp[:])
+		mode.CryptBlocks(tmp[:], tmp[:])
+		scatter(parts, off, tmp[:])
+		off += 16
+	}
+}
+
+// ctsSplit returns the logical offset of the final (possibly partial) block of an
+// n-byte message, n > 16, and that block's length.
+func ctsSplit(n int) (p, r int) {
+	r = n % 16
+	if r == 0 {
+		r = 16
+	}
+	return n - r, r
+}
+
+// ctsEncrypt encrypts parts (n >= 16 bytes in all) in place with AES-CTS, IV zero.
+func ctsEncrypt(enc cbcMode, parts [][]byte, n int) {
+	enc.SetIV(zeroIV[:])
+	if n == 16 {
+		cbcRange(enc, parts, 16)
+		return
+	}
+	p, r := ctsSplit(n)
+	var last, prev [16]byte
+	gather(parts, p, last[:r]) // P_n, zero padded
+	cbcRange(enc, parts, p)
+	gather(parts, p-16, prev[:]) // C_{n-1}
+	enc.CryptBlocks(last[:], last[:])
+	scatter(parts, p-16, last[:])
+	scatter(parts, p, prev[:r])
+}
+
+// ctsDecrypt undoes ctsEncrypt.
+func ctsDecrypt(dec cbcMode, block cipher.Block, parts [][]byte, n int) {
+	dec.SetIV(zeroIV[:])
+	if n == 16 {
+		cbcRange(dec, parts, 16)
+		return
+	}
+	p, r := ctsSplit(n)
+	var d, tail [16]byte
+	gather(parts, p-16, d[:])
+	block.Decrypt(d[:], d[:]) // C_{n-1} xor P_n, P_n zero padded
+	gather(parts, p, tail[:r])
+	// C_{n-1} is the truncated tail followed by the bytes of d the padding left alone.
+	copy(tail[r:], d[r:])
+	for i := range r {
+		d[i] ^= tail[i]
+	}
+	scatter(parts, p-16, tail[:])
+	cbcRange(dec, parts, p)
+	scatter(parts, p, d[:r])
+}
