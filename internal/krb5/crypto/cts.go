@@ -49,8 +49,7 @@ func scatter(parts [][]byte, off int, src []byte) {
 
 // cbcRange runs mode over logical bytes [0, end) of parts in place; end is a multiple
 // of the block size.
-func cbcRange(mode cipher.BlockMode, parts [][]byte, end int) {
-	var tmp [16]byte
+func cbcRange(mode cipher.BlockMode, parts [][]byte, end int, tmp *[16]byte) {
 	off, base := 0, 0 // logical offset done; logical offset of parts[i]
 	for i := 0; off < end && i < len(parts); {
 		p := parts[i]
@@ -87,16 +86,20 @@ func ctsSplit(n int) (p, r int) {
 }
 
 // ctsEncrypt encrypts parts (n >= 16 bytes in all) in place with AES-CTS, IV zero.
-func ctsEncrypt(enc cbcMode, parts [][]byte, n int) {
+// The scratch blocks live in s: a stack array handed to the cipher interfaces would
+// escape to the heap on every call.
+func ctsEncrypt(s *state, parts [][]byte, n int) {
+	enc := s.enc
 	enc.SetIV(zeroIV[:])
 	if n == 16 {
-		cbcRange(enc, parts, 16)
+		cbcRange(enc, parts, 16, &s.blk[0])
 		return
 	}
 	p, r := ctsSplit(n)
-	var last, prev [16]byte
+	last, prev := &s.blk[1], &s.blk[2]
+	clear(last[:])
 	gather(parts, p, last[:r]) // P_n, zero padded
-	cbcRange(enc, parts, p)
+	cbcRange(enc, parts, p, &s.blk[0])
 	gather(parts, p-16, prev[:]) // C_{n-1}
 	enc.CryptBlocks(last[:], last[:])
 	scatter(parts, p-16, last[:])
@@ -104,14 +107,15 @@ func ctsEncrypt(enc cbcMode, parts [][]byte, n int) {
 }
 
 // ctsDecrypt undoes ctsEncrypt.
-func ctsDecrypt(dec cbcMode, block cipher.Block, parts [][]byte, n int) {
+func ctsDecrypt(s *state, block cipher.Block, parts [][]byte, n int) {
+	dec := s.dec
 	dec.SetIV(zeroIV[:])
 	if n == 16 {
-		cbcRange(dec, parts, 16)
+		cbcRange(dec, parts, 16, &s.blk[0])
 		return
 	}
 	p, r := ctsSplit(n)
-	var d, tail [16]byte
+	d, tail := &s.blk[1], &s.blk[2]
 	gather(parts, p-16, d[:])
 	block.Decrypt(d[:], d[:]) // C_{n-1} xor P_n, P_n zero padded
 	gather(parts, p, tail[:r])
@@ -121,6 +125,6 @@ func ctsDecrypt(dec cbcMode, block cipher.Block, parts [][]byte, n int) {
 		d[i] ^= tail[i]
 	}
 	scatter(parts, p-16, tail[:])
-	cbcRange(dec, parts, p)
+	cbcRange(dec, parts, p, &s.blk[0])
 	scatter(parts, p, d[:r])
 }

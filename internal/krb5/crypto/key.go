@@ -114,6 +114,7 @@ type state struct {
 	mi, mc   hash.Hash // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign)
 	md       hash.Hash // RC4: MD5
 	sum      [64]byte
+	blk      [3][16]byte // CTS scratch blocks
 }
 
 type cbcMode interface {
@@ -181,7 +182,11 @@ func (uk *UsageKey) newState() any {
 }
 
 func (uk *UsageKey) get() *state  { return uk.pool.Get().(*state) }
-func (uk *UsageKey) put(s *state) { clear(s.sum[:]); uk.pool.Put(s) }
+func (uk *UsageKey) put(s *state) {
+	clear(s.sum[:])
+	clear(s.blk[:])
+	uk.pool.Put(s)
+}
 
 func (uk *UsageKey) destroy() {
 	clear(uk.ke)

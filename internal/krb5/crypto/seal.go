@@ -36,10 +36,10 @@ func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
 			s.mi.Write(p)
 		}
 		tag = append(tag, s.mi.Sum(s.sum[:0])[:uk.p.macSize]...)
-		ctsEncrypt(s.enc, parts, n)
+		ctsEncrypt(s, parts, n)
 	case famSHA2:
 		// RFC 8009 5: encryption, then HMAC over the IV and the ciphertext.
-		ctsEncrypt(s.enc, parts, n)
+		ctsEncrypt(s, parts, n)
 		s.mi.Reset()
 		s.mi.Write(zeroIV[:])
 		for _, p := range parts {
@@ -66,10 +66,10 @@ func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
 
 // rc4Key returns K3 = HMAC-MD5(K1, checksum) in s.sum[16:32].
 func (uk *UsageKey) rc4Key(s *state, cks []byte) []byte {
-	var c [16]byte
-	copy(c[:], cks)
+	c := s.blk[0][:]
+	copy(c, cks)
 	s.mi.Reset()
-	s.mi.Write(c[:])
+	s.mi.Write(c)
 	return s.mi.Sum(s.sum[16:16])
 }
 
@@ -86,7 +86,7 @@ func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
 	ok := false
 	switch uk.p.family {
 	case famSHA1:
-		ctsDecrypt(s.dec, uk.block, parts, n)
+		ctsDecrypt(s, uk.block, parts, n)
 		s.mi.Reset()
 		for _, p := range parts {
 			s.mi.Write(p)
@@ -101,7 +101,7 @@ func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
 		if subtle.ConstantTimeCompare(s.mi.Sum(s.sum[:0])[:uk.p.macSize], tag) != 1 {
 			return ErrIntegrity // nothing decrypted yet
 		}
-		ctsDecrypt(s.dec, uk.block, parts, n)
+		ctsDecrypt(s, uk.block, parts, n)
 		return nil
 	case famRC4:
 		var rc rc4State
@@ -200,18 +200,18 @@ func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
 func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
 	if uk.p.family == famRC4 {
 		// RFC 4757 4: HMAC-MD5(Ksign, MD5(usage | data)).
-		var u [4]byte
-		binary.LittleEndian.PutUint32(u[:], rc4Usage(uk.usage))
+		u := s.blk[0][:4]
+		binary.LittleEndian.PutUint32(u, rc4Usage(uk.usage))
 		s.md.Reset()
-		s.md.Write(u[:])
+		s.md.Write(u)
 		for _, p := range parts {
 			s.md.Write(p)
 		}
 		inner := s.md.Sum(s.sum[:0])
-		var in [16]byte
-		copy(in[:], inner)
+		in := s.blk[1][:]
+		copy(in, inner)
 		s.mc.Reset()
-		s.mc.Write(in[:])
+		s.mc.Write(in)
 		return s.mc.Sum(s.sum[:0])
 	}
 	s.mc.Reset()

@@ -131,14 +131,14 @@ func TestCTS(t *testing.T) {
 			for cut2 := cut1; cut2 <= c.n; cut2 += 5 {
 				buf := []byte(sentence[:c.n])
 				parts := [][]byte{buf[:cut1], buf[cut1:cut2], buf[cut2:]}
-				ctsEncrypt(s.enc, parts, c.n)
+				ctsEncrypt(s, parts, c.n)
 				if !bytes.Equal(buf, want) {
 					t.Fatalf("CTS(%d bytes, cuts %d,%d) = %x, want %x", c.n, cut1, cut2, buf, want)
 				}
 				if p, _ := ctsSplit(c.n); !bytes.Equal(buf[p-16:p], unhex(t, c.nextIV)) && c.n%16 != 0 {
 					t.Errorf("next IV")
 				}
-				ctsDecrypt(s.dec, b, parts, c.n)
+				ctsDecrypt(s, b, parts, c.n)
 				if string(buf) != sentence[:c.n] {
 					t.Fatalf("CTS decrypt(%d bytes, cuts %d,%d) = %q", c.n, cut1, cut2, buf)
 				}
