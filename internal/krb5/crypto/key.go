@@ -181,7 +181,7 @@ func (uk *UsageKey) newState() any {
 	return s
 }
 
-func (uk *UsageKey) get() *state  { return uk.pool.Get().(*state) }
+func (uk *UsageKey) get() *state { return uk.pool.Get().(*state) }
 func (uk *UsageKey) put(s *state) {
 	clear(s.sum[:])
 	clear(s.blk[:])
