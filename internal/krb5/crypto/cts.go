@@ -128,3 +128,35 @@ func ctsDecrypt(s *state, block cipher.Block, parts [][]byte, n int) {
 	cbcRange(dec, parts, p, &s.blk[0])
 	scatter(parts, p, d[:r])
 }
+
+// PeekTail sets out to the last 16 bytes of the plaintext of an AES-CTS ciphertext given
+// as parts (tag excluded, 32 bytes or more in all) without changing the parts: two block
+// decryptions. GSS uses it to tell which of two right-rotation counts a peer applied
+// (RFC 4121's RRC, or Windows' RRC+EC) by finding the token header at the end.
+func (uk *UsageKey) PeekTail(out *[16]byte, parts ...[]byte) bool {
+	n := totalLen(parts)
+	if uk.block == nil || n < 32 {
+		return false
+	}
+	p, r := ctsSplit(n)
+	var e, c2, tail [16]byte
+	gather(parts, p-16, e[:])
+	if p >= 32 {
+		gather(parts, p-32, c2[:]) // C_{n-2}; the zero IV before the first block
+	}
+	gather(parts, p, tail[:r])
+	uk.block.Decrypt(e[:], e[:])
+	var cn1, pn [16]byte
+	copy(cn1[:], tail[:r])
+	copy(cn1[r:], e[r:])
+	for i := range r {
+		pn[i] = e[i] ^ tail[i]
+	}
+	uk.block.Decrypt(cn1[:], cn1[:])
+	for i := range cn1 {
+		cn1[i] ^= c2[i]
+	}
+	copy(out[:], cn1[r:])
+	copy(out[16-r:], pn[:r])
+	return true
+}

@@ -280,3 +280,26 @@ func TestChecksumVectors(t *testing.T) {
 		}
 	}
 }
+
+func TestPeekTail(t *testing.T) {
+	for _, e := range []EType{AES128CTSHMACSHA196, AES256CTSHMACSHA384192} {
+		k, _ := NewKey(e, make([]byte, e.KeySize()))
+		uk := k.Usage(24)
+		for n := 16; n < 70; n++ {
+			pt := make([]byte, n)
+			for i := range pt {
+				pt[i] = byte(i * 7)
+			}
+			ct, _ := uk.Seal(nil, pt, make([]byte, 16))
+			body := ct[:len(ct)-e.MACSize()]
+			var got [16]byte
+			if !uk.PeekTail(&got, body[:5], body[5:]) {
+				t.Fatal("PeekTail refused")
+			}
+			all := append(make([]byte, 16), pt...)
+			if !bytes.Equal(got[:], all[len(all)-16:]) {
+				t.Fatalf("%v n=%d: PeekTail = %x, want %x", e, n, got, all[len(all)-16:])
+			}
+		}
+	}
+}
