@@ -88,8 +88,7 @@ func ctsSplit(n int) (p, r int) {
 // ctsEncrypt encrypts parts (n >= 16 bytes in all) in place with AES-CTS, IV zero.
 // The scratch blocks live in s: a stack array handed to the cipher interfaces would
 // escape to the heap on every call.
-func ctsEncrypt(s *state, parts [][]byte, n int) {
-	enc := s.enc
+func ctsEncrypt(enc cbcMode, s *state, parts [][]byte, n int) {
 	enc.SetIV(zeroIV[:])
 	if n == 16 {
 		cbcRange(enc, parts, 16, &s.blk[0])
@@ -107,8 +106,7 @@ func ctsEncrypt(s *state, parts [][]byte, n int) {
 }
 
 // ctsDecrypt undoes ctsEncrypt.
-func ctsDecrypt(s *state, block cipher.Block, parts [][]byte, n int) {
-	dec := s.dec
+func ctsDecrypt(dec cbcMode, s *state, block cipher.Block, parts [][]byte, n int) {
 	dec.SetIV(zeroIV[:])
 	if n == 16 {
 		cbcRange(dec, parts, 16, &s.blk[0])

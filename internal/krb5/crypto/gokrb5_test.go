@@ -189,3 +189,25 @@ func fromHex(c byte) byte {
 	}
 	return c - '0'
 }
+
+// TestOneShotAllocs bounds what a key used once costs (an authenticator decrypted with a
+// ticket's session key): derivation and per-call state are made lazily, only Ke and Ki's
+// parts. The bound is a regression guard, not a target.
+func TestOneShotAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	kb := make([]byte, 32)
+	k0, _ := NewKey(AES256CTSHMACSHA196, kb)
+	ct, _ := k0.Usage(11).Seal(nil, make([]byte, 100), make([]byte, 16))
+	out := make([]byte, 0, 200)
+	n := testing.AllocsPerRun(100, func() {
+		k, _ := NewKey(AES256CTSHMACSHA196, kb)
+		if _, err := k.Usage(11).Open(out[:0], ct); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 24 {
+		t.Errorf("new key + one decryption: %v allocations, want at most 24", n)
+	}
+}

@@ -25,6 +25,7 @@ type Key struct {
 	b     []byte
 
 	cached [foldedUsages]atomic.Pointer[UsageKey]
+	base   atomic.Pointer[cipher.Block] // AES(key) for RFC 3961 key derivation
 	mu     sync.Mutex
 	other  map[uint32]*UsageKey // usages >= foldedUsages
 }
@@ -101,7 +102,8 @@ type UsageKey struct {
 	p     *profile
 	usage uint32
 
-	ke, ki, kc []byte       // AES: derived keys
+	ke, ki, kc []byte // AES: derived keys, in derived
+	derived    [3 * 32]byte
 	block      cipher.Block // AES(Ke), shared: cipher.Block is read-only
 	k1, ksign  []byte       // RC4: HMAC-MD5(key, usage) and the signature key
 
@@ -140,14 +142,17 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 	uk := &UsageKey{etype: k.etype, p: k.p, usage: u}
 	switch k.p.family {
 	case famSHA1:
-		uk.kc = dk(k.b, foldedConstant(u, constKc), k.p.keySize)
-		uk.ke = dk(k.b, foldedConstant(u, constKe), k.p.keySize)
-		uk.ki = dk(k.b, foldedConstant(u, constKi), k.p.keySize)
+		b := k.baseBlock()
+		n := k.p.keySize
+		uk.kc = dk(uk.derived[0:0:n], b, foldedConstant(u, constKc), n)
+		uk.ke = dk(uk.derived[32:32:32+n], b, foldedConstant(u, constKe), n)
+		uk.ki = dk(uk.derived[64:64:64+n], b, foldedConstant(u, constKi), n)
 	case famSHA2:
 		h := k.p.hash()
-		uk.kc = kdfHMACSHA2(h, k.b, usageConstant(u, constKc), k.p.kcSize)
-		uk.ke = kdfHMACSHA2(h, k.b, usageConstant(u, constKe), k.p.keySize)
-		uk.ki = kdfHMACSHA2(h, k.b, usageConstant(u, constKi), k.p.kiSize)
+		var label [5]byte
+		uk.kc = kdfHMACSHA2(uk.derived[0:0], h, k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
+		uk.ke = kdfHMACSHA2(uk.derived[32:32], h, k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
+		uk.ki = kdfHMACSHA2(uk.derived[64:64], h, k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
 	case famRC4:
 		var ul [4]byte
 		binary.LittleEndian.PutUint32(ul[:], rc4Usage(u))
@@ -165,20 +170,47 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 	return uk
 }
 
-func (uk *UsageKey) newState() any {
-	s := new(state)
-	h := uk.p.hash()
-	if uk.p.family == famRC4 {
-		s.mi = hmac.New(h, uk.k1)
-		s.mc = hmac.New(h, uk.ksign)
-		s.md = md5.New()
-		return s
+// newState makes an empty state; its parts are made on first use, so a key used once
+// (an authenticator, a ticket's session key) pays only for what that use needs.
+func (uk *UsageKey) newState() any { return new(state) }
+
+func (uk *UsageKey) encrypter(s *state) cbcMode {
+	if s.enc == nil {
+		s.enc = cipher.NewCBCEncrypter(uk.block, zeroIV[:]).(cbcMode)
 	}
-	s.enc = cipher.NewCBCEncrypter(uk.block, zeroIV[:]).(cbcMode)
-	s.dec = cipher.NewCBCDecrypter(uk.block, zeroIV[:]).(cbcMode)
-	s.mi = hmac.New(h, uk.ki)
-	s.mc = hmac.New(h, uk.kc)
-	return s
+	return s.enc
+}
+
+func (uk *UsageKey) decrypter(s *state) cbcMode {
+	if s.dec == nil {
+		s.dec = cipher.NewCBCDecrypter(uk.block, zeroIV[:]).(cbcMode)
+	}
+	return s.dec
+}
+
+// integrity is HMAC(Ki), or RC4's HMAC(K1).
+func (uk *UsageKey) integrity(s *state) hash.Hash {
+	if s.mi == nil {
+		if uk.p.family == famRC4 {
+			s.mi = hmac.New(md5.New, uk.k1)
+		} else {
+			s.mi = hmac.New(uk.p.hash(), uk.ki)
+		}
+	}
+	return s.mi
+}
+
+// checksummer is HMAC(Kc), or RC4's HMAC(Ksign) (and its MD5).
+func (uk *UsageKey) checksummer(s *state) hash.Hash {
+	if s.mc == nil {
+		if uk.p.family == famRC4 {
+			s.mc = hmac.New(md5.New, uk.ksign)
+			s.md = md5.New()
+		} else {
+			s.mc = hmac.New(uk.p.hash(), uk.kc)
+		}
+	}
+	return s.mc
 }
 
 func (uk *UsageKey) get() *state { return uk.pool.Get().(*state) }
@@ -202,32 +234,40 @@ func (uk *UsageKey) EType() EType { return uk.etype }
 // KeyUsage is the usage number this key was derived for.
 func (uk *UsageKey) KeyUsage() uint32 { return uk.usage }
 
-// dk is DK(base, constant) of RFC 3961 5.1 for AES, whose random-to-key is the identity:
-// AES-ECB applied repeatedly to the folded constant, the outputs concatenated.
-func dk(base []byte, folded [16]byte, n int) []byte {
-	b, err := aes.NewCipher(base)
-	if err != nil {
-		panic("krbcrypto: " + err.Error())
+// baseBlock is AES under the key itself, made once per Key for key derivation.
+func (k *Key) baseBlock() cipher.Block {
+	if b := k.base.Load(); b != nil {
+		return *b
 	}
-	out := make([]byte, 0, 32)
-	x := folded
+	b, err := aes.NewCipher(k.b)
+	if err != nil {
+		panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
+	}
+	k.base.Store(&b)
+	return b
+}
+
+// dk appends DK(base, constant) of RFC 3961 5.1 for AES, whose random-to-key is the
+// identity, to out: AES-ECB applied repeatedly to the folded constant, concatenated.
+func dk(out []byte, b cipher.Block, folded [16]byte, n int) []byte {
+	x := folded[:]
 	for len(out) < n {
-		b.Encrypt(x[:], x[:])
-		out = append(out, x[:]...)
+		b.Encrypt(x, x)
+		out = append(out, x...)
 	}
 	return out[:n]
 }
 
 // kdfHMACSHA2 is KDF-HMAC-SHA2 of RFC 8009 3: the first n bytes of
 // HMAC(key, 00000001 | label | 00 | n*8 as 32 bits big-endian).
-func kdfHMACSHA2(h func() hash.Hash, key, label []byte, n int) []byte {
+func kdfHMACSHA2(out []byte, h func() hash.Hash, key, label []byte, n int) []byte {
 	m := hmac.New(h, key)
-	m.Write([]byte{0, 0, 0, 1})
-	m.Write(label)
-	var k [5]byte
-	binary.BigEndian.PutUint32(k[1:], uint32(n*8))
-	m.Write(k[:])
-	return m.Sum(nil)[:n]
+	var in [4 + 16 + 5]byte // labels here: a usage constant (5 bytes) or "kerberos"
+	in[3] = 1
+	l := copy(in[4:4+16], label)
+	binary.BigEndian.PutUint32(in[4+l+1:], uint32(n*8))
+	m.Write(in[:4+l+5])
+	return m.Sum(out)[:n]
 }
 
 func hmacMD5(key, data []byte) []byte {

@@ -80,6 +80,11 @@ func foldInit() {
 	copy(foldedKerb[:], nfold([]byte("kerberos"), 16))
 }
 
+func putUsageConstant(b *[5]byte, u uint32, c byte) []byte {
+	b[0], b[1], b[2], b[3], b[4] = byte(u>>24), byte(u>>16), byte(u>>8), byte(u), c
+	return b[:]
+}
+
 func usageConstant(u uint32, c byte) []byte {
 	return []byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u), c}
 }

@@ -1,6 +1,7 @@
 package krbcrypto
 
 import (
+	"crypto/aes"
 	"crypto/pbkdf2"
 	"crypto/sha1"
 	"encoding/binary"
@@ -50,8 +51,11 @@ func StringToKey(e EType, password, salt string, s2kparams []byte) (*Key, error)
 		if err != nil {
 			return nil, fmt.Errorf("krbcrypto: %w", err)
 		}
-		kerb := foldedKerberos()
-		return NewKey(e, dk(tkey, kerb, p.keySize))
+		b, err := aes.NewCipher(tkey)
+		if err != nil {
+			return nil, fmt.Errorf("krbcrypto: %w", err)
+		}
+		return NewKey(e, dk(nil, b, foldedKerberos(), p.keySize))
 	}
 	// RFC 8009 4: the salt is prefixed by the enctype name and a zero byte.
 	saltp := append(append([]byte(p.name), 0), salt...)
@@ -59,7 +63,7 @@ func StringToKey(e EType, password, salt string, s2kparams []byte) (*Key, error)
 	if err != nil {
 		return nil, fmt.Errorf("krbcrypto: %w", err)
 	}
-	return NewKey(e, kdfHMACSHA2(p.hash(), tkey, []byte("kerberos"), p.keySize))
+	return NewKey(e, kdfHMACSHA2(nil, p.hash(), tkey, []byte("kerberos"), p.keySize))
 }
 
 func foldedKerberos() [16]byte {

@@ -31,28 +31,29 @@ func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
 	switch uk.p.family {
 	case famSHA1:
 		// RFC 3961 5.3: HMAC over the plaintext, then encryption.
-		s.mi.Reset()
+		mi := uk.integrity(s)
+		mi.Reset()
 		for _, p := range parts {
-			s.mi.Write(p)
+			mi.Write(p)
 		}
-		tag = append(tag, s.mi.Sum(s.sum[:0])[:uk.p.macSize]...)
-		ctsEncrypt(s, parts, n)
+		tag = append(tag, mi.Sum(s.sum[:0])[:uk.p.macSize]...)
+		ctsEncrypt(uk.encrypter(s), s, parts, n)
 	case famSHA2:
 		// RFC 8009 5: encryption, then HMAC over the IV and the ciphertext.
-		ctsEncrypt(s, parts, n)
-		s.mi.Reset()
-		s.mi.Write(zeroIV[:])
+		ctsEncrypt(uk.encrypter(s), s, parts, n)
+		uk.integrity(s).Reset()
+		uk.integrity(s).Write(zeroIV[:])
 		for _, p := range parts {
-			s.mi.Write(p)
+			uk.integrity(s).Write(p)
 		}
-		tag = append(tag, s.mi.Sum(s.sum[:0])[:uk.p.macSize]...)
+		tag = append(tag, uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize]...)
 	case famRC4:
 		// RFC 4757 5: checksum = HMAC(K1, plaintext), K3 = HMAC(K1, checksum).
-		s.mi.Reset()
+		uk.integrity(s).Reset()
 		for _, p := range parts {
-			s.mi.Write(p)
+			uk.integrity(s).Write(p)
 		}
-		cks := s.mi.Sum(s.sum[:0])
+		cks := uk.integrity(s).Sum(s.sum[:0])
 		tag = append(tag, cks...)
 		var rc rc4State
 		rc.init(uk.rc4Key(s, cks))
@@ -68,9 +69,9 @@ func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
 func (uk *UsageKey) rc4Key(s *state, cks []byte) []byte {
 	c := s.blk[0][:]
 	copy(c, cks)
-	s.mi.Reset()
-	s.mi.Write(c)
-	return s.mi.Sum(s.sum[16:16])
+	uk.integrity(s).Reset()
+	uk.integrity(s).Write(c)
+	return uk.integrity(s).Sum(s.sum[16:16])
 }
 
 // OpenParts checks tag and decrypts in place the message made of parts, confounder
@@ -86,22 +87,22 @@ func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
 	ok := false
 	switch uk.p.family {
 	case famSHA1:
-		ctsDecrypt(s, uk.block, parts, n)
-		s.mi.Reset()
+		ctsDecrypt(uk.decrypter(s), s, uk.block, parts, n)
+		uk.integrity(s).Reset()
 		for _, p := range parts {
-			s.mi.Write(p)
+			uk.integrity(s).Write(p)
 		}
-		ok = subtle.ConstantTimeCompare(s.mi.Sum(s.sum[:0])[:uk.p.macSize], tag) == 1
+		ok = subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize], tag) == 1
 	case famSHA2:
-		s.mi.Reset()
-		s.mi.Write(zeroIV[:])
+		uk.integrity(s).Reset()
+		uk.integrity(s).Write(zeroIV[:])
 		for _, p := range parts {
-			s.mi.Write(p)
+			uk.integrity(s).Write(p)
 		}
-		if subtle.ConstantTimeCompare(s.mi.Sum(s.sum[:0])[:uk.p.macSize], tag) != 1 {
+		if subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize], tag) != 1 {
 			return ErrIntegrity // nothing decrypted yet
 		}
-		ctsDecrypt(s, uk.block, parts, n)
+		ctsDecrypt(uk.decrypter(s), s, uk.block, parts, n)
 		return nil
 	case famRC4:
 		var rc rc4State
@@ -110,11 +111,11 @@ func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
 			rc.xor(p)
 		}
 		clear(rc.s[:])
-		s.mi.Reset()
+		uk.integrity(s).Reset()
 		for _, p := range parts {
-			s.mi.Write(p)
+			uk.integrity(s).Write(p)
 		}
-		ok = subtle.ConstantTimeCompare(s.mi.Sum(s.sum[:0]), tag) == 1
+		ok = subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0]), tag) == 1
 	}
 	if !ok {
 		for _, p := range parts {
@@ -198,6 +199,7 @@ func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
 }
 
 func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
+	uk.checksummer(s) // makes s.md for RC4 too
 	if uk.p.family == famRC4 {
 		// RFC 4757 4: HMAC-MD5(Ksign, MD5(usage | data)).
 		u := s.blk[0][:4]
@@ -210,15 +212,15 @@ func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
 		inner := s.md.Sum(s.sum[:0])
 		in := s.blk[1][:]
 		copy(in, inner)
-		s.mc.Reset()
-		s.mc.Write(in)
-		return s.mc.Sum(s.sum[:0])
+		uk.checksummer(s).Reset()
+		uk.checksummer(s).Write(in)
+		return uk.checksummer(s).Sum(s.sum[:0])
 	}
-	s.mc.Reset()
+	uk.checksummer(s).Reset()
 	for _, p := range parts {
-		s.mc.Write(p)
+		uk.checksummer(s).Write(p)
 	}
-	return s.mc.Sum(s.sum[:0])[:uk.p.macSize]
+	return uk.checksummer(s).Sum(s.sum[:0])[:uk.p.macSize]
 }
 
 // VerifyChecksum reports, in constant time, whether mac is the checksum of parts.

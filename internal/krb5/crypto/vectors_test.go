@@ -110,9 +110,8 @@ func TestStringToKey(t *testing.T) {
 func TestCTS(t *testing.T) {
 	key := unhex(t, "636869636b656e207465726979616b69")
 	b, _ := aes.NewCipher(key)
-	uk := &UsageKey{block: b}
-	s := (&UsageKey{p: &profiles[0], block: b}).newState().(*state)
-	_ = uk
+	uk := &UsageKey{p: &profiles[0], block: b}
+	s := uk.newState().(*state)
 	const sentence = "I would like the General Gau's Chicken, please, and wonton soup."
 	for _, c := range []struct {
 		n           int
@@ -131,14 +130,14 @@ func TestCTS(t *testing.T) {
 			for cut2 := cut1; cut2 <= c.n; cut2 += 5 {
 				buf := []byte(sentence[:c.n])
 				parts := [][]byte{buf[:cut1], buf[cut1:cut2], buf[cut2:]}
-				ctsEncrypt(s, parts, c.n)
+				ctsEncrypt(uk.encrypter(s), s, parts, c.n)
 				if !bytes.Equal(buf, want) {
 					t.Fatalf("CTS(%d bytes, cuts %d,%d) = %x, want %x", c.n, cut1, cut2, buf, want)
 				}
 				if p, _ := ctsSplit(c.n); !bytes.Equal(buf[p-16:p], unhex(t, c.nextIV)) && c.n%16 != 0 {
 					t.Errorf("next IV")
 				}
-				ctsDecrypt(s, b, parts, c.n)
+				ctsDecrypt(uk.decrypter(s), s, b, parts, c.n)
 				if string(buf) != sentence[:c.n] {
 					t.Fatalf("CTS decrypt(%d bytes, cuts %d,%d) = %q", c.n, cut1, cut2, buf)
 				}
