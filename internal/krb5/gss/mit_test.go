@@ -125,6 +125,34 @@ func TestMITInterop(t *testing.T) {
 		}
 	})
 
+	// GSS_C_DCE_STYLE (0x1000): MIT's gss_wrap still sends EC = 0, RRC = 0, and its
+	// gss_unwrap still rotates by RRC alone; our default split is read, Windows' is not.
+	t.Run("aes-dce", func(t *testing.T) {
+		ini, kb, mic := mitContext(t, k, "host", 0x1000|testpeers.GSSMutualFlag|testpeers.GSSIntegFlag|testpeers.GSSConfFlag)
+		key, _ := krbcrypto.NewKey(krbcrypto.AES256CTSHMACSHA196, kb)
+		c, _ := NewCFX(key, true, mic[2]&FlagAcceptorSubkey != 0)
+		msg := []byte("a DCE/RPC stub, 8-byte aligned..")
+		tok, _, err := ini.Wrap(msg, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(tok[4:8], []byte{0, 0, 0, 0}) {
+			t.Errorf("MIT's DCE-style Wrap has EC/RRC % x, want 00 00 00 00", tok[4:8])
+		}
+		if got, _, _, err := c.UnwrapInPlace(tok); err != nil || !bytes.Equal(got, msg) {
+			t.Errorf("MIT's DCE-style Wrap: %v", err)
+		}
+		for _, win := range []bool{false, true} {
+			d := append([]byte(nil), msg...)
+			tb := make([]byte, 128)
+			used, _ := c.WrapSSPI(tb, [][]byte{d}, 1, true, win, make([]byte, 16))
+			back, _, err := ini.Unwrap(append(tb[:used:used], d...))
+			if ok := err == nil && bytes.Equal(back, msg); ok == win {
+				t.Errorf("windows=%v: MIT (DCE style) reads our split: %v, %v", win, ok, err)
+			}
+		}
+	})
+
 	t.Run("rc4", func(t *testing.T) {
 		// Without mutual authentication: with it, MIT's acceptor answers with an AES
 		// acceptor subkey (chosen from the initiator's enctype list) and the context

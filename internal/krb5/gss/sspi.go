@@ -17,7 +17,9 @@ import (
 //   - EC = 16 (a block of filler), RRC = 28, with the trailer rotated by RRC+EC = 44: what
 //     Windows' EncryptMessage produces for AES (MS-KILE 3.4.5.4.1; observed by sspi-rs and
 //     go-msrpc). Windows counts EC into the rotation, RFC 4121 does not: a token made
-//     this way is read correctly only by receivers that know (Windows, and this package).
+//     this way is read correctly only by receivers that know (Windows, and this package):
+//     MIT 1.20's gss_unwrap refuses it, in DCE style too (mit_test.go), while its own
+//     gss_wrap sends EC = 0 and RRC = 0 in both styles.
 // Integrity-only tokens use EC = RRC = MAC size (Windows: RRC 12 for aes-sha1), the
 // checksum in the token buffer and the data untouched.
 
