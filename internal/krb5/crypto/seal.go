@@ -14,7 +14,13 @@ func (uk *UsageKey) ConfounderSize() int { return uk.p.confSize }
 // MACSize is the length of uk's integrity tag and of its checksums.
 func (uk *UsageKey) MACSize() int { return uk.p.macSize }
 
-var errPartsShort = errors.New("krbcrypto: message shorter than the confounder")
+var (
+	errPartsShort = errors.New("krbcrypto: message shorter than the confounder")
+	errTooMany    = errors.New("krbcrypto: more than 64 pieces")
+)
+
+// maxStackParts is how many encrypted pieces are listed without allocating.
+const maxStackParts = 16
 
 // SealParts encrypts in place the message made of parts, whose first ConfounderSize
 // bytes must already hold a fresh random confounder, and appends its integrity tag to
@@ -22,103 +28,120 @@ var errPartsShort = errors.New("krbcrypto: message shorter than the confounder")
 // or the tag followed by them (for RC4); SealParts leaves that layout to the caller so
 // that a message split over several buffers is encrypted where it lies.
 func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
-	n := totalLen(parts)
-	if n < uk.p.confSize || (uk.p.family != famRC4 && n < 16) {
-		return tag, errPartsShort
+	return uk.SealPartsSignOnly(tag, 0, parts...)
+}
+
+// SealPartsSignOnly is SealParts where bit i of signOnly marks parts[i] as protected by
+// the integrity tag but left in the clear, as the crypto-system IOV interfaces of MIT
+// krb5 (KRB5_CRYPTO_TYPE_SIGN_ONLY) and SSPI (SECBUFFER_READONLY_WITH_CHECKSUM) do: the
+// tag covers every part in order, the encryption only the others (which must hold at
+// least 16 bytes for AES).
+func (uk *UsageKey) SealPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) ([]byte, error) {
+	var buf [maxStackParts][]byte
+	enc, n, err := uk.encParts(&buf, signOnly, parts)
+	if err != nil {
+		return tag, err
 	}
 	s := uk.get()
 	defer uk.put(s)
 	switch uk.p.family {
 	case famSHA1:
 		// RFC 3961 5.3: HMAC over the plaintext, then encryption.
-		mi := uk.integrity(s)
-		mi.Reset()
-		for _, p := range parts {
-			mi.Write(p)
-		}
-		tag = append(tag, mi.Sum(s.sum[:0])[:uk.p.macSize]...)
-		ctsEncrypt(uk.encrypter(s), s, parts, n)
+		tag = append(tag, uk.mac(s, false, parts)...)
+		ctsEncrypt(uk.encrypter(s), s, enc, n)
 	case famSHA2:
 		// RFC 8009 5: encryption, then HMAC over the IV and the ciphertext.
-		ctsEncrypt(uk.encrypter(s), s, parts, n)
-		uk.integrity(s).Reset()
-		uk.integrity(s).Write(zeroIV[:])
-		for _, p := range parts {
-			uk.integrity(s).Write(p)
-		}
-		tag = append(tag, uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize]...)
+		ctsEncrypt(uk.encrypter(s), s, enc, n)
+		tag = append(tag, uk.mac(s, true, parts)...)
 	case famRC4:
 		// RFC 4757 5: checksum = HMAC(K1, plaintext), K3 = HMAC(K1, checksum).
-		uk.integrity(s).Reset()
-		for _, p := range parts {
-			uk.integrity(s).Write(p)
-		}
-		cks := uk.integrity(s).Sum(s.sum[:0])
+		cks := uk.mac(s, false, parts)
 		tag = append(tag, cks...)
-		var rc rc4State
-		rc.init(uk.rc4Key(s, cks))
-		for _, p := range parts {
-			rc.xor(p)
-		}
-		clear(rc.s[:])
+		uk.rc4(s, cks, enc)
 	}
 	return tag, nil
 }
 
-// rc4Key returns K3 = HMAC-MD5(K1, checksum) in s.sum[16:32].
-func (uk *UsageKey) rc4Key(s *state, cks []byte) []byte {
+// encParts lists the parts to encrypt (all but the sign-only ones) on buf when they fit.
+func (uk *UsageKey) encParts(buf *[maxStackParts][]byte, signOnly uint64, parts [][]byte) ([][]byte, int, error) {
+	if len(parts) > 64 {
+		return nil, 0, errTooMany
+	}
+	enc := parts
+	if signOnly != 0 {
+		enc = buf[:0]
+		for i, p := range parts {
+			if signOnly&(1<<i) == 0 {
+				enc = append(enc, p)
+			}
+		}
+	}
+	n := totalLen(enc)
+	if n < uk.p.confSize || (uk.p.family != famRC4 && n < 16) {
+		return nil, 0, errPartsShort
+	}
+	return enc, n, nil
+}
+
+// mac is the (truncated) integrity tag over parts, after the zero IV for RFC 8009.
+func (uk *UsageKey) mac(s *state, iv bool, parts [][]byte) []byte {
+	mi := uk.integrity(s)
+	mi.Reset()
+	if iv {
+		mi.Write(zeroIV[:])
+	}
+	for _, p := range parts {
+		mi.Write(p)
+	}
+	return mi.Sum(s.sum[:0])[:uk.p.macSize]
+}
+
+// rc4 runs RC4 under K3 = HMAC-MD5(K1, checksum) over parts, one keystream.
+func (uk *UsageKey) rc4(s *state, cks []byte, parts [][]byte) {
 	c := s.blk[0][:]
 	copy(c, cks)
-	uk.integrity(s).Reset()
-	uk.integrity(s).Write(c)
-	return uk.integrity(s).Sum(s.sum[16:16])
+	mi := uk.integrity(s)
+	mi.Reset()
+	mi.Write(c)
+	var rc rc4State
+	rc.init(mi.Sum(s.sum[16:16]))
+	for _, p := range parts {
+		rc.xor(p)
+	}
+	clear(rc.s[:])
 }
 
 // OpenParts checks tag and decrypts in place the message made of parts, confounder
 // included. On failure it returns ErrIntegrity and zeroes the parts, so no unchecked
 // plaintext is left behind.
 func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
-	n := totalLen(parts)
-	if len(tag) != uk.p.macSize || n < uk.p.confSize || (uk.p.family != famRC4 && n < 16) {
+	return uk.OpenPartsSignOnly(tag, 0, parts...)
+}
+
+// OpenPartsSignOnly undoes SealPartsSignOnly; sign-only parts are checked, not
+// decrypted, and on failure only the decrypted parts are zeroed.
+func (uk *UsageKey) OpenPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) error {
+	var buf [maxStackParts][]byte
+	enc, n, err := uk.encParts(&buf, signOnly, parts)
+	if err != nil || len(tag) != uk.p.macSize {
 		return ErrShort
 	}
 	s := uk.get()
 	defer uk.put(s)
-	ok := false
-	switch uk.p.family {
-	case famSHA1:
-		ctsDecrypt(uk.decrypter(s), s, uk.block, parts, n)
-		uk.integrity(s).Reset()
-		for _, p := range parts {
-			uk.integrity(s).Write(p)
-		}
-		ok = subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize], tag) == 1
-	case famSHA2:
-		uk.integrity(s).Reset()
-		uk.integrity(s).Write(zeroIV[:])
-		for _, p := range parts {
-			uk.integrity(s).Write(p)
-		}
-		if subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize], tag) != 1 {
+	if uk.p.family == famSHA2 {
+		if subtle.ConstantTimeCompare(uk.mac(s, true, parts), tag) != 1 {
 			return ErrIntegrity // nothing decrypted yet
 		}
-		ctsDecrypt(uk.decrypter(s), s, uk.block, parts, n)
+		ctsDecrypt(uk.decrypter(s), s, uk.block, enc, n)
 		return nil
-	case famRC4:
-		var rc rc4State
-		rc.init(uk.rc4Key(s, tag))
-		for _, p := range parts {
-			rc.xor(p)
-		}
-		clear(rc.s[:])
-		uk.integrity(s).Reset()
-		for _, p := range parts {
-			uk.integrity(s).Write(p)
-		}
-		ok = subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0]), tag) == 1
 	}
-	if !ok {
-		for _, p := range parts {
+	if uk.p.family == famSHA1 {
+		ctsDecrypt(uk.decrypter(s), s, uk.block, enc, n)
+	} else {
+		uk.rc4(s, tag, enc)
+	}
+	if subtle.ConstantTimeCompare(uk.mac(s, false, parts), tag) != 1 {
+		for _, p := range enc {
 			clear(p)
 		}
 		return ErrIntegrity

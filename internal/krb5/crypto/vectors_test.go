@@ -302,3 +302,38 @@ func TestPeekTail(t *testing.T) {
 		}
 	}
 }
+
+// TestSignOnly: sign-only parts stay in the clear, are covered by the tag, and the
+// encrypted parts come out as if the sign-only ones were not there.
+func TestSignOnly(t *testing.T) {
+	for _, e := range []EType{AES128CTSHMACSHA196, AES256CTSHMACSHA196, AES128CTSHMACSHA256128, AES256CTSHMACSHA384192, RC4HMAC} {
+		k, _ := NewKey(e, bytes.Repeat([]byte{7}, e.KeySize()))
+		uk := k.Usage(24)
+		conf := bytes.Repeat([]byte{1}, e.ConfounderSize())
+		hdr, body, trl := []byte("rpc header"), []byte("the stub data, sealed"), []byte("sec trailer")
+		h, b, tr := append([]byte(nil), hdr...), append([]byte(nil), body...), append([]byte(nil), trl...)
+		c := append([]byte(nil), conf...)
+		tag, err := uk.SealPartsSignOnly(nil, 0b1010, c, h, b, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(h, hdr) || !bytes.Equal(tr, trl) || bytes.Equal(b, body) {
+			t.Fatalf("%v: sign-only parts changed or data not encrypted", e)
+		}
+		c2, b2 := append([]byte(nil), conf...), append([]byte(nil), body...)
+		uk.SealParts(nil, c2, b2)
+		// (RC4's keystream depends on the checksum, so on everything.)
+		if e != RC4HMAC && (!bytes.Equal(c2, c) || !bytes.Equal(b2, b)) {
+			t.Errorf("%v: encryption depends on the sign-only parts", e)
+		}
+		bad := append([]byte(nil), h...)
+		bad[0] ^= 1
+		cc, bb := append([]byte(nil), c...), append([]byte(nil), b...)
+		if err := uk.OpenPartsSignOnly(tag, 0b1010, cc, bad, bb, tr); err != ErrIntegrity {
+			t.Errorf("%v: altered sign-only part: %v", e, err)
+		}
+		if err := uk.OpenPartsSignOnly(tag, 0b1010, c, h, b, tr); err != nil || !bytes.Equal(b, body) {
+			t.Errorf("%v: OpenPartsSignOnly: %v %q", e, err, b)
+		}
+	}
+}
