@@ -60,7 +60,7 @@ func TestCFXMatchesInternalGSS(t *testing.T) {
 						t.Fatalf("etype %d n=%d seal=%v: cfx Wrap refused whole: %v", e, n, seal, err)
 					}
 					head := len(w) - n
-					if _, sealed, err := newAcc.UnwrapSSPI(w[:head], [][]byte{w[head:]}); err != nil || sealed != seal || !bytes.Equal(w[head:], msg) {
+					if _, sealed, err := newAcc.UnwrapSSPI(w[:head], [][]byte{w[head:]}, 0); err != nil || sealed != seal || !bytes.Equal(w[head:], msg) {
 						t.Fatalf("etype %d n=%d seal=%v: cfx Wrap refused split: %v", e, n, seal, err)
 					}
 					// new → cfx: whole, and the SSPI split joined (both conventions).
@@ -76,7 +76,7 @@ func TestCFXMatchesInternalGSS(t *testing.T) {
 					for _, win := range []bool{false, true} {
 						d := append([]byte(nil), msg...)
 						tb := make([]byte, 128)
-						k, err := newIni.WrapSSPI(tb, [][]byte{d}, oldAcc.recvSeq, seal, win, conf)
+						k, err := newIni.WrapSSPI(tb, [][]byte{d}, oldAcc.recvSeq, gss.WrapOptions{Seal: seal, Windows: win}, conf)
 						if err != nil {
 							t.Fatal(err)
 						}

@@ -23,11 +23,11 @@ func TestZeroAllocs(t *testing.T) {
 		n := testing.AllocsPerRun(50, func() {
 			bufs[0], bufs[1] = data[:300], data[300:]
 			for _, win := range []bool{false, true} {
-				k, err := ini.WrapSSPI(tok, bufs[:], 1, true, win, conf)
+				k, err := ini.WrapSSPI(tok, bufs[:], 1, WrapOptions{Seal: true, Windows: win}, conf)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := acc.UnwrapSSPI(tok[:k], bufs[:]); err != nil {
+				if _, _, err := acc.UnwrapSSPI(tok[:k], bufs[:], 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -54,8 +54,8 @@ func TestZeroAllocs(t *testing.T) {
 	var bufs [1][]byte
 	n := testing.AllocsPerRun(50, func() {
 		bufs[0] = data
-		k, _ := ri.WrapSSPI(tok, bufs[:], 1, true, conf)
-		if _, _, err := ra.UnwrapSSPI(tok[:k], bufs[:]); err != nil {
+		k, _ := ri.WrapSSPI(tok, bufs[:], 1, WrapOptions{Seal: true}, conf)
+		if _, _, err := ra.UnwrapSSPI(tok[:k], bufs[:], 0); err != nil {
 			t.Fatal(err)
 		}
 		mic = ri.AppendMIC(mic[:0], 2, data)

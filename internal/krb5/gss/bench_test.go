@@ -54,11 +54,11 @@ func BenchmarkWrapUnwrap(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
 					rand.Read(conf[:])
 					bufs[0] = data
-					n, err := ini.WrapSSPI(tok, bufs[:], uint64(i), true, false, conf[:])
+					n, err := ini.WrapSSPI(tok, bufs[:], uint64(i), WrapOptions{Seal: true, Windows: false}, conf[:])
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, _, err := acc.UnwrapSSPI(tok[:n], bufs[:]); err != nil {
+					if _, _, err := acc.UnwrapSSPI(tok[:n], bufs[:], 0); err != nil {
 						b.Fatal(err)
 					}
 				}

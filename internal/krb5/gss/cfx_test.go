@@ -122,7 +122,7 @@ func TestWrapVectors(t *testing.T) {
 	// Windows' split: 76-byte token buffer, data in place; joined, the spec's token.
 	data := append([]byte(nil), msg...)
 	tb := make([]byte, ini.SSPITokenSize(true, true))
-	n, err := ini.WrapSSPI(tb, [][]byte{data}, 0, true, true, conf)
+	n, err := ini.WrapSSPI(tb, [][]byte{data}, 0, WrapOptions{Seal: true, Windows: true}, conf)
 	if err != nil || n != 76 {
 		t.Fatalf("WrapSSPI = %d, %v", n, err)
 	}
@@ -136,7 +136,7 @@ func TestWrapVectors(t *testing.T) {
 		}
 	}
 	w := unhex(t, windows)
-	if seq, sealed, err := acc.UnwrapSSPI(w[:76], [][]byte{w[76:]}); err != nil || seq != 0 || !sealed || !bytes.Equal(w[76:], msg) {
+	if seq, sealed, err := acc.UnwrapSSPI(w[:76], [][]byte{w[76:]}, 0); err != nil || seq != 0 || !sealed || !bytes.Equal(w[76:], msg) {
 		t.Errorf("UnwrapSSPI(Windows) = %d %v %v, data %x", seq, sealed, err, w[76:])
 	}
 }
@@ -169,12 +169,12 @@ func TestWrapRoundTrip(t *testing.T) {
 						d := append([]byte(nil), msg...)
 						cut := n / 3
 						tb := make([]byte, 100)
-						used, err := acc.WrapSSPI(tb, [][]byte{d[:cut], d[cut:]}, 7, seal, win, conf)
+						used, err := acc.WrapSSPI(tb, [][]byte{d[:cut], d[cut:]}, 7, WrapOptions{Seal: seal, Windows: win}, conf)
 						if err != nil {
 							t.Fatal(err)
 						}
 						whole := append(append([]byte(nil), tb[:used]...), d...)
-						if seq, sealed, err := ini.UnwrapSSPI(tb[:used], [][]byte{d[:cut], d[cut:]}); err != nil || seq != 7 || sealed != seal || !bytes.Equal(d, msg) {
+						if seq, sealed, err := ini.UnwrapSSPI(tb[:used], [][]byte{d[:cut], d[cut:]}, 0); err != nil || seq != 7 || sealed != seal || !bytes.Equal(d, msg) {
 							t.Fatalf("%v n=%d seal=%v win=%v: SSPI round trip %v", e, n, seal, win, err)
 						}
 						m, _, _, err := ini.UnwrapInPlace(whole)
@@ -239,7 +239,54 @@ func FuzzUnwrap(f *testing.F) {
 			cut = len(tok)
 		}
 		c = append(c[:0], tok...)
-		_, _, _ = acc.UnwrapSSPI(c[:cut], [][]byte{c[cut:]})
+		_, _, _ = acc.UnwrapSSPI(c[:cut], [][]byte{c[cut:]}, 0)
 		_, _ = acc.VerifyMIC(tok, tok)
+	})
+}
+
+// TestSignOnlyBuffers: header and trailer buffers marked sign-only stay in the clear,
+// are protected (an altered one fails), and the data round-trips; RC4 too.
+func TestSignOnlyBuffers(t *testing.T) {
+	hdr, trl, msg := []byte("PDU header"), []byte("trailer"), []byte("stub data to seal, 30 bytes..")
+	check := func(name string, wrap func(tb []byte, bufs [][]byte) int, unwrap func(tb []byte, bufs [][]byte) error) {
+		for _, tamper := range []bool{false, true} {
+			h, d, tr := append([]byte(nil), hdr...), append([]byte(nil), msg...), append([]byte(nil), trl...)
+			tb := make([]byte, 128)
+			n := wrap(tb, [][]byte{h, d, tr})
+			if !bytes.Equal(h, hdr) || !bytes.Equal(tr, trl) || bytes.Equal(d, msg) {
+				t.Fatalf("%s: sign-only buffers changed or data not sealed", name)
+			}
+			if tamper {
+				h[0] ^= 1
+			}
+			err := unwrap(tb[:n], [][]byte{h, d, tr})
+			if tamper != (err != nil) || (!tamper && !bytes.Equal(d, msg)) {
+				t.Errorf("%s tamper=%v: %v", name, tamper, err)
+			}
+		}
+	}
+	ini, acc := pair(t, specKey(t), false)
+	for _, win := range []bool{false, true} {
+		check("cfx", func(tb []byte, bufs [][]byte) int {
+			n, err := ini.WrapSSPI(tb, bufs, 1, WrapOptions{Seal: true, Windows: win, SignOnly: 0b101}, make([]byte, 16))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}, func(tb []byte, bufs [][]byte) error {
+			_, _, err := acc.UnwrapSSPI(tb, bufs, 0b101)
+			return err
+		})
+	}
+	ri, ra := rc4Pair(t, make([]byte, 16))
+	check("rc4", func(tb []byte, bufs [][]byte) int {
+		n, err := ri.WrapSSPI(tb, bufs, 1, WrapOptions{Seal: true, SignOnly: 0b101}, make([]byte, 8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}, func(tb []byte, bufs [][]byte) error {
+		_, _, err := ra.UnwrapSSPI(tb, bufs, 0b101)
+		return err
 	})
 }

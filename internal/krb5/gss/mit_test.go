@@ -95,7 +95,7 @@ func TestMITInterop(t *testing.T) {
 				for _, win := range []bool{false, true} {
 					d := append([]byte(nil), msg...)
 					tb := make([]byte, 128)
-					used, err := c.WrapSSPI(tb, [][]byte{d}, 1, conf, win, cf)
+					used, err := c.WrapSSPI(tb, [][]byte{d}, 1, WrapOptions{Seal: conf, Windows: win}, cf)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -145,7 +145,7 @@ func TestMITInterop(t *testing.T) {
 		for _, win := range []bool{false, true} {
 			d := append([]byte(nil), msg...)
 			tb := make([]byte, 128)
-			used, _ := c.WrapSSPI(tb, [][]byte{d}, 1, true, win, make([]byte, 16))
+			used, _ := c.WrapSSPI(tb, [][]byte{d}, 1, WrapOptions{Seal: true, Windows: win}, make([]byte, 16))
 			back, _, err := ini.Unwrap(append(tb[:used:used], d...))
 			if ok := err == nil && bytes.Equal(back, msg); ok == win {
 				t.Errorf("windows=%v: MIT (DCE style) reads our split: %v, %v", win, ok, err)

@@ -267,8 +267,9 @@ func (r *RC4) SSPITokenSize() int { return 2 + len(krb5OID) + rc4WrapLen }
 
 // WrapSSPI makes a DCE-style Wrap token: framing and header (whose DER length covers the
 // header only, as Windows RPC and impacket frame it) into token, the concatenation of
-// data sealed in place (or left as is when !seal). No padding is added.
-func (r *RC4) WrapSSPI(token []byte, data [][]byte, seq uint32, seal bool, confounder []byte) (int, error) {
+// data sealed in place (or left as is without opt.Seal, and for opt.SignOnly buffers).
+// No padding is added.
+func (r *RC4) WrapSSPI(token []byte, data [][]byte, seq uint32, opt WrapOptions, confounder []byte) (int, error) {
 	need := r.SSPITokenSize()
 	if len(token) < need {
 		return 0, ErrBufferTooSmall
@@ -276,13 +277,16 @@ func (r *RC4) WrapSSPI(token []byte, data [][]byte, seq uint32, seal bool, confo
 	if len(confounder) != 8 {
 		return 0, errors.New("gss: RC4 confounder must be 8 bytes")
 	}
+	if len(data) > maxDataBuffers {
+		return 0, ErrTooManyBuffers
+	}
 	hdr := appendFraming(token[:0], rc4WrapLen)
-	r.seal(hdr[len(hdr):need], data, nil, seq, seal, confounder)
+	r.seal(hdr[len(hdr):need], data, nil, seq, opt.Seal, opt.SignOnly, confounder)
 	return need, nil
 }
 
 // seal fills the 32-byte header tok and encrypts data and pad in place.
-func (r *RC4) seal(tok []byte, data [][]byte, pad []byte, seq uint32, seal bool, confounder []byte) {
+func (r *RC4) seal(tok []byte, data [][]byte, pad []byte, seq uint32, seal bool, signOnly uint64, confounder []byte) {
 	alg := uint16(rc4SealNone)
 	if seal {
 		alg = rc4SealRC4
@@ -299,7 +303,7 @@ func (r *RC4) seal(tok []byte, data [][]byte, pad []byte, seq uint32, seal bool,
 	ck := r.checksum(s, rc4UsageSeal, parts)
 	copy(tok[16:24], ck[:])
 	if seal {
-		r.crypt(s, seq, parts[1:])
+		r.crypt(s, seq, parts[1:], signOnly<<1)
 	}
 	r.putSeq(s, tok[8:16], seq, tok[16:24])
 }
@@ -316,24 +320,40 @@ func (r *RC4) pieces(buf *[maxPieces + 3][]byte, hdr, conf []byte, data [][]byte
 	return buf[:n+1]
 }
 
-// crypt runs RC4 under Kcrypt for seq over parts (one keystream).
-func (r *RC4) crypt(s *md5State, seq uint32, parts [][]byte) {
+// crypt runs RC4 under Kcrypt for seq over parts (one keystream), skipping those marked
+// in skip.
+func (r *RC4) crypt(s *md5State, seq uint32, parts [][]byte, skip uint64) {
 	binary.BigEndian.PutUint32(s.u[:], seq)
 	s.k = s.hmac(r.tcrypt[:], s.u[:])
-	krbcrypto.RC4XOR(s.k[:], parts...)
+	if skip == 0 {
+		krbcrypto.RC4XOR(s.k[:], parts...)
+		return
+	}
+	var buf [maxPieces + 3][]byte
+	enc := buf[:0]
+	for i, p := range parts {
+		if skip&(1<<i) == 0 {
+			enc = append(enc, p)
+		}
+	}
+	krbcrypto.RC4XOR(s.k[:], enc...)
 }
 
 // UnwrapSSPI checks and (when sealed) decrypts in place a DCE-style Wrap token: framing
-// and header in token, data in data. No padding is removed.
-func (r *RC4) UnwrapSSPI(token []byte, data [][]byte) (seq uint32, sealed bool, err error) {
+// and header in token, data in data, signOnly marking the buffers not encrypted. No
+// padding is removed.
+func (r *RC4) UnwrapSSPI(token []byte, data [][]byte, signOnly uint64) (seq uint32, sealed bool, err error) {
 	tok, n, err := parseFraming(token)
 	if err != nil || len(tok) != rc4WrapLen {
 		return 0, false, ErrMalformed
 	}
+	if len(data) > maxDataBuffers {
+		return 0, false, ErrTooManyBuffers
+	}
 	if total := rc4WrapLen + dataLen(data); n != rc4WrapLen && n != total {
 		return 0, false, ErrMalformed
 	}
-	return r.open(tok, data, nil)
+	return r.open(tok, data, nil, signOnly)
 }
 
 func dataLen(data [][]byte) int {
@@ -344,7 +364,7 @@ func dataLen(data [][]byte) int {
 	return n
 }
 
-func (r *RC4) open(tok []byte, data [][]byte, pad []byte) (uint32, bool, error) {
+func (r *RC4) open(tok []byte, data [][]byte, pad []byte, signOnly uint64) (uint32, bool, error) {
 	if binary.BigEndian.Uint16(tok) != rc4TokWrap || binary.BigEndian.Uint16(tok[2:]) != rc4SgnHMAC ||
 		tok[6] != 0xff || tok[7] != 0xff {
 		return 0, false, ErrMalformed
@@ -362,14 +382,17 @@ func (r *RC4) open(tok []byte, data [][]byte, pad []byte) (uint32, bool, error) 
 	var buf [maxPieces + 3][]byte
 	parts := r.pieces(&buf, tok[:8], tok[24:32], data, pad)
 	sealed := alg == rc4SealRC4
+	skip := signOnly << 1
 	if sealed {
-		r.crypt(s, seq, parts[1:])
+		r.crypt(s, seq, parts[1:], skip)
 	}
 	ck := r.checksum(s, rc4UsageSeal, parts)
 	if subtle.ConstantTimeCompare(ck[:], tok[16:24]) != 1 {
 		if sealed {
-			for _, p := range parts[1:] {
-				clear(p)
+			for i, p := range parts[1:] {
+				if skip&(1<<i) == 0 {
+					clear(p)
+				}
 			}
 		}
 		return 0, false, ErrBadMIC
@@ -391,7 +414,7 @@ func (r *RC4) AppendWrap(dst []byte, seq uint32, msg []byte, seal bool, confound
 	tok := dst[start:]
 	var one [1][]byte
 	one[0] = tok[rc4WrapLen : len(tok)-1]
-	r.seal(tok[:rc4WrapLen], one[:], tok[len(tok)-1:], seq, seal, confounder)
+	r.seal(tok[:rc4WrapLen], one[:], tok[len(tok)-1:], seq, seal, 0, confounder)
 	return dst, nil
 }
 
@@ -404,7 +427,7 @@ func (r *RC4) UnwrapInPlace(token []byte) (msg []byte, seq uint32, sealed bool, 
 	}
 	var one [1][]byte
 	one[0] = tok[rc4WrapLen:]
-	seq, sealed, err = r.open(tok[:rc4WrapLen], one[:], nil)
+	seq, sealed, err = r.open(tok[:rc4WrapLen], one[:], nil, 0)
 	if err != nil {
 		return nil, 0, false, err
 	}

@@ -74,11 +74,11 @@ func TestRC4RoundTrip(t *testing.T) {
 		}
 		d := append([]byte(nil), msg...)
 		tb := make([]byte, ini.SSPITokenSize())
-		n, err := ini.WrapSSPI(tb, [][]byte{d[:5], d[5:]}, 9, seal, conf)
+		n, err := ini.WrapSSPI(tb, [][]byte{d[:5], d[5:]}, 9, WrapOptions{Seal: seal}, conf)
 		if err != nil || n != 45 || tb[1] != 0x2b {
 			t.Fatalf("WrapSSPI = %d %v %x", n, err, tb[:2])
 		}
-		if seq, sealed, err := acc.UnwrapSSPI(tb[:n], [][]byte{d}); err != nil || seq != 9 || sealed != seal || !bytes.Equal(d, msg) {
+		if seq, sealed, err := acc.UnwrapSSPI(tb[:n], [][]byte{d}, 0); err != nil || seq != 9 || sealed != seal || !bytes.Equal(d, msg) {
 			t.Errorf("seal=%v: UnwrapSSPI = %d %v %v %q", seal, seq, sealed, err, d)
 		}
 	}
@@ -143,7 +143,7 @@ func TestRC4AgainstImpacket(t *testing.T) {
 		theirs = impacket(t, map[string]any{"op": "wrap", "key": key, "data": hex.EncodeToString(msg), "seq": 11, "direction": "init", "confounder": conf})
 		d := append([]byte(nil), msg...)
 		tb := make([]byte, ini.SSPITokenSize())
-		k, err := ini.WrapSSPI(tb, [][]byte{d}, 11, true, []byte(conf))
+		k, err := ini.WrapSSPI(tb, [][]byte{d}, 11, WrapOptions{Seal: true}, []byte(conf))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestRC4AgainstImpacket(t *testing.T) {
 		}
 		tokB, _ = hex.DecodeString(theirs["token"])
 		dataB, _ := hex.DecodeString(theirs["data"])
-		if seq, sealed, err := acc.UnwrapSSPI(tokB, [][]byte{dataB}); err != nil || seq != 11 || !sealed || !bytes.Equal(dataB, msg) {
+		if seq, sealed, err := acc.UnwrapSSPI(tokB, [][]byte{dataB}, 0); err != nil || seq != 11 || !sealed || !bytes.Equal(dataB, msg) {
 			t.Errorf("n=%d: Impacket's Wrap: %d %v %v", n, seq, sealed, err)
 		}
 	}
@@ -174,7 +174,7 @@ func FuzzRC4Unwrap(f *testing.F) {
 			cut = len(tok)
 		}
 		c = append(c[:0], tok...)
-		_, _, _ = acc.UnwrapSSPI(c[:cut], [][]byte{c[cut:]})
+		_, _, _ = acc.UnwrapSSPI(c[:cut], [][]byte{c[cut:]}, 0)
 		_, _ = acc.VerifyMIC(tok, tok)
 	})
 }

@@ -17,9 +17,10 @@ import (
 //   - EC = 16 (a block of filler), RRC = 28, with the trailer rotated by RRC+EC = 44: what
 //     Windows' EncryptMessage produces for AES (MS-KILE 3.4.5.4.1; observed by sspi-rs and
 //     go-msrpc). Windows counts EC into the rotation, RFC 4121 does not: a token made
-//     this way is read correctly only by receivers that know (Windows, and this package):
-//     MIT 1.20's gss_unwrap refuses it, in DCE style too (mit_test.go), while its own
-//     gss_wrap sends EC = 0 and RRC = 0 in both styles.
+//     this way is read by Windows, by this package and by MIT's gss_unwrap_iov, whose
+//     gss_wrap_iov makes exactly this layout in a DCE-style context when the trailer goes
+//     into the header buffer (mit_iov_test.go). MIT 1.20's plain gss_unwrap refuses it,
+//     in DCE style too, and its gss_wrap sends EC = 0 and RRC = 0 (mit_test.go).
 // Integrity-only tokens use EC = RRC = MAC size (Windows: RRC 12 for aes-sha1), the
 // checksum in the token buffer and the data untouched.
 
@@ -51,17 +52,34 @@ func framed(buf *[maxPieces + 2][]byte, head []byte, msg [][]byte, tail []byte) 
 	return buf[:n+1]
 }
 
+// WrapOptions says what WrapSSPI makes.
+type WrapOptions struct {
+	// Seal encrypts (EncryptMessage with QOP 0); false makes an integrity-only token
+	// (SECQOP_WRAP_NO_ENCRYPT).
+	Seal bool
+	// Windows selects Windows' EC/RRC convention for sealed AES tokens (see above);
+	// RC4 tokens ignore it.
+	Windows bool
+	// SignOnly marks data buffers that are protected but not encrypted (bit i for
+	// data[i]): SSPI's SECBUFFER_READONLY_WITH_CHECKSUM, GSS's SIGN_ONLY IOV buffers, as
+	// DCE/RPC uses for its PDU header and security trailer.
+	SignOnly uint64
+}
+
 // WrapSSPI makes a Wrap token of the concatenation of data: the header and trailer into
 // token (SSPITokenSize bytes; the length used is returned), the data encrypted in place
-// (or left as is when !seal). windows selects Windows' EC/RRC convention (see above).
-func (c *CFX) WrapSSPI(token []byte, data [][]byte, seq uint64, seal, windows bool, confounder []byte) (int, error) {
-	need := c.SSPITokenSize(seal, windows)
+// (or left as is without Seal, and for SignOnly buffers).
+func (c *CFX) WrapSSPI(token []byte, data [][]byte, seq uint64, opt WrapOptions, confounder []byte) (int, error) {
+	need := c.SSPITokenSize(opt.Seal, opt.Windows)
 	if len(token) < need {
 		return 0, ErrBufferTooSmall
 	}
+	if len(data) > maxDataBuffers {
+		return 0, ErrTooManyBuffers
+	}
 	token = token[:need]
 	var buf [maxPieces + 2][]byte
-	if !seal {
+	if !opt.Seal {
 		c.putWrapHeader(token, seq, false, 0, 0)
 		c.sendSeal.Checksum(token[hdrLen:hdrLen], withTail(&buf, data, token[:hdrLen])...)
 		binary.BigEndian.PutUint16(token[4:], uint16(c.mac))
@@ -72,7 +90,7 @@ func (c *CFX) WrapSSPI(token []byte, data [][]byte, seq uint64, seal, windows bo
 		return 0, errors.New("gss: confounder of the wrong length")
 	}
 	ec, rrc := 0, hdrLen+c.mac
-	if windows {
+	if opt.Windows {
 		ec = windowsEC
 	}
 	c.putWrapHeader(token, seq, true, ec, 0)
@@ -84,23 +102,35 @@ func (c *CFX) WrapSSPI(token []byte, data [][]byte, seq uint64, seal, windows bo
 	conf := token[need-c.conf:]
 	copy(conf, confounder)
 	tagAt := hdrLen + ec + hdrLen
-	if _, err := c.sendSeal.SealParts(token[tagAt:tagAt], framed(&buf, conf, data, token[hdrLen:tagAt])...); err != nil {
+	parts := framed(&buf, conf, data, token[hdrLen:tagAt])
+	if _, err := c.sendSeal.SealPartsSignOnly(token[tagAt:tagAt], opt.SignOnly<<1, parts...); err != nil {
 		return 0, err
 	}
 	return need, nil
 }
 
+// maxDataBuffers bounds the data buffers of one message (the sign-only mask has 64 bits,
+// one of them for the confounder).
+const maxDataBuffers = 62
+
+// ErrTooManyBuffers: more data buffers than one message may have here.
+var ErrTooManyBuffers = errors.New("gss: more than 62 data buffers in one message")
+
 // UnwrapSSPI checks and decrypts in place a Wrap token split as WrapSSPI splits it (in
 // either convention, or any EC whose rotation puts the whole trailer in the token
-// buffer). The plaintext is left in data. A token split otherwise gets ErrLayout, with
-// token and data untouched: join them and use UnwrapInPlace. On other errors the data
-// buffers are zeroed or undefined.
-func (c *CFX) UnwrapSSPI(token []byte, data [][]byte) (seq uint64, sealed bool, err error) {
+// buffer); signOnly marks the data buffers that were not encrypted. The plaintext is left
+// in data, and token's trailer is overwritten. A token split otherwise gets ErrLayout,
+// with token and data untouched: join them and use UnwrapInPlace. On other errors the
+// data buffers are zeroed or undefined.
+func (c *CFX) UnwrapSSPI(token []byte, data [][]byte, signOnly uint64) (seq uint64, sealed bool, err error) {
 	if len(token) < hdrLen || binary.BigEndian.Uint16(token) != TokWrap || token[3] != 0xff {
 		return 0, false, ErrMalformed
 	}
 	if err := c.checkFlags(token[2] &^ FlagSealed); err != nil {
 		return 0, false, err
+	}
+	if len(data) > maxDataBuffers {
+		return 0, false, ErrTooManyBuffers
 	}
 	ec := int(binary.BigEndian.Uint16(token[4:]))
 	rrc := int(binary.BigEndian.Uint16(token[6:]))
@@ -127,13 +157,15 @@ func (c *CFX) UnwrapSSPI(token []byte, data [][]byte) (seq uint64, sealed bool, 
 	}
 	tagAt := hdrLen + ec + hdrLen
 	parts := framed(&buf, token[len(token)-c.conf:], data, token[hdrLen:tagAt])
-	if err := c.recvSeal.OpenParts(token[tagAt:tagAt+c.mac], parts...); err != nil {
+	if err := c.recvSeal.OpenPartsSignOnly(token[tagAt:tagAt+c.mac], signOnly<<1, parts...); err != nil {
 		return 0, false, ErrBadMIC
 	}
 	want := expectedHeader(token)
 	if [16]byte(token[tagAt-hdrLen:tagAt]) != want {
-		for _, d := range data {
-			clear(d)
+		for i, d := range data {
+			if signOnly&(1<<i) == 0 {
+				clear(d)
+			}
 		}
 		return 0, false, ErrBadMIC
 	}
