@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"hash"
 	"testing"
+	"time"
 
 	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
 	gokrb5 "github.com/jcmturner/gokrb5/v8/crypto"
@@ -234,4 +235,86 @@ func (f *floor) open(buf, mac []byte) bool {
 		f.ki.Write(buf)
 	}
 	return subtle.ConstantTimeCompare(f.ki.Sum(f.sum[:0])[:f.macLen], mac[:f.macLen]) == 1
+}
+
+// BenchmarkFloorRatio runs gosspi's path and the floor alternately, in chunks, inside one
+// benchmark and reports "%floor" (the floor's time over ours, in percent): on a shared
+// machine the load changes faster than separate benchmarks can follow, and alternating
+// exposes both to the same load. ns/op is 16 of each, not one.
+//
+//	go test -run=X -bench=FloorRatio -benchtime=2000x ./internal/krb5/gss/
+func BenchmarkFloorRatio(b *testing.B) {
+	for _, e := range benchETypes {
+		for _, sz := range benchSizes {
+			k, _ := benchKey(b, e)
+			ini, acc := pair(b, k, true)
+			fl := newFloor(b, e)
+			data := make([]byte, sz.n)
+			tok := make([]byte, 128)
+			mic := make([]byte, 0, 64)
+			var hdr [16]byte
+			var conf [16]byte
+			var bufs [1][]byte
+			fb := make([]byte, 16+sz.n+16+15&^15)
+			fmac := make([]byte, 0, 64)
+			fwant := make([]byte, 0, 64)
+			cases := []struct {
+				name        string
+				ours, floor func()
+			}{
+				{"wrap+unwrap", func() {
+					rand.Read(conf[:])
+					bufs[0] = data
+					n, _ := ini.WrapSSPI(tok, bufs[:], 1, WrapOptions{Seal: true}, conf[:])
+					if _, _, err := acc.UnwrapSSPI(tok[:n], bufs[:], 0); err != nil {
+						b.Fatal(err)
+					}
+				}, func() {
+					rand.Read(fb[:16])
+					fmac = fl.seal(fb, fmac)
+					if !fl.open(fb, fmac) {
+						b.Fatal("floor")
+					}
+				}},
+				{"mic+verify", func() {
+					mic = ini.AppendMIC(mic[:0], 1, data)
+					if _, err := acc.VerifyMIC(mic, data); err != nil {
+						b.Fatal(err)
+					}
+				}, func() {
+					fl.kc.Reset()
+					fl.kc.Write(data)
+					fl.kc.Write(hdr[:])
+					fmac = fl.kc.Sum(fmac[:0])
+					fl.kc.Reset()
+					fl.kc.Write(data)
+					fl.kc.Write(hdr[:])
+					fwant = fl.kc.Sum(fwant[:0])
+					if subtle.ConstantTimeCompare(fmac[:fl.macLen], fwant[:fl.macLen]) != 1 {
+						b.Fatal("floor")
+					}
+				}},
+			}
+			for _, c := range cases {
+				b.Run(e.String()+"/"+sz.name+"/"+c.name, func(b *testing.B) {
+					const chunk = 16
+					var ours, floor time.Duration
+					b.ReportAllocs()
+					for b.Loop() {
+						t0 := time.Now()
+						for range chunk {
+							c.ours()
+						}
+						t1 := time.Now()
+						for range chunk {
+							c.floor()
+						}
+						ours += t1.Sub(t0)
+						floor += time.Since(t1)
+					}
+					b.ReportMetric(100*float64(floor)/float64(ours), "%floor")
+				})
+			}
+		}
+	}
 }

@@ -2,9 +2,15 @@
 // for the AES encryption types (CFX) and RFC 4757's RC4-HMAC MIC and Wrap tokens (RC4),
 // built over internal/krb5/crypto on the caller's buffers.
 //
-// Both shapes of a Wrap token are here: the whole token of gss_wrap (header, then the
-// rotated ciphertext) and the split of SSPI's EncryptMessage, where the header and the
-// rotated trailer go to the token buffer and the data buffers are encrypted in place.
+// Both shapes of a Wrap token are here: the whole token of gss_wrap (AppendWrap,
+// UnwrapInPlace: header, then the rotated ciphertext) and the split of SSPI's
+// EncryptMessage (WrapSSPI, UnwrapSSPI), where the header and the rotated trailer go to
+// the token buffer and the data buffers are encrypted in place; data buffers may be
+// sign-only (protected, not encrypted), as DCE/RPC's header and trailer are. sspi.go says
+// which EC/RRC conventions exist and who reads which.
+//
+// Nothing allocates when the caller supplies the buffers; per-call cipher and HMAC states
+// come from pools in internal/krb5/crypto.
 //
 // The types are stateless about sequence numbers: the caller numbers what it sends and
 // decides what order it accepts, since SSPI and GSS differ there. They are safe for
