@@ -1,0 +1,160 @@
+package krbcrypto
+
+import "crypto/cipher"
+
+// AES-CTS (RFC 3962 5: CBC with the last two blocks swapped and the final one truncated,
+// IV zero) over a message given as several pieces, encrypted in place. Blocks lying across
+// two pieces are gathered into a stack block, the rest is handed to the CBC mode piece by
+// piece, which keeps the chaining value between calls.
+
+func totalLen(parts [][]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	return n
+}
+
+// gather copies len(dst) bytes starting at logical offset off out of parts.
+func gather(parts [][]byte, off int, dst []byte) {
+	for _, p := range parts {
+		if len(dst) == 0 {
+			return
+		}
+		if off >= len(p) {
+			off -= len(p)
+			continue
+		}
+		n := copy(dst, p[off:])
+		dst = dst[n:]
+		off = 0
+	}
+}
+
+// scatter copies src into parts starting at logical offset off.
+func scatter(parts [][]byte, off int, src []byte) {
+	for _, p := range parts {
+		if len(src) == 0 {
+			return
+		}
+		if off >= len(p) {
+			off -= len(p)
+			continue
+		}
+		n := copy(p[off:], src)
+		src = src[n:]
+		off = 0
+	}
+}
+
+// cbcRange runs mode over logical bytes [0, end) of parts in place; end is a multiple
+// of the block size.
+func cbcRange(mode cipher.BlockMode, parts [][]byte, end int, tmp *[16]byte) {
+	off, base := 0, 0 // logical offset done; logical offset of parts[i]
+	for i := 0; off < end && i < len(parts); {
+		p := parts[i]
+		if off >= base+len(p) {
+			base += len(p)
+			i++
+			continue
+		}
+		in := p[off-base:]
+		if rest := end - off; len(in) > rest {
+			in = in[:rest]
+		}
+		if n := len(in) &^ 15; n > 0 {
+			mode.CryptBlocks(in[:n], in[:n])
+			off += n
+			continue
+		}
+		// A block across pieces.
+		gather(parts, off, tmp[:])
+		mode.CryptBlocks(tmp[:], tmp[:])
+		scatter(parts, off, tmp[:])
+		off += 16
+	}
+}
+
+// ctsSplit returns the logical offset of the final (possibly partial) block of an
+// n-byte message, n > 16, and that block's length.
+func ctsSplit(n int) (p, r int) {
+	r = n % 16
+	if r == 0 {
+		r = 16
+	}
+	return n - r, r
+}
+
+// ctsEncrypt encrypts parts (n >= 16 bytes in all) in place with AES-CTS, IV zero.
+// The scratch blocks live in s: a stack array handed to the cipher interfaces would
+// escape to the heap on every call.
+func ctsEncrypt(enc cbcMode, s *state, parts [][]byte, n int) {
+	enc.SetIV(zeroIV[:])
+	if n == 16 {
+		cbcRange(enc, parts, 16, &s.blk[0])
+		return
+	}
+	p, r := ctsSplit(n)
+	last, prev := &s.blk[1], &s.blk[2]
+	clear(last[:])
+	gather(parts, p, last[:r]) // P_n, zero padded
+	cbcRange(enc, parts, p, &s.blk[0])
+	gather(parts, p-16, prev[:]) // C_{n-1}
+	enc.CryptBlocks(last[:], last[:])
+	scatter(parts, p-16, last[:])
+	scatter(parts, p, prev[:r])
+}
+
+// ctsDecrypt undoes ctsEncrypt.
+func ctsDecrypt(dec cbcMode, s *state, block cipher.Block, parts [][]byte, n int) {
+	dec.SetIV(zeroIV[:])
+	if n == 16 {
+		cbcRange(dec, parts, 16, &s.blk[0])
+		return
+	}
+	p, r := ctsSplit(n)
+	d, tail := &s.blk[1], &s.blk[2]
+	gather(parts, p-16, d[:])
+	block.Decrypt(d[:], d[:]) // C_{n-1} xor P_n, P_n zero padded
+	gather(parts, p, tail[:r])
+	// C_{n-1} is the truncated tail followed by the bytes of d the padding left alone.
+	copy(tail[r:], d[r:])
+	for i := range r {
+		d[i] ^= tail[i]
+	}
+	scatter(parts, p-16, tail[:])
+	cbcRange(dec, parts, p, &s.blk[0])
+	scatter(parts, p, d[:r])
+}
+
+// PeekTail sets out to the last 16 bytes of the plaintext of an AES-CTS ciphertext given
+// as parts (tag excluded, 32 bytes or more in all) without changing the parts: two block
+// decryptions. GSS uses it to tell which of two right-rotation counts a peer applied
+// (RFC 4121's RRC, or Windows' RRC+EC) by finding the token header at the end.
+func (uk *UsageKey) PeekTail(out *[16]byte, parts ...[]byte) bool {
+	n := totalLen(parts)
+	if uk.block == nil || n < 32 {
+		return false
+	}
+	p, r := ctsSplit(n)
+	var e, c2, tail [16]byte
+	gather(parts, p-16, e[:])
+	if p >= 32 {
+		gather(parts, p-32, c2[:]) // C_{n-2}; the zero IV before the first block
+	}
+	gather(parts, p, tail[:r])
+	uk.block.Decrypt(e[:], e[:])
+	var cn1, pn [16]byte
+	copy(cn1[:], tail[:r])
+	copy(cn1[r:], e[r:])
+	for i := range r {
+		pn[i] = e[i] ^ tail[i]
+	}
+	uk.block.Decrypt(cn1[:], cn1[:])
+	for i := range cn1 {
+		cn1[i] ^= c2[i]
+	}
+	copy(out[:], cn1[r:])
+	copy(out[16-r:], pn[:r])
+	return true
+}

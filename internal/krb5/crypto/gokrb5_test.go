@@ -1,0 +1,213 @@
+package krbcrypto
+
+import (
+	"bytes"
+	"crypto/rand"
+	mrand "math/rand/v2"
+	"sync"
+	"testing"
+
+	gokrb5 "github.com/jcmturner/gokrb5/v8/crypto"
+)
+
+var allETypes = []EType{AES128CTSHMACSHA196, AES256CTSHMACSHA196, AES128CTSHMACSHA256128, AES256CTSHMACSHA384192, RC4HMAC}
+
+// TestAgainstGokrb5 checks every etype and many usages both ways against gokrb5's
+// independent implementation, on random keys and messages of every length around the
+// block boundaries.
+func TestAgainstGokrb5(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for _, e := range allETypes {
+		et, err := gokrb5.GetEtype(int32(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 120; i++ {
+			kb := make([]byte, e.KeySize())
+			rand.Read(kb)
+			k, _ := NewKey(e, kb)
+			usage := 1 + uint32(r.IntN(29)) // gokrb5 does not derive keys for usage 0 with RFC 8009
+			if i%17 == 0 {
+				// Past the table of folded constants; below 128, where gokrb5 encodes RC4 usages as
+				// a varint instead of MIT's 32-bit little-endian.
+				usage = 64 + uint32(i%60)
+			}
+			pt := make([]byte, r.IntN(70))
+			rand.Read(pt)
+
+			ours, err := k.Encrypt(nil, pt, usage, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := et.DecryptMessage(kb, ours, usage)
+			if err != nil || !bytes.Equal(back, pt) {
+				t.Fatalf("%v usage %d len %d: gokrb5 cannot decrypt ours: %v", e, usage, len(pt), err)
+			}
+			_, theirs, err := et.EncryptMessage(kb, pt, usage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err = k.Decrypt(nil, theirs, usage)
+			if err != nil || !bytes.Equal(back, pt) {
+				t.Fatalf("%v usage %d len %d: cannot decrypt gokrb5's: %v", e, usage, len(pt), err)
+			}
+			want, err := et.GetChecksumHash(kb, pt, usage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e == RC4HMAC {
+				want = want[:16]
+			}
+			if got := k.Checksum(nil, pt, usage); !bytes.Equal(got, want) {
+				t.Fatalf("%v usage %d: checksum %x, gokrb5 %x", e, usage, got, want)
+			}
+		}
+		if e != RC4HMAC {
+			want, _ := et.StringToKey("pass word", "EXAMPLE.COMalice", et.GetDefaultStringToKeyParams())
+			got, err := StringToKey(e, "pass word", "EXAMPLE.COMalice", nil)
+			if err != nil || !bytes.Equal(got.b, want) {
+				t.Errorf("%v: s2k %x, gokrb5 %x (%v)", e, got.b, want, err)
+			}
+		}
+	}
+}
+
+// TestConcurrentUse shares one Key between goroutines (run with -race): derivation on
+// first use, pooled states and the results all stay right.
+func TestConcurrentUse(t *testing.T) {
+	for _, e := range allETypes {
+		kb := make([]byte, e.KeySize())
+		rand.Read(kb)
+		k, _ := NewKey(e, kb)
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pt := bytes.Repeat([]byte{byte(g)}, 100+g)
+				for i := range 50 {
+					u := uint32(i % 5)
+					ct, err := k.Encrypt(nil, pt, u, rand.Reader)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					back, err := k.Decrypt(nil, ct, u)
+					if err != nil || !bytes.Equal(back, pt) {
+						t.Errorf("%v: concurrent round trip failed: %v", e, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+func TestAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	for _, e := range allETypes {
+		kb := make([]byte, e.KeySize())
+		k, _ := NewKey(e, kb)
+		uk := k.Usage(24)
+		conf := make([]byte, e.ConfounderSize())
+		pt := make([]byte, 1000)
+		buf := make([]byte, 0, 2000)
+		tag := make([]byte, 0, 32)
+		out := make([]byte, 0, 2000)
+		ct, _ := uk.Seal(buf, pt, conf)
+		ctc := append([]byte(nil), ct...)
+		var parts [3][]byte
+		n := testing.AllocsPerRun(100, func() {
+			ct, _ = uk.Seal(buf[:0], pt, conf)
+			if _, err := uk.Open(out[:0], ctc); err != nil {
+				t.Fatal(err)
+			}
+			_ = uk.Checksum(tag[:0], pt)
+			parts[0], parts[1], parts[2] = buf[:16], buf[16:500], buf[500:1016]
+			tag, _ = uk.SealParts(tag[:0], parts[:]...)
+			_ = uk.OpenParts(tag, parts[:]...)
+		})
+		if n != 0 {
+			t.Errorf("%v: %v allocations per seal+open+checksum, want 0", e, n)
+		}
+	}
+}
+
+// TestHostileCiphertext: wrong lengths and garbage are errors, never panics.
+func TestHostileCiphertext(t *testing.T) {
+	for _, e := range allETypes {
+		k, _ := NewKey(e, make([]byte, e.KeySize()))
+		for n := 0; n < 80; n++ {
+			if _, err := k.Decrypt(nil, make([]byte, n), 2); err == nil {
+				t.Errorf("%v: %d zero bytes decrypted", e, n)
+			}
+		}
+		if _, err := k.Usage(2).SealParts(nil, make([]byte, 3)); err == nil && e != RC4HMAC {
+			t.Errorf("%v: 3-byte message sealed", e)
+		}
+	}
+}
+
+func FuzzDecrypt(f *testing.F) {
+	for _, v := range encVectors {
+		f.Add(byte(v.e), uint32(v.usage), unhexF(v.ct))
+	}
+	f.Add(byte(17), uint32(2), []byte{})
+	keys := map[EType]*Key{}
+	for _, v := range encVectors {
+		k, _ := NewKey(v.e, unhexF(v.key))
+		keys[v.e] = k
+	}
+	f.Fuzz(func(t *testing.T, e byte, usage uint32, ct []byte) {
+		k := keys[allETypes[int(e)%len(allETypes)]]
+		pt, err := k.Decrypt(nil, ct, usage%8)
+		if err == nil && len(pt) != len(ct)-k.EType().Overhead() {
+			t.Fatalf("plaintext of %d bytes from %d", len(pt), len(ct))
+		}
+		c2 := append([]byte(nil), ct...)
+		_, _ = k.Usage(usage % 8).OpenInPlace(c2)
+		if m := k.EType().MACSize(); len(ct) > m+3 {
+			_ = k.Usage(usage%8).OpenParts(ct[len(ct)-m:], c2[:3], c2[3:len(ct)-m])
+		}
+	})
+}
+
+func unhexF(s string) []byte {
+	b := make([]byte, len(s)/2)
+	for i := range b {
+		b[i] = fromHex(s[2*i])<<4 | fromHex(s[2*i+1])
+	}
+	return b
+}
+
+func fromHex(c byte) byte {
+	if c >= 'a' {
+		return c - 'a' + 10
+	}
+	return c - '0'
+}
+
+// TestOneShotAllocs bounds what a key used once costs (an authenticator decrypted with a
+// ticket's session key): derivation and per-call state are made lazily, only Ke and Ki's
+// parts. The bound is a regression guard, not a target.
+func TestOneShotAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	kb := make([]byte, 32)
+	k0, _ := NewKey(AES256CTSHMACSHA196, kb)
+	ct, _ := k0.Usage(11).Seal(nil, make([]byte, 100), make([]byte, 16))
+	out := make([]byte, 0, 200)
+	n := testing.AllocsPerRun(100, func() {
+		k, _ := NewKey(AES256CTSHMACSHA196, kb)
+		if _, err := k.Usage(11).Open(out[:0], ct); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 24 {
+		t.Errorf("new key + one decryption: %v allocations, want at most 24", n)
+	}
+}

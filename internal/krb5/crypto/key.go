@@ -1,0 +1,298 @@
+package krbcrypto
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+	"sync/atomic"
+)
+
+// Key is a Kerberos key: an encryption type and its key bytes. Its methods are safe for
+// concurrent use; derived per-usage keys are made on first use and kept.
+type Key struct {
+	etype EType
+	p     *profile
+	b     []byte
+
+	cached [foldedUsages]atomic.Pointer[UsageKey]
+	base   atomic.Pointer[cipher.Block] // AES(key) for RFC 3961 key derivation
+	mu     sync.Mutex
+	other  map[uint32]*UsageKey // usages >= foldedUsages
+}
+
+// NewKey returns the key of type e with the given bytes (copied).
+func NewKey(e EType, key []byte) (*Key, error) {
+	p := e.profile()
+	if p == nil {
+		return nil, fmt.Errorf("krbcrypto: encryption type %d is not supported", int32(e))
+	}
+	if len(key) != p.keySize {
+		return nil, fmt.Errorf("krbcrypto: %s key of %d bytes, want %d", p.name, len(key), p.keySize)
+	}
+	return &Key{etype: e, p: p, b: append([]byte(nil), key...)}, nil
+}
+
+// EType is the key's encryption type.
+func (k *Key) EType() EType { return k.etype }
+
+// Bytes returns a copy of the key bytes.
+func (k *Key) Bytes() []byte { return append([]byte(nil), k.b...) }
+
+// Equal reports in constant time whether k and o are the same key.
+func (k *Key) Equal(o *Key) bool {
+	return k.etype == o.etype && subtle.ConstantTimeCompare(k.b, o.b) == 1
+}
+
+// Destroy zeroes the key bytes and the derived keys it can reach. The key must not be
+// used afterwards. Cipher states held by the standard library cannot be zeroed.
+func (k *Key) Destroy() {
+	clear(k.b)
+	for i := range k.cached {
+		if u := k.cached[i].Swap(nil); u != nil {
+			u.destroy()
+		}
+	}
+	k.mu.Lock()
+	for _, u := range k.other {
+		u.destroy()
+	}
+	k.other = nil
+	k.mu.Unlock()
+}
+
+// Usage returns the derived keys of usage u, deriving them the first time.
+func (k *Key) Usage(u uint32) *UsageKey {
+	if u < foldedUsages {
+		if uk := k.cached[u].Load(); uk != nil {
+			return uk
+		}
+		uk := newUsageKey(k, u)
+		// Two goroutines may derive at once; both results are equal, one is kept.
+		if k.cached[u].CompareAndSwap(nil, uk) {
+			return uk
+		}
+		return k.cached[u].Load()
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if uk, ok := k.other[u]; ok {
+		return uk
+	}
+	if k.other == nil {
+		k.other = make(map[uint32]*UsageKey)
+	}
+	uk := newUsageKey(k, u)
+	k.other[u] = uk
+	return uk
+}
+
+// UsageKey is a Key specialised to one key usage. It is safe for concurrent use.
+type UsageKey struct {
+	etype EType
+	p     *profile
+	usage uint32
+
+	ke, ki, kc []byte // AES: derived keys, in derived
+	derived    [3 * 32]byte
+	block      cipher.Block // AES(Ke), shared: cipher.Block is read-only
+	k1, ksign  []byte       // RC4: HMAC-MD5(key, usage) and the signature key
+
+	pool sync.Pool // *state
+}
+
+// state is what one call needs for itself: chained cipher modes and HMACs.
+type state struct {
+	enc, dec cbcMode
+	mi, mc   hash.Hash // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign)
+	md       hash.Hash // RC4: MD5
+	sum      [64]byte
+	blk      [3][16]byte // CTS scratch blocks
+}
+
+type cbcMode interface {
+	cipher.BlockMode
+	SetIV([]byte)
+}
+
+var zeroIV [16]byte
+
+func (p *profile) hash() func() hash.Hash {
+	switch {
+	case p.family == famRC4:
+		return md5.New
+	case p.family == famSHA1:
+		return sha1.New
+	case p.keySize == 16:
+		return sha256.New
+	}
+	return sha512.New384
+}
+
+func newUsageKey(k *Key, u uint32) *UsageKey {
+	uk := &UsageKey{etype: k.etype, p: k.p, usage: u}
+	switch k.p.family {
+	case famSHA1:
+		b := k.baseBlock()
+		n := k.p.keySize
+		uk.kc = dk(uk.derived[0:0:n], b, foldedConstant(u, constKc), n)
+		uk.ke = dk(uk.derived[32:32:32+n], b, foldedConstant(u, constKe), n)
+		uk.ki = dk(uk.derived[64:64:64+n], b, foldedConstant(u, constKi), n)
+	case famSHA2:
+		h := k.p.hash()
+		var label [5]byte
+		uk.kc = kdfHMACSHA2(uk.derived[0:0], h, k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
+		uk.ke = kdfHMACSHA2(uk.derived[32:32], h, k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
+		uk.ki = kdfHMACSHA2(uk.derived[64:64], h, k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
+	case famRC4:
+		var ul [4]byte
+		binary.LittleEndian.PutUint32(ul[:], rc4Usage(u))
+		uk.k1 = hmacMD5(k.b, ul[:])
+		uk.ksign = hmacMD5(k.b, []byte("signaturekey\x00"))
+	}
+	if uk.ke != nil {
+		b, err := aes.NewCipher(uk.ke)
+		if err != nil {
+			panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
+		}
+		uk.block = b
+	}
+	uk.pool.New = uk.newState
+	return uk
+}
+
+// newState makes an empty state; its parts are made on first use, so a key used once
+// (an authenticator, a ticket's session key) pays only for what that use needs.
+func (uk *UsageKey) newState() any { return new(state) }
+
+func (uk *UsageKey) encrypter(s *state) cbcMode {
+	if s.enc == nil {
+		s.enc = cipher.NewCBCEncrypter(uk.block, zeroIV[:]).(cbcMode)
+	}
+	return s.enc
+}
+
+func (uk *UsageKey) decrypter(s *state) cbcMode {
+	if s.dec == nil {
+		s.dec = cipher.NewCBCDecrypter(uk.block, zeroIV[:]).(cbcMode)
+	}
+	return s.dec
+}
+
+// integrity is HMAC(Ki), or RC4's HMAC(K1).
+func (uk *UsageKey) integrity(s *state) hash.Hash {
+	if s.mi == nil {
+		if uk.p.family == famRC4 {
+			s.mi = hmac.New(md5.New, uk.k1)
+		} else {
+			s.mi = hmac.New(uk.p.hash(), uk.ki)
+		}
+	}
+	return s.mi
+}
+
+// checksummer is HMAC(Kc), or RC4's HMAC(Ksign) (and its MD5).
+func (uk *UsageKey) checksummer(s *state) hash.Hash {
+	if s.mc == nil {
+		if uk.p.family == famRC4 {
+			s.mc = hmac.New(md5.New, uk.ksign)
+			s.md = md5.New()
+		} else {
+			s.mc = hmac.New(uk.p.hash(), uk.kc)
+		}
+	}
+	return s.mc
+}
+
+func (uk *UsageKey) get() *state { return uk.pool.Get().(*state) }
+func (uk *UsageKey) put(s *state) {
+	clear(s.sum[:])
+	clear(s.blk[:])
+	uk.pool.Put(s)
+}
+
+func (uk *UsageKey) destroy() {
+	clear(uk.ke)
+	clear(uk.ki)
+	clear(uk.kc)
+	clear(uk.k1)
+	clear(uk.ksign)
+}
+
+// EType is the encryption type of the key.
+func (uk *UsageKey) EType() EType { return uk.etype }
+
+// KeyUsage is the usage number this key was derived for.
+func (uk *UsageKey) KeyUsage() uint32 { return uk.usage }
+
+// baseBlock is AES under the key itself, made once per Key for key derivation.
+func (k *Key) baseBlock() cipher.Block {
+	if b := k.base.Load(); b != nil {
+		return *b
+	}
+	b, err := aes.NewCipher(k.b)
+	if err != nil {
+		panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
+	}
+	k.base.Store(&b)
+	return b
+}
+
+// dk appends DK(base, constant) of RFC 3961 5.1 for AES, whose random-to-key is the
+// identity, to out: AES-ECB applied repeatedly to the folded constant, concatenated.
+func dk(out []byte, b cipher.Block, folded [16]byte, n int) []byte {
+	x := folded[:]
+	for len(out) < n {
+		b.Encrypt(x, x)
+		out = append(out, x...)
+	}
+	return out[:n]
+}
+
+// kdfHMACSHA2 is KDF-HMAC-SHA2 of RFC 8009 3: the first n bytes of
+// HMAC(key, 00000001 | label | 00 | n*8 as 32 bits big-endian).
+func kdfHMACSHA2(out []byte, h func() hash.Hash, key, label []byte, n int) []byte {
+	m := hmac.New(h, key)
+	var in [4 + 16 + 5]byte // labels here: a usage constant (5 bytes) or "kerberos"
+	in[3] = 1
+	l := copy(in[4:4+16], label)
+	binary.BigEndian.PutUint32(in[4+l+1:], uint32(n*8))
+	m.Write(in[:4+l+5])
+	return m.Sum(out)[:n]
+}
+
+func hmacMD5(key, data []byte) []byte {
+	m := hmac.New(md5.New, key)
+	m.Write(data)
+	return m.Sum(nil)
+}
+
+// rc4Usage translates a Kerberos key usage to RFC 4757's message type (MIT's
+// krb5int_arcfour_translate_usage, gokrb5's UsageToMSMsgType).
+func rc4Usage(u uint32) uint32 {
+	switch u {
+	case 3, 9:
+		return 8
+	case 23:
+		return 13
+	}
+	return u
+}
+
+// Errors returned by decryption and verification. Both say only that the input is not
+// what this key made: the cause is never more specific, so a peer learns nothing.
+var (
+	// ErrIntegrity means the ciphertext's integrity tag or a checksum does not match.
+	ErrIntegrity = errors.New("krbcrypto: integrity check failed (wrong key, usage or altered data)")
+	// ErrShort means a ciphertext is shorter than the confounder and tag alone.
+	ErrShort = errors.New("krbcrypto: ciphertext too short")
+)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package krbcrypto
+
+const raceEnabled = false

@@ -1,0 +1,257 @@
+package krbcrypto
+
+import (
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"io"
+	"slices"
+)
+
+// ConfounderSize is the length of the confounder the encryption of uk starts with.
+func (uk *UsageKey) ConfounderSize() int { return uk.p.confSize }
+
+// MACSize is the length of uk's integrity tag and of its checksums.
+func (uk *UsageKey) MACSize() int { return uk.p.macSize }
+
+var errPartsShort = errors.New("krbcrypto: message shorter than the confounder")
+
+// SealParts encrypts in place the message made of parts, whose first ConfounderSize
+// bytes must already hold a fresh random confounder, and appends its integrity tag to
+// tag. The ciphertext of RFC 3961 is the encrypted parts followed by the tag (for AES)
+// or the tag followed by them (for RC4); SealParts leaves that layout to the caller so
+// that a message split over several buffers is encrypted where it lies.
+func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
+	n := totalLen(parts)
+	if n < uk.p.confSize || (uk.p.family != famRC4 && n < 16) {
+		return tag, errPartsShort
+	}
+	s := uk.get()
+	defer uk.put(s)
+	switch uk.p.family {
+	case famSHA1:
+		// RFC 3961 5.3: HMAC over the plaintext, then encryption.
+		mi := uk.integrity(s)
+		mi.Reset()
+		for _, p := range parts {
+			mi.Write(p)
+		}
+		tag = append(tag, mi.Sum(s.sum[:0])[:uk.p.macSize]...)
+		ctsEncrypt(uk.encrypter(s), s, parts, n)
+	case famSHA2:
+		// RFC 8009 5: encryption, then HMAC over the IV and the ciphertext.
+		ctsEncrypt(uk.encrypter(s), s, parts, n)
+		uk.integrity(s).Reset()
+		uk.integrity(s).Write(zeroIV[:])
+		for _, p := range parts {
+			uk.integrity(s).Write(p)
+		}
+		tag = append(tag, uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize]...)
+	case famRC4:
+		// RFC 4757 5: checksum = HMAC(K1, plaintext), K3 = HMAC(K1, checksum).
+		uk.integrity(s).Reset()
+		for _, p := range parts {
+			uk.integrity(s).Write(p)
+		}
+		cks := uk.integrity(s).Sum(s.sum[:0])
+		tag = append(tag, cks...)
+		var rc rc4State
+		rc.init(uk.rc4Key(s, cks))
+		for _, p := range parts {
+			rc.xor(p)
+		}
+		clear(rc.s[:])
+	}
+	return tag, nil
+}
+
+// rc4Key returns K3 = HMAC-MD5(K1, checksum) in s.sum[16:32].
+func (uk *UsageKey) rc4Key(s *state, cks []byte) []byte {
+	c := s.blk[0][:]
+	copy(c, cks)
+	uk.integrity(s).Reset()
+	uk.integrity(s).Write(c)
+	return uk.integrity(s).Sum(s.sum[16:16])
+}
+
+// OpenParts checks tag and decrypts in place the message made of parts, confounder
+// included. On failure it returns ErrIntegrity and zeroes the parts, so no unchecked
+// plaintext is left behind.
+func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
+	n := totalLen(parts)
+	if len(tag) != uk.p.macSize || n < uk.p.confSize || (uk.p.family != famRC4 && n < 16) {
+		return ErrShort
+	}
+	s := uk.get()
+	defer uk.put(s)
+	ok := false
+	switch uk.p.family {
+	case famSHA1:
+		ctsDecrypt(uk.decrypter(s), s, uk.block, parts, n)
+		uk.integrity(s).Reset()
+		for _, p := range parts {
+			uk.integrity(s).Write(p)
+		}
+		ok = subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize], tag) == 1
+	case famSHA2:
+		uk.integrity(s).Reset()
+		uk.integrity(s).Write(zeroIV[:])
+		for _, p := range parts {
+			uk.integrity(s).Write(p)
+		}
+		if subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0])[:uk.p.macSize], tag) != 1 {
+			return ErrIntegrity // nothing decrypted yet
+		}
+		ctsDecrypt(uk.decrypter(s), s, uk.block, parts, n)
+		return nil
+	case famRC4:
+		var rc rc4State
+		rc.init(uk.rc4Key(s, tag))
+		for _, p := range parts {
+			rc.xor(p)
+		}
+		clear(rc.s[:])
+		uk.integrity(s).Reset()
+		for _, p := range parts {
+			uk.integrity(s).Write(p)
+		}
+		ok = subtle.ConstantTimeCompare(uk.integrity(s).Sum(s.sum[:0]), tag) == 1
+	}
+	if !ok {
+		for _, p := range parts {
+			clear(p)
+		}
+		return ErrIntegrity
+	}
+	return nil
+}
+
+// Seal appends to dst the RFC 3961 encryption of plaintext under uk with the given
+// confounder (ConfounderSize random bytes, which the caller draws so that tests can fix
+// them). dst and plaintext must not overlap.
+func (uk *UsageKey) Seal(dst, plaintext, confounder []byte) ([]byte, error) {
+	if len(confounder) != uk.p.confSize {
+		return dst, errors.New("krbcrypto: confounder of the wrong length")
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, uk.p.confSize+len(plaintext)+uk.p.macSize)
+	if uk.p.family == famRC4 {
+		dst = dst[:start+uk.p.macSize]
+	}
+	body := len(dst)
+	dst = append(dst, confounder...)
+	dst = append(dst, plaintext...)
+	if uk.p.family == famRC4 {
+		_, err := uk.SealParts(dst[start:start], dst[body:])
+		return dst, err
+	}
+	return uk.SealParts(dst, dst[body:])
+}
+
+// OpenInPlace decrypts an RFC 3961 ciphertext in its own buffer and returns the
+// plaintext, a subslice of ciphertext.
+func (uk *UsageKey) OpenInPlace(ciphertext []byte) ([]byte, error) {
+	m, c := uk.p.macSize, uk.p.confSize
+	if len(ciphertext) < m+c || (uk.p.family != famRC4 && len(ciphertext) < m+16) {
+		return nil, ErrShort
+	}
+	var body, tag []byte
+	if uk.p.family == famRC4 {
+		tag, body = ciphertext[:m], ciphertext[m:]
+	} else {
+		body, tag = ciphertext[:len(ciphertext)-m], ciphertext[len(ciphertext)-m:]
+	}
+	if err := uk.OpenParts(tag, body); err != nil {
+		return nil, err
+	}
+	return body[c:], nil
+}
+
+// Open appends to dst the plaintext of an RFC 3961 ciphertext; ciphertext is not
+// modified.
+func (uk *UsageKey) Open(dst, ciphertext []byte) ([]byte, error) {
+	m, c := uk.p.macSize, uk.p.confSize
+	if len(ciphertext) < m+c || (uk.p.family != famRC4 && len(ciphertext) < m+16) {
+		return dst, ErrShort
+	}
+	start := len(dst)
+	var tag []byte
+	if uk.p.family == famRC4 {
+		tag = ciphertext[:m]
+		dst = append(dst, ciphertext[m:]...)
+	} else {
+		tag = ciphertext[len(ciphertext)-m:]
+		dst = append(dst, ciphertext[:len(ciphertext)-m]...)
+	}
+	if err := uk.OpenParts(tag, dst[start:]); err != nil {
+		return dst[:start], err
+	}
+	n := copy(dst[start:], dst[start+c:])
+	return dst[:start+n], nil
+}
+
+// Checksum appends to dst the keyed checksum (the etype's ChecksumType) of the
+// concatenation of parts.
+func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
+	s := uk.get()
+	defer uk.put(s)
+	return append(dst, uk.checksum(s, parts)...)
+}
+
+func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
+	uk.checksummer(s) // makes s.md for RC4 too
+	if uk.p.family == famRC4 {
+		// RFC 4757 4: HMAC-MD5(Ksign, MD5(usage | data)).
+		u := s.blk[0][:4]
+		binary.LittleEndian.PutUint32(u, rc4Usage(uk.usage))
+		s.md.Reset()
+		s.md.Write(u)
+		for _, p := range parts {
+			s.md.Write(p)
+		}
+		inner := s.md.Sum(s.sum[:0])
+		in := s.blk[1][:]
+		copy(in, inner)
+		uk.checksummer(s).Reset()
+		uk.checksummer(s).Write(in)
+		return uk.checksummer(s).Sum(s.sum[:0])
+	}
+	uk.checksummer(s).Reset()
+	for _, p := range parts {
+		uk.checksummer(s).Write(p)
+	}
+	return uk.checksummer(s).Sum(s.sum[:0])[:uk.p.macSize]
+}
+
+// VerifyChecksum reports, in constant time, whether mac is the checksum of parts.
+func (uk *UsageKey) VerifyChecksum(mac []byte, parts ...[]byte) bool {
+	s := uk.get()
+	defer uk.put(s)
+	return subtle.ConstantTimeCompare(uk.checksum(s, parts), mac) == 1
+}
+
+// Encrypt appends to dst the encryption of plaintext with usage, with a confounder read
+// from rand.
+func (k *Key) Encrypt(dst, plaintext []byte, usage uint32, rand io.Reader) ([]byte, error) {
+	var conf [16]byte
+	c := conf[:k.p.confSize]
+	if _, err := io.ReadFull(rand, c); err != nil {
+		return dst, err
+	}
+	return k.Usage(usage).Seal(dst, plaintext, c)
+}
+
+// Decrypt appends to dst the plaintext of ciphertext encrypted with usage.
+func (k *Key) Decrypt(dst, ciphertext []byte, usage uint32) ([]byte, error) {
+	return k.Usage(usage).Open(dst, ciphertext)
+}
+
+// Checksum appends to dst the checksum of data with usage.
+func (k *Key) Checksum(dst, data []byte, usage uint32) []byte {
+	return k.Usage(usage).Checksum(dst, data)
+}
+
+// VerifyChecksum reports whether mac is the checksum of data with usage.
+func (k *Key) VerifyChecksum(data, mac []byte, usage uint32) bool {
+	return k.Usage(usage).VerifyChecksum(mac, data)
+}
