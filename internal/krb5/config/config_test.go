@@ -123,14 +123,14 @@ func TestDefaults(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for _, in := range []string{
-		"kdc = x\n",                              // relation before a section
-		"[libdefaults\n",                         // unclosed header
-		"[libdefaults] junk\n",                   // text after header
-		"[realms]\n R = {\n kdc = x\n",           // unclosed subsection
-		"[realms]\n}\n",                          // stray }
-		"[libdefaults]\n just words\n",           // no =
-		"[libdefaults]\n x = \"unterminated\n",   // quote
-		"include relative/path\n",                // include must be absolute
+		"kdc = x\n",                             // relation before a section
+		"[libdefaults\n",                        // unclosed header
+		"[libdefaults] junk\n",                  // text after header
+		"[realms]\n R = {\n kdc = x\n",          // unclosed subsection
+		"[realms]\n}\n",                         // stray }
+		"[libdefaults]\n just words\n",          // no =
+		"[libdefaults]\n x = \"unterminated\n",  // quote
+		"include relative/path\n",               // include must be absolute
 		"[a]\n" + strings.Repeat("x = {\n", 20), // nesting bound
 	} {
 		if _, err := Parse([]byte(in)); err == nil {
