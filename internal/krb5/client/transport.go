@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
+
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 )
@@ -90,6 +93,13 @@ var errTooBig = errors.New("KRB_ERR_RESPONSE_TOO_BIG")
 // checkReply accepts a KRB-ERROR or a message of type want; a KRB-ERROR that says
 // RESPONSE_TOO_BIG or that the service is unavailable is a reason to ask elsewhere.
 func checkReply(b []byte, want int) error {
+	// A truncated or padded datagram is no answer: the outer element must fill b exactly.
+	s := cryptobyte.String(b)
+	var elem cryptobyte.String
+	var tag asn1.Tag
+	if !s.ReadAnyASN1Element(&elem, &tag) || !s.Empty() {
+		return errors.New("the reply is not one whole DER message (truncated?)")
+	}
 	switch wire.MessageType(b) {
 	case want:
 		return nil
