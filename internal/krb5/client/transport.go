@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -154,7 +155,9 @@ func udpExchange(conn net.Conn, req []byte) ([]byte, error) {
 	if _, err := conn.Write(req); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, maxUDPReply+1)
+	bp := udpBufs.Get().(*[]byte)
+	defer udpBufs.Put(bp)
+	buf := *bp
 	n, err := conn.Read(buf)
 	if err != nil {
 		return nil, err
@@ -162,8 +165,11 @@ func udpExchange(conn net.Conn, req []byte) ([]byte, error) {
 	if n > maxUDPReply {
 		return nil, errors.New("datagram too long")
 	}
-	return buf[:n:n], nil
+	return append([]byte(nil), buf[:n]...), nil
 }
+
+// udpBufs holds datagram-sized read buffers, so a reply costs its own size only.
+var udpBufs = sync.Pool{New: func() any { b := make([]byte, maxUDPReply+1); return &b }}
 
 // tcpExchange sends the message with RFC 4120 7.2.2's 4-byte length prefix and reads the
 // reply the same way, refusing a length with the reserved high bit or above
