@@ -664,3 +664,26 @@ type LastReq struct {
 	Type  int32
 	Value time.Time
 }
+
+// Marshal encodes v on its own, as the value of a PA-ENC-TIMESTAMP.
+func (v *EncryptedData) Marshal() ([]byte, error) {
+	var e encoder
+	e.encryptedData(v)
+	return e.b, inMessage(e.err, "EncryptedData")
+}
+
+// Unmarshal decodes an EncryptedData from b (a PA-ENC-TIMESTAMP value), which it must fill
+// exactly. Cipher aliases b.
+func (v *EncryptedData) Unmarshal(b []byte) error {
+	s, err := top(b, "EncryptedData")
+	if err != nil {
+		return err
+	}
+	if err := parseEncryptedData(&s, v); err != nil {
+		return inMessage(err, "EncryptedData")
+	}
+	if !s.Empty() {
+		return inMessage(malformed("EncryptedData", ""), "EncryptedData")
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package krbclient
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/gosspi/sspi"
+	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
+	"github.com/gosspi/sspi/internal/krb5/wire"
+)
+
+// TicketOptions are the KDC options a service ticket request may add.
+type TicketOptions struct {
+	// Forwardable asks for a forwardable service ticket.
+	Forwardable bool
+	// NoCache skips the client's ticket cache (the ticket got is still cached).
+	NoCache bool
+}
+
+// ServiceTicket returns a ticket for server (realm empty: the client's realm, following
+// RFC 6806 referrals from there), from the cache when one is valid, otherwise through TGS
+// exchanges: referrals and cross-realm TGTs are followed, at most MaxHops of them.
+func (c *Client) ServiceTicket(ctx context.Context, server Principal, opts *TicketOptions) (*Credential, error) {
+	if opts == nil {
+		opts = &TicketOptions{}
+	}
+	if server.Realm != "" {
+		server.Realm = c.conf.CanonicalRealm(server.Realm)
+	}
+	key := server.Name.String() + "@" + server.Realm
+	if !opts.NoCache {
+		c.mu.Lock()
+		cr := c.tickets[key]
+		c.mu.Unlock()
+		if cr.valid(c.now(), c.skew()) && (!opts.Forwardable || cr.Flags&wire.FlagForwardable != 0) {
+			return cr, nil
+		}
+	}
+	tgt, err := c.TGT(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var options uint32 = wire.KDCOptCanonicalize
+	if opts.Forwardable {
+		options |= wire.KDCOptForwardable
+	}
+	cr, err := c.chase(ctx, tgt, server, options)
+	if err != nil {
+		return nil, err
+	}
+	c.keepTicket(key, cr)
+	return cr, nil
+}
+
+// chase asks KDCs for server, starting with tgt: when server's realm is another, a
+// cross-realm TGT first (RFC 4120 1.2), and from any KDC a referral (RFC 6806 8, a TGT for
+// another realm where the service was asked) is followed to that realm.
+func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, options uint32) (*Credential, error) {
+	seen := map[string]bool{}
+	referrals := server.Realm == "" // ask in whichever realm the current TGT is for
+	for hop := 0; hop <= c.maxHops(); hop++ {
+		kdcRealm, _ := isTGS(tgt.Server.Name)
+		if seen[kdcRealm] {
+			return nil, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: referrals for %s loop back to realm %s", bound(server.Name.String()), bound(kdcRealm))
+		}
+		seen[kdcRealm] = true
+		want := Principal{Name: server.Name, Realm: kdcRealm}
+		if !referrals && server.Realm != kdcRealm {
+			want.Name = tgsName(server.Realm) // a cross-realm TGT on the way
+		}
+		cr, err := c.tgsExchange(ctx, tgt, want, options)
+		if err != nil {
+			return nil, err
+		}
+		next, isTGT := isTGS(cr.Server.Name)
+		crossTGT := isTGT && next != kdcRealm
+		switch {
+		case want.Name.Equal(server.Name) && crossTGT && !server.Name.Equal(cr.Server.Name):
+			// RFC 6806 8: a referral; the service is to be asked in realm next.
+			referrals = true
+		case want.Name.Equal(server.Name):
+			return cr, nil
+		case !crossTGT:
+			return nil, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: the KDC of %s answered a request for %s with %s", bound(kdcRealm), bound(want.String()), bound(cr.Server.String()))
+		}
+		c.keepTGT(cr)
+		tgt = cr
+	}
+	return nil, sspi.Errorf(sspi.ErrMaxReferralsExceeded, "krbclient: reaching %s took more than %d referrals or cross-realm steps", bound(server.Name.String()), c.maxHops())
+}
+
+// tgsExchange is one TGS exchange (RFC 4120 3.3) with the KDC of tgt's realm.
+func (c *Client) tgsExchange(ctx context.Context, tgt *Credential, server Principal, options uint32) (*Credential, error) {
+	return c.tgsRequest(ctx, tgt, server, options, time.Time{})
+}
+
+func (c *Client) tgsRequest(ctx context.Context, tgt *Credential, server Principal, options uint32, till time.Time) (*Credential, error) {
+	kdcRealm, _ := isTGS(tgt.Server.Name)
+	etypes := c.conf.LibDefaults.DefaultTGSEnctypes
+	if len(etypes) == 0 {
+		return nil, sspi.Errorf(sspi.ErrKDCUnknownEtype, "krbclient: default_tgs_enctypes leaves no encryption type this client implements")
+	}
+	nonce, err := c.nonce()
+	if err != nil {
+		return nil, err
+	}
+	if till.IsZero() {
+		till = tgt.EndTime
+	}
+	sname := server.Name
+	body := wire.KDCReqBody{
+		Options: options, Realm: server.Realm, SName: &sname,
+		Till: till, Nonce: nonce, ETypes: etypeInts(etypes),
+	}
+	bodyDER, err := body.Marshal()
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the TGS-REQ: %w", err)
+	}
+	subkey, pa, err := c.paTGSReq(tgt, bodyDER)
+	if err != nil {
+		return nil, err
+	}
+	if subkey != nil {
+		defer subkey.Destroy()
+	}
+	req := wire.KDCReq{MsgType: wire.MsgTGSReq, PAData: []wire.PAData{pa}, Body: body}
+	b, err := req.Marshal()
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the TGS-REQ: %w", err)
+	}
+	reply, err := c.send(ctx, kdcRealm, b, wire.MsgTGSRep)
+	if err != nil {
+		return nil, err
+	}
+	what := "getting a ticket for " + bound(server.String())
+	if wire.MessageType(reply) == wire.MsgKRBError {
+		var k wire.KRBError
+		if err := k.Unmarshal(reply); err != nil {
+			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the KDC's error does not decode: %w", what, err)
+		}
+		return nil, failure(what, kdcError(&k, kdcRealm))
+	}
+	var rep wire.KDCRep
+	if err := rep.Unmarshal(reply); err != nil {
+		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decode: %w", what, err)
+	}
+	// RFC 4120 3.3.3: the reply is encrypted in the authenticator's subkey (usage 9), or
+	// without one in the TGT's session key (usage 8).
+	replyKey, usage := tgt.Key, uint32(usageTGSRepSessKey)
+	if subkey != nil {
+		replyKey, usage = subkey, usageTGSRepSubkey
+	}
+	plain, err := replyKey.Decrypt(nil, rep.EncPart.Cipher, usage)
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decrypt with the request's key", what)
+	}
+	defer clear(plain)
+	var enc wire.EncKDCRepPart
+	if err := enc.Unmarshal(plain); err != nil {
+		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP's encrypted part does not decode: %w", what, err)
+	}
+	if err := c.checkTGSReply(&rep, &enc, tgt, server, nonce, till, options); err != nil {
+		return nil, err
+	}
+	return c.credential(&rep, &enc, etypes)
+}
+
+// paTGSReq makes PA-TGS-REQ (RFC 4120 5.5.1, 7.5.1): an AP-REQ with tgt whose
+// authenticator carries the checksum of the request body's DER and a fresh subkey.
+//
+// With an RC4 session key no subkey is sent: RFC 4757's table maps the subkey usage 9 to
+// message type 8 (Windows, Heimdal) where MIT's KDC uses 9, so only the session key's usage
+// 8, which both read alike, decrypts the same everywhere.
+func (c *Client) paTGSReq(tgt *Credential, bodyDER []byte) (*krbcrypto.Key, wire.PAData, error) {
+	et := tgt.Key.EType()
+	var subkey *krbcrypto.Key
+	var raw []byte
+	if et != krbcrypto.RC4HMAC {
+		var err error
+		if subkey, raw, err = c.newSubkey(et); err != nil {
+			return nil, wire.PAData{}, err
+		}
+	}
+	now := c.now()
+	auth := wire.Authenticator{
+		CRealm:   tgt.Client.Realm,
+		CName:    tgt.Client.Name,
+		Checksum: &wire.Checksum{Type: et.ChecksumType(), Value: tgt.Key.Checksum(nil, bodyDER, usageTGSReqAuthCksum)},
+		CTime:    now.Truncate(time.Second),
+		CUsec:    int32(now.Nanosecond() / 1000),
+	}
+	if subkey != nil {
+		auth.SubKey = &wire.EncryptionKey{Type: int32(et), Value: raw}
+	}
+	pa, err := c.apReq(tgt, &auth)
+	clear(raw)
+	if err != nil && subkey != nil {
+		subkey.Destroy()
+		subkey = nil
+	}
+	return subkey, pa, err
+}
+
+func (c *Client) newSubkey(et krbcrypto.EType) (*krbcrypto.Key, []byte, error) {
+	raw := make([]byte, et.KeySize())
+	if _, err := io.ReadFull(c.rand(), raw); err != nil {
+		return nil, nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: reading random bytes: %w", err)
+	}
+	subkey, err := krbcrypto.RandomToKey(et, raw)
+	if err != nil {
+		return nil, nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: %w", err)
+	}
+	return subkey, raw, nil
+}
+
+// apReq encrypts auth in tgt's session key and makes the PA-TGS-REQ.
+func (c *Client) apReq(tgt *Credential, auth *wire.Authenticator) (wire.PAData, error) {
+	et := tgt.Key.EType()
+	plain, err := auth.Marshal()
+	if err != nil {
+		return wire.PAData{}, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the authenticator: %w", err)
+	}
+	ct, err := tgt.Key.Encrypt(nil, plain, usageTGSReqAuth, c.rand())
+	clear(plain)
+	if err != nil {
+		return wire.PAData{}, sspi.Errorf(sspi.ErrInternalError, "krbclient: %w", err)
+	}
+	ap := wire.APReq{Ticket: tgt.Ticket, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: ct}}
+	v, err := ap.Marshal()
+	if err != nil {
+		return wire.PAData{}, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the AP-REQ: %w", err)
+	}
+	return wire.PAData{Type: wire.PATGSReq, Value: v}, nil
+}
+
+// checkTGSReply applies RFC 4120 3.3.4's checks; with canonicalize, RFC 6806 lets the KDC
+// name another service (a referral TGT, or the service's canonical name).
+func (c *Client) checkTGSReply(rep *wire.KDCRep, enc *wire.EncKDCRepPart, tgt *Credential, server Principal, nonce uint32, till time.Time, options uint32) error {
+	if enc.Nonce != nonce {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the TGS-REP for %s answers another request (nonce mismatch); it may be a replay", bound(server.String()))
+	}
+	if rep.CRealm != tgt.Client.Realm || !rep.CName.Equal(tgt.Client.Name) {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the TGS-REP names client %s, not %s", bound(rep.CName.String()+"@"+rep.CRealm), bound(tgt.Client.String()))
+	}
+	if rep.Ticket.Realm != enc.SRealm || !rep.Ticket.SName.Equal(enc.SName) {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the TGS-REP's ticket and encrypted part name different services")
+	}
+	kdcRealm, _ := isTGS(tgt.Server.Name)
+	if enc.SRealm != kdcRealm {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the KDC of %s issued a ticket of realm %s", bound(kdcRealm), bound(enc.SRealm))
+	}
+	// Without canonicalize the name must be the one asked for; with it (RFC 6806 5, 8) the
+	// KDC may answer with the canonical name or a referral TGT, which chase follows.
+	if !enc.SName.Equal(server.Name) && options&wire.KDCOptCanonicalize == 0 {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: asked for %s, the KDC issued a ticket for %s", bound(server.String()), bound(enc.SName.String()))
+	}
+	return c.checkTimes(enc, till, false)
+}
+
+// ForwardedTGT returns a forwarded TGT of the client's realm (RFC 4120 2.6), for
+// delegation in a KRB-CRED. The TGT must be forwardable (Options.Forwardable or krb5.conf's
+// forwardable when it was got).
+func (c *Client) ForwardedTGT(ctx context.Context) (*Credential, error) {
+	tgt, err := c.TGT(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if tgt.Flags&wire.FlagForwardable == 0 {
+		return nil, sspi.Errorf(sspi.ErrDelegationRequired, "krbclient: the TGT of %s is not forwardable, so it cannot be delegated; set forwardable = true in krb5.conf", bound(tgt.Client.String()))
+	}
+	realm, _ := isTGS(tgt.Server.Name)
+	return c.tgsRequest(ctx, tgt, Principal{Name: tgsName(realm), Realm: realm}, wire.KDCOptForwardable|wire.KDCOptForwarded, tgt.EndTime)
+}
+
+// Renew renews a renewable ticket (RFC 4120 3.3.1, the RENEW option), got from the KDC of
+// the realm of tgt.
+func (c *Client) Renew(ctx context.Context, cr *Credential) (*Credential, error) {
+	if cr.Flags&wire.FlagRenewable == 0 {
+		return nil, sspi.Errorf(sspi.ErrContextExpired, "krbclient: the ticket for %s is not renewable", bound(cr.Server.String()))
+	}
+	if !c.now().Before(cr.RenewTill) {
+		return nil, sspi.Errorf(sspi.ErrContextExpired, "krbclient: the ticket for %s could be renewed until %s only", bound(cr.Server.String()), cr.RenewTill.UTC().Format(time.RFC3339))
+	}
+	realm, ok := isTGS(cr.Server.Name)
+	if !ok {
+		return nil, sspi.Errorf(sspi.ErrUnsupportedFunction, "krbclient: only TGTs are renewed here")
+	}
+	out, err := c.tgsRequest(ctx, cr, Principal{Name: cr.Server.Name, Realm: realm}, wire.KDCOptRenew|wire.KDCOptRenewable, cr.RenewTill)
+	if err != nil {
+		return nil, err
+	}
+	c.keepTGT(out)
+	return out, nil
+}
