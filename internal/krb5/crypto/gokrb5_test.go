@@ -32,6 +32,9 @@ func TestAgainstGokrb5(t *testing.T) {
 				// a varint instead of MIT's 32-bit little-endian.
 				usage = 64 + uint32(i%60)
 			}
+			if e == RC4HMAC && usage == 9 {
+				usage = 8 // gokrb5 maps 9 to RC4 message type 8; MIT 1.20 keeps 9 (TestRC4UsageTranslation)
+			}
 			pt := make([]byte, r.IntN(70))
 			rand.Read(pt)
 
@@ -209,5 +212,28 @@ func TestOneShotAllocs(t *testing.T) {
 	})
 	if n > 24 {
 		t.Errorf("new key + one decryption: %v allocations, want at most 24", n)
+	}
+}
+
+// TestRC4UsageTranslation pins RFC 4757's message types to MIT 1.20's
+// krb5int_arcfour_translate_usage, which its KDC uses: a TGS-REP sealed in an authenticator
+// subkey (usage 9) is message type 9, not 8 as older MIT and gokrb5 have it; a key made
+// for usage 9 must therefore not open what usage 8 sealed.
+func TestRC4UsageTranslation(t *testing.T) {
+	for u, want := range map[uint32]uint32{1: 1, 2: 2, 3: 8, 7: 7, 8: 8, 9: 9, 11: 11, 12: 12, 23: 13, 24: 24} {
+		if got := rc4Usage(u); got != want {
+			t.Errorf("rc4Usage(%d) = %d, want %d", u, got, want)
+		}
+	}
+	k, _ := NewKey(RC4HMAC, bytes.Repeat([]byte{7}, 16))
+	ct, err := k.Encrypt(nil, []byte("tgs-rep"), 8, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Decrypt(nil, ct, 9); err == nil {
+		t.Error("usage 9 opened what usage 8 sealed")
+	}
+	if _, err := k.Decrypt(nil, ct, 3); err != nil {
+		t.Errorf("usage 3 (message type 8) cannot open usage 8: %v", err)
 	}
 }

@@ -276,11 +276,14 @@ func hmacMD5(key, data []byte) []byte {
 	return m.Sum(nil)
 }
 
-// rc4Usage translates a Kerberos key usage to RFC 4757's message type (MIT's
-// krb5int_arcfour_translate_usage, gokrb5's UsageToMSMsgType).
+// rc4Usage translates a Kerberos key usage to RFC 4757's message type, as MIT 1.20's
+// krb5int_arcfour_translate_usage does: the AS-REP part (3) becomes 8 and the GSS wrap
+// signature (23) 13. A TGS-REP encrypted in a subkey (9) stays 9: MIT's KDC encrypts it so
+// (older MIT and gokrb5 map it to 8, which cannot read such a reply); the exchange code
+// sends no subkey with an RC4 TGT session key, so either reading decrypts its replies.
 func rc4Usage(u uint32) uint32 {
 	switch u {
-	case 3, 9:
+	case 3:
 		return 8
 	case 23:
 		return 13
