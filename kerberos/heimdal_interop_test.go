@@ -306,3 +306,95 @@ func TestHeimdalRefusals(t *testing.T) {
 		t.Errorf("ticket for a service not in the keytab: %v, want SEC_E_WRONG_PRINCIPAL", err)
 	}
 }
+
+// TestHeimdalGSSClient: Heimdal's own GSS-API initiator (libgssapi from the unpacked tree,
+// through testpeers' C driver), with a ccache from Heimdal's kinit, against our acceptor and
+// the keytab Heimdal's kadmin exported: mutual authentication, then sealed messages and
+// MICs both ways, for each enctype's service.
+func TestHeimdalGSSClient(t *testing.T) {
+	k, keytab, _ := getHeimdal(t)
+	ccache := k.Kinit(t, hUser, hPassword)
+	sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytab})
+	const flags = testpeers.GSSMutualFlag | testpeers.GSSIntegFlag | testpeers.GSSConfFlag |
+		testpeers.GSSSequenceFlag | testpeers.GSSReplayFlag
+	cases := append(heimdalEnctypeServices, struct {
+		spn, enctype string
+		keyLen       int
+		weak         bool
+	}{hService, "all", 32, false})
+	for _, tc := range cases {
+		t.Run(tc.enctype, func(t *testing.T) {
+			cli := testpeers.NewHeimdalGSSClient(t, k, ccache, strings.Replace(tc.spn, "/", "@", 1), flags)
+			srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+			defer srv.Close()
+			var in []byte
+			legs := 0
+			for !cli.Established() || !srv.Established() {
+				if legs++; legs > 4 {
+					t.Fatal("handshake did not finish")
+				}
+				out, _, err := cli.Step(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(out) == 0 {
+					break
+				}
+				if in, err = srv.Step(out); err != nil {
+					t.Fatalf("our acceptor: %v", err)
+				}
+			}
+			if !cli.Established() || !srv.Established() {
+				t.Fatalf("not established: Heimdal %v, ours %v", cli.Established(), srv.Established())
+			}
+			if cli.Flags&testpeers.GSSMutualFlag == 0 || cli.Mech != "2a864886f712010202" {
+				t.Errorf("Heimdal's context: flags %#x, mech %s", cli.Flags, cli.Mech)
+			}
+			id, err := srv.Identity()
+			if err != nil || id.Principal != hUser+"@"+hRealm || id.Server != tc.spn+"@"+hRealm {
+				t.Errorf("our acceptor's identity %+v %v", id, err)
+			}
+			if key, _ := srv.SessionKey(); len(key) != tc.keyLen {
+				t.Errorf("session key of %d bytes, want %d", len(key), tc.keyLen)
+			}
+			if !srv.Attributes().Has(sspi.ASCRetConfidentiality) {
+				if !tc.weak {
+					t.Fatalf("AES context without confidentiality: %s", srv.Attributes().Format(true))
+				}
+				return
+			}
+			msg := []byte("from Heimdal's gss_wrap to our Unwrap, and back")
+			tok, err := cli.Wrap(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := srv.Unwrap(tok); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("our Unwrap of Heimdal's token: %q %v", got, err)
+			}
+			tok, err = srv.Wrap(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, sealed, err := cli.Unwrap(tok); err != nil || !sealed || !bytes.Equal(got, msg) {
+				t.Fatalf("Heimdal's gss_unwrap of our token: %q sealed %v, %v", got, sealed, err)
+			}
+			mic, err := cli.GetMIC(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Verify(msg, mic); err != nil {
+				t.Errorf("our Verify of Heimdal's MIC: %v", err)
+			}
+			if err := srv.Verify(append([]byte("x"), msg...), mic); !errors.Is(err, sspi.ErrMessageAltered) {
+				t.Errorf("our Verify of Heimdal's MIC over another message: %v", err)
+			}
+			sig, err := srv.Sign(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cli.VerifyMIC(msg, sig); err != nil {
+				t.Errorf("Heimdal's gss_verify_mic of our MIC: %v", err)
+			}
+		})
+	}
+}
