@@ -100,7 +100,7 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if err != nil {
 		return 0, sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: session key type %d: %v", key.KeyType, err)
 	}
-	if c.subkey, err = types.GenerateEncryptionKey(et); err != nil {
+	if c.subkey, err = newSubkey(et); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
 	}
 	auth.SubKey = c.subkey

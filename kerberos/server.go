@@ -121,7 +121,7 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		if err != nil {
 			return 0, sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: subkey type %d: %v", key.KeyType, err)
 		}
-		sub, err := types.GenerateEncryptionKey(et)
+		sub, err := newSubkey(et)
 		if err != nil {
 			return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
 		}

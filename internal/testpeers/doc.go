@@ -15,6 +15,16 @@
 // private ccache, and the KRB5_CONFIG/KRB5CCNAME/KRB5_KTNAME entries a peer needs (KDC.Env,
 // KDC.ServerEnv) to use it.
 //
+// StartHeimdalKDC (and SharedHeimdalKDC) does the same with Heimdal 7.8's kdc and kadmin -l,
+// and HeimdalKDC gives Heimdal's kinit, kgetcred, klist and ktutil; NewHeimdalGSSClient is a
+// GSS-API initiator in Heimdal's libgssapi (a C driver built against the tree, since Debian
+// ships no Heimdal gss-client). Heimdal's packages conflict with MIT's, so scripts/install-
+// peers unpacks their .debs into DefaultHeimdalRoot (or $GOSSPI_HEIMDAL_ROOT) and the
+// programs run from there with LD_LIBRARY_PATH naming its library directory. Heimdal 7.8
+// facts: kdc forks one worker (num-kdc-processes) that exits with the master; keys of the
+// RFC 8009 enctypes get a random salt, so a client must take the salt from ETYPE-INFO2;
+// ktutil writes a 32-bit flags word after the 32-bit kvno of each keytab entry.
+//
 // Each child process gets a private environment, built from nothing but the host's PATH:
 // _NO_WINBINDD=1 and a winbindd socket directory that does not exist (so gss-ntlmssp and
 // ntlm_auth never hand NTLM to a winbindd running on the host), a private krb5.conf (no DNS

@@ -191,10 +191,13 @@ func SharedKDC(tb testing.TB, opts KDCOptions) *KDC {
 	return shared.kdc
 }
 
-// StopSharedKDC stops the KDC SharedKDC started, if any.
+// StopSharedKDC stops the KDCs SharedKDC and SharedHeimdalKDC started, if any.
 func StopSharedKDC() {
 	if shared.kdc != nil {
 		shared.kdc.Stop()
+	}
+	if sharedHeimdal.kdc != nil {
+		sharedHeimdal.kdc.Stop()
 	}
 }
 
