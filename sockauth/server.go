@@ -404,6 +404,9 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 			s.handshakeDone(c, m)
 			<-s.pending
 		}
+		if c.tls != nil && !c.closed.Load() {
+			c.tlsGoodbye() // a handler that returned without closing: end the TLS stream
+		}
 		c.closed.Store(true)
 		c.nc.Close()
 		if c.ctx != nil {
@@ -449,6 +452,9 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 // until the client's data rate falls below the floor), every write and every
 // AcceptSecurityContext call too.
 func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
+	if s.Framing == FramingTLS {
+		return s.tlsServerHandshake(c, m)
+	}
 	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: s.Req, Scheduler: s.Scheduler})
 	ok := false
 	defer func() {
@@ -597,6 +603,9 @@ func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, er
 
 // defaultHandler is the session of Handler's documentation.
 func (s *Server) defaultHandler(ctx context.Context, c *Conn) error {
+	if c.framing == FramingTLS {
+		return s.tlsEcho(c)
+	}
 	if c.framing == FramingGSS {
 		for {
 			if _, err := c.ReadMessage(); err != nil {
