@@ -477,8 +477,8 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 			in, err = s.readGSSContextToken(c, maxTok, first)
 		default:
 			if first {
-				if _, ok := sniffFraming(c.br, FramingSSPI, maxTok); ok {
-					return otherFraming(FramingSSPI, FramingGSS, "client")
+				if other, ok := sniffFraming(c.br, FramingSSPI, maxTok); ok {
+					return otherFraming(FramingSSPI, other, "client")
 				}
 			}
 			in, err = readSSPIFrame(c.br, maxTok, "handshake token")
@@ -568,8 +568,8 @@ func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, er
 	if first {
 		// An opening that is not a NOOP is refused before its announced payload is waited
 		// for: from a client of the sspi framing, it never comes in full.
-		if _, ok := sniffFraming(c.br, FramingGSS, limit); ok {
-			return nil, otherFraming(FramingGSS, FramingSSPI, "client")
+		if other, ok := sniffFraming(c.br, FramingGSS, limit); ok {
+			return nil, otherFraming(FramingGSS, other, "client")
 		}
 		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] != 0 && b[0]&GSSTokenNoop == 0 {
 			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a NOOP token to open the session, got %s", gssFlagNames(b[0]))

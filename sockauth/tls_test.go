@@ -317,3 +317,19 @@ func httpOnce(f func(*http.Request) (int, string)) Handler {
 		return c.Close()
 	}
 }
+
+// TestTLSClientToOtherFramings: a TLS ClientHello sent to a server of the sspi or gss
+// framing is recognized, and the log says the client speaks tls.
+func TestTLSClientToOtherFramings(t *testing.T) {
+	for _, f := range []Framing{FramingSSPI, FramingGSS} {
+		t.Run(f.String(), func(t *testing.T) {
+			srv := startServer(t, &Server{Credentials: serverCreds(t, "NTLM"), Framing: f})
+			nc := dialTCP(t, srv.Addr)
+			nc.Write(clientHello(t))
+			rec := srv.Log.waitRecord(t, nc.LocalAddr().String())
+			if cause, _ := rec["cause"].(string); rec["status"] != "SEC_E_ILLEGAL_MESSAGE" || !strings.Contains(cause, "tls-framed") {
+				t.Errorf("log %v", rec)
+			}
+		})
+	}
+}
