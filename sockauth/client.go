@@ -20,8 +20,10 @@ type Client struct {
 	Credentials *sspi.Credentials
 	// Framing is the wire framing the server speaks; the zero value is FramingSSPI.
 	Framing Framing
-	// Target names the server: an SPN ("host/server.example.com"). Empty means
-	// "host/" followed by the host of the address dialed.
+	// Target names the server: an SPN ("host/server.example.com"), or with FramingTLS its
+	// host name, which its certificate is checked against and which is sent as SNI. Empty
+	// means "host/" followed by the host of the address dialed, or with FramingTLS that
+	// host.
 	Target string
 	// NoMutual does not ask for mutual authentication (ISC_REQ_MUTUAL_AUTH), which is
 	// asked for by default. Whether it was granted is in Conn.Attributes; to refuse a

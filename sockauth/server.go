@@ -121,10 +121,11 @@ type Server struct {
 	// with FramingGSS, gss-server's (read messages, answer each with its MIC or a NOOP,
 	// until the client's NOOP); with FramingSSPI, the SDK sample's (send Greeting sealed
 	// and close), or, for a client that asked for messages, Greeting followed by an echo of
-	// every message until the client's empty frame.
+	// every message until the client's empty frame; with FramingTLS, Greeting and a
+	// newline, then an echo of every record's data until the client's close_notify.
 	Handler Handler
-	// Greeting is what the default handler of FramingSSPI sends; empty means
-	// DefaultGreeting.
+	// Greeting is what the default handler of FramingSSPI and FramingTLS sends; empty
+	// means DefaultGreeting.
 	Greeting string
 
 	initOnce   sync.Once
