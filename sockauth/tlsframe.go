@@ -60,6 +60,10 @@ type tlsState struct {
 	plain []byte // decrypted and not yet returned by Read; aliases rbuf
 	wbuf  []byte // one record being made: header, data, trailer
 
+	// The buffer lists of EncryptMessage and DecryptMessage, kept here so that a
+	// message costs no allocation of its own.
+	emsg, dmsg [4]sspi.Buffer
+
 	closeSent  bool // our close_notify has gone
 	peerClosed bool // the peer's close_notify has come
 }
@@ -208,7 +212,8 @@ func (c *Conn) tlsWrite(p []byte) (int, error) {
 		n := min(len(p), sz.MaximumMessage)
 		rec := t.wbuf
 		copy(rec[sz.Header:], p[:n])
-		msg := [4]sspi.Buffer{
+		msg := &t.emsg
+		*msg = [4]sspi.Buffer{
 			{Type: sspi.BufferStreamHeader, Data: rec[:sz.Header]},
 			{Type: sspi.BufferData, Data: rec[sz.Header : sz.Header+n]},
 			{Type: sspi.BufferStreamTrailer, Data: rec[sz.Header+n : sz.Header+n+sz.Trailer]},
@@ -250,15 +255,13 @@ func (c *Conn) tlsRead() ([]byte, error) {
 	}
 	for {
 		if len(t.pending()) == 0 {
-			if err := c.waitMessage(); err != nil {
-				return nil, err
-			}
-			if err := c.tlsFill(1, tlsSessionBuf); err != nil {
+			if err := c.tlsWaitRecord(); err != nil {
 				return nil, err
 			}
 			c.heard.Store(true)
 		}
-		msg := [4]sspi.Buffer{{Type: sspi.BufferData, Data: t.pending()}, {Type: sspi.BufferEmpty}, {Type: sspi.BufferEmpty}, {Type: sspi.BufferEmpty}}
+		msg := &t.dmsg
+		*msg = [4]sspi.Buffer{{Type: sspi.BufferData, Data: t.pending()}, {Type: sspi.BufferEmpty}, {Type: sspi.BufferEmpty}, {Type: sspi.BufferEmpty}}
 		c.secMu.Lock()
 		_, status, err := sspi.DecryptMessage(c.ctx, msg[:], 0)
 		c.secMu.Unlock()
@@ -301,6 +304,26 @@ func (c *Conn) tlsRead() ([]byte, error) {
 			return nil, sspi.Errorf(sspi.ErrInternalError, "sockauth: DecryptMessage returned %v", status)
 		}
 	}
+}
+
+// tlsWaitRecord waits for the first bytes of the next record, marking the connection
+// idle for Shutdown while it does (as waitMessage does for the other framings). It
+// reads them straight into the record buffer, so that one read usually brings a whole
+// record.
+func (c *Conn) tlsWaitRecord() error {
+	c.readDeadline()
+	if c.srv != nil {
+		c.idle.Store(true)
+		defer c.idle.Store(false)
+		if c.srv.shuttingDown() && c.br.Buffered() == 0 {
+			return ErrServerClosed
+		}
+	}
+	err := c.tlsFill(1, tlsSessionBuf)
+	if err != nil && c.srv != nil && c.srv.shuttingDown() {
+		return ErrServerClosed
+	}
+	return err
 }
 
 // tlsPostHandshake hands the bytes after a post-handshake message (DecryptMessage's
