@@ -189,7 +189,9 @@ func cmdConnect(args []string, e *env) int {
 	}
 	defer sspi.FreeCredentialsHandle(cred)
 	var names sspi.CredentialNames
-	if sspi.QueryCredentialsAttributes(cred, sspi.CredAttrNames, &names) == nil && names.UserName != "" {
+	if isSchannel(*pkg) {
+		out("credentials: %s, %s\n", *pkg, source)
+	} else if sspi.QueryCredentialsAttributes(cred, sspi.CredAttrNames, &names) == nil && names.UserName != "" {
 		out("credentials: %s (%s, %s)\n", names.UserName, *pkg, source)
 	}
 	cl := &sockauth.Client{

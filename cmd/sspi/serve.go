@@ -210,12 +210,13 @@ func announce(e *env, jsonOut bool, addr string, sc *serverCreds, pkg string, f 
 	}
 	if sc.tlsLeaf != nil {
 		fmt.Fprintf(e.stdout, "listening on %s (package %s; framing %s; certificate: %s)\n", addr, pkg, f, sc.source)
-		host, port, _ := net.SplitHostPort(addr)
+		host, _, _ := net.SplitHostPort(addr)
 		if names := certNames(sc.tlsLeaf); len(names) > 0 {
 			host = names[0]
 		}
-		fmt.Fprintf(e.stdout, "try:  openssl s_client -connect %s -servername %s -CAfile CA.pem    (or: %s connect %s:%s --package Schannel --ca CA.pem)\n",
-			addr, host, selfCommand(os.Args[0]), host, port)
+		fmt.Fprintf(e.stdout, "try:  openssl s_client -connect %s -servername %s -CAfile CA.pem\n", addr, host)
+		fmt.Fprintf(e.stdout, "      %s connect %s --package Schannel --target %s --ca CA.pem --message hello\n", selfCommand(os.Args[0]), addr, host)
+		fmt.Fprintf(e.stdout, "      (CA.pem: the CA that issued --cert, or --cert itself if it is self-signed)\n")
 		return
 	}
 	fmt.Fprintf(e.stdout, "listening on %s (package %s: %s; framing %s; accounts: %s)\n", addr, pkg, strings.Join(sc.mechanisms, ", "), f, sc.source)
