@@ -95,6 +95,17 @@ func TestTLSFramingSession(t *testing.T) {
 				t.Fatalf("a 40000-byte message came back as %d bytes, %v", len(got), err)
 			}
 			local := c.nc.LocalAddr().String()
+			// Our close_notify; the server answers with its own (SEC_I_CONTEXT_EXPIRED
+			// here), not a bare close of the connection.
+			c.wmu.Lock()
+			err = c.tlsCloseNotify()
+			c.wmu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := c.ReadMessage(); err != io.EOF || !c.tls.peerClosed {
+				t.Errorf("after our close_notify: %q, %v, the server's close_notify seen: %v", msg, err, c.tls.peerClosed)
+			}
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -210,9 +221,11 @@ func TestTLSFramingOtherFraming(t *testing.T) {
 	}
 }
 
-// TestTLSFramingHardening: the handshake deadline and the rate floor apply to the tls
-// framing, whose reads are driven by the missing count: a client that sends half a
-// ClientHello and stalls, and one that trickles it, are cut.
+// TestTLSFramingHardening: the server's defences apply to the tls framing, whose reads
+// are driven by the missing count: a client that sends half a ClientHello and stalls is
+// cut at the handshake's deadline, one that trickles it by the rate floor; a second
+// handshake from an address at its cap is closed at once; Shutdown cuts a stalled
+// handshake after its drain time-out; a record header announcing too much is refused.
 func TestTLSFramingHardening(t *testing.T) {
 	hello := clientHello(t)
 	t.Run("deadline", func(t *testing.T) {
@@ -243,6 +256,48 @@ func TestTLSFramingHardening(t *testing.T) {
 		}()
 		rec := srv.Log.waitRecord(t, nc.LocalAddr().String())
 		if cause, _ := rec["cause"].(string); rec["status"] != "TIMEOUT" || !strings.Contains(cause, "below the minimum rate of 100 bytes/s") {
+			t.Errorf("log %v", rec)
+		}
+	})
+	t.Run("per-address cap", func(t *testing.T) {
+		srv := tlsServer(t, schannel.Config{}, &Server{MaxPendingPerAddr: 1, MinRate: -1, Timeout: time.Minute})
+		held := dialTCP(t, srv.Addr)
+		held.Write(hello[:len(hello)/2])
+		// The held handshake is counted once the server has read from it.
+		for end := time.Now().Add(10 * time.Second); ; sleepBriefly() {
+			srv.mu.Lock()
+			n := len(srv.handshaking)
+			srv.mu.Unlock()
+			if n == 1 || time.Now().After(end) {
+				break
+			}
+		}
+		second := dialTCP(t, srv.Addr)
+		second.Write(hello)
+		second.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if n, err := second.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+			t.Errorf("a second handshake from the address: read %d bytes, %v; want the connection closed", n, err)
+		}
+	})
+	t.Run("drain", func(t *testing.T) {
+		srv := tlsServer(t, schannel.Config{}, &Server{MinRate: -1, Timeout: time.Minute, DrainTimeout: 300 * time.Millisecond})
+		nc := dialTCP(t, srv.Addr)
+		nc.Write(hello[:len(hello)/2])
+		for end := time.Now().Add(10 * time.Second); ; sleepBriefly() {
+			srv.mu.Lock()
+			n := len(srv.handshaking)
+			srv.mu.Unlock()
+			if n == 1 || time.Now().After(end) {
+				break
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown: %v; want the stalled handshake cut after the drain time-out", err)
+		}
+		rec := srv.Log.waitRecord(t, nc.LocalAddr().String())
+		if rec["msg"] != "handshake cut by shutdown" || rec["status"] != "SHUTDOWN" {
 			t.Errorf("log %v", rec)
 		}
 	})
@@ -331,5 +386,34 @@ func TestTLSClientToOtherFramings(t *testing.T) {
 				t.Errorf("log %v", rec)
 			}
 		})
+	}
+}
+
+// TestTLSFramingCloseNotifyAnswered: the peer's close_notify (SEC_I_CONTEXT_EXPIRED from
+// DecryptMessage) is answered at once with ours, made by ApplyControlToken(SCHANNEL_SHUTDOWN)
+// and InitializeSecurityContext, before the application closes anything.
+func TestTLSFramingCloseNotifyAnswered(t *testing.T) {
+	answered := make(chan bool, 1)
+	srv := tlsServer(t, schannel.Config{}, &Server{Timeout: 2 * time.Second, Handler: func(_ context.Context, c *Conn) error {
+		c.wmu.Lock()
+		err := c.tlsCloseNotify()
+		c.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+		_, err = c.ReadMessage()
+		answered <- err == io.EOF && c.tls.peerClosed
+		return nil
+	}})
+	c, err := tlsClient(t, schannel.Config{}).Dial(testCtx(t), srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if msg, err := c.ReadMessage(); err != io.EOF {
+		t.Fatalf("read %q, %v; want io.EOF at the server's close_notify", msg, err)
+	}
+	if !<-answered {
+		t.Error("the client did not answer the server's close_notify with its own")
 	}
 }
