@@ -326,8 +326,9 @@ func TestREADMEGoProgramsRun(t *testing.T) {
 
 // TestREADMEServiceByHand runs the README's "The service, by hand" section as a user would
 // paste it into a shell, from the checkout's root: its first block (build, account, our
-// server and client) always, and its second (MIT's gss-client with gss-ntlmssp against our
-// server) when those peers are installed; SSPI_INTEROP=require makes them mandatory. The
+// server and client) always, its second (MIT's gss-client with gss-ntlmssp against our
+// server) when those peers are installed, and its third (Schannel with a certificate
+// made by openssl, our client and s_client) when OpenSSL is; SSPI_INTEROP=require makes them mandatory. The
 // shell runs in the environment every peer gets (testpeers.Environ: no winbindd, an
 // offline krb5.conf, no inherited tickets or users file) plus what the go command needs.
 func TestREADMEServiceByHand(t *testing.T) {
@@ -343,8 +344,8 @@ func TestREADMEServiceByHand(t *testing.T) {
 		t.Skip("no go command on PATH")
 	}
 	blocks := markdownSection(t, "README.md", "## The service, by hand", "sh")
-	if len(blocks) != 2 {
-		t.Fatalf("want 2 sh blocks in \"The service, by hand\", found %d", len(blocks))
+	if len(blocks) != 3 {
+		t.Fatalf("want 3 sh blocks in \"The service, by hand\", found %d", len(blocks))
 	}
 	// go needs its caches (a fresh HOME would start them empty) and must not reach a proxy.
 	out, err := exec.Command(goCmd, "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
@@ -438,6 +439,25 @@ func TestREADMEServiceByHand(t *testing.T) {
 		out2 := run(t, blocks[1], "cd "+strings.TrimSpace(string(dir))+"\n", "")
 		if !strings.Contains(out2, "framing=gss package=NTLM identity=EXAMPLE\\alice") || !strings.Contains(out2, "status=SEC_E_OK") {
 			t.Errorf("second block: the server did not log gss-client's logon:\n%s", out2)
+		}
+	})
+	t.Run("schannel", func(t *testing.T) {
+		testpeers.RequireOpenSSL(t)
+		dir, err := os.ReadFile(cwdFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// openssl s_client's input is empty here: it connects, checks, and says goodbye.
+		out3 := run(t, blocks[2], "cd "+strings.TrimSpace(string(dir))+"\n", "")
+		for _, want := range []string{
+			"mutual:      the server's certificate is valid for 127.0.0.1",
+			`echo:        "hello" (verified)`,
+			"Verify return code: 0 (ok)", // s_client
+			"framing=tls package=Schannel",
+		} {
+			if !strings.Contains(out3, want) {
+				t.Errorf("third block: no %q in its output:\n%s", want, out3)
+			}
 		}
 	})
 }

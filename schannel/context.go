@@ -43,6 +43,7 @@ type context struct {
 	// same bytes again, which are then skipped.
 	replay []byte
 	manual bool
+	target string // the client's target name, checked against the server's certificate
 
 	// Set when the handshake finishes.
 	cs     tls.ConnectionState
@@ -100,6 +101,7 @@ func (c *context) start(p *sspi.StepParams) error {
 		cfg := c.cred.client.Clone()
 		cfg.NextProtos = protos
 		cfg.ServerName = p.Target
+		c.target = p.Target
 		c.manual = c.cred.cfg.ManualCredValidation || p.Req.Has(sspi.ISCReqManualCredValidation)
 		cfg.VerifyConnection = verifyServer(c.cred.cfg.RootCAs, p.Target, c.cred.cfg.Time, c.manual)
 		c.conn = tls.Client(c.t, cfg)

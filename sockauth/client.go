@@ -20,8 +20,10 @@ type Client struct {
 	Credentials *sspi.Credentials
 	// Framing is the wire framing the server speaks; the zero value is FramingSSPI.
 	Framing Framing
-	// Target names the server: an SPN ("host/server.example.com"). Empty means
-	// "host/" followed by the host of the address dialed.
+	// Target names the server: an SPN ("host/server.example.com"), or with FramingTLS its
+	// host name, which its certificate is checked against and which is sent as SNI. Empty
+	// means "host/" followed by the host of the address dialed, or with FramingTLS that
+	// host.
 	Target string
 	// NoMutual does not ask for mutual authentication (ISC_REQ_MUTUAL_AUTH), which is
 	// asked for by default. Whether it was granted is in Conn.Attributes; to refuse a
@@ -93,7 +95,7 @@ func (cl *Client) Dial(ctx context.Context, addr string) (*Conn, error) {
 		if err != nil {
 			host = addr
 		}
-		target = "host/" + host
+		target = cl.defaultTarget(host)
 	}
 	if cl.Credentials == nil {
 		return nil, errNoCredentials
@@ -134,7 +136,11 @@ func (cl *Client) initialize(sctx *sspi.Context, target string, in []byte) (iscR
 		inBufs = []sspi.Buffer{{Type: sspi.BufferToken, Data: in}}
 	}
 	out := []sspi.Buffer{{Type: sspi.BufferToken}}
-	nctx, status, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, cl.req(), sspi.NativeDataRep, inBufs, out)
+	req := cl.req()
+	if cl.Framing == FramingTLS {
+		req = tlsClientReq
+	}
+	nctx, status, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, req, sspi.NativeDataRep, inBufs, out)
 	if nctx != nil {
 		sctx = nctx
 	}
@@ -156,7 +162,7 @@ func (cl *Client) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 	target := cl.Target
 	if target == "" {
 		if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-			target = "host/" + ta.IP.String()
+			target = cl.defaultTarget(ta.IP.String())
 		}
 	}
 	if cl.Credentials == nil {
@@ -167,6 +173,16 @@ func (cl *Client) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 		return nil, err
 	}
 	return cl.handshake(ctx, nc, target, first)
+}
+
+// defaultTarget is the target name for a server at host: the host itself for TLS,
+// which checks the server's certificate against it and sends it as SNI, and the SPN
+// host/HOST otherwise.
+func (cl *Client) defaultTarget(host string) string {
+	if cl.Framing == FramingTLS {
+		return host
+	}
+	return "host/" + host
 }
 
 // req is what the client asks of InitializeSecurityContext.
@@ -194,6 +210,9 @@ func (cl *Client) req() sspi.ContextReq {
 //
 // first is the first call's result, made before the connection was opened.
 func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, first iscResult) (*Conn, error) {
+	if cl.Framing == FramingTLS {
+		return cl.tlsClientHandshake(ctx, nc, target, first)
+	}
 	// The caller's context can end the handshake at any wait.
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()

@@ -47,6 +47,9 @@ type Conn struct {
 	sizes     sspi.Sizes
 	haveSizes bool
 
+	// tls is the record stream of FramingTLS.
+	tls *tlsState
+
 	secMu    sync.Mutex // one SSPI call on ctx at a time: a reader and a writer may race
 	rmu, wmu sync.Mutex
 	greeted  bool        // sample: the greeting has gone (server) or come (client)
@@ -334,7 +337,11 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 	}
 	var msg []byte
 	var err error
-	if c.framing == FramingGSS {
+	if c.framing == FramingTLS {
+		if err = c.flushLocked(); err == nil {
+			msg, err = c.readTLSMessage()
+		}
+	} else if c.framing == FramingGSS {
 		c.wmu.Lock() // the acknowledgement is part of the read
 		if err = c.flush(); err == nil {
 			msg, err = c.readGSS()
@@ -477,7 +484,15 @@ func (c *Conn) WriteMessage(msg []byte) error {
 		return ErrClosed
 	}
 	var err error
-	if c.framing == FramingGSS {
+	if c.framing == FramingTLS {
+		c.wmu.Lock()
+		if len(msg) > c.maxMsg {
+			err = fmt.Errorf("sockauth: a %d-byte message is over the %d-byte limit", len(msg), c.maxMsg)
+		} else {
+			_, err = c.tlsWrite(msg)
+		}
+		c.wmu.Unlock()
+	} else if c.framing == FramingGSS {
 		c.rmu.Lock()
 		c.wmu.Lock()
 		err = c.writeGSS(msg)
@@ -575,7 +590,9 @@ func (c *Conn) Close() error {
 	// a slow peer), closing the connection is what unblocks it, so do not wait for it.
 	if c.wmu.TryLock() {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		if !c.server && !c.sample && !c.eof.Load() {
+		if c.tls != nil {
+			_ = c.tlsCloseNotify()
+		} else if !c.server && !c.sample && !c.eof.Load() {
 			if c.framing == FramingGSS {
 				c.corked = appendGSSToken(c.corked, GSSTokenNoop, nil)
 			} else {

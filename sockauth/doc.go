@@ -102,4 +102,54 @@
 // when confidentiality was not negotiated, and so does this package for NTLM wherever the
 // NTLM package allows it. The sample's version-1 protocol (gss-client -v1, tokens with no
 // flags byte) is refused, as gss-server refuses it.
+//
+// # Framing "tls": a Windows Schannel program
+//
+// The framing of a program that runs Schannel over a socket, as the Windows samples do
+// (FramingTLS; its package is Schannel, package github.com/gosspi/sspi/schannel). There
+// is no framing: the tokens are TLS records and go on the stream as they are, so that
+// any TLS peer is a peer (openssl s_client and s_server, gnutls-cli and gnutls-serv,
+// curl, Go's crypto/tls). Neither side knows where a token ends; each calls
+// InitializeSecurityContext or AcceptSecurityContext with the bytes received and lets
+// the status drive the reads:
+//
+//	SEC_E_INCOMPLETE_MESSAGE   read at least the BufferMissing count (the rest of the
+//	                           5-byte record header while that is incomplete), call again
+//	SEC_I_CONTINUE_NEEDED      send the output token; keep a BufferExtra as the start of
+//	                           the next call's input, and call again with it before reading
+//	SEC_E_OK                   established; a BufferExtra is the start of the session
+//
+// A client that lacks the certificate a server asks for gets SEC_I_INCOMPLETE_CREDENTIALS
+// and goes on without one, by calling again with the same input. The target name of a
+// client is the server's host name (Client.Target, by default the host dialed): the
+// server's certificate is checked against it and it is sent as SNI.
+//
+// After the handshake the session is a TLS byte stream. Each write is one or more TLS
+// records made by EncryptMessage ([STREAM_HEADER][DATA][STREAM_TRAILER][EMPTY], sized
+// from SECPKG_ATTR_STREAM_SIZES, at most 16 KiB of data a record), in a buffer the
+// connection keeps; each read decrypts the next record in place with DecryptMessage
+// ([DATA][EMPTY][EMPTY][EMPTY]), keeping its BufferExtra for the next. On the way, a
+// post-handshake message (SEC_I_RENEGOTIATE: a TLS 1.3 NewSessionTicket or KeyUpdate)
+// goes back to InitializeSecurityContext or AcceptSecurityContext and its output to the
+// peer; a TLS 1.2 renegotiation is refused and ends the session
+// (SEC_E_UNSUPPORTED_FUNCTION); the peer's close_notify (SEC_I_CONTEXT_EXPIRED) is
+// answered with ours (ApplyControlToken(SCHANNEL_SHUTDOWN) and one more call) and ends
+// the stream (io.EOF). Conn.Close and a server whose handler returns send close_notify
+// too.
+//
+// ReadMessage returns the data of one record (TLS has no messages: a peer's write of a
+// line is usually one record), WriteMessage sends its message as records, and Conn's
+// Read and Write give the session as the byte stream it is, for an HTTP exchange or a
+// line protocol. The server's default session is made for a person at openssl s_client
+// or gnutls-cli: the greeting and a newline, then every record's data echoed back as it
+// came, until the client's close_notify.
+//
+// The handshake's deadline (HandshakeTimeout), the rate floor (MinRate), the cap per
+// address (MaxPendingPerAddr), the capacity (MaxPending) and Shutdown's drain apply as
+// in the other framings: every read of the handshake goes through them, and every
+// AcceptSecurityContext call runs on the Scheduler within the deadline. The input held
+// during a handshake is bounded by MaxToken and grows only as bytes arrive; a record
+// header that announces more than TLS allows is refused at once (SEC_E_ILLEGAL_MESSAGE).
+// A client that opens with another framing's token is told apart, and so is a TLS client
+// of an sspi or gss server.
 package sockauth

@@ -22,28 +22,37 @@ const (
 	// FramingGSS is MIT krb5's gss-sample protocol (gss-client, gss-server): a flags byte,
 	// a 4-byte big-endian length and the bytes.
 	FramingGSS
+	// FramingTLS is the framing of a Windows Schannel program: the tokens are TLS records
+	// sent as they are, with no length in front, and the session after the handshake is a
+	// TLS byte stream (EncryptMessage and DecryptMessage records). Its package is Schannel.
+	// See the package documentation.
+	FramingTLS
 )
 
-// String returns "sspi" or "gss", the names the CLI takes.
+// String returns "sspi", "gss" or "tls", the names the CLI takes.
 func (f Framing) String() string {
 	switch f {
 	case FramingSSPI:
 		return "sspi"
 	case FramingGSS:
 		return "gss"
+	case FramingTLS:
+		return "tls"
 	}
 	return fmt.Sprintf("Framing(%d)", int(f))
 }
 
-// ParseFraming reads "sspi" or "gss" (case-insensitively).
+// ParseFraming reads "sspi", "gss" or "tls" (case-insensitively).
 func ParseFraming(s string) (Framing, error) {
 	switch strings.ToLower(s) {
 	case "sspi":
 		return FramingSSPI, nil
 	case "gss":
 		return FramingGSS, nil
+	case "tls":
+		return FramingTLS, nil
 	}
-	return 0, fmt.Errorf("sockauth: unknown framing %q (want sspi or gss)", s)
+	return 0, fmt.Errorf("sockauth: unknown framing %q (want sspi, gss or tls)", s)
 }
 
 // Protection is how messages are protected once the handshake is done.

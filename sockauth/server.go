@@ -121,10 +121,11 @@ type Server struct {
 	// with FramingGSS, gss-server's (read messages, answer each with its MIC or a NOOP,
 	// until the client's NOOP); with FramingSSPI, the SDK sample's (send Greeting sealed
 	// and close), or, for a client that asked for messages, Greeting followed by an echo of
-	// every message until the client's empty frame.
+	// every message until the client's empty frame; with FramingTLS, Greeting and a
+	// newline, then an echo of every record's data until the client's close_notify.
 	Handler Handler
-	// Greeting is what the default handler of FramingSSPI sends; empty means
-	// DefaultGreeting.
+	// Greeting is what the default handler of FramingSSPI and FramingTLS sends; empty
+	// means DefaultGreeting.
 	Greeting string
 
 	initOnce   sync.Once
@@ -404,6 +405,9 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 			s.handshakeDone(c, m)
 			<-s.pending
 		}
+		if c.tls != nil && !c.closed.Load() {
+			c.tlsGoodbye() // a handler that returned without closing: end the TLS stream
+		}
 		c.closed.Store(true)
 		c.nc.Close()
 		if c.ctx != nil {
@@ -449,6 +453,9 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 // until the client's data rate falls below the floor), every write and every
 // AcceptSecurityContext call too.
 func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
+	if s.Framing == FramingTLS {
+		return s.tlsServerHandshake(c, m)
+	}
 	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: s.Req, Scheduler: s.Scheduler})
 	ok := false
 	defer func() {
@@ -471,8 +478,8 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 			in, err = s.readGSSContextToken(c, maxTok, first)
 		default:
 			if first {
-				if _, ok := sniffFraming(c.br, FramingSSPI, maxTok); ok {
-					return otherFraming(FramingSSPI, FramingGSS, "client")
+				if other, ok := sniffFraming(c.br, FramingSSPI, maxTok); ok {
+					return otherFraming(FramingSSPI, other, "client")
 				}
 			}
 			in, err = readSSPIFrame(c.br, maxTok, "handshake token")
@@ -562,8 +569,8 @@ func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, er
 	if first {
 		// An opening that is not a NOOP is refused before its announced payload is waited
 		// for: from a client of the sspi framing, it never comes in full.
-		if _, ok := sniffFraming(c.br, FramingGSS, limit); ok {
-			return nil, otherFraming(FramingGSS, FramingSSPI, "client")
+		if other, ok := sniffFraming(c.br, FramingGSS, limit); ok {
+			return nil, otherFraming(FramingGSS, other, "client")
 		}
 		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] != 0 && b[0]&GSSTokenNoop == 0 {
 			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a NOOP token to open the session, got %s", gssFlagNames(b[0]))
@@ -597,6 +604,9 @@ func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, er
 
 // defaultHandler is the session of Handler's documentation.
 func (s *Server) defaultHandler(ctx context.Context, c *Conn) error {
+	if c.framing == FramingTLS {
+		return s.tlsEcho(c)
+	}
 	if c.framing == FramingGSS {
 		for {
 			if _, err := c.ReadMessage(); err != nil {

@@ -76,6 +76,13 @@ func sspiFrame(b []byte, limit int) bool {
 // only for bytes the read that follows needs too; with fewer (a peer that closed or
 // stalls) it leaves the answer to that read.
 func sniffFraming(br *bufio.Reader, f Framing, limit int) (Framing, bool) {
+	// A TLS handshake record (a ClientHello, a ServerHello): as an sspi frame it would
+	// announce a token of over 64 KiB (more than the limit), as a gss token flags no
+	// token has (CONTEXT|DATA|CONTEXT_NEXT).
+	if b, _ := br.Peek(4); len(b) == 4 && b[0] == 22 && b[1] == 3 && b[2] >= 1 && b[2] <= 4 &&
+		(f == FramingGSS || uint64(binary.LittleEndian.Uint32(b)) > uint64(limit)) {
+		return FramingTLS, true
+	}
 	if f == FramingGSS {
 		b, _ := br.Peek(gssHeaderLen)
 		return FramingSSPI, sspiFrame(b, limit)

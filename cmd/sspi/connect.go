@@ -44,11 +44,22 @@ whose domain krb5.conf maps to no realm, and not for an account "sspi serve" mad
 (sspi-XXXXXX); NTLM is used then, and no KDC is asked. A Kerberos password the KDC
 refuses fails before the connection is made.
 
+Schannel (TLS, --framing tls): the target name is the host of HOST:PORT (or --target),
+sent as SNI and checked against the server's certificate, which must chain to --ca (the
+system's roots without it): a wrong name is SEC_E_WRONG_PRINCIPAL, an unknown CA
+SEC_E_UNTRUSTED_ROOT, an expired certificate SEC_E_CERT_EXPIRED. --insecure checks
+nothing (manual validation). --cert and --key present a client certificate; a server
+that asks for one the client lacks gets none (SEC_I_INCOMPLETE_CREDENTIALS, then on
+without). Without --message, the server's first line is read (the greeting of "sspi
+serve"); with --message, the text is sent as a line and lines are read until its echo
+or the server's close_notify ("openssl s_server -www" answers --message "GET /").
+
 Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
 
 Examples:
   SSPI_PASSWORD=... sspi connect 127.0.0.1:2000 --package NTLM --user 'EXAMPLE\alice'
   sspi connect 127.0.0.1:4444 --framing gss --user alice --password-file pw.txt --json
+  sspi connect localhost:4433 --package Schannel --ca ca.pem --message 'GET /'
 `
 
 // connectResult is what --json prints.
@@ -69,6 +80,8 @@ type connectResult struct {
 	Sent       *string   `json:"sent,omitempty"`
 	Echo       *string   `json:"echo,omitempty"`
 	MIC        *bool     `json:"mic_verified,omitempty"`
+	TLS        *tlsJSON  `json:"tls,omitempty"`
+	Received   []string  `json:"received,omitempty"`
 	DurationMS float64   `json:"duration_ms"`
 }
 
@@ -82,10 +95,10 @@ type legJSON struct {
 func cmdConnect(args []string, e *env) int {
 	fs := newFlags("connect")
 	pkg := fs.String("package", defaultPackage(), "security `package` to authenticate with (see \"sspi packages\")")
-	framing := fs.String("framing", "sspi", "wire framing: `sspi` (the SDK sample) or gss (MIT gss-sample)")
+	framing := fs.String("framing", "", "wire framing: `sspi` (the SDK sample), gss (MIT gss-sample) or tls (Schannel) (default: tls for Schannel, sspi otherwise)")
 	user := fs.String("user", "", "who to authenticate as: `DOMAIN\\user` or user@REALM")
 	passwordFile := fs.String("password-file", "", "read the password from the first line of `file`")
-	target := fs.String("target", "", "the server's `SPN` (default host/HOST)")
+	target := fs.String("target", "", "the server's `SPN` (default host/HOST), or for Schannel its host name (default HOST)")
 	noMutual := fs.Bool("no-mutual", false, "do not ask the server to prove its identity")
 	delegate := fs.Bool("delegate", false, "allow the server to act as you (delegation)")
 	message := fs.String("message", "", "`text` to send once authenticated")
@@ -93,6 +106,10 @@ func cmdConnect(args []string, e *env) int {
 	require := fs.String("require", "", "attributes the context must have: `list` of mutual, integrity, confidentiality")
 	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of the connection and of every wait")
 	jsonOut := fs.Bool("json", false, "print the result as one JSON object")
+	ca := fs.String("ca", "", "Schannel: PEM `file` of the CAs trusted for the server's certificate (default: the system's)")
+	cert := fs.String("cert", "", "Schannel: a client certificate chain, a PEM `file`")
+	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
+	insecure := fs.Bool("insecure", false, "Schannel: do not check the server's certificate at all (manual validation, nothing checked)")
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, connectUsage, fs)
@@ -111,9 +128,10 @@ func cmdConnect(args []string, e *env) int {
 	var prot sockauth.Protection
 	var req sspi.ContextAttr
 	if err == nil {
-		if f, err = sockauth.ParseFraming(*framing); err != nil {
-			err = &errUsage{err.Error()}
-		}
+		f, err = framingFor(*pkg, *framing)
+	}
+	if err == nil {
+		err = checkConnectTLSFlags(*pkg, *user, *passwordFile, *ca, *cert, *key, *insecure)
 	}
 	if err == nil {
 		if prot, err = sockauth.ParseProtection(*protect); err != nil {
@@ -159,24 +177,32 @@ func cmdConnect(args []string, e *env) int {
 		return exitOK
 	}
 
-	cred, source, err := acquireClient(*pkg, *user, *passwordFile, e)
+	var cred *sspi.Credentials
+	var source string
+	if isSchannel(*pkg) {
+		cred, source, err = acquireSchannelClient(*pkg, *ca, *cert, *key, *insecure)
+	} else {
+		cred, source, err = acquireClient(*pkg, *user, *passwordFile, e)
+	}
 	if err != nil {
 		return finish(err)
 	}
 	defer sspi.FreeCredentialsHandle(cred)
 	var names sspi.CredentialNames
-	if sspi.QueryCredentialsAttributes(cred, sspi.CredAttrNames, &names) == nil && names.UserName != "" {
+	if isSchannel(*pkg) {
+		out("credentials: %s, %s\n", *pkg, source)
+	} else if sspi.QueryCredentialsAttributes(cred, sspi.CredAttrNames, &names) == nil && names.UserName != "" {
 		out("credentials: %s (%s, %s)\n", names.UserName, *pkg, source)
 	}
 	cl := &sockauth.Client{
 		Credentials: cred,
 		Framing:     f,
 		Target:      *target,
-		NoMutual:    *noMutual,
 		Delegate:    *delegate,
 		Protection:  prot,
 		Require:     req,
 		Messages:    f == sockauth.FramingSSPI && *message != "",
+		NoMutual:    *noMutual || *insecure,
 		Timeout:     *timeout,
 		Trace: func(l sockauth.Leg) {
 			res.Legs = append(res.Legs, legJSON{N: l.N, Received: l.Received, Status: l.Status.String(), Sent: l.Sent})
@@ -203,6 +229,11 @@ func cmdConnect(args []string, e *env) int {
 	}
 	out("attributes:  %s\n", attrs.Format(false))
 	switch {
+	case res.Mutual && f == sockauth.FramingTLS:
+		res.Server = id.Server
+		out("mutual:      the server's certificate is valid for %s\n", orUnnamed(id.Server))
+	case f == sockauth.FramingTLS:
+		out("mutual:      not checked (--insecure): the server is whoever answered\n")
 	case res.Mutual:
 		res.Server = id.Server
 		out("mutual:      granted; server %s\n", orUnnamed(id.Server))
@@ -213,6 +244,10 @@ func cmdConnect(args []string, e *env) int {
 	}
 
 	switch {
+	case f == sockauth.FramingTLS:
+		if err := tlsSession(c, *message, res, out); err != nil {
+			return finish(err)
+		}
 	case f == sockauth.FramingGSS:
 		msg := *message
 		if msg == "" {

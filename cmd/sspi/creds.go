@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -149,6 +151,8 @@ type serverCreds struct {
 	// credentials, or the package itself.
 	mechanisms []string
 	cleanup    func()
+	// tlsLeaf is Schannel's server certificate.
+	tlsLeaf *x509.Certificate
 }
 
 // serverSettings are what a server's credentials are made from: serve's flags, or the
@@ -159,6 +163,12 @@ type serverSettings struct {
 	keytab      string // --keytab
 	spn         string // --spn: the only Kerberos service principal accepted
 	replayCache string // --replay-cache: a Kerberos replay cache file that survives restarts
+
+	// Schannel's.
+	cert, key  string           // --cert, --key: the certificate chain and its private key, PEM
+	clientCA   string           // --client-ca: the CAs whose client certificates are accepted
+	clientAuth string           // --client-auth: "request" or "require"
+	tlsCert    *tls.Certificate // made in memory (the demo's throwaway certificate)
 }
 
 // acquireServer acquires inbound credentials for s.pkg. NTLM gets its account store
@@ -168,6 +178,9 @@ type serverSettings struct {
 // them too. s.spn, when set, is the principal given to AcquireCredentialsHandle: Kerberos
 // then accepts tickets for that service only.
 func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
+	if isSchannel(s.pkg) {
+		return acquireSchannelServer(s)
+	}
 	pkg, accountsFile, keytab, spn := s.pkg, s.accounts, s.keytab, s.spn
 	sc := &serverCreds{cleanup: func() {}}
 	var store *ntlm.FileAccountStore

@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/schannel"
 	"github.com/gosspi/sspi/sockauth"
 )
 
@@ -84,6 +86,9 @@ func cmdDemo(args []string, e *env) int {
 		if p.Capabilities.Has(sspi.CapClientOnly) {
 			continue
 		}
+		if p.Name == schannel.UnifiedName {
+			continue // Schannel under Windows' second name: the same package, shown once
+		}
 		fmt.Fprintf(e.stdout, "== %s: %s\n", p.Name, p.Comment)
 		err := demoPackage(p.Name, demoEnv)
 		switch {
@@ -106,25 +111,67 @@ func cmdDemo(args []string, e *env) int {
 
 var errSkipped = fmt.Errorf("skipped")
 
-func demoPackage(pkg string, e *env) error {
+// demoCreds are the two ends' credentials for one package of the demo.
+type demoCreds struct {
+	server  *serverCreds
+	client  *sspi.Credentials
+	framing sockauth.Framing
+	target  string // empty: the client's default
+	intro   string // what the demo says about the credentials
+}
+
+// demoCredentials makes them: an account made up for the demo, or for Schannel a
+// throwaway certificate made in memory.
+func demoCredentials(pkg string, e *env) (*demoCreds, error) {
+	if isSchannel(pkg) {
+		cert, pool, err := throwawayCertificate()
+		if err != nil {
+			return nil, err
+		}
+		sc, err := acquireServer(serverSettings{pkg: pkg, tlsCert: &cert}, e)
+		if err != nil {
+			return nil, err
+		}
+		cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, &schannel.Config{RootCAs: pool}, nil)
+		if err != nil {
+			sspi.FreeCredentialsHandle(sc.cred)
+			return nil, err
+		}
+		return &demoCreds{server: sc, client: cred, framing: sockauth.FramingTLS, target: "localhost",
+			intro: "a throwaway self-signed certificate for localhost, made in memory for the demo and trusted by its client only"}, nil
+	}
 	sc, err := acquireServer(serverSettings{pkg: pkg}, e)
 	if err != nil {
 		fmt.Fprintf(e.stdout, "   skipped: no server credentials here (%v)\n\n", err)
-		return errSkipped
+		return nil, errSkipped
 	}
-	defer sc.cleanup()
-	defer sspi.FreeCredentialsHandle(sc.cred)
 	acct := sc.ephemeral
 	// The account is made up: Negotiate offers NTLM only, and Kerberos is skipped.
 	id, err := clientIdentity(pkg, acct.User, acct.Password)
-	if err != nil {
-		fmt.Fprintf(e.stdout, "   skipped: %v\n\n", err)
-		return errSkipped
+	if err == nil {
+		var cred *sspi.Credentials
+		if cred, _, err = sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, id, nil); err == nil {
+			return &demoCreds{server: sc, client: cred, framing: sockauth.FramingSSPI,
+				intro: "account " + acct.User + " (made up for the demo)"}, nil
+		}
 	}
-	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, id, nil)
+	sc.cleanup()
+	sspi.FreeCredentialsHandle(sc.cred)
+	if sspi.StatusOf(err) == sspi.ErrNoCredentials {
+		fmt.Fprintf(e.stdout, "   skipped: %v\n\n", err)
+		return nil, errSkipped
+	}
+	return nil, err
+}
+
+func demoPackage(pkg string, e *env) error {
+	dc, err := demoCredentials(pkg, e)
 	if err != nil {
 		return err
 	}
+	sc, cred := dc.server, dc.client
+	defer sc.cleanup()
+	defer sspi.FreeCredentialsHandle(sc.cred)
 	defer sspi.FreeCredentialsHandle(cred)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -132,7 +179,7 @@ func demoPackage(pkg string, e *env) error {
 		return err
 	}
 	logw := &prefixWriter{w: e.stdout, prefix: "   server log: "}
-	srv := &sockauth.Server{Credentials: sc.cred, Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{
+	srv := &sockauth.Server{Credentials: sc.cred, Framing: dc.framing, Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey {
 				return slog.Attr{} // the demo's output stays the same from run to run
@@ -149,9 +196,11 @@ func demoPackage(pkg string, e *env) error {
 		<-served
 	}()
 
-	fmt.Fprintf(e.stdout, "   account %s (made up for the demo), server on %s, framing sspi\n", acct.User, l.Addr())
+	fmt.Fprintf(e.stdout, "   %s, server on %s, framing %s\n", dc.intro, l.Addr(), dc.framing)
 	cl := &sockauth.Client{
 		Credentials: cred,
+		Framing:     dc.framing,
+		Target:      dc.target,
 		Messages:    true,
 		Trace: func(leg sockauth.Leg) {
 			fmt.Fprintf(e.stdout, "   client %s\n", leg)
@@ -175,7 +224,7 @@ func demoPackage(pkg string, e *env) error {
 		c.Close()
 		return err
 	}
-	fmt.Fprintf(e.stdout, "   server greeting (%s): %q\n", c.Protection(), g)
+	fmt.Fprintf(e.stdout, "   server greeting (%s): %q\n", c.Protection(), strings.TrimSuffix(string(g), "\n"))
 	msg := "a sealed round trip"
 	if err := c.WriteMessage([]byte(msg)); err != nil {
 		c.Close()

@@ -11,10 +11,12 @@
 // Every command takes --help. The exit status is 0 on success, 1 when authentication or
 // the exchange after it fails (the SEC_E status is printed), and 2 for a usage error.
 //
-// The service speaks two wire framings: "sspi", the Windows SDK sample's ("Using SSPI with
-// a Windows Sockets Server"), and "gss", MIT krb5's gss-sample, so that MIT's gss-client
-// and gss-server are peers of `sspi serve` and `sspi connect`. See package
-// github.com/gosspi/sspi/sockauth for the exact layouts.
+// The service speaks three wire framings: "sspi", the Windows SDK sample's ("Using SSPI
+// with a Windows Sockets Server"), "gss", MIT krb5's gss-sample, so that MIT's gss-client
+// and gss-server are peers of `sspi serve` and `sspi connect`, and "tls", a Windows
+// Schannel program's (TLS records as they are), so that openssl s_client and s_server,
+// gnutls-cli and gnutls-serv are. See package github.com/gosspi/sspi/sockauth for the
+// exact layouts.
 package main
 
 import (
@@ -33,6 +35,7 @@ import (
 	_ "github.com/gosspi/sspi/kerberos"
 	_ "github.com/gosspi/sspi/negotiate"
 	_ "github.com/gosspi/sspi/ntlm"
+	_ "github.com/gosspi/sspi/schannel"
 )
 
 // Exit statuses.
@@ -54,7 +57,7 @@ func main() {
 	os.Exit(run(os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}))
 }
 
-const mainUsage = `sspi: authenticate TCP connections with SSPI security packages (NTLM, Negotiate, ...)
+const mainUsage = `sspi: authenticate TCP connections with SSPI security packages (NTLM, Negotiate, Schannel, ...)
 
 Usage:
   sspi demo                        run a server and a client in this process and show every

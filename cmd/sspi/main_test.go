@@ -86,10 +86,22 @@ func TestUsageBeforeCredentials(t *testing.T) {
 		{[]string{"connect", "127.0.0.1", "--user", "alice", "--password-file", nofile}, `address "127.0.0.1": missing port`},
 		{[]string{"connect", ":99999", "--user", "alice", "--password-file", nofile}, `address ":99999": invalid port`},
 		{[]string{"connect", "127.0.0.1:0", "--user", "alice", "--password-file", nofile}, "port 0 is for listening"},
-		{[]string{"connect", "127.0.0.1:2000", "--package", "Kerberoz", "--user", "alice", "--password-file", nofile}, `unknown package "Kerberoz" (known packages: Kerberos, NTLM, Negotiate)`},
+		{[]string{"connect", "127.0.0.1:2000", "--package", "Kerberoz", "--user", "alice", "--password-file", nofile}, `unknown package "Kerberoz" (known packages: Kerberos, Microsoft Unified Security Protocol Provider, NTLM, Negotiate, Schannel)`},
 		{[]string{"serve", "--listen", "127.0.0.1", "--accounts", nofile}, `--listen "127.0.0.1": missing port`},
 		{[]string{"serve", "--listen", ":99999", "--accounts", nofile}, `--listen ":99999": invalid port`},
-		{[]string{"serve", "--package", "SChannel", "--accounts", nofile}, `unknown package "SChannel" (known packages: Kerberos, NTLM, Negotiate)`},
+		{[]string{"serve", "--package", "SChanel", "--accounts", nofile}, `unknown package "SChanel" (known packages: Kerberos, Microsoft Unified Security Protocol Provider, NTLM, Negotiate, Schannel)`},
+		// Schannel's flags are checked before any file is read.
+		{[]string{"serve", "--package", "SChannel", "--accounts", nofile}, "--package Schannel needs the server's certificate and key"},
+		{[]string{"serve", "--package", "Schannel", "--cert", nofile, "--key", nofile, "--framing", "sspi"}, "--package Schannel speaks the tls framing only"},
+		{[]string{"serve", "--package", "Schannel", "--cert", nofile, "--key", nofile, "--accounts", nofile}, "Schannel authenticates with certificates"},
+		{[]string{"serve", "--package", "Schannel", "--cert", nofile, "--key", nofile, "--client-auth", "request"}, "--client-auth needs --client-ca"},
+		{[]string{"serve", "--package", "Schannel", "--cert", nofile, "--key", nofile, "--client-ca", nofile, "--client-auth", "maybe"}, `--client-auth "maybe": want request or require`},
+		{[]string{"serve", "--package", "NTLM", "--cert", nofile}, "--cert, --key, --client-ca and --client-auth are for --package Schannel"},
+		{[]string{"serve", "--package", "NTLM", "--framing", "tls"}, "--framing tls carries TLS records: it needs --package Schannel"},
+		{[]string{"connect", "127.0.0.1:2000", "--package", "Schannel", "--user", "alice"}, "Schannel authenticates with certificates"},
+		{[]string{"connect", "127.0.0.1:2000", "--package", "Schannel", "--cert", nofile}, "needs both --cert FILE and --key FILE"},
+		{[]string{"connect", "127.0.0.1:2000", "--package", "Schannel", "--insecure", "--ca", nofile}, "--insecure checks no certificate"},
+		{[]string{"connect", "127.0.0.1:2000", "--package", "NTLM", "--insecure"}, "are for --package Schannel"},
 	} {
 		code, out, errOut := runCmd(t, "", nil, tc.args...)
 		if code != exitUsage || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "import its package") || out != "" {

@@ -28,6 +28,13 @@ attributes granted are checked against --require, and the client is then served:
                   ("sspi connect --message") gets each message echoed back instead
   --framing gss   (MIT's gss-server) each message is answered with its MIC, so MIT's
                   gss-client works against this server
+  --framing tls   (a Windows Schannel program; the framing of --package Schannel, and its
+                  default) TLS records as they are, no length in front: the server
+                  sends its greeting and a newline as application data, then echoes
+                  every record's data back, until the client's close_notify, which it
+                  answers. So openssl s_client and gnutls-cli work by hand:
+                    openssl s_client -connect 127.0.0.1:2000 -servername localhost -CAfile ca.pem
+                    gnutls-cli 127.0.0.1 -p 2000 --sni-hostname localhost --x509cafile ca.pem
 
 Accounts: NTLM clients are checked against --accounts FILE (made with "sspi accounts"),
 or the file the NTLM_USER_FILE variable names. With neither, the server makes up an
@@ -48,6 +55,14 @@ attributes granted and how long it took, or the SEC_E status and why it failed.
 Passwords, hashes and keys are never logged. Stop the server with Ctrl-C or SIGTERM:
 handshakes in progress are given --drain-timeout to finish, then cut (and logged).
 
+Schannel (TLS): --cert FILE and --key FILE are the server's certificate chain and
+private key (PEM; a key that does not match the certificate, or a file that cannot be
+read, stops the server at start-up with the file named). --client-ca FILE asks clients
+for a certificate issued by those CAs: --client-auth require (the default with
+--client-ca) refuses a client without one, --client-auth request serves it anonymously.
+The log line names the client by its certificate's subject. TLS 1.2 and 1.3 are offered;
+renegotiation is refused.
+
 Slow clients: a handshake must finish within --handshake-timeout, a client must keep up
 --min-rate bytes a second while the server waits for it (after a grace of a few
 seconds), one address may have --max-pending-per-addr handshakes in progress (further
@@ -58,13 +73,14 @@ Examples:
   sspi serve
   sspi serve --listen 127.0.0.1:4444 --framing gss --accounts users.ntlm --json
   sspi serve --package Kerberos --framing gss --keytab http.keytab --spn HTTP/web.example.com
+  sspi serve --package Schannel --cert server.pem --key server-key.pem --client-ca ca.pem --client-auth request
 `
 
 func cmdServe(args []string, e *env) int {
 	fs := newFlags("serve")
 	listen := fs.String("listen", "127.0.0.1:2000", "`address` to listen on (port 0 picks a free port)")
 	pkg := fs.String("package", defaultPackage(), "security `package` to accept (see \"sspi packages\")")
-	framing := fs.String("framing", "sspi", "wire framing: `sspi` (the SDK sample) or gss (MIT gss-sample)")
+	framing := fs.String("framing", "", "wire framing: `sspi` (the SDK sample), gss (MIT gss-sample) or tls (Schannel) (default: tls for Schannel, sspi otherwise)")
 	accounts := fs.String("accounts", "", "NTLM account `file` (default: $NTLM_USER_FILE, else an ephemeral account)")
 	keytab := fs.String("keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (default: $KRB5_KTNAME)")
 	replayCache := fs.String("replay-cache", "", "Kerberos replay cache `file` that outlives restarts (default: in memory)")
@@ -77,8 +93,12 @@ func cmdServe(args []string, e *env) int {
 	maxPending := fs.Int("max-pending", 0, "most clients in their handshake at once, others wait (0: sized by memory)")
 	maxPerAddr := fs.Int("max-pending-per-addr", sockauth.DefaultMaxPendingPerAddr, "most handshakes in progress from one address, others are closed (0: no cap)")
 	require := fs.String("require", "integrity", "attributes every context must have: `list` of mutual, integrity, confidentiality, or none")
-	greeting := fs.String("greeting", sockauth.DefaultGreeting, "what the sspi framing's server says after authentication")
+	greeting := fs.String("greeting", sockauth.DefaultGreeting, "what the sspi and tls framings' server says after authentication")
 	jsonOut := fs.Bool("json", false, "write the log and the start-up lines as JSON")
+	cert := fs.String("cert", "", "Schannel: the server's certificate chain, a PEM `file`")
+	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
+	clientCA := fs.String("client-ca", "", "Schannel: PEM `file` of the CAs whose client certificates are accepted")
+	clientAuth := fs.String("client-auth", "", "Schannel, with --client-ca: `request` or require a client certificate (default require)")
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, serveUsage, fs)
@@ -93,11 +113,14 @@ func cmdServe(args []string, e *env) int {
 	if err == nil {
 		err = checkPackage(*pkg)
 	}
+	settings := serverSettings{pkg: *pkg, accounts: *accounts, keytab: *keytab, spn: *spn, replayCache: *replayCache,
+		cert: *cert, key: *key, clientCA: *clientCA, clientAuth: *clientAuth}
 	var f sockauth.Framing
 	if err == nil {
-		if f, err = sockauth.ParseFraming(*framing); err != nil {
-			err = &errUsage{err.Error()}
-		}
+		f, err = framingFor(*pkg, *framing)
+	}
+	if err == nil {
+		err = checkServeTLSFlags(settings)
 	}
 	var req sspi.ContextAttr
 	var none bool
@@ -114,7 +137,7 @@ func cmdServe(args []string, e *env) int {
 		return fail(e, "serve", err)
 	}
 
-	sc, err := acquireServer(serverSettings{pkg: *pkg, accounts: *accounts, keytab: *keytab, spn: *spn, replayCache: *replayCache}, e)
+	sc, err := acquireServer(settings, e)
 	if err != nil {
 		return fail(e, "serve", err)
 	}
@@ -183,6 +206,17 @@ func announce(e *env, jsonOut bool, addr string, sc *serverCreds, pkg string, f 
 		if sc.ephemeral != nil {
 			enc.Encode(map[string]string{"event": "ephemeral_account", "user": sc.ephemeral.User, "password": sc.ephemeral.Password})
 		}
+		return
+	}
+	if sc.tlsLeaf != nil {
+		fmt.Fprintf(e.stdout, "listening on %s (package %s; framing %s; certificate: %s)\n", addr, pkg, f, sc.source)
+		host, _, _ := net.SplitHostPort(addr)
+		if names := certNames(sc.tlsLeaf); len(names) > 0 {
+			host = names[0]
+		}
+		fmt.Fprintf(e.stdout, "try:  openssl s_client -connect %s -servername %s -CAfile CA.pem\n", addr, host)
+		fmt.Fprintf(e.stdout, "      %s connect %s --package Schannel --target %s --ca CA.pem --message hello\n", selfCommand(os.Args[0]), addr, host)
+		fmt.Fprintf(e.stdout, "      (CA.pem: the CA that issued --cert, or --cert itself if it is self-signed)\n")
 		return
 	}
 	fmt.Fprintf(e.stdout, "listening on %s (package %s: %s; framing %s; accounts: %s)\n", addr, pkg, strings.Join(sc.mechanisms, ", "), f, sc.source)
