@@ -108,8 +108,33 @@ func step(gctx context.Context, cred *Credentials, ctx *Context, server bool, ta
 	return ctx, status, err
 }
 
-// run is one leg, with the handle held.
+// run is one leg, with the handle held: the call is checked, the package context is
+// (re)started when this call begins a handshake, the package steps, and its output
+// reaches the caller's buffers.
 func (c *Context) run(gctx context.Context, cred *Credentials, server bool, target string, req ContextReq, dataRep DataRep, in, out []Buffer) (Status, error) {
+	if st, err := c.checkCall(cred, server); err != nil {
+		return st, err
+	}
+	reauth, err := c.startHandshake(server, in)
+	if err != nil {
+		return StatusOf(err), err
+	}
+	o := newOutputToken(out, req)
+	p := &c.p
+	*p = StepParams{Server: server, Target: target, Req: req, DataRep: dataRep, In: in, Output: out, Context: gctx, Attr: c.attr}
+	if o.buf != nil && !o.alloc {
+		p.Out = o.buf.Data[:0:o.room]
+	}
+	status, err := c.impl.Step(p)
+	if err != nil {
+		return c.stepFailed(err, server, req, in, &o)
+	}
+	return c.stepDone(status, server, reauth, in, &o)
+}
+
+// checkCall refuses a call on a context that cannot take it: one that failed, one of the
+// other side, or credentials the package cannot move to.
+func (c *Context) checkCall(cred *Credentials, server bool) (Status, error) {
 	if c.failed {
 		return ErrInvalidHandle, errContextFailed
 	}
@@ -121,17 +146,23 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 			return StatusOf(err), err
 		}
 	}
-	p := &c.p
-	reauth := false
-	// A package that keeps its handshake going once established (Schannel's post-handshake
-	// messages and shutdown) gets every step; for the others, a client re-authenticates by
-	// calling again with no input once established, and a server does when a new first
-	// token arrives on an established context (HTTP does this).
+	return OK, nil
+}
+
+// startHandshake makes the package context when this call begins a handshake: the first
+// call, or a re-authentication over an established handle. It reports whether it was a
+// re-authentication, and refuses a call on an established context that starts none.
+//
+// A package that keeps its handshake going once established (Schannel's post-handshake
+// messages and shutdown) gets every step; for the others, a client re-authenticates by
+// calling again with no input once established, and a server does when a new first
+// token arrives on an established context (HTTP does this).
+func (c *Context) startHandshake(server bool, in []Buffer) (reauth bool, err error) {
 	_, continues := c.impl.(HandshakeContinuer)
 	if c.impl == nil || (c.established && !continues && (server == (len(tokenOf(in)) > 0))) {
 		impl, err := c.cred.impl.NewContext(server)
 		if err != nil {
-			return StatusOf(err), WithStatus(ErrInternalError, err)
+			return false, WithStatus(ErrInternalError, err)
 		}
 		if c.impl != nil {
 			reauth = true
@@ -142,43 +173,44 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 		c.impl, c.established, c.pendingComplete = impl, false, false
 	}
 	if c.established && !continues {
-		return ErrInvalidHandle, Errorf(ErrInvalidHandle, "sspi: %s context is already established", c.pkg.info.Name)
+		return false, Errorf(ErrInvalidHandle, "sspi: %s context is already established", c.pkg.info.Name)
 	}
+	return reauth, nil
+}
 
-	outTok := FindBuffer(out, BufferToken)
-	alloc := req.Has(ISCReqAllocateMemory) // same bit as ASCReqAllocateMemory
-	var room int
-	*p = StepParams{Server: server, Target: target, Req: req, DataRep: dataRep, In: in, Output: out, Context: gctx, Attr: c.attr}
-	if outTok != nil && !alloc {
-		room = len(outTok.Data)
-		p.Out = outTok.Data[:0:room]
+// stepFailed reports a failed step. SEC_E_INCOMPLETE_MESSAGE leaves the context usable
+// and says in a BufferMissing how much more input is needed; any other failure ends it.
+func (c *Context) stepFailed(err error, server bool, req ContextReq, in []Buffer, o *outputToken) (Status, error) {
+	if StatusOf(err) == ErrIncompleteMessage {
+		markInput(in, BufferMissing, nil, c.p.Missing)
+	} else {
+		c.failed = true
 	}
-	status, err := c.impl.Step(p)
-	if err != nil {
-		if StatusOf(err) == ErrIncompleteMessage {
-			markInput(in, BufferMissing, nil, p.Missing)
-		} else {
-			c.failed = true
-		}
-		// With ISC_REQ_EXTENDED_ERROR (ASC_REQ_EXTENDED_ERROR) a package may fail with a
-		// token that tells the peer why (CredSSP's errorCode, a TLS alert): it is handed
-		// out with the error, as Windows does. Without the flag it is dropped.
-		extErr := ISCReqExtendedError
-		if server {
-			extErr = ASCReqExtendedError
-		}
-		if len(p.Out) > 0 && req.Has(extErr) {
-			if st, e := placeToken(c, outTok, p.Out, alloc, room); e != nil {
-				return st, e
-			}
-		}
-		if st := StatusOf(err); st.Failed() {
-			return st, err
-		}
-		return ErrInternalError, WithStatus(ErrInternalError, err)
+	// With ISC_REQ_EXTENDED_ERROR (ASC_REQ_EXTENDED_ERROR) a package may fail with a
+	// token that tells the peer why (CredSSP's errorCode, a TLS alert): it is handed
+	// out with the error, as Windows does. Without the flag it is dropped.
+	extErr := ISCReqExtendedError
+	if server {
+		extErr = ASCReqExtendedError
 	}
+	if len(c.p.Out) > 0 && req.Has(extErr) {
+		if st, e := o.place(c, c.p.Out); e != nil {
+			return st, e
+		}
+	}
+	if st := StatusOf(err); st.Failed() {
+		return st, err
+	}
+	return ErrInternalError, WithStatus(ErrInternalError, err)
+}
+
+// stepDone hands a successful step's results to the caller: the token, unconsumed
+// input as a BufferExtra, the attributes granted, the expiry, and what the status
+// means for the context.
+func (c *Context) stepDone(status Status, server, reauth bool, in []Buffer, o *outputToken) (Status, error) {
+	p := &c.p
 	tok := p.Out
-	if st, err := placeToken(c, outTok, tok, alloc, room); err != nil {
+	if st, err := o.place(c, tok); err != nil {
 		return st, err
 	}
 	if p.Extra > 0 {
@@ -187,7 +219,7 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 		}
 	}
 	attr := p.Attr
-	if alloc && len(tok) > 0 {
+	if o.alloc && len(tok) > 0 {
 		attr |= ContextAttr(ISCRetAllocatedMemory) // same bit as ASCRetAllocatedMemory
 	}
 	if reauth && !server {
@@ -213,24 +245,41 @@ func (c *Context) run(gctx context.Context, cred *Credentials, server bool, targ
 	return status, nil
 }
 
-// placeToken puts a package's output token in the caller's token buffer: the package's
-// own slice with allocate-memory, a copy into the caller's room otherwise.
-func placeToken(c *Context, outTok *Buffer, tok []byte, alloc bool, room int) (Status, error) {
+// outputToken is where a step's token goes: the caller's BufferToken buffer, into the
+// room the caller gave it, or (with allocate-memory) set to the package's own slice.
+type outputToken struct {
+	buf   *Buffer
+	alloc bool
+	room  int // the caller's room, without allocate-memory
+}
+
+func newOutputToken(out []Buffer, req ContextReq) outputToken {
+	o := outputToken{buf: FindBuffer(out, BufferToken), alloc: req.Has(ISCReqAllocateMemory)} // same bit as ASCReqAllocateMemory
+	if o.buf != nil && !o.alloc {
+		o.room = len(o.buf.Data)
+	}
+	return o
+}
+
+// place puts a package's output token in the caller's token buffer: the package's own
+// slice with allocate-memory, a copy into the caller's room otherwise. A token with no
+// buffer to go to, or too big for the room, ends the context.
+func (o *outputToken) place(c *Context, tok []byte) (Status, error) {
 	switch {
 	case len(tok) == 0:
-		if outTok != nil {
-			outTok.Data = outTok.Data[:0]
+		if o.buf != nil {
+			o.buf.Data = o.buf.Data[:0]
 		}
-	case outTok == nil:
+	case o.buf == nil:
 		c.failed = true
 		return ErrInvalidParameter, &Error{Status: ErrInvalidParameter, Err: errNoOutputBuffer}
-	case alloc:
-		outTok.Data = tok
-	case len(tok) > room:
+	case o.alloc:
+		o.buf.Data = tok
+	case len(tok) > o.room:
 		c.failed = true
-		return ErrBufferTooSmall, Errorf(ErrBufferTooSmall, "sspi: %s produced a %d-byte token but the output buffer holds %d; size it from QuerySecurityPackageInfo's MaxToken or use ISCReqAllocateMemory", c.pkg.info.Name, len(tok), room)
+		return ErrBufferTooSmall, Errorf(ErrBufferTooSmall, "sspi: %s produced a %d-byte token but the output buffer holds %d; size it from QuerySecurityPackageInfo's MaxToken or use ISCReqAllocateMemory", c.pkg.info.Name, len(tok), o.room)
 	default:
-		outTok.Data = outTok.Data[:copy(outTok.Data, tok)]
+		o.buf.Data = o.buf.Data[:copy(o.buf.Data, tok)]
 	}
 	return OK, nil
 }
@@ -421,112 +470,130 @@ func QueryContextAttributes(ctx *Context, attr Attribute, out any) error {
 		return err
 	}
 	defer ctx.h.leave()
-	impl := ctx.impl
-	name := ctx.pkg.info.Name
+	// What the core keeps is there from the first call on, package state or not.
 	switch attr {
 	case AttrPackageInfo:
-		o, err := outAs[PackageInfo](attr, out)
-		if err == nil {
-			*o = ctx.pkg.info
-		}
-		return err
+		return queryValue(attr, out, ctx.pkg.info)
 	case AttrFlags:
-		o, err := outAs[ContextAttr](attr, out)
-		if err == nil {
-			*o = ctx.attr
-		}
-		return err
+		return queryValue(attr, out, ctx.attr)
 	case AttrLifespan:
-		o, err := outAs[Lifespan](attr, out)
-		if err == nil {
-			*o = Lifespan{Start: ctx.start, Expiry: ctx.expiry}
-		}
-		return err
+		return queryValue(attr, out, Lifespan{Start: ctx.start, Expiry: ctx.expiry})
 	case AttrNegotiationInfo:
-		o, err := outAs[NegotiationInfo](attr, out)
-		if err != nil {
-			return err
-		}
-		if nr, ok := impl.(NegotiationReporter); ok {
-			o.PackageInfo, o.State = nr.Negotiated()
-			return nil
-		}
-		o.PackageInfo, o.State = ctx.pkg.info, NegotiationComplete
-		if !ctx.established {
-			o.State = NegotiationInProgress
-		}
-		return nil
+		return ctx.queryNegotiationInfo(out)
 	}
-	if impl == nil {
+	if ctx.impl == nil {
 		return Errorf(ErrInvalidHandle, "sspi: security context has no state yet")
 	}
 	switch attr {
 	case AttrSizes:
-		o, err := outAs[Sizes](attr, out)
-		if err != nil {
-			return err
-		}
-		sr, ok := impl.(SizeReporter)
-		if !ok {
-			return errUnsupported(name, "SECPKG_ATTR_SIZES")
-		}
-		*o = sr.Sizes()
-		return nil
+		return ctx.querySizes(out)
 	case AttrStreamSizes:
-		o, err := outAs[StreamSizes](attr, out)
-		if err != nil {
-			return err
-		}
-		sr, ok := impl.(StreamSizeReporter)
-		if !ok {
-			return errUnsupported(name, "SECPKG_ATTR_STREAM_SIZES")
-		}
-		*o = sr.StreamSizes()
-		return nil
+		return ctx.queryStreamSizes(out)
 	case AttrNames, AttrNativeNames:
-		ir, ok := impl.(IdentityReporter)
-		if !ok {
-			return errUnsupported(name, "SECPKG_ATTR_NAMES")
-		}
-		if !ctx.established {
-			return Errorf(ErrNoContext, "sspi: names are known only once the %s context is established", name)
-		}
-		id := ir.Identity()
-		if attr == AttrNames {
-			o, err := outAs[Names](attr, out)
-			if err == nil {
-				o.UserName = id.Principal
-			}
-			return err
-		}
-		o, err := outAs[NativeNames](attr, out)
-		if err == nil {
-			*o = NativeNames{ClientName: id.Principal, ServerName: id.Server}
-		}
-		return err
+		return ctx.queryNames(attr, out)
 	case AttrSessionKey:
-		o, err := outAs[SessionKey](attr, out)
-		if err != nil {
-			return err
-		}
-		sk, ok := impl.(SessionKeyer)
-		if !ok {
-			return errUnsupported(name, "SECPKG_ATTR_SESSION_KEY")
-		}
-		if !ctx.established {
-			return Errorf(ErrNoContext, "sspi: the session key exists only once the %s context is established", name)
-		}
-		k, err := sk.SessionKey()
-		if err != nil {
-			return WithStatus(ErrNoContext, err)
-		}
-		o.Key = k
-		return nil
+		return ctx.querySessionKey(out)
 	}
-	if aq, ok := impl.(AttributeQuerier); ok {
+	if aq, ok := ctx.impl.(AttributeQuerier); ok {
 		return WithStatus(ErrUnsupportedFunction, aq.QueryAttribute(attr, out))
 	}
-	return errUnsupported(name, fmt.Sprintf("context attribute %d", attr))
+	return errUnsupported(ctx.pkg.info.Name, fmt.Sprintf("context attribute %d", attr))
+}
+
+// queryValue stores v in out, which must be a non-nil *T.
+func queryValue[T any](attr Attribute, out any, v T) error {
+	o, err := outAs[T](attr, out)
+	if err == nil {
+		*o = v
+	}
+	return err
+}
+
+// queryNegotiationInfo answers AttrNegotiationInfo: the package's own report where it
+// negotiates (Negotiate), else the context's package, complete once established.
+func (ctx *Context) queryNegotiationInfo(out any) error {
+	o, err := outAs[NegotiationInfo](AttrNegotiationInfo, out)
+	if err != nil {
+		return err
+	}
+	if nr, ok := ctx.impl.(NegotiationReporter); ok {
+		o.PackageInfo, o.State = nr.Negotiated()
+		return nil
+	}
+	o.PackageInfo, o.State = ctx.pkg.info, NegotiationComplete
+	if !ctx.established {
+		o.State = NegotiationInProgress
+	}
+	return nil
+}
+
+func (ctx *Context) querySizes(out any) error {
+	o, err := outAs[Sizes](AttrSizes, out)
+	if err != nil {
+		return err
+	}
+	sr, ok := ctx.impl.(SizeReporter)
+	if !ok {
+		return errUnsupported(ctx.pkg.info.Name, "SECPKG_ATTR_SIZES")
+	}
+	*o = sr.Sizes()
+	return nil
+}
+
+func (ctx *Context) queryStreamSizes(out any) error {
+	o, err := outAs[StreamSizes](AttrStreamSizes, out)
+	if err != nil {
+		return err
+	}
+	sr, ok := ctx.impl.(StreamSizeReporter)
+	if !ok {
+		return errUnsupported(ctx.pkg.info.Name, "SECPKG_ATTR_STREAM_SIZES")
+	}
+	*o = sr.StreamSizes()
+	return nil
+}
+
+// queryNames answers AttrNames and AttrNativeNames from the package's identity, which
+// is only settled once the context is established.
+func (ctx *Context) queryNames(attr Attribute, out any) error {
+	name := ctx.pkg.info.Name
+	ir, ok := ctx.impl.(IdentityReporter)
+	if !ok {
+		return errUnsupported(name, "SECPKG_ATTR_NAMES")
+	}
+	if !ctx.established {
+		return Errorf(ErrNoContext, "sspi: names are known only once the %s context is established", name)
+	}
+	id := ir.Identity()
+	if attr == AttrNames {
+		o, err := outAs[Names](attr, out)
+		if err == nil {
+			o.UserName = id.Principal
+		}
+		return err
+	}
+	return queryValue(attr, out, NativeNames{ClientName: id.Principal, ServerName: id.Server})
+}
+
+func (ctx *Context) querySessionKey(out any) error {
+	name := ctx.pkg.info.Name
+	o, err := outAs[SessionKey](AttrSessionKey, out)
+	if err != nil {
+		return err
+	}
+	sk, ok := ctx.impl.(SessionKeyer)
+	if !ok {
+		return errUnsupported(name, "SECPKG_ATTR_SESSION_KEY")
+	}
+	if !ctx.established {
+		return Errorf(ErrNoContext, "sspi: the session key exists only once the %s context is established", name)
+	}
+	k, err := sk.SessionKey()
+	if err != nil {
+		return WithStatus(ErrNoContext, err)
+	}
+	o.Key = k
+	return nil
 }
 
 func outAs[T any](attr Attribute, out any) (*T, error) {

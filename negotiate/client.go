@@ -217,140 +217,207 @@ func (c *context) offeredMech(m *mechanism) *mechCred {
 
 func (c *context) offeredNames() string { return mechNames(c.offered) }
 
-// clientReply handles a NegTokenResp from the server.
+// clientReply handles a NegTokenResp from the server. What the reply must carry depends
+// on the state it finds the client in, each handled by its own method: awaiting the
+// server's choice (phaseNegotiating: readChoice, which moves to phaseWaiting), or settled
+// on a mechanism (readMechReply) that is still running or has finished with only the
+// mechListMIC exchange left (continueMech, then readServerMIC). The leg then ends in
+// serverCompleted (accept-completed) or answerServer.
 func (c *context) clientReply(p *sspi.StepParams) (sspi.Status, error) {
 	in := p.InputToken()
 	if len(in) == 0 {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's reply is empty; a NegTokenResp was expected")
 	}
-	r := &c.resp
 	defer c.forgetInput()
-	if err := parseNegTokenResp(in, r); err != nil {
+	leg := clientLeg{resp: &c.resp}
+	if err := parseNegTokenResp(in, leg.resp); err != nil {
 		return 0, err
 	}
-	if r.negState == reject {
-		return 0, c.withOthers(c.rejected(p, r))
+	if err := c.readReply(p, &leg); err != nil {
+		return 0, err
 	}
+	if leg.resp.negState == acceptCompleted {
+		return c.serverCompleted(p, &leg)
+	}
+	return c.answerServer(p, &leg)
+}
 
-	var mechOut []byte
-	fed := false // the mechanism already ran in this leg
-	if c.phase == phaseNegotiating {
-		// RFC 4178 3.2 step 3: the first reply says which mechanism the server took.
-		var chosen *mechCred
-		switch {
-		case r.supportedMech != nil:
-			m := mechByOID(r.supportedMech)
-			if m != nil {
-				chosen = c.offeredMech(m)
-			}
-			if chosen == nil {
-				return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server chose %s, which the client did not offer (%s)", oidName(r.supportedMech), c.offeredNames())
-			}
-		case c.cur != nil:
-			chosen = c.cur // some Java acceptors leave supportedMech out; MIT takes the optimistic one
-		default:
-			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's first reply names no mechanism")
-		}
-		c.firstChoice = chosen == c.offered[0]
-		if !c.firstChoice {
-			// Not our first choice: only mechListMICs both ways can prove nobody forced it.
-			c.mustProtect = true
-		}
-		if chosen != c.cur {
-			if c.cur != nil {
-				// The optimistic token was for another mechanism. RFC 4178 requires
-				// request-mic here; Windows Server 2003 sends accept-incomplete when it
-				// falls back to NTLM (MIT tolerates the same), which is harmless because
-				// mustProtect is already set.
-				if r.negState != requestMIC && (r.negState != acceptIncomplete || chosen.mech != mechNTLM) {
-					return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server chose %s over the client's %s with negState %v, where RFC 4178 requires request-mic", chosen.mech.name, c.cur.mech.name, r.negState)
-				}
-				c.closeSub()
-			}
-			if r.hasResponseToken && len(r.responseToken) > 0 {
-				return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a %s token although the client never started %s", chosen.mech.name, chosen.mech.name)
-			}
-			c.cur = chosen
-			out, err := c.stepMech(p, nil, false)
-			if err != nil {
-				return 0, c.withOthers(err)
-			}
-			mechOut, fed = out, true
-		}
-		c.phase = phaseWaiting
-	} else if r.supportedMech != nil && mechByOID(r.supportedMech) != c.cur.mech {
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server switched to %s in the middle of %s", oidName(r.supportedMech), c.cur.mech.name)
+// clientLeg is what one NegTokenResp brings and what the client's answer to it will carry.
+type clientLeg struct {
+	resp *negTokenResp
+	// mechOut is the mechanism's token for the server, if this leg made one; it lives
+	// in the context's scratch buffer.
+	mechOut []byte
+}
+
+// readReply applies the server's reply to the client's state: its negState, the
+// mechanism choice (first reply only), its mechanism token and its mechListMIC.
+func (c *context) readReply(p *sspi.StepParams, leg *clientLeg) error {
+	r := leg.resp
+	if r.negState == reject {
+		return c.withOthers(c.rejected(p, r))
 	}
 	if r.negState == requestMIC {
+		c.mustProtect = true // RFC 4178 5: the acceptor wants mechListMICs both ways
+	}
+	var err error
+	if c.phase == phaseNegotiating {
+		err = c.readChoice(p, leg)
+	} else {
+		err = c.readMechReply(p, leg)
+	}
+	if err != nil {
+		return err
+	}
+	return c.readServerMIC(r)
+}
+
+// readChoice handles the first reply, which says which mechanism the server took (RFC
+// 4178 3.2 step 3). The optimistic mechanism, if taken, goes on with the server's token;
+// another one starts afresh. Either way the client then waits on the mechanism.
+func (c *context) readChoice(p *sspi.StepParams, leg *clientLeg) error {
+	r := leg.resp
+	chosen, err := c.serverChoice(r)
+	if err != nil {
+		return err
+	}
+	c.firstChoice = chosen == c.offered[0]
+	if !c.firstChoice {
+		// Not our first choice: only mechListMICs both ways can prove nobody forced it.
 		c.mustProtect = true
 	}
+	if chosen == c.cur {
+		c.phase = phaseWaiting
+		return c.continueMech(p, leg)
+	}
+	if err := c.startChosen(p, chosen, leg); err != nil {
+		return err
+	}
+	c.phase = phaseWaiting
+	return nil
+}
 
-	if !fed {
-		switch {
-		case !c.mechDone:
-			if !r.hasResponseToken {
-				return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's reply carries no %s token, and %s has not finished", c.cur.mech.name, c.cur.mech.name)
-			}
-			out, err := c.stepMech(p, r.responseToken, true)
-			if err != nil {
-				return 0, c.withOthers(err)
-			}
-			mechOut = out
-		case len(r.responseToken) > 0:
+// serverChoice is the mechanism the server's first reply chose, which must be one the
+// client offered.
+func (c *context) serverChoice(r *negTokenResp) (*mechCred, error) {
+	switch {
+	case r.supportedMech != nil:
+		var chosen *mechCred
+		if m := mechByOID(r.supportedMech); m != nil {
+			chosen = c.offeredMech(m)
+		}
+		if chosen == nil {
+			return nil, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server chose %s, which the client did not offer (%s)", oidName(r.supportedMech), c.offeredNames())
+		}
+		return chosen, nil
+	case c.cur != nil:
+		return c.cur, nil // some Java acceptors leave supportedMech out; MIT takes the optimistic one
+	}
+	return nil, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's first reply names no mechanism")
+}
+
+// startChosen starts the mechanism the server chose when it is not the one the client
+// sent an optimistic token for (or none was sent). The server cannot have a token of it
+// yet, so the client speaks first.
+func (c *context) startChosen(p *sspi.StepParams, chosen *mechCred, leg *clientLeg) error {
+	r := leg.resp
+	if c.cur != nil {
+		// The optimistic token was for another mechanism. RFC 4178 requires request-mic
+		// here; Windows Server 2003 sends accept-incomplete when it falls back to NTLM
+		// (MIT tolerates the same), which is harmless because mustProtect is already set.
+		if r.negState != requestMIC && (r.negState != acceptIncomplete || chosen.mech != mechNTLM) {
+			return sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server chose %s over the client's %s with negState %v, where RFC 4178 requires request-mic", chosen.mech.name, c.cur.mech.name, r.negState)
+		}
+		c.closeSub()
+	}
+	if r.hasResponseToken && len(r.responseToken) > 0 {
+		return sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a %s token although the client never started %s", chosen.mech.name, chosen.mech.name)
+	}
+	c.cur = chosen
+	out, err := c.stepMech(p, nil, false)
+	if err != nil {
+		return c.withOthers(err)
+	}
+	leg.mechOut = out
+	return nil
+}
+
+// readMechReply handles a later reply: the mechanism is settled (RFC 4178 3.2 step 3
+// allows supportedMech only in the first reply, and it may not change).
+func (c *context) readMechReply(p *sspi.StepParams, leg *clientLeg) error {
+	if r := leg.resp; r.supportedMech != nil && mechByOID(r.supportedMech) != c.cur.mech {
+		return sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server switched to %s in the middle of %s", oidName(r.supportedMech), c.cur.mech.name)
+	}
+	return c.continueMech(p, leg)
+}
+
+// continueMech takes the server's mechanism token: a running mechanism needs one, and a
+// finished one must get none.
+func (c *context) continueMech(p *sspi.StepParams, leg *clientLeg) error {
+	r := leg.resp
+	if c.mechDone {
+		if len(r.responseToken) > 0 {
 			// An empty one is an old IIS habit (MIT tolerates it); anything else is not.
-			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a %s token after %s had finished", c.cur.mech.name, c.cur.mech.name)
+			return sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a %s token after %s had finished", c.cur.mech.name, c.cur.mech.name)
 		}
+		return nil
 	}
-
-	if c.mechDone && r.hasMIC {
-		// Windows 2000 copied the responseToken into mechListMIC. Heimdal ignores that
-		// echo, and so do we, but only where leaving the MIC out would have been allowed
-		// anyway: our first choice, and no MIC asked for.
-		echo := !c.mustProtect && r.hasResponseToken && bytes.Equal(r.mechListMIC, r.responseToken)
-		if !echo {
-			if err := c.verifyMIC(r.mechListMIC); err != nil {
-				return 0, err
-			}
-		}
-	} else if r.hasMIC && !c.mechDone {
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a mechListMIC before %s finished", c.cur.mech.name)
+	if !r.hasResponseToken {
+		return sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server's reply carries no %s token, and %s has not finished", c.cur.mech.name, c.cur.mech.name)
 	}
-
-	if r.negState == acceptCompleted {
-		// The server is done (RFC 4178 3.2 step 4).
-		if !c.mechDone {
-			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server reports accept-completed but %s has not finished", c.cur.mech.name)
-		}
-		if len(mechOut) > 0 {
-			return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server reports accept-completed but %s still has a token to send", c.cur.mech.name)
-		}
-		if err := c.checkProtected(); err != nil {
-			return 0, err
-		}
-		c.finish(p)
-		return sspi.OK, nil
+	out, err := c.stepMech(p, r.responseToken, true)
+	if err != nil {
+		return c.withOthers(err)
 	}
+	leg.mechOut = out
+	return nil
+}
 
-	// The server expects more from us: the mechanism's token, our mechListMIC, or both.
+// readServerMIC checks the server's mechListMIC (RFC 4178 5), which can only come once
+// the mechanism has finished, since the mechanism's keys make it.
+func (c *context) readServerMIC(r *negTokenResp) error {
+	if !r.hasMIC {
+		return nil
+	}
+	if !c.mechDone {
+		return sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server sent a mechListMIC before %s finished", c.cur.mech.name)
+	}
+	// Windows 2000 copied the responseToken into mechListMIC. Heimdal ignores that
+	// echo, and so do we, but only where leaving the MIC out would have been allowed
+	// anyway: our first choice, and no MIC asked for.
+	if !c.mustProtect && r.hasResponseToken && bytes.Equal(r.mechListMIC, r.responseToken) {
+		return nil
+	}
+	return c.verifyMIC(r.mechListMIC)
+}
+
+// serverCompleted ends the negotiation on the server's accept-completed (RFC 4178 3.2
+// step 4), which is only believable when the client has nothing left to send.
+func (c *context) serverCompleted(p *sspi.StepParams, leg *clientLeg) (sspi.Status, error) {
+	if !c.mechDone {
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server reports accept-completed but %s has not finished", c.cur.mech.name)
+	}
+	if len(leg.mechOut) > 0 {
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "negotiate: the server reports accept-completed but %s still has a token to send", c.cur.mech.name)
+	}
+	if err := c.checkProtected(); err != nil {
+		return 0, err
+	}
+	c.finish(p)
+	return sspi.OK, nil
+}
+
+// answerServer sends what the server still expects from the client: the mechanism's
+// token, the client's mechListMIC, or both. With nothing to send, or once MICs have
+// gone both ways, the client is done.
+func (c *context) answerServer(p *sspi.StepParams, leg *clientLeg) (sspi.Status, error) {
 	var out negTokenResp
 	out.negState = stateAbsent // Windows clients leave negState out of their replies
-	if len(mechOut) > 0 {
-		out.responseToken, out.hasResponseToken = mechOut, true
+	if len(leg.mechOut) > 0 {
+		out.responseToken, out.hasResponseToken = leg.mechOut, true
 	}
-	if c.mechDone && !c.micSent {
-		// MS-SPNG: the initiator sends its mechListMIC with its last token whenever the
-		// mechanism can make one, which is what Windows does and what the NTLM MIC in
-		// AUTHENTICATE obliges it to do.
-		switch {
-		case c.canMIC():
-			mic, err := c.makeMIC()
-			if err != nil {
-				return 0, err
-			}
-			out.mechListMIC, out.hasMIC = mic, true
-		case c.mustProtect || c.micRecvd:
-			return 0, sspi.Errorf(sspi.ErrDowngradeDetected, "negotiate: %s cannot make the mechListMIC the negotiation needs (no integrity), so the choice cannot be protected", c.cur.mech.name)
-		}
+	if err := c.addClientMIC(&out); err != nil {
+		return 0, err
 	}
 	if !out.hasResponseToken && !out.hasMIC {
 		if !c.mechDone {
@@ -371,6 +438,27 @@ func (c *context) clientReply(p *sspi.StepParams) (sspi.Status, error) {
 		return sspi.OK, nil
 	}
 	return sspi.ContinueNeeded, nil
+}
+
+// addClientMIC puts the client's mechListMIC in its reply once the mechanism has
+// finished. MS-SPNG: the initiator sends its mechListMIC with its last token whenever
+// the mechanism can make one, which is what Windows does and what the NTLM MIC in
+// AUTHENTICATE obliges it to do.
+func (c *context) addClientMIC(out *negTokenResp) error {
+	if !c.mechDone || c.micSent {
+		return nil
+	}
+	switch {
+	case c.canMIC():
+		mic, err := c.makeMIC()
+		if err != nil {
+			return err
+		}
+		out.mechListMIC, out.hasMIC = mic, true
+	case c.mustProtect || c.micRecvd:
+		return sspi.Errorf(sspi.ErrDowngradeDetected, "negotiate: %s cannot make the mechListMIC the negotiation needs (no integrity), so the choice cannot be protected", c.cur.mech.name)
+	}
+	return nil
 }
 
 // checkProtected refuses to finish a negotiation whose choice needed the server's

@@ -115,6 +115,9 @@ func parseInitialToken(tok []byte, t *negTokenInit) error {
 	return nil
 }
 
+// parseNegTokenInit parses the NegotiationToken of an initial token, field by field in
+// the order RFC 4178 4.2.1 (and MS-SPNG 2.2.1 for NegTokenInit2) lays them out. t's
+// mechTypes backing array is reused, so a context parses without allocating.
 func parseNegTokenInit(b []byte, t *negTokenInit) error {
 	mechTypes := t.mechTypes[:0]
 	*t = negTokenInit{}
@@ -129,9 +132,33 @@ func parseNegTokenInit(b []byte, t *negTokenInit) error {
 	if !choice.ReadASN1(&seq, asn1.SEQUENCE) || !choice.Empty() {
 		return errors.New("negTokenInit is not one SEQUENCE")
 	}
+	if err := readMechTypes(&seq, t, mechTypes); err != nil {
+		return err
+	}
+	if err := readReqFlags(&seq, t); err != nil {
+		return err
+	}
+	// [2] mechToken OCTET STRING OPTIONAL
+	if !readOptionalOctets(&seq, 2, &t.mechToken, &t.hasMechToken) {
+		return errors.New("bad mechToken")
+	}
+	if err := readMICOrHints(&seq, t); err != nil {
+		return err
+	}
+	// [4] mechListMIC of NegTokenInit2; only after negHints.
+	if t.hasHints {
+		if !readOptionalOctets(&seq, 4, &t.mechListMIC, &t.hasMIC) {
+			return errors.New("bad mechListMIC")
+		}
+	}
+	return skipExtensions(seq, 5)
+}
+
+// readMechTypes reads [0] mechTypes, OPTIONAL only in NegTokenInit2 (the callers insist
+// where RFC 4178 does), into t, appending the OIDs to mechTypes. The DER of the list is
+// kept as it came: it is what the mechListMIC covers (RFC 4178 5).
+func readMechTypes(seq *cryptobyte.String, t *negTokenInit, mechTypes []der.OID) error {
 	var f cryptobyte.String
-	var ok bool
-	// [0] mechTypes: OPTIONAL only in NegTokenInit2; the callers insist where RFC 4178 does.
 	if !seq.ReadOptionalASN1(&f, &t.hasMechTypes, der.ContextTag(0)) {
 		return errors.New("bad mechTypes")
 	}
@@ -154,7 +181,12 @@ func parseNegTokenInit(b []byte, t *negTokenInit) error {
 		}
 	}
 	t.mechTypes = mechTypes
-	// [1] reqFlags ContextFlags OPTIONAL
+	return nil
+}
+
+// readReqFlags reads [1] reqFlags ContextFlags OPTIONAL.
+func readReqFlags(seq *cryptobyte.String, t *negTokenInit) error {
+	var f cryptobyte.String
 	if !seq.ReadOptionalASN1(&f, &t.hasReqFlags, der.ContextTag(1)) {
 		return errors.New("bad reqFlags")
 	}
@@ -168,36 +200,32 @@ func parseNegTokenInit(b []byte, t *negTokenInit) error {
 		}
 		t.reqFlags = bits
 	}
-	// [2] mechToken OCTET STRING OPTIONAL
-	if !readOptionalOctets(&seq, 2, &t.mechToken, &t.hasMechToken) {
-		return errors.New("bad mechToken")
-	}
-	// [3] is mechListMIC (RFC 4178) or negHints (MS-SPNG NegTokenInit2): the inner tag says.
+	return nil
+}
+
+// readMICOrHints reads field [3], which is mechListMIC in RFC 4178's NegTokenInit and
+// negHints in MS-SPNG's NegTokenInit2: the inner tag says which.
+func readMICOrHints(seq *cryptobyte.String, t *negTokenInit) error {
+	var f cryptobyte.String
+	var ok bool
 	if !seq.ReadOptionalASN1(&f, &ok, der.ContextTag(3)) {
 		return errors.New("bad field [3]")
 	}
-	if ok {
-		switch {
-		case f.PeekASN1Tag(asn1.OCTET_STRING):
-			if !f.ReadASN1Bytes(&t.mechListMIC, asn1.OCTET_STRING) || !f.Empty() {
-				return errors.New("bad mechListMIC")
-			}
-			t.hasMIC = true
-		case f.PeekASN1Tag(asn1.SEQUENCE):
-			if err := parseNegHints(f, t); err != nil {
-				return err
-			}
-		default:
-			return errors.New("field [3] is neither mechListMIC nor negHints")
-		}
+	if !ok {
+		return nil
 	}
-	// [4] mechListMIC of NegTokenInit2; only after negHints.
-	if t.hasHints {
-		if !readOptionalOctets(&seq, 4, &t.mechListMIC, &t.hasMIC) {
+	switch {
+	case f.PeekASN1Tag(asn1.OCTET_STRING):
+		if !f.ReadASN1Bytes(&t.mechListMIC, asn1.OCTET_STRING) || !f.Empty() {
 			return errors.New("bad mechListMIC")
 		}
+		t.hasMIC = true
+	case f.PeekASN1Tag(asn1.SEQUENCE):
+		return parseNegHints(f, t)
+	default:
+		return errors.New("field [3] is neither mechListMIC nor negHints")
 	}
-	return skipExtensions(seq, 5)
+	return nil
 }
 
 func parseNegHints(f cryptobyte.String, t *negTokenInit) error {

@@ -70,15 +70,79 @@ func (c *clientContext) sendNegotiate(p *sspi.StepParams) (sspi.Status, error) {
 	return sspi.ContinueNeeded, nil
 }
 
+// sendAuthenticate answers the server's CHALLENGE with the AUTHENTICATE (MS-NLMP
+// 3.1.5.1.2): agree the flags and check the challenge, compute the response, choose the
+// session key, and send the message with its MIC. The context is then established.
 func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error) {
 	in := p.InputToken()
 	chal, err := ntlmssp.ParseChallenge(in)
 	if err != nil {
 		return 0, malformed("CHALLENGE", err)
 	}
+	flags, err := c.agreedFlags(p, chal)
+	if err != nil {
+		return 0, err
+	}
+	if err := c.checkChallenge(p, chal, flags); err != nil {
+		return 0, err
+	}
 	cr := c.creds
-	// MS-NLMP 3.1.5.1.2: the negotiated set is what both sides asked for; a server
-	// that drops a bit we require for the caller's request fails the caller's request.
+	var clientChallenge [8]byte
+	if _, err := io.ReadFull(cr.rand, clientChallenge[:]); err != nil {
+		return 0, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes: %w", err)
+	}
+	auth := ntlmssp.AuthenticateMessage{
+		Flags:       flags,
+		DomainName:  cr.domain,
+		UserName:    cr.user,
+		Workstation: cr.workstation,
+		Version:     ourVersion,
+	}
+	cbHash, err := channelBindingsHash(p)
+	if err != nil {
+		return 0, err
+	}
+	// The responses are built in arrays of this frame and sliced into auth, so that
+	// they stay off the heap.
+	var keys responseKeys
+	var nt []byte
+	var ntV1, lm [24]byte
+	switch {
+	case cr.anonymous:
+		// MS-NLMP 3.1.5.1.2: empty NT response, LM response Z(1), no key.
+		auth.Flags |= ntlmssp.FlagAnonymous
+		auth.UserName, auth.DomainName = "", ""
+		auth.LmChallengeResponse = []byte{0}
+	case cr.level.v2():
+		if nt, lm, keys, err = c.respondNTLMv2(p, chal, clientChallenge, cbHash); err != nil {
+			return 0, err
+		}
+		auth.NtChallengeResponse, auth.LmChallengeResponse = nt, lm[:]
+	default:
+		ntV1, lm, keys = c.respondNTLMv1(chal, flags, clientChallenge)
+		auth.NtChallengeResponse, auth.LmChallengeResponse = ntV1[:], lm[:]
+	}
+	defer keys.clear()
+	// MS-NLMP 3.1.5.1.2: the session key is the key exchange key, or with KEY_EXCH a
+	// random key, sent to the server encrypted under it.
+	exported := keys.keyExchangeKey
+	var encrypted [16]byte
+	if flags&ntlmssp.FlagKeyExch != 0 && !cr.anonymous {
+		if exported, err = c.randomSessionKey(); err != nil {
+			return 0, err
+		}
+		encrypted = ntlmssp.RC4K(keys.keyExchangeKey, exported)
+		auth.EncryptedRandomSessionKey = encrypted[:]
+	}
+	defer clear(exported[:])
+	c.appendAuthenticate(p, in, auth, exported, keys.sendMIC)
+	return c.establish(p, flags, exported, keys.sendMIC)
+}
+
+// agreedFlags is the negotiated set (MS-NLMP 3.1.5.1.2): what both sides asked for. A
+// server that drops a bit the caller's request needs fails the request, and NTLMv2 keys
+// never go with the weak session security of a server without extended session security.
+func (c *clientContext) agreedFlags(p *sspi.StepParams, chal *ntlmssp.ChallengeMessage) (ntlmssp.NegotiateFlags, error) {
 	flags := chal.Flags & (c.flags | ntlmssp.FlagTargetInfo | ntlmssp.FlagTargetTypeDomain | ntlmssp.FlagTargetTypeServer)
 	if flags&ntlmssp.FlagUnicode == 0 {
 		flags &^= ntlmssp.FlagOEM
@@ -92,102 +156,112 @@ func (c *clientContext) sendAuthenticate(p *sspi.StepParams) (sspi.Status, error
 	if want := requestFlags(p.Req, false); flags&want != want {
 		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: the server refused %v, which the caller requires", want&^flags)
 	}
-	if cr.level.v2() && flags&ntlmssp.FlagExtendedSessionSecurity == 0 && flags&(ntlmssp.FlagSign|ntlmssp.FlagSeal) != 0 {
+	if c.creds.level.v2() && flags&ntlmssp.FlagExtendedSessionSecurity == 0 && flags&(ntlmssp.FlagSign|ntlmssp.FlagSeal) != 0 {
 		// NTLMv2 keys with the weak non-ESS session security: Windows refuses it too.
 		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "ntlm: the server did not accept extended session security")
 	}
-	if err := c.checkChallenge(p, chal, flags); err != nil {
-		return 0, err
-	}
+	return flags, nil
+}
 
-	var clientChallenge [8]byte
-	if _, err := io.ReadFull(cr.rand, clientChallenge[:]); err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes: %w", err)
+// channelBindingsHash is the MD5 of the caller's channel bindings, or zeros without any.
+func channelBindingsHash(p *sspi.StepParams) ([16]byte, error) {
+	b := sspi.FindBuffer(p.In, sspi.BufferChannelBindings)
+	if b == nil || len(b.Data) == 0 {
+		return [16]byte{}, nil
 	}
-	auth := ntlmssp.AuthenticateMessage{
-		Flags:       flags,
-		DomainName:  cr.domain,
-		UserName:    cr.user,
-		Workstation: cr.workstation,
-		Version:     ourVersion,
+	cb, err := sspi.ParseChannelBindings(b.Data)
+	if err != nil {
+		return [16]byte{}, err
 	}
-	var sessionBaseKey, keyExchangeKey [16]byte
-	sendMIC := false
-	var cbHash [16]byte
-	if b := sspi.FindBuffer(p.In, sspi.BufferChannelBindings); b != nil && len(b.Data) > 0 {
-		cb, err := sspi.ParseChannelBindings(b.Data)
-		if err != nil {
-			return 0, err
-		}
-		cbHash = cb.Hash()
-	}
-	switch {
-	case cr.anonymous:
-		// MS-NLMP 3.1.5.1.2: empty NT response, LM response Z(1), no key.
-		auth.Flags |= ntlmssp.FlagAnonymous
-		auth.UserName, auth.DomainName = "", ""
-		auth.LmChallengeResponse = []byte{0}
-	case cr.level.v2():
-		ti, err := ntlmssp.ParseAVPairs(chal.TargetInfo)
-		if err != nil {
-			return 0, malformed("CHALLENGE target info", err)
-		}
-		// MS-NLMP 3.1.5.1.2: use the server's time if it sent one, and then send a MIC.
-		ts, haveTS := ti.Timestamp()
-		if !haveTS {
-			ts = ntlmssp.Filetime(cr.now())
-		}
-		sendMIC = haveTS && !cr.noMIC
-		ownAVPairs(&ti, sendMIC, cbHash, p.Target)
-		key := ntlmssp.NTOWFv2(cr.ntHash, cr.user, cr.domain)
-		auth.NtChallengeResponse, sessionBaseKey = ntlmssp.NTLMv2Response(nil, key, chal.ServerChallenge, clientChallenge, ts, ti.Marshal())
-		if haveTS {
-			auth.LmChallengeResponse = make([]byte, 24) // Z(24): MS-NLMP 3.1.5.1.2
-		} else {
-			lm := ntlmssp.LMv2Response(key, chal.ServerChallenge, clientChallenge)
-			auth.LmChallengeResponse = lm[:]
-		}
-		keyExchangeKey = sessionBaseKey
-		clear(key[:])
-	default:
-		nt, lm := ntlmssp.NTLMv1Responses(flags, cr.ntHash, cr.lmHash, chal.ServerChallenge, clientChallenge)
-		if cr.level.Windows() == 2 && flags&ntlmssp.FlagExtendedSessionSecurity == 0 {
-			lm = nt // level 2: NT response in both fields
-		}
-		auth.NtChallengeResponse, auth.LmChallengeResponse = nt[:], lm[:]
-		sessionBaseKey = ntlmssp.SessionBaseKeyV1(cr.ntHash)
-		keyExchangeKey = ntlmssp.KeyExchangeKeyV1(flags, sessionBaseKey, cr.lmHash, lm[:], chal.ServerChallenge)
-	}
+	return cb.Hash(), nil
+}
 
-	exported := keyExchangeKey
-	if flags&ntlmssp.FlagKeyExch != 0 && !cr.anonymous {
-		if _, err := io.ReadFull(cr.rand, exported[:]); err != nil {
-			return 0, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes: %w", err)
-		}
-		enc := ntlmssp.RC4K(keyExchangeKey, exported)
-		auth.EncryptedRandomSessionKey = enc[:]
+// responseKeys is what computing the response yields besides the response itself.
+type responseKeys struct {
+	sessionBaseKey, keyExchangeKey [16]byte
+	sendMIC                        bool // the AUTHENTICATE carries a MIC
+}
+
+func (k *responseKeys) clear() {
+	clear(k.sessionBaseKey[:])
+	clear(k.keyExchangeKey[:])
+}
+
+// respondNTLMv2 computes the NTLMv2 and LMv2 responses (MS-NLMP 3.3.2). The server's
+// timestamp, when it sent one, is used, and then a MIC is sent and the LM response is
+// Z(24) (MS-NLMP 3.1.5.1.2).
+func (c *clientContext) respondNTLMv2(p *sspi.StepParams, chal *ntlmssp.ChallengeMessage, clientChallenge [8]byte, cbHash [16]byte) (nt []byte, lm [24]byte, keys responseKeys, err error) {
+	cr := c.creds
+	ti, err := ntlmssp.ParseAVPairs(chal.TargetInfo)
+	if err != nil {
+		return nil, lm, keys, malformed("CHALLENGE target info", err)
 	}
+	ts, haveTS := ti.Timestamp()
+	if !haveTS {
+		ts = ntlmssp.Filetime(cr.now())
+	}
+	keys.sendMIC = haveTS && !cr.noMIC
+	ownAVPairs(&ti, keys.sendMIC, cbHash, p.Target)
+	key := ntlmssp.NTOWFv2(cr.ntHash, cr.user, cr.domain)
+	nt, keys.sessionBaseKey = ntlmssp.NTLMv2Response(nil, key, chal.ServerChallenge, clientChallenge, ts, ti.Marshal())
+	if !haveTS {
+		lm = ntlmssp.LMv2Response(key, chal.ServerChallenge, clientChallenge)
+	}
+	keys.keyExchangeKey = keys.sessionBaseKey
+	clear(key[:])
+	return nt, lm, keys, nil
+}
+
+// respondNTLMv1 computes the NTLMv1 responses (MS-NLMP 3.3.1), for the LM compatibility
+// levels below 3 that the caller chose explicitly.
+func (c *clientContext) respondNTLMv1(chal *ntlmssp.ChallengeMessage, flags ntlmssp.NegotiateFlags, clientChallenge [8]byte) (nt, lm [24]byte, keys responseKeys) {
+	cr := c.creds
+	nt, lm = ntlmssp.NTLMv1Responses(flags, cr.ntHash, cr.lmHash, chal.ServerChallenge, clientChallenge)
+	if cr.level.Windows() == 2 && flags&ntlmssp.FlagExtendedSessionSecurity == 0 {
+		lm = nt // level 2: NT response in both fields
+	}
+	keys.sessionBaseKey = ntlmssp.SessionBaseKeyV1(cr.ntHash)
+	keys.keyExchangeKey = ntlmssp.KeyExchangeKeyV1(flags, keys.sessionBaseKey, cr.lmHash, lm[:], chal.ServerChallenge)
+	return nt, lm, keys
+}
+
+// randomSessionKey is the client's random session key for KEY_EXCH.
+func (c *clientContext) randomSessionKey() ([16]byte, error) {
+	var k [16]byte
+	if _, err := io.ReadFull(c.creds.rand, k[:]); err != nil {
+		return k, sspi.Errorf(sspi.ErrInternalError, "ntlm: reading random bytes: %w", err)
+	}
+	return k, nil
+}
+
+// appendAuthenticate writes the AUTHENTICATE to p.Out. Its MIC covers the message itself,
+// so the MIC field is written as zeros and filled in afterwards (MS-NLMP 3.1.5.1.2).
+// auth is taken by value so that the MIC's room, like the rest of the message, stays on
+// the stack.
+func (c *clientContext) appendAuthenticate(p *sspi.StepParams, challenge []byte, auth ntlmssp.AuthenticateMessage, exported [16]byte, sendMIC bool) {
 	if sendMIC {
 		auth.MIC = make([]byte, 16)
 	}
 	start := len(p.Out)
 	p.Out = auth.AppendMarshal(p.Out)
 	if sendMIC {
-		mic := ntlmssp.ComputeMIC(exported, c.negotiate, in, p.Out[start:], ntlmssp.MICOffset)
+		mic := ntlmssp.ComputeMIC(exported, c.negotiate, challenge, p.Out[start:], ntlmssp.MICOffset)
 		copy(p.Out[start+ntlmssp.MICOffset:], mic[:])
 	}
+}
+
+// establish sets up session security with the exported key and ends the handshake.
+func (c *clientContext) establish(p *sspi.StepParams, flags ntlmssp.NegotiateFlags, exported [16]byte, sentMIC bool) (sspi.Status, error) {
+	cr := c.creds
 	c.flags = flags
 	c.state = 2
 	c.negotiate = nil
 	if err := c.established.init(flags, exported, false, cr.anonymous); err != nil {
 		return 0, err
 	}
-	c.mechListMICRequired = sendMIC
+	c.mechListMICRequired = sentMIC
 	c.identity = sspi.Identity{Package: PackageName, User: cr.user, Domain: cr.domain, Principal: principal(cr.domain, cr.user), Workstation: cr.workstation}
 	p.Attr = grantedISC(flags, p.Req, cr.anonymous)
-	clear(exported[:])
-	clear(sessionBaseKey[:])
-	clear(keyExchangeKey[:])
 	return sspi.OK, nil
 }
 

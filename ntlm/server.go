@@ -145,6 +145,10 @@ func (e *refusalError) Error() string {
 
 func (e *refusalError) Unwrap() error { return e.cause }
 
+// verifyAuthenticate checks the client's AUTHENTICATE against the challenge this context
+// issued (MS-NLMP 3.2.5.1.2) and, when it proves the user, establishes the context. Its
+// steps: agree the flags, accept an anonymous logon or look up the account, verify the
+// response, recover the session key, check the MIC, establish.
 func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, error) {
 	in := p.InputToken()
 	auth, err := ntlmssp.ParseAuthenticate(in)
@@ -153,124 +157,223 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 	}
 	s.state = 2 // one AUTHENTICATE per challenge, whatever the outcome
 	issued.consume(s.serverCh)
-	cfg := s.cfg
-	domain, user, ws := auth.DomainName, auth.UserName, auth.Workstation
-	flags := s.flags & (auth.Flags | ntlmssp.FlagUnicode | ntlmssp.FlagOEM | ntlmssp.FlagNTLM | ntlmssp.FlagTargetInfo | ntlmssp.FlagTargetTypeDomain)
-	if auth.Flags&ntlmssp.FlagKeyExch == 0 {
-		flags &^= ntlmssp.FlagKeyExch
+	flags := s.agreedFlags(auth)
+	if isAnonymous(auth) {
+		return s.acceptAnonymous(p, flags, auth.Workstation)
 	}
-
-	// Anonymous (MS-NLMP 3.2.5.1.2): no user, an empty NT response, LM Z(1) or empty.
-	if user == "" && len(auth.NtChallengeResponse) == 0 && (len(auth.LmChallengeResponse) == 0 || bytes.Equal(auth.LmChallengeResponse, []byte{0})) {
-		if !cfg.AllowAnonymous {
-			return 0, s.refuse(sspi.ErrLogonDenied, "anonymous logon is not allowed", "", "", ws, nil)
-		}
-		if err := s.established.init(flags|ntlmssp.FlagAnonymous, [16]byte{}, true, true); err != nil {
-			return 0, err
-		}
-		s.identity = sspi.Identity{Package: PackageName, Workstation: ws}
-		p.Attr = grantedASC(flags, p.Req, true)
-		s.release()
-		return sspi.OK, nil
-	}
-	if user == "" {
-		return 0, s.refuse(sspi.ErrLogonDenied, "no user name", domain, user, ws, nil)
-	}
-	if weakSession(flags) && !cfg.AllowWeakSessionSecurity {
-		return 0, s.refuse(sspi.ErrUnsupportedFunction, "AUTHENTICATE leaves out NTLMSSP_NEGOTIATE_128 while signing or sealing (40- or 56-bit keys; ServerConfig.AllowWeakSessionSecurity accepts them)", domain, user, ws, nil)
-	}
-
-	// The account is looked up under the resolved name; the responses are checked over the
-	// names as sent, which is what the client hashed (NTOWFv2 over UserName and DomainName).
-	acctDomain, acctUser := resolveName(domain, user)
-	acct, lookupErr := cfg.Accounts.LookupAccount(ctxOf(p), acctDomain, acctUser)
-	if lookupErr != nil && !errors.Is(lookupErr, ErrNoSuchUser) {
-		return 0, s.refuse(sspi.ErrNoAuthenticatingAuthority, "account store failed", domain, user, ws, lookupErr)
-	}
-	ntHash := acct.NTHash
-	if lookupErr != nil {
-		ntHash = unknownUserHash
-	}
-
-	var sessionBaseKey, keyExchangeKey [16]byte
-	switch nt := auth.NtChallengeResponse; {
-	case len(nt) > 24:
-		key := ntlmssp.NTOWFv2(ntHash, user, domain)
-		var ok bool
-		sessionBaseKey, ok = ntlmssp.VerifyNTLMv2Response(key, s.serverCh, nt)
-		clear(key[:])
-		if lookupErr != nil {
-			return 0, s.refuse(sspi.ErrLogonDenied, "unknown user", domain, user, ws, lookupErr)
-		}
-		if !ok {
-			return 0, s.refuse(sspi.ErrLogonDenied, "NTLMv2 response does not match", domain, user, ws, nil)
-		}
-		blob, err := ntlmssp.ParseNTLMv2Response(nt)
-		if err != nil {
-			return 0, malformed("NTLMv2 response in AUTHENTICATE", err)
-		}
-		if err := s.checkBlob(p, auth, blob, domain, user, ws); err != nil {
-			return 0, err
-		}
-		keyExchangeKey = sessionBaseKey
-	case len(nt) == 24:
-		if lookupErr != nil {
-			return 0, s.refuse(sspi.ErrLogonDenied, "unknown user", domain, user, ws, lookupErr)
-		}
-		if !cfg.AllowNTLMv1 {
-			return 0, s.refuse(sspi.ErrLogonDenied, "NTLMv1 response refused (ServerConfig.AllowNTLMv1 is off)", domain, user, ws, nil)
-		}
-		var cc [8]byte
-		if flags&ntlmssp.FlagExtendedSessionSecurity != 0 {
-			if len(auth.LmChallengeResponse) < 8 {
-				return 0, malformed("AUTHENTICATE", errors.New("NTLMv1 with extended session security needs the client challenge in the LM response"))
-			}
-			copy(cc[:], auth.LmChallengeResponse)
-		}
-		want, _ := ntlmssp.NTLMv1Responses(flags, ntHash, [16]byte{}, s.serverCh, cc)
-		if !ntlmssp.ConstantTimeEqual(want[:], nt) {
-			return 0, s.refuse(sspi.ErrLogonDenied, "NTLMv1 response does not match", domain, user, ws, nil)
-		}
-		if cfg.RequireMIC {
-			return 0, s.refuse(sspi.ErrLogonDenied, "no MIC (NTLMv1 cannot carry one) and ServerConfig.RequireMIC is on", domain, user, ws, nil)
-		}
-		sessionBaseKey = ntlmssp.SessionBaseKeyV1(ntHash)
-		keyExchangeKey = ntlmssp.KeyExchangeKeyV1(flags, sessionBaseKey, [16]byte{}, auth.LmChallengeResponse, s.serverCh)
-	default:
-		if lookupErr != nil {
-			return 0, s.refuse(sspi.ErrLogonDenied, "unknown user", domain, user, ws, lookupErr)
-		}
-		return 0, s.refuse(sspi.ErrLogonDenied, fmt.Sprintf("LM-only response of %d bytes refused", len(auth.LmChallengeResponse)), domain, user, ws, nil)
-	}
-	clear(ntHash[:])
-
-	exported := keyExchangeKey
-	if flags&ntlmssp.FlagKeyExch != 0 {
-		if len(auth.EncryptedRandomSessionKey) != 16 {
-			return 0, malformed("AUTHENTICATE", fmt.Errorf("KEY_EXCH with a %d-byte EncryptedRandomSessionKey", len(auth.EncryptedRandomSessionKey)))
-		}
-		exported = ntlmssp.RC4K(keyExchangeKey, [16]byte(auth.EncryptedRandomSessionKey))
-	}
-	if s.micSent {
-		want := ntlmssp.ComputeMIC(exported, s.negotiate, s.challenge, in, auth.MICOffset)
-		if !ntlmssp.ConstantTimeEqual(want[:], auth.MIC) {
-			clear(exported[:])
-			return 0, s.refuse(sspi.ErrMessageAltered, "MIC does not match (a message was altered)", domain, user, ws, nil)
-		}
-	}
-	if err := s.established.init(flags, exported, true, false); err != nil {
+	if err := s.checkLogonRequest(auth, flags); err != nil {
 		return 0, err
+	}
+	who, err := s.lookUpAccount(p, auth)
+	if err != nil {
+		return 0, err
+	}
+	sessionBaseKey, keyExchangeKey, err := s.verifyResponse(p, auth, flags, &who)
+	clear(who.ntHash[:])
+	if err != nil {
+		return 0, err
+	}
+	exported, err := exportedSessionKey(auth, flags, keyExchangeKey)
+	if err == nil {
+		err = s.checkMIC(in, auth, &exported)
+	}
+	if err == nil {
+		err = s.establish(p, auth, flags, exported, &who)
 	}
 	clear(exported[:])
 	clear(sessionBaseKey[:])
 	clear(keyExchangeKey[:])
+	if err != nil {
+		return 0, err
+	}
+	return sspi.OK, nil
+}
+
+// agreedFlags is what both sides agreed to: what the server offered in its CHALLENGE and
+// the client kept in its AUTHENTICATE; KEY_EXCH only when the client really exchanges a
+// key.
+func (s *serverContext) agreedFlags(auth *ntlmssp.AuthenticateMessage) ntlmssp.NegotiateFlags {
+	flags := s.flags & (auth.Flags | ntlmssp.FlagUnicode | ntlmssp.FlagOEM | ntlmssp.FlagNTLM | ntlmssp.FlagTargetInfo | ntlmssp.FlagTargetTypeDomain)
+	if auth.Flags&ntlmssp.FlagKeyExch == 0 {
+		flags &^= ntlmssp.FlagKeyExch
+	}
+	return flags
+}
+
+// isAnonymous reports an anonymous AUTHENTICATE (MS-NLMP 3.2.5.1.2): no user, an empty
+// NT response, and an LM response that is Z(1) or empty.
+func isAnonymous(auth *ntlmssp.AuthenticateMessage) bool {
+	return auth.UserName == "" && len(auth.NtChallengeResponse) == 0 &&
+		(len(auth.LmChallengeResponse) == 0 || bytes.Equal(auth.LmChallengeResponse, []byte{0}))
+}
+
+// acceptAnonymous establishes an anonymous logon where the configuration allows one.
+// Its keys are all zero, so it grants no message protection.
+func (s *serverContext) acceptAnonymous(p *sspi.StepParams, flags ntlmssp.NegotiateFlags, ws string) (sspi.Status, error) {
+	if !s.cfg.AllowAnonymous {
+		return 0, s.refuse(sspi.ErrLogonDenied, "anonymous logon is not allowed", "", "", ws, nil)
+	}
+	if err := s.established.init(flags|ntlmssp.FlagAnonymous, [16]byte{}, true, true); err != nil {
+		return 0, err
+	}
+	s.identity = sspi.Identity{Package: PackageName, Workstation: ws}
+	p.Attr = grantedASC(flags, p.Req, true)
+	s.release()
+	return sspi.OK, nil
+}
+
+// refuseAuth refuses the logon an AUTHENTICATE asked for, naming its user.
+func (s *serverContext) refuseAuth(status sspi.Status, reason string, auth *ntlmssp.AuthenticateMessage, cause error) error {
+	return s.refuse(status, reason, auth.DomainName, auth.UserName, auth.Workstation, cause)
+}
+
+// checkLogonRequest refuses, before any account is looked up, a logon with no user name
+// or with the weak session security this server was not told to accept.
+func (s *serverContext) checkLogonRequest(auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags) error {
+	if auth.UserName == "" {
+		return s.refuseAuth(sspi.ErrLogonDenied, "no user name", auth, nil)
+	}
+	if weakSession(flags) && !s.cfg.AllowWeakSessionSecurity {
+		return s.refuseAuth(sspi.ErrUnsupportedFunction, "AUTHENTICATE leaves out NTLMSSP_NEGOTIATE_128 while signing or sealing (40- or 56-bit keys; ServerConfig.AllowWeakSessionSecurity accepts them)", auth, nil)
+	}
+	return nil
+}
+
+// accountLookup is the AUTHENTICATE's user as the account store answered for it.
+type accountLookup struct {
+	domain, user string // the resolved name the account was looked up under
+	// ntHash is the account's NT hash, or unknownUserHash when the store does not know
+	// the user, so that the response is checked either way.
+	ntHash [16]byte
+	// unknown is the store's ErrNoSuchUser answer, nil for a known user. The refusal
+	// it causes waits until the response has been checked.
+	unknown error
+}
+
+// lookUpAccount asks the account store for the user. The account is looked up under the
+// resolved name; the responses are checked over the names as sent, which is what the
+// client hashed (NTOWFv2 over UserName and DomainName). A store that fails (rather than
+// not knowing the user) fails the logon at once.
+func (s *serverContext) lookUpAccount(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage) (accountLookup, error) {
+	var who accountLookup
+	who.domain, who.user = resolveName(auth.DomainName, auth.UserName)
+	acct, err := s.cfg.Accounts.LookupAccount(ctxOf(p), who.domain, who.user)
+	switch {
+	case err == nil:
+		who.ntHash = acct.NTHash
+	case errors.Is(err, ErrNoSuchUser):
+		who.ntHash, who.unknown = unknownUserHash, err
+	default:
+		return who, s.refuseAuth(sspi.ErrNoAuthenticatingAuthority, "account store failed", auth, err)
+	}
+	return who, nil
+}
+
+// verifyResponse checks the client's response, told apart by the NT response's length:
+// longer than 24 bytes is NTLMv2 (MS-NLMP 3.3.2), 24 is NTLMv1 (3.3.1), and anything else
+// leaves only an LM response, which is refused. It returns the session base key and the
+// key exchange key (MS-NLMP 3.4.5.1) of a verified response.
+func (s *serverContext) verifyResponse(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, who *accountLookup) (sessionBaseKey, keyExchangeKey [16]byte, err error) {
+	switch nt := auth.NtChallengeResponse; {
+	case len(nt) > 24:
+		sessionBaseKey, err = s.verifyNTLMv2(p, auth, who)
+		return sessionBaseKey, sessionBaseKey, err
+	case len(nt) == 24:
+		return s.verifyNTLMv1(auth, flags, who)
+	case who.unknown != nil:
+		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "unknown user", auth, who.unknown)
+	}
+	return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, fmt.Sprintf("LM-only response of %d bytes refused", len(auth.LmChallengeResponse)), auth, nil)
+}
+
+// verifyNTLMv2 checks an NTLMv2 response (MS-NLMP 3.3.2), then the policies its blob
+// carries. An unknown user is refused only after the same work a wrong password costs.
+func (s *serverContext) verifyNTLMv2(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, who *accountLookup) ([16]byte, error) {
+	nt := auth.NtChallengeResponse
+	key := ntlmssp.NTOWFv2(who.ntHash, auth.UserName, auth.DomainName)
+	sessionBaseKey, ok := ntlmssp.VerifyNTLMv2Response(key, s.serverCh, nt)
+	clear(key[:])
+	if who.unknown != nil {
+		return [16]byte{}, s.refuseAuth(sspi.ErrLogonDenied, "unknown user", auth, who.unknown)
+	}
+	if !ok {
+		return [16]byte{}, s.refuseAuth(sspi.ErrLogonDenied, "NTLMv2 response does not match", auth, nil)
+	}
+	blob, err := ntlmssp.ParseNTLMv2Response(nt)
+	if err != nil {
+		return [16]byte{}, malformed("NTLMv2 response in AUTHENTICATE", err)
+	}
+	if err := s.checkBlob(p, auth, blob, auth.DomainName, auth.UserName, auth.Workstation); err != nil {
+		return [16]byte{}, err
+	}
+	return sessionBaseKey, nil
+}
+
+// verifyNTLMv1 checks an NTLMv1 response (MS-NLMP 3.3.1), which only an explicit
+// ServerConfig.AllowNTLMv1 accepts, and which can carry no MIC.
+func (s *serverContext) verifyNTLMv1(auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, who *accountLookup) (sessionBaseKey, keyExchangeKey [16]byte, err error) {
+	if who.unknown != nil {
+		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "unknown user", auth, who.unknown)
+	}
+	if !s.cfg.AllowNTLMv1 {
+		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "NTLMv1 response refused (ServerConfig.AllowNTLMv1 is off)", auth, nil)
+	}
+	var cc [8]byte
+	if flags&ntlmssp.FlagExtendedSessionSecurity != 0 {
+		if len(auth.LmChallengeResponse) < 8 {
+			return sessionBaseKey, keyExchangeKey, malformed("AUTHENTICATE", errors.New("NTLMv1 with extended session security needs the client challenge in the LM response"))
+		}
+		copy(cc[:], auth.LmChallengeResponse)
+	}
+	want, _ := ntlmssp.NTLMv1Responses(flags, who.ntHash, [16]byte{}, s.serverCh, cc)
+	if !ntlmssp.ConstantTimeEqual(want[:], auth.NtChallengeResponse) {
+		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "NTLMv1 response does not match", auth, nil)
+	}
+	if s.cfg.RequireMIC {
+		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "no MIC (NTLMv1 cannot carry one) and ServerConfig.RequireMIC is on", auth, nil)
+	}
+	sessionBaseKey = ntlmssp.SessionBaseKeyV1(who.ntHash)
+	keyExchangeKey = ntlmssp.KeyExchangeKeyV1(flags, sessionBaseKey, [16]byte{}, auth.LmChallengeResponse, s.serverCh)
+	return sessionBaseKey, keyExchangeKey, nil
+}
+
+// exportedSessionKey is the session key both sides will use (MS-NLMP 3.2.5.1.2): the key
+// exchange key, or with KEY_EXCH the client's random key, sent encrypted under it.
+func exportedSessionKey(auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, keyExchangeKey [16]byte) ([16]byte, error) {
+	if flags&ntlmssp.FlagKeyExch == 0 {
+		return keyExchangeKey, nil
+	}
+	if len(auth.EncryptedRandomSessionKey) != 16 {
+		return [16]byte{}, malformed("AUTHENTICATE", fmt.Errorf("KEY_EXCH with a %d-byte EncryptedRandomSessionKey", len(auth.EncryptedRandomSessionKey)))
+	}
+	return ntlmssp.RC4K(keyExchangeKey, [16]byte(auth.EncryptedRandomSessionKey)), nil
+}
+
+// checkMIC verifies the AUTHENTICATE's MIC over the three messages (MS-NLMP 3.2.5.1.2)
+// when the client promised one (checkBlob saw MsvAvFlags say so).
+func (s *serverContext) checkMIC(in []byte, auth *ntlmssp.AuthenticateMessage, exported *[16]byte) error {
+	if !s.micSent {
+		return nil
+	}
+	want := ntlmssp.ComputeMIC(*exported, s.negotiate, s.challenge, in, auth.MICOffset)
+	if !ntlmssp.ConstantTimeEqual(want[:], auth.MIC) {
+		return s.refuseAuth(sspi.ErrMessageAltered, "MIC does not match (a message was altered)", auth, nil)
+	}
+	return nil
+}
+
+// establish sets up session security with the exported key and records who logged on.
+func (s *serverContext) establish(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, exported [16]byte, who *accountLookup) error {
+	if err := s.established.init(flags, exported, true, false); err != nil {
+		return err
+	}
 	// An NTLMv2 client echoed our timestamp (checkBlob), so it had to send a MIC, and
 	// MS-SPNG then wants mechListMICs; NTLMv1 carries neither.
 	s.mechListMICRequired = s.micSent || len(auth.NtChallengeResponse) > 24
-	s.identity = sspi.Identity{Package: PackageName, User: acctUser, Domain: acctDomain, Principal: principal(acctDomain, acctUser), Workstation: ws}
+	s.identity = sspi.Identity{Package: PackageName, User: who.user, Domain: who.domain, Principal: principal(who.domain, who.user), Workstation: auth.Workstation}
 	p.Attr = grantedASC(flags, p.Req, false)
 	s.release()
-	return sspi.OK, nil
+	return nil
 }
 
 // resolveName is the name an AUTHENTICATE's account is looked up under. A UserName in
