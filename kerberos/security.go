@@ -35,38 +35,56 @@ type established struct {
 	scratch []byte
 }
 
-// setup makes the message-protection state from the chosen key.
+// setup records the chosen key; the message-protection state (four derived usages) is
+// made on the first message call, so a handshake whose context never protects a message
+// does not pay for it.
 func (e *established) setup(key *krbcrypto.Key, acceptor, acceptorSK, seqCheck bool, sendSeq, recvSeq uint64) {
 	e.done = true
 	e.key = key
 	e.sessionKey = key.Bytes()
 	e.acceptor, e.acceptorSK, e.seqCheck = acceptor, acceptorSK, seqCheck
 	e.sendSeq, e.recvSeq = sendSeq, recvSeq
+	if !protectable(key.EType()) {
+		e.secErr = sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: encryption type %d has no message protection here (only AES and RC4)", int32(key.EType()))
+	}
+}
+
+func protectable(et krbcrypto.EType) bool {
+	switch et {
+	case krbcrypto.AES128CTSHMACSHA196, krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128, krbcrypto.AES256CTSHMACSHA384192, krbcrypto.RC4HMAC:
+		return true
+	}
+	return false
+}
+
+// protection makes the RFC 4121 (AES) or RFC 4757 (RC4) state on first use.
+func (e *established) protection() error {
+	if e.cfx != nil || e.rc4 != nil {
+		return nil
+	}
+	if e.secErr != nil {
+		return e.secErr
+	}
 	var err error
-	switch et := key.EType(); et {
-	case krbcrypto.AES128CTSHMACSHA196, krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128, krbcrypto.AES256CTSHMACSHA384192:
-		e.cfx, err = gss.NewCFX(key, acceptor, acceptorSK)
-	case krbcrypto.RC4HMAC:
-		e.rc4, err = gss.NewRC4(key, acceptor)
-	default:
-		err = fmt.Errorf("encryption type %d has no message protection here (only AES and RC4)", int32(et))
+	if e.key.EType() == krbcrypto.RC4HMAC {
+		e.rc4, err = gss.NewRC4(e.key, e.acceptor)
+	} else {
+		e.cfx, err = gss.NewCFX(e.key, e.acceptor, e.acceptorSK)
 	}
 	if err != nil {
 		e.cfx, e.rc4 = nil, nil
 		e.secErr = sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: %v", err)
 	}
+	return e.secErr
 }
 
-func (e *established) protects() bool { return e.cfx != nil || e.rc4 != nil }
+func (e *established) protects() bool { return e.done && e.key != nil && protectable(e.key.EType()) }
 
 func (e *established) ready() error {
 	if !e.done {
 		return sspi.Errorf(sspi.ErrNoContext, "kerberos: the handshake has not completed")
 	}
-	if !e.protects() {
-		return e.secErr
-	}
-	return nil
+	return e.protection()
 }
 
 // rc4TrailerSize is the largest token buffer of an RC4 Wrap: framing with a four-byte DER
@@ -77,6 +95,9 @@ const rc4TrailerSize = 6 + 11 + 32
 // EncryptMessage token buffer (60 bytes for aes-sha1).
 func (e *established) Sizes() sspi.Sizes {
 	s := sspi.Sizes{MaxToken: MaxToken, MaxSignature: 28, BlockSize: 1, SecurityTrailer: 60}
+	if e.done {
+		_ = e.protection()
+	}
 	switch {
 	case e.cfx != nil:
 		s.MaxSignature = e.cfx.MICSize()
@@ -108,8 +129,7 @@ func (e *established) Close() error {
 	if e.key != nil {
 		e.key.Destroy()
 	}
-	e.cfx, e.rc4 = nil, nil
-	e.secErr = sspi.Errorf(sspi.ErrNoContext, "kerberos: the context is closed")
+	e.cfx, e.rc4, e.done = nil, nil, false
 	return nil
 }
 
@@ -322,7 +342,7 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	if err := e.ready(); err != nil {
 		return 0, err
 	}
-	data, idx, tok, _, err := e.split(msg)
+	data, idx, tok, pad, err := e.split(msg)
 	if err != nil {
 		return 0, err
 	}
@@ -331,11 +351,19 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	if e.cfx != nil {
 		seq, sealed, err = e.cfx.UnwrapSSPI(tok.Data, data, 0)
 	} else {
+		// The pad is in the padding buffer when the sender had one (Windows' layout).
+		last := lastData(msg)
+		if pad != nil && len(pad.Data) > 0 {
+			data, last = append(data, pad.Data), pad
+		}
 		var s uint32
 		s, sealed, err = e.rc4.UnwrapSSPI(tok.Data, data, 0)
 		seq = uint64(s)
 		if err == nil {
-			err = stripRC4Pad(tok.Data, msg, data)
+			err = stripRC4Pad(tok.Data, last)
+		}
+		if pad != nil && len(pad.Data) > 0 {
+			data = data[:len(data)-1]
 		}
 	}
 	if errors.Is(err, gss.ErrLayout) || (e.rc4 != nil && errors.Is(err, gss.ErrMalformed)) {
@@ -355,33 +383,39 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	return 0, nil
 }
 
-// stripRC4Pad removes the pad of an RC4 token whose framing covers the data (gss_wrap's):
-// the last byte says how many, all of that value.
-func stripRC4Pad(tok []byte, msg []sspi.Buffer, data [][]byte) error {
+// lastData is msg's last data buffer, or nil.
+func lastData(msg []sspi.Buffer) *sspi.Buffer {
+	for i := len(msg) - 1; i >= 0; i-- {
+		if msg[i].Type.Base() == sspi.BufferData {
+			return &msg[i]
+		}
+	}
+	return nil
+}
+
+// stripRC4Pad removes the pad of an RC4 token whose framing covers the data (gss_wrap's)
+// from last, the buffer that ends the token: the last byte says how many, all of that
+// value.
+func stripRC4Pad(tok []byte, last *sspi.Buffer) error {
 	// UnwrapSSPI checked that the framing covers the header alone (DCE style, no pad) or
 	// the header and the data; parseFramingLen refuses lengths past 1 MiB, never 43.
-	if _, inner, err := parseFramingLen(tok); (err == nil && inner == len(oidKRB5)+32) || len(data) == 0 {
+	if _, inner, err := parseFramingLen(tok); (err == nil && inner == len(oidKRB5)+32) || last == nil {
 		return nil
 	}
-	last := data[len(data)-1]
-	if len(last) == 0 {
+	b := last.Data
+	if len(b) == 0 {
 		return gss.ErrMalformed
 	}
-	p := int(last[len(last)-1])
-	if p < 1 || p > 8 || p > len(last) {
+	p := int(b[len(b)-1])
+	if p < 1 || p > 8 || p > len(b) {
 		return gss.ErrMalformed
 	}
-	for _, c := range last[len(last)-p:] {
+	for _, c := range b[len(b)-p:] {
 		if int(c) != p {
 			return gss.ErrMalformed
 		}
 	}
-	for i := len(msg) - 1; i >= 0; i-- {
-		if msg[i].Type.Base() == sspi.BufferData {
-			msg[i].Data = msg[i].Data[:len(msg[i].Data)-p]
-			break
-		}
-	}
+	last.Data = b[:len(b)-p]
 	return nil
 }
 

@@ -204,10 +204,7 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 	}
 	peerSeq := uint64(auth.SeqNumber)
 	sendSeq, acceptorSK := peerSeq, false
-	key, err := krbcrypto.NewKey(et, keyValue)
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the client's subkey: %v", err)
-	}
+	var key *krbcrypto.Key
 	if mutual {
 		// An RFC 1964-style (RC4) initiator ignores an acceptor subkey of its own key's
 		// type (MIT's mutual_auth; Windows uses it only in DCE style): send none then,
@@ -219,13 +216,15 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 		}
 		sub, seq, err := s.appendAPRep(p, st, subType, bp)
 		if err != nil {
-			key.Destroy()
 			return 0, err
 		}
 		sendSeq = seq
-		if sub != nil {
-			key.Destroy()
-			key, acceptorSK = sub, true
+		key, acceptorSK = sub, sub != nil
+	}
+	if key == nil {
+		var err error
+		if key, err = krbcrypto.NewKey(et, keyValue); err != nil {
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the client's subkey: %v", err)
 		}
 	}
 	s.setup(key, true, acceptorSK, st.ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
