@@ -13,7 +13,7 @@ import (
 	"github.com/gosspi/sspi/internal/testpeers"
 )
 
-func acquire(t *testing.T, use sspi.CredentialUse, authData any) *sspi.Credentials {
+func acquire(t testing.TB, use sspi.CredentialUse, authData any) *sspi.Credentials {
 	t.Helper()
 	c, _, err := sspi.AcquireCredentialsHandle("", PackageName, use, nil, authData, nil)
 	if err != nil {
