@@ -402,6 +402,7 @@ type floor struct {
 	macLen   int
 	sha2     bool
 	iv       [16]byte
+	hdr      [16]byte
 	sum      []byte
 }
 
@@ -455,11 +456,10 @@ func (f *floor) open(buf, mac []byte) bool {
 
 // mic is two HMACs over data and a 16-byte header: make and verify.
 func (f *floor) mic(data, mac []byte) {
-	var hdr [16]byte
 	for range 2 {
 		f.ki.Reset()
 		f.ki.Write(data)
-		f.ki.Write(hdr[:])
+		f.ki.Write(f.hdr[:])
 		mac = f.ki.Sum(mac[:0])
 	}
 }

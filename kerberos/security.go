@@ -359,14 +359,17 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 		var s uint32
 		s, sealed, err = e.rc4.UnwrapSSPI(tok.Data, data, 0)
 		seq = uint64(s)
-		if err == nil {
-			err = stripRC4Pad(tok.Data, last)
-		}
 		if pad != nil && len(pad.Data) > 0 {
 			data = data[:len(data)-1]
 		}
+		if errors.Is(err, gss.ErrMalformed) {
+			// Not split at the header (UnwrapSSPI touched nothing): try the joined token.
+			err = gss.ErrLayout
+		} else if err == nil {
+			err = stripRC4Pad(tok.Data, last)
+		}
 	}
-	if errors.Is(err, gss.ErrLayout) || (e.rc4 != nil && errors.Is(err, gss.ErrMalformed)) {
+	if errors.Is(err, gss.ErrLayout) {
 		// Split elsewhere than at the trailer (gss_wrap's own layout cut at
 		// SecurityTrailer): join the pieces and unwrap the whole token.
 		seq, sealed, err = e.unwrapJoined(msg, idx, tok.Data, data)
