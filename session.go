@@ -268,18 +268,28 @@ func (s *session) wrap(msg []byte, qop uint32) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := sz.SecurityTrailer
-	buf := make([]byte, t+len(msg))
+	t, n := sz.SecurityTrailer, len(msg)
+	// The padding buffer, as the SSPI samples pass it, is where a package whose tokens end
+	// with a pad (Kerberos with RC4) puts it; a package sets its length to what it used.
+	buf := make([]byte, t+n+sz.BlockSize)
 	copy(buf[t:], msg)
-	bufs := [2]Buffer{{Type: BufferToken, Data: buf[:t]}, {Type: BufferData, Data: buf[t:]}}
-	if err := EncryptMessage(s.ctx, qop, bufs[:], 0); err != nil {
+	bufs := [3]Buffer{{Type: BufferToken, Data: buf[:t]}, {Type: BufferData, Data: buf[t : t+n]},
+		{Type: BufferPadding, Data: buf[t+n:]}}
+	use := bufs[:]
+	if sz.BlockSize == 0 {
+		use = bufs[:2]
+	}
+	if err := EncryptMessage(s.ctx, qop, use, 0); err != nil {
 		return nil, err
 	}
-	if len(bufs[0].Data) < t { // the package may use less than the maximum trailer
-		n := copy(buf[len(bufs[0].Data):], buf[t:])
-		buf = buf[:len(bufs[0].Data)+n]
+	tl, pl := len(bufs[0].Data), 0
+	if len(use) == 3 {
+		pl = min(len(bufs[2].Data), sz.BlockSize)
 	}
-	return buf, nil
+	if tl < t { // the package may use less than the maximum trailer
+		copy(buf[tl:], buf[t:t+n+pl])
+	}
+	return buf[:tl+n+pl], nil
 }
 
 // Unwrap checks and unseals a message made by the peer's Wrap and returns its plaintext.

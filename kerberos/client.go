@@ -1,30 +1,37 @@
 package kerberos
 
 import (
-	"fmt"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"time"
 
 	"github.com/gosspi/sspi"
-	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/iana/flags"
-	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
-	"github.com/jcmturner/gokrb5/v8/messages"
-	"github.com/jcmturner/gokrb5/v8/types"
+	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
+	"github.com/gosspi/sspi/internal/krb5/wire"
 )
+
+// ticketSource gives the initiator a service ticket to put in its AP-REQ: the Ticket's
+// DER as the KDC sent it and the ticket's session key. Implementations cache what they
+// can and are safe for concurrent use; the key they return is shared and read-only.
+type ticketSource interface {
+	serviceTicket(ctx context.Context, spn string) (ticketDER []byte, sessionKey *krbcrypto.Key, err error)
+}
 
 // clientContext is the initiator's state.
 type clientContext struct {
 	creds  *clientCreds
 	state  int // 0: send AP-REQ; 1: await AP-REP; 2: done
 	spn    string
-	key    types.EncryptionKey // ticket session key
-	subkey types.EncryptionKey // initiator subkey
-	ctime  time.Time
-	cusec  int
+	key    *krbcrypto.Key // the ticket's session key (shared with the ticket source)
+	subkey *krbcrypto.Key // initiator subkey
+	ctime  time.Time      // the authenticator's time, whole seconds
+	cusec  int32
 	seq    uint64
 	gflags uint32
 	req    sspi.ContextReq
 	expiry time.Time
+	ck     [24]byte
 	established
 }
 
@@ -68,6 +75,9 @@ func channelBindingHash(in []sspi.Buffer) ([16]byte, error) {
 	return h, nil
 }
 
+// sendAPReq builds the AP-REQ (RFC 4120 3.2.2) around the ticket: an authenticator with
+// the 0x8003 checksum of RFC 4121 4.1.1, a fresh subkey and sequence number, sealed with
+// the ticket's session key.
 func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if p.Req&sspi.ISCReqUseDCEStyle != 0 {
 		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: DCE style is not supported")
@@ -76,14 +86,13 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := c.creds.login(); err != nil {
-		return 0, err
+	ctx := p.Context
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	c.creds.mu.Lock()
-	tkt, key, err := c.creds.cl.GetServiceTicket(spn)
-	c.creds.mu.Unlock()
+	tkt, key, err := c.creds.tickets.serviceTicket(ctx, spn)
 	if err != nil {
-		return 0, kdcError("getting a ticket for "+spn, err)
+		return 0, err
 	}
 	cb, err := channelBindingHash(p.In)
 	if err != nil {
@@ -91,33 +100,46 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	c.gflags = gssFlags(p.Req)
 	ck := gssChecksum{bindings: cb, flags: c.gflags}
-	auth, err := types.NewAuthenticator(c.creds.realm, types.NewPrincipalName(1, c.creds.user))
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making the authenticator: %v", err)
+
+	et := key.EType()
+	var rnd [32 + 4 + 16]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: no randomness for the subkey: %v", err)
 	}
-	auth.Cksum = types.Checksum{CksumType: checksumType8003, Checksum: ck.marshal()}
-	et, err := crypto.GetEtype(key.KeyType)
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: session key type %d: %v", key.KeyType, err)
-	}
-	if c.subkey, err = newSubkey(et); err != nil {
+	defer clear(rnd[:])
+	if c.subkey, err = krbcrypto.RandomToKey(et, rnd[:et.KeySize()]); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
 	}
-	auth.SubKey = c.subkey
-	apReq, err := messages.NewAPReq(tkt, key, auth)
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making the AP-REQ: %v", err)
+	now := time.Now().UTC()
+	c.ctime, c.cusec = now.Truncate(time.Second), int32(now.Nanosecond()/1000)
+	c.seq = uint64(binary.BigEndian.Uint32(rnd[32:]) & 0x3fffffff)
+	auth := wire.Authenticator{
+		CRealm: c.creds.realm, CName: c.creds.cname,
+		Checksum: &wire.Checksum{Type: checksumType8003, Value: ck.put(&c.ck)},
+		CTime:    c.ctime, CUsec: c.cusec,
+		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
+		SeqNumber: uint32(c.seq), HasSeq: true,
 	}
+	plain, err := auth.Marshal()
+	if err != nil {
+		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
+	}
+	defer clear(plain)
+	buf := make([]byte, 0, len(tkt)+2*len(plain)+128)
+	buf, err = key.Usage(usageAuthenticator).Seal(buf, plain, rnd[36:36+et.ConfounderSize()])
+	if err != nil {
+		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
+	}
+	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: buf}}
 	if c.gflags&gssMutual != 0 {
-		types.SetFlag(&apReq.APOptions, flags.APOptionMutualRequired)
+		req.Options |= wire.APOptionMutualRequired
 	}
-	der, err := apReq.Marshal()
-	if err != nil {
+	n := len(buf)
+	if buf, err = req.Append(buf); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REQ: %v", err)
 	}
-	p.Out = appendGSSFramed(p.Out, tokAPReq, der)
+	p.Out = appendGSSFramed(p.Out, tokAPReq, buf[n:])
 	c.spn, c.key, c.req = spn, key, p.Req
-	c.ctime, c.cusec, c.seq = auth.CTime, auth.Cusec, uint64(uint32(auth.SeqNumber))
 	c.identity = sspi.Identity{Package: PackageName, User: c.creds.user, Domain: c.creds.realm, Principal: c.creds.name}
 	if c.gflags&gssMutual != 0 {
 		c.state = 1
@@ -128,7 +150,7 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	return sspi.OK, nil
 }
 
-func (c *clientContext) finish(p *sspi.StepParams, key types.EncryptionKey, acceptorSK bool, recvSeq uint64) {
+func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorSK bool, recvSeq uint64) {
 	c.setup(key, false, acceptorSK, c.gflags&(gssSequence|gssReplay) != 0, c.seq, recvSeq)
 	c.state = 2
 	mutual := c.gflags&gssMutual != 0
@@ -139,6 +161,9 @@ func (c *clientContext) finish(p *sspi.StepParams, key types.EncryptionKey, acce
 	p.Expiry = c.expiry
 }
 
+// readAPRep verifies the acceptor's AP-REP (RFC 4120 3.2.5): it decrypts with the ticket's
+// session key and echoes the authenticator's time; its subkey, when there is one, protects
+// the messages.
 func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	in := p.InputToken()
 	if len(in) == 0 {
@@ -155,44 +180,43 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	default:
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: expected an AP-REP, got TOK_ID % x", tokID[:])
 	}
-	var rep messages.APRep
+	var rep wire.APRep
 	if err := rep.Unmarshal(msg); err != nil {
-		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP is not the DER encoding RFC 4120 defines")
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP is not the DER encoding RFC 4120 defines: %v", err)
 	}
-	plain, err := decryptEncPart(rep.EncPart, c.key, keyusage.AP_REP_ENCPART)
+	if rep.EncPart.EType != int32(c.key.EType()) {
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP is encrypted with type %d, the session key is type %d", rep.EncPart.EType, int32(c.key.EType()))
+	}
+	plain, err := c.key.Usage(usageAPRepPart).Open(nil, rep.EncPart.Cipher)
 	if err != nil {
-		return 0, &sspi.Error{Status: sspi.ErrMutualAuthFailed, Err: bounded("kerberos: AP-REP does not decrypt with the session key: ", err)}
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP does not decrypt with the session key: %v", err)
 	}
-	var part messages.EncAPRepPart
+	defer clear(plain)
+	var part wire.EncAPRepPart
 	if err := part.Unmarshal(plain); err != nil {
-		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP's encrypted part is not the DER encoding RFC 4120 defines")
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP's encrypted part is not the DER encoding RFC 4120 defines: %v", err)
 	}
-	if !part.CTime.Equal(c.ctime.Truncate(time.Second)) || part.Cusec != c.cusec {
-		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.Cusec, c.ctime, c.cusec)
+	if !part.CTime.Equal(c.ctime) || part.CUsec != c.cusec {
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.CUsec, c.ctime, c.cusec)
 	}
 	key, acceptorSK := c.subkey, false
-	if len(part.Subkey.KeyValue) > 0 {
-		key, acceptorSK = part.Subkey, true
+	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
+	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
+	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && !(c.subkey.EType() == krbcrypto.RC4HMAC && sk.Type == int32(krbcrypto.RC4HMAC)) {
+		et := krbcrypto.EType(part.SubKey.Type)
+		if !et.Supported() {
+			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey has encryption type %d, which this package does not implement", part.SubKey.Type)
+		}
+		if key, err = krbcrypto.NewKey(et, part.SubKey.Value); err != nil {
+			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey: %v", err)
+		}
+		acceptorSK = true
+		c.subkey.Destroy()
 	}
 	recv := c.seq
-	if part.SequenceNumber != 0 || acceptorSK {
-		recv = uint64(uint32(part.SequenceNumber))
+	if part.HasSeq || acceptorSK {
+		recv = uint64(part.SeqNumber)
 	}
 	c.finish(p, key, acceptorSK, recv)
 	return sspi.OK, nil
-}
-
-// decryptEncPart decrypts with the length checks gokrb5 leaves out.
-func decryptEncPart(ed types.EncryptedData, key types.EncryptionKey, usage uint32) ([]byte, error) {
-	if ed.EType != key.KeyType {
-		return nil, fmt.Errorf("encrypted with type %d, the key is type %d", ed.EType, key.KeyType)
-	}
-	et, err := crypto.GetEtype(ed.EType)
-	if err != nil {
-		return nil, err
-	}
-	if len(ed.Cipher) < et.GetConfounderByteSize()+et.GetHMACBitLength()/8 {
-		return nil, fmt.Errorf("ciphertext of %d bytes is too short", len(ed.Cipher))
-	}
-	return crypto.DecryptEncPart(ed, key, usage)
 }

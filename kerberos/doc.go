@@ -9,9 +9,13 @@
 // KDC), because this package fails in AcquireCredentialsHandle or in the client's first
 // InitializeSecurityContext in those cases.
 //
-// KDC exchanges (AS and TGS), krb5.conf, keytab and credential-cache parsing and the
-// RFC 3961 encryption types come from github.com/jcmturner/gokrb5/v8; none of its types
-// appear in this package's API.
+// Every per-handshake and per-message path runs on gosspi's own Kerberos engine
+// (internal/krb5): strict DER for the AP exchange (wire), the RFC 3962, 8009 and 4757
+// profiles with derived keys set up once per keytab key and per context (crypto), RFC 4121
+// and RFC 4757 tokens (gss), and the keytab format. The client's AS and TGS exchanges,
+// krb5.conf and its credential cache still come from github.com/jcmturner/gokrb5/v8,
+// behind one small seam (a ticket source that hands the initiator a ticket's DER and its
+// session key); none of its types appear in this package's API.
 //
 // # Credentials
 //
@@ -67,8 +71,8 @@
 // The attributes granted say what the context enforces, as Windows reports what was
 // agreed: replay and sequence detection (strict sequence-number checks, which detect both)
 // when the client asked for either, integrity always, confidentiality when the client
-// asked for it, and none of these four when the session key has no message protection
-// here (RC4, DES3).
+// asked for it. AES and RC4 keys have message protection; a context whose key has none
+// here (DES3) reports none of these four.
 // Delegation (a forwarded TGT in the checksum) is not implemented: ISCReqDelegate is
 // accepted but not granted.
 //
@@ -96,7 +100,20 @@
 // (aes128/256-cts-hmac-sha1-96 and the RFC 8009 aes-sha2 types), keyed with the acceptor
 // subkey when the server sent one, else the initiator subkey, else the ticket session
 // key, with key usages 22 to 25, and with 64-bit sequence numbers in both directions.
-// Contexts whose session key is of another type (RC4, DES3) refuse message protection.
+// An rc4-hmac key (Active Directory issues them for RC4-only service accounts) gets RFC
+// 4757's MIC and Wrap tokens, with 32-bit sequence numbers, as on Windows. As MIT and
+// Windows do outside DCE style, an RC4 context ignores an acceptor subkey of RC4 type;
+// the server answers an RC4 client that offers AES in its authenticator (RFC 4537's
+// AD-ETYPE-NEGOTIATION, as MIT's initiator sends) with an AES subkey, which moves both
+// sides to RFC 4121 tokens. Contexts whose key is of another type (DES3) refuse message
+// protection.
+//
+// An RC4 EncryptMessage writes the framing and the 32-byte header into the token buffer
+// and encrypts the data in place; given a BufferPadding buffer (as the SSPI samples and
+// sspi's Go-layer Wrap pass one) it puts the one pad byte there and frames the whole
+// token, so token, data and padding joined are what gss_wrap makes; without one it makes
+// the DCE-style token (framing over the header alone, no pad). DecryptMessage takes either,
+// split anywhere.
 //
 // EncryptMessage takes a BufferToken buffer of Sizes.SecurityTrailer bytes and one or
 // more BufferData buffers. It writes an RFC 4121 Wrap token with EC = 0 and a right

@@ -2,9 +2,11 @@ package kerberos
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/wiretext"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/messages"
@@ -50,6 +52,13 @@ var codeNames = []struct {
 	{"KDC_ERR_ETYPE_NOSUPP", errorcode.KDC_ERR_ETYPE_NOSUPP},
 	{"KDC_ERR_CLIENT_REVOKED", errorcode.KDC_ERR_CLIENT_REVOKED},
 	{"KDC_ERR_KEY_EXPIRED", errorcode.KDC_ERR_KEY_EXPIRED},
+	{"KRB_AP_ERR_TKT_EXPIRED", errorcode.KRB_AP_ERR_TKT_EXPIRED},
+	{"KRB_AP_ERR_REPEAT", errorcode.KRB_AP_ERR_REPEAT},
+	{"KRB_AP_ERR_NOT_US", errorcode.KRB_AP_ERR_NOT_US},
+	{"KRB_AP_ERR_BADMATCH", errorcode.KRB_AP_ERR_BADMATCH},
+	{"KRB_AP_ERR_MODIFIED", errorcode.KRB_AP_ERR_MODIFIED},
+	{"KRB_AP_ERR_NOKEY", errorcode.KRB_AP_ERR_NOKEY},
+	{"KRB_AP_ERR_BADKEYVER", errorcode.KRB_AP_ERR_BADKEYVER},
 }
 
 // kdcError maps an error from a gokrb5 KDC exchange to an SSPI status with the cause kept.
@@ -75,13 +84,31 @@ func kdcError(what string, err error) error {
 	return &sspi.Error{Status: sspi.ErrLogonDenied, Err: bounded("kerberos: "+what+": ", err)}
 }
 
+// errEmptyTicket: gokrb5 handed out a ticket without ciphertext.
+var errEmptyTicket = errors.New("the KDC's ticket has no encrypted part")
+
 // krbErrorToken maps a KRB-ERROR received in place of an AP-REP.
 func krbErrorToken(b []byte) error {
-	var ke messages.KRBError
+	var ke wire.KRBError
 	if err := ke.Unmarshal(b); err != nil {
-		return undecodable("KRB-ERROR from the server")
+		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: malformed KRB-ERROR from the server: %v", err)
 	}
-	return &sspi.Error{Status: statusForCode(ke.ErrorCode), Err: bounded("kerberos: the server refused the AP-REQ: ", ke)}
+	return &sspi.Error{Status: statusForCode(ke.Code), Err: bounded("kerberos: the server refused the AP-REQ: ", krbErrorText(&ke))}
+}
+
+// krbErrorText describes a KRB-ERROR: its code, the code's name, and the e-text (bounded
+// by the caller).
+func krbErrorText(ke *wire.KRBError) error {
+	name := ""
+	for _, c := range codeNames {
+		if c.code == ke.Code {
+			name = " " + c.name
+		}
+	}
+	if ke.HasEText && ke.EText != "" {
+		return fmt.Errorf("KRB-ERROR %d%s: %s", ke.Code, name, ke.EText)
+	}
+	return fmt.Errorf("KRB-ERROR %d%s", ke.Code, name)
 }
 
 // malformed reports a token our own parsers refused; their errors are short and carry

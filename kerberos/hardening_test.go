@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/ntlm"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
@@ -67,7 +66,7 @@ func TestErrorTextBounded(t *testing.T) {
 		{"asn1-error", "", bad},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cr := &serverCreds{kt: kt, skew: 300e9, now: fixedNow, replays: NewMemoryReplayCache(0)}
+			cr := &serverCreds{kt: ktKeys(t, kt), skew: 300e9, now: fixedNow, replays: NewMemoryReplayCache(0)}
 			if tc.spn != "" {
 				cr.spn = tc.spn
 			}
@@ -331,28 +330,22 @@ func TestReplaySequenceAttributes(t *testing.T) {
 	}
 }
 
-// TestWeakSessionKeyNoProtection (issue 8 item 11): a KDC that gives an RC4 session
-// key (the service's session_enctypes say so) yields a context that authenticates but has
-// no message protection here, and it says so: no integrity, confidentiality, replay or
-// sequence detection on either side, and the message calls fail as they always did.
-func TestWeakSessionKeyNoProtection(t *testing.T) {
-	k := testpeers.StartKDC(t, testpeers.KDCOptions{
-		Realm:    testRealm,
-		Users:    map[string]string{testUser: testPassword},
-		Services: []string{testSPN, "rc4/localhost"},
-		// MIT 1.20 issues RC4 session keys only when allowed. (gokrb5's client cannot ask
-		// for DES3; DES3 takes the same path, any key type but AES.)
-		AllowWeakSessionKeys: true,
-	})
-	k.Kadmin(t, "setstr rc4/localhost session_enctypes arcfour-hmac")
+// TestRC4SessionKeyProtection (issue 8 item 11, issue 12): a KDC that gives an RC4
+// session key (the service's session_enctypes say so) yields a context with RFC 4757
+// message protection, and the attributes say so: integrity, confidentiality, replay and
+// sequence detection on both sides, as with AES; sealed and integrity-only Wrap and MIC
+// work both ways and a replayed message is refused. (Item 11 reported none of these while
+// RC4 had no message protection here.)
+func TestRC4SessionKeyProtection(t *testing.T) {
+	k := rc4KDC(t)
 	cc := testClientCreds(t, k, testPassword)
 	sc := testServerCreds(t, k, ServerConfig{})
 	const protection = sspi.ISCRetIntegrity | sspi.ISCRetConfidentiality | sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
 	const sprotection = sspi.ASCRetIntegrity | sspi.ASCRetConfidentiality | sspi.ASCRetReplayDetect | sspi.ASCRetSequenceDetect
 	for _, tc := range []struct {
-		spn   string
-		etype int
-	}{{"rc4/localhost", 23}, {testSPN, 18}} {
+		spn    string
+		keyLen int
+	}{{rc4SPN, 16}, {testSPN, 32}} {
 		t.Run(tc.spn, func(t *testing.T) {
 			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn})
 			srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
@@ -362,27 +355,40 @@ func TestWeakSessionKeyNoProtection(t *testing.T) {
 				t.Fatalf("%v\nKDC log:\n%s", err, k.Log())
 			}
 			key, _ := srv.SessionKey()
-			weak := tc.etype != 18
-			if weak && len(key) == 32 {
-				t.Fatalf("the KDC gave an AES256 key for %s; session_enctypes not applied:\n%s", tc.spn, k.Log())
+			if len(key) != tc.keyLen {
+				t.Fatalf("session key of %d bytes for %s, want %d; session_enctypes not applied:\n%s", len(key), tc.spn, tc.keyLen, k.Log())
 			}
 			ca, sa := cli.Attributes(), srv.Attributes()
 			if !ca.Has(sspi.ISCRetMutualAuth) || !sa.Has(sspi.ASCRetMutualAuth) {
 				t.Errorf("mutual authentication lost: %s / %s", ca.Format(false), sa.Format(true))
 			}
-			if weak && (ca&protection != 0 || sa&sprotection != 0) {
-				t.Errorf("weak key claims protection: client %s, server %s", ca.Format(false), sa.Format(true))
+			if ca&protection != protection || sa&sprotection != sprotection {
+				t.Errorf("protection not reported: client %s, server %s", ca.Format(false), sa.Format(true))
 			}
-			if !weak && (ca&protection != protection || sa&sprotection != sprotection) {
-				t.Errorf("AES key lacks protection: client %s, server %s", ca.Format(false), sa.Format(true))
+			w, err := cli.Wrap([]byte("pay 100 to mallory"))
+			if err != nil {
+				t.Fatal(err)
 			}
-			_, err := cli.Wrap([]byte("x"))
-			if weak && !errors.Is(err, sspi.ErrUnsupportedFunction) {
-				t.Errorf("Wrap with a weak key: %v", err)
+			if _, err := srv.Unwrap(w); err != nil {
+				t.Fatal(err)
 			}
-			if !weak && err != nil {
-				t.Errorf("Wrap with AES: %v", err)
+			if _, err := srv.Unwrap(w); !errors.Is(err, sspi.ErrOutOfSequence) {
+				t.Errorf("replayed message: %v", err)
 			}
+			w, _ = cli.Wrap([]byte("pay 100 to mallory"))
+			w[len(w)-2] ^= 1
+			if _, err := srv.Unwrap(w); !errors.Is(err, sspi.ErrMessageAltered) {
+				t.Errorf("altered message: %v", err)
+			}
+			// Both sides past the altered message's number.
+			cli2 := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn})
+			srv2 := sspi.NewServerContext(sc, sspi.ServerOptions{})
+			defer cli2.Close()
+			defer srv2.Close()
+			if _, err := handshake(t, cli2, srv2); err != nil {
+				t.Fatal(err)
+			}
+			exchangeMessages(t, cli2, srv2)
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
 	krbcreds "github.com/jcmturner/gokrb5/v8/credentials"
@@ -103,10 +104,12 @@ type clientCreds struct {
 	name     string // user@REALM
 	user     string
 	realm    string
+	cname    wire.PrincipalName
+	tickets  ticketSource
 }
 
 type serverCreds struct {
-	kt       *keytab.Keytab
+	kt       *serviceKeys
 	spn      string // "" for any
 	spnRlm   string
 	bindings sspi.ChannelBindingPolicy
@@ -305,6 +308,8 @@ func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 		}
 	}
 	c.name = c.user + "@" + c.realm
+	c.cname = wire.PrincipalName{Type: 1, Components: strings.Split(c.user, "/")}
+	c.tickets = &gokrb5Tickets{creds: c}
 	return c, nil
 }
 
@@ -334,11 +339,10 @@ func newServerCreds(cfg *ServerConfig) (*serverCreds, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.kt = keytab.New()
-	if len(cfg.KeytabData) > 0 {
-		if err := s.kt.Unmarshal(cfg.KeytabData); err != nil {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: keytab data: %v", err)
-		}
+	b := cfg.KeytabData
+	where := "keytab data"
+	if len(b) > 0 {
+		b = append([]byte(nil), b...) // newServiceKeys zeroes what it parsed
 	} else {
 		path := cfg.Keytab
 		if path == "" {
@@ -348,17 +352,23 @@ func newServerCreds(cfg *ServerConfig) (*serverCreds, error) {
 			path = "/etc/krb5.keytab"
 		}
 		path = trimFilePrefix(path)
-		b, err := os.ReadFile(path)
-		if err != nil {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
 			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no keytab: %w", err)
 		}
-		if err := s.kt.Unmarshal(b); err != nil {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: keytab %s: %v", path, err)
-		}
+		where = "keytab " + path
 	}
-	if len(s.kt.Entries) == 0 {
+	kt, entries, err := newServiceKeys(b)
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: %s: %v", where, err)
+	}
+	if entries == 0 {
 		return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: the keytab holds no keys")
 	}
+	if len(kt.keys) == 0 {
+		return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: the keytab's %d keys are all of encryption types this package does not implement (it does AES and RC4)", entries)
+	}
+	s.kt = kt
 	if cfg.ServicePrincipal != "" {
 		spn, realm, err := parseTarget(cfg.ServicePrincipal)
 		if err != nil {
@@ -391,14 +401,7 @@ func (s *serverCreds) accepts(sname, realm string) bool {
 }
 
 // hasKeyFor reports whether the keytab holds a key for spn (in realm, when not empty).
-func (s *serverCreds) hasKeyFor(spn, realm string) bool {
-	for _, e := range s.kt.Entries {
-		if strings.EqualFold(strings.Join(e.Principal.Components, "/"), spn) && (realm == "" || e.Principal.Realm == realm) {
-			return true
-		}
-	}
-	return false
-}
+func (s *serverCreds) hasKeyFor(spn, realm string) bool { return s.kt.hasKeyFor(spn, realm) }
 
 // sameService reports whether two ways of writing a service principal name the same one.
 func sameService(a, b string) bool {
@@ -478,6 +481,9 @@ func (c *credentials) Close() error {
 		c.client.mu.Lock()
 		c.client.cl.Destroy()
 		c.client.mu.Unlock()
+		if g, ok := c.client.tickets.(*gokrb5Tickets); ok {
+			g.forget()
+		}
 	}
 	return nil
 }

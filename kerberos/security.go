@@ -1,58 +1,110 @@
 package kerberos
 
 import (
+	"crypto/rand"
 	"errors"
+	"fmt"
 
 	"github.com/gosspi/sspi"
-	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/types"
+	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
+	"github.com/gosspi/sspi/internal/krb5/gss"
 )
 
-// established is what both sides hold once the handshake is done.
+// established is what both sides hold once the handshake is done: the key that protects
+// messages, its RFC 4121 (AES) or RFC 4757 (RC4) token state, and the sequence numbers,
+// which the token code leaves to its caller.
 type established struct {
 	done       bool
 	sessionKey []byte
-	sec        *cfx // nil when the enctype has no RFC 4121 support here
-	secErr     error
+	key        *krbcrypto.Key
+	cfx        *gss.CFX // AES keys
+	rc4        *gss.RC4 // rc4-hmac keys
+	secErr     error    // why neither is set
 	identity   sspi.Identity
+
+	acceptor   bool // this side is the acceptor
+	acceptorSK bool // the acceptor sent a subkey
+	seqCheck   bool // replay or sequence detection was asked for: check strictly
+	sendSeq    uint64
+	recvSeq    uint64
+
+	// Per-call scratch, so that message calls with the caller's buffers allocate nothing;
+	// the core calls a context from one goroutine at a time.
+	conf    [16]byte
+	parts   [8][]byte
+	scratch []byte
 }
 
-// setup makes the RFC 4121 state from the chosen key.
-func (e *established) setup(key types.EncryptionKey, acceptor, acceptorSK, seqCheck bool, sendSeq, recvSeq uint64) {
+// setup records the chosen key; the message-protection state (four derived usages) is
+// made on the first message call, so a handshake whose context never protects a message
+// does not pay for it.
+func (e *established) setup(key *krbcrypto.Key, acceptor, acceptorSK, seqCheck bool, sendSeq, recvSeq uint64) {
 	e.done = true
-	e.sessionKey = append([]byte(nil), key.KeyValue...)
-	switch key.KeyType {
-	case 17, 18, 19, 20:
-	default:
-		e.secErr = sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: message protection with encryption type %d is not supported (only AES)", key.KeyType)
-		return
+	e.key = key
+	e.sessionKey = key.Bytes()
+	e.acceptor, e.acceptorSK, e.seqCheck = acceptor, acceptorSK, seqCheck
+	e.sendSeq, e.recvSeq = sendSeq, recvSeq
+	if !protectable(key.EType()) {
+		e.secErr = sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: encryption type %d has no message protection here (only AES and RC4)", int32(key.EType()))
 	}
-	et, err := crypto.GetEtype(key.KeyType)
-	if err != nil {
-		e.secErr = sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: encryption type %d: %v", key.KeyType, err)
-		return
-	}
-	e.sec = &cfx{et: et, key: append([]byte(nil), key.KeyValue...), acceptor: acceptor, acceptorSK: acceptorSK,
-		seqCheck: seqCheck, sendSeq: sendSeq, recvSeq: recvSeq}
 }
+
+func protectable(et krbcrypto.EType) bool {
+	switch et {
+	case krbcrypto.AES128CTSHMACSHA196, krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128, krbcrypto.AES256CTSHMACSHA384192, krbcrypto.RC4HMAC:
+		return true
+	}
+	return false
+}
+
+// protection makes the RFC 4121 (AES) or RFC 4757 (RC4) state on first use.
+func (e *established) protection() error {
+	if e.cfx != nil || e.rc4 != nil {
+		return nil
+	}
+	if e.secErr != nil {
+		return e.secErr
+	}
+	var err error
+	if e.key.EType() == krbcrypto.RC4HMAC {
+		e.rc4, err = gss.NewRC4(e.key, e.acceptor)
+	} else {
+		e.cfx, err = gss.NewCFX(e.key, e.acceptor, e.acceptorSK)
+	}
+	if err != nil {
+		e.cfx, e.rc4 = nil, nil
+		e.secErr = sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: %v", err)
+	}
+	return e.secErr
+}
+
+func (e *established) protects() bool { return e.done && e.key != nil && protectable(e.key.EType()) }
 
 func (e *established) ready() error {
 	if !e.done {
 		return sspi.Errorf(sspi.ErrNoContext, "kerberos: the handshake has not completed")
 	}
-	if e.sec == nil {
-		return e.secErr
-	}
-	return nil
+	return e.protection()
 }
+
+// rc4TrailerSize is the largest token buffer of an RC4 Wrap: framing with a four-byte DER
+// length, the OID and the 32-byte header.
+const rc4TrailerSize = 6 + 11 + 32
 
 // Sizes reports SecPkgContext_Sizes: MaxSignature is a MIC token, SecurityTrailer the
 // EncryptMessage token buffer (60 bytes for aes-sha1).
 func (e *established) Sizes() sspi.Sizes {
 	s := sspi.Sizes{MaxToken: MaxToken, MaxSignature: 28, BlockSize: 1, SecurityTrailer: 60}
-	if e.sec != nil {
-		s.MaxSignature = 16 + e.sec.cksumSize()
-		s.SecurityTrailer = e.sec.trailerSize()
+	if e.done {
+		_ = e.protection()
+	}
+	switch {
+	case e.cfx != nil:
+		s.MaxSignature = e.cfx.MICSize()
+		s.SecurityTrailer = e.cfx.SSPITokenSize(true, false)
+	case e.rc4 != nil:
+		s.MaxSignature = e.rc4.MICSize()
+		s.SecurityTrailer = rc4TrailerSize
 	}
 	return s
 }
@@ -73,22 +125,31 @@ func (e *established) Identity() sspi.Identity { return e.identity }
 // Close zeroes the keys.
 func (e *established) Close() error {
 	clear(e.sessionKey)
-	if e.sec != nil {
-		clear(e.sec.key)
+	clear(e.scratch)
+	if e.key != nil {
+		e.key.Destroy()
 	}
+	e.cfx, e.rc4, e.done = nil, nil, false
 	return nil
 }
 
+// errSeq is the cause of ErrOutOfSequence.
+var errSeq = errors.New("kerberos: the sequence number is not the one expected")
+
+// mapSecErr gives the token code's errors their SSPI status.
 func mapSecErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errBadSig):
-		return &sspi.Error{Status: sspi.ErrMessageAltered, Err: err}
+	case errors.Is(err, gss.ErrBadMIC):
+		return &sspi.Error{Status: sspi.ErrMessageAltered, Err: fmt.Errorf("kerberos: %w", err)}
 	case errors.Is(err, errSeq):
 		return &sspi.Error{Status: sspi.ErrOutOfSequence, Err: err}
-	case errors.Is(err, errMalformed):
-		return &sspi.Error{Status: sspi.ErrInvalidToken, Err: err}
+	case errors.Is(err, gss.ErrBufferTooSmall):
+		return &sspi.Error{Status: sspi.ErrBufferTooSmall, Err: fmt.Errorf("kerberos: %w", err)}
+	case errors.Is(err, gss.ErrMalformed), errors.Is(err, gss.ErrDirection), errors.Is(err, gss.ErrSubkey),
+		errors.Is(err, gss.ErrLayout), errors.Is(err, gss.ErrTooManyBuffers):
+		return &sspi.Error{Status: sspi.ErrInvalidToken, Err: fmt.Errorf("kerberos: %w", err)}
 	}
 	var se *sspi.Error
 	if errors.As(err, &se) {
@@ -97,30 +158,50 @@ func mapSecErr(err error) error {
 	return &sspi.Error{Status: sspi.ErrInternalError, Err: err}
 }
 
-// dataAndToken finds msg's data buffers and its first token buffer.
-func dataAndToken(msg []sspi.Buffer) (data []int, tok *sspi.Buffer, err error) {
+func (e *established) nextSend() uint64 {
+	s := e.sendSeq
+	e.sendSeq++
+	return s
+}
+
+// checkSeq applies the sequence policy to a received token's number (RC4's are 32 bits).
+func (e *established) checkSeq(seq uint64) error {
+	want := e.recvSeq
+	if e.rc4 != nil {
+		want = uint64(uint32(want))
+	}
+	if e.seqCheck && seq != want {
+		return fmt.Errorf("%w: got %d, want %d", errSeq, seq, want)
+	}
+	e.recvSeq = seq + 1
+	return nil
+}
+
+// split finds msg's data buffers (on e.parts when they fit), its first token buffer and
+// its first padding buffer.
+func (e *established) split(msg []sspi.Buffer) (data [][]byte, idx int, tok, pad *sspi.Buffer, err error) {
+	data = e.parts[:0]
 	for i := range msg {
 		switch msg[i].Type.Base() {
 		case sspi.BufferData:
-			data = append(data, i)
+			if len(data) == 0 {
+				idx = i
+			}
+			data = append(data, msg[i].Data)
 		case sspi.BufferToken:
 			if tok == nil {
 				tok = &msg[i]
 			}
+		case sspi.BufferPadding:
+			if pad == nil {
+				pad = &msg[i]
+			}
 		}
 	}
 	if tok == nil {
-		return nil, nil, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the message has no BufferToken buffer")
+		return nil, 0, nil, nil, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the message has no BufferToken buffer")
 	}
-	return data, tok, nil
-}
-
-func joinData(msg []sspi.Buffer, idx []int) []byte {
-	var out []byte
-	for _, i := range idx {
-		out = append(out, msg[i].Data...)
-	}
-	return out
+	return data, idx, tok, pad, nil
 }
 
 // MakeSignature writes a MIC token over msg's data buffers into its token buffer.
@@ -131,18 +212,19 @@ func (e *established) MakeSignature(qop uint32, msg []sspi.Buffer, _ uint32) err
 	if qop != 0 {
 		return sspi.Errorf(sspi.ErrQOPNotSupported, "kerberos: quality of protection %#x is not supported for signing", qop)
 	}
-	idx, tok, err := dataAndToken(msg)
+	data, _, tok, _, err := e.split(msg)
 	if err != nil {
 		return err
 	}
-	mic, err := e.sec.getMIC(joinData(msg, idx))
-	if err != nil {
-		return mapSecErr(err)
+	need := e.Sizes().MaxSignature
+	if len(tok.Data) < need {
+		return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the signature buffer holds %d bytes, the MIC needs %d", len(tok.Data), need)
 	}
-	if len(tok.Data) < len(mic) {
-		return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the signature buffer holds %d bytes, the MIC needs %d", len(tok.Data), len(mic))
+	if e.cfx != nil {
+		tok.Data = e.cfx.AppendMIC(tok.Data[:0], e.nextSend(), data...)
+	} else {
+		tok.Data = e.rc4.AppendMIC(tok.Data[:0], uint32(e.nextSend()), data...)
 	}
-	tok.Data = tok.Data[:copy(tok.Data, mic)]
 	return nil
 }
 
@@ -151,11 +233,29 @@ func (e *established) VerifySignature(msg []sspi.Buffer, _ uint32) (uint32, erro
 	if err := e.ready(); err != nil {
 		return 0, err
 	}
-	idx, tok, err := dataAndToken(msg)
+	data, _, tok, _, err := e.split(msg)
 	if err != nil {
 		return 0, err
 	}
-	return 0, mapSecErr(e.sec.verifyMIC(joinData(msg, idx), tok.Data))
+	return 0, mapSecErr(e.verifyMIC(tok.Data, data...))
+}
+
+func (e *established) verifyMIC(tok []byte, data ...[]byte) error {
+	var seq uint64
+	if e.cfx != nil {
+		s, err := e.cfx.VerifyMIC(tok, data...)
+		if err != nil {
+			return err
+		}
+		seq = s
+	} else {
+		s, err := e.rc4.VerifyMIC(tok, data...)
+		if err != nil {
+			return err
+		}
+		seq = uint64(s)
+	}
+	return e.checkSeq(seq)
 }
 
 // EncryptMessage seals msg's data buffers in place and writes the rest of the Wrap token
@@ -168,29 +268,71 @@ func (e *established) EncryptMessage(qop uint32, msg []sspi.Buffer, _ uint32) er
 	if qop != 0 && qop != sspi.QOPWrapNoEncrypt {
 		return sspi.Errorf(sspi.ErrQOPNotSupported, "kerberos: quality of protection %#x is not supported", qop)
 	}
-	idx, tok, err := dataAndToken(msg)
+	data, idx, tok, pad, err := e.split(msg)
 	if err != nil {
 		return err
 	}
-	for _, i := range idx {
-		if msg[i].Type.ReadOnly() {
+	for i := idx; i < len(msg); i++ {
+		if msg[i].Type.Base() == sspi.BufferData && msg[i].Type.ReadOnly() {
 			return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: read-only (sign-only) data buffers are not supported by EncryptMessage")
 		}
 	}
-	pt := joinData(msg, idx)
-	w, err := e.sec.wrap(pt, qop == 0)
+	opt := gss.WrapOptions{Seal: qop == 0}
+	if e.cfx != nil {
+		if need := e.cfx.SSPITokenSize(opt.Seal, false); len(tok.Data) < need {
+			return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the token buffer holds %d bytes, the Wrap token needs %d", len(tok.Data), need)
+		}
+		conf := e.conf[:e.key.EType().ConfounderSize()]
+		rand.Read(conf)
+		n, err := e.cfx.WrapSSPI(tok.Data, data, e.nextSend(), opt, conf)
+		if err != nil {
+			return mapSecErr(err)
+		}
+		tok.Data = tok.Data[:n]
+		if pad != nil {
+			pad.Data = pad.Data[:0]
+		}
+		return nil
+	}
+	return e.wrapRC4(tok, pad, data, opt)
+}
+
+// wrapRC4 makes an RFC 4757 Wrap token split as Windows' EncryptMessage splits it: the
+// framing and the 32-byte header in the token buffer, the data encrypted in place. With a
+// padding buffer the pad byte goes there and the framing's length covers the whole token,
+// so token, data and padding joined are the token gss_wrap makes; without one there is no
+// pad and the framing covers the header alone, as in DCE style.
+func (e *established) wrapRC4(tok, pad *sspi.Buffer, data [][]byte, opt gss.WrapOptions) error {
+	const hdr = 32
+	dce := pad == nil || len(pad.Data) == 0
+	n := 0
+	for _, d := range data {
+		n += len(d)
+	}
+	inner := hdr
+	if !dce {
+		inner += n + 1
+	}
+	framing := framingLen(inner)
+	if len(tok.Data) < max(framing+hdr, e.rc4.SSPITokenSize()) {
+		return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the token buffer holds %d bytes, the Wrap token needs %d", len(tok.Data), framing+hdr)
+	}
+	if !dce {
+		pad.Data = pad.Data[:1]
+		pad.Data[0] = 1
+		data = append(data, pad.Data)
+	}
+	rand.Read(e.conf[:8])
+	k, err := e.rc4.WrapSSPI(tok.Data, data, uint32(e.nextSend()), opt, e.conf[:8])
 	if err != nil {
 		return mapSecErr(err)
 	}
-	head := len(w) - len(pt)
-	if len(tok.Data) < head {
-		return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the token buffer holds %d bytes, the Wrap token needs %d", len(tok.Data), head)
+	if !dce {
+		// Reframe: the header moves to follow a framing whose length covers it all.
+		copy(tok.Data[framing:], tok.Data[k-hdr:k])
+		appendGSSFraming(tok.Data[:0], inner)
 	}
-	tok.Data = tok.Data[:copy(tok.Data, w[:head])]
-	rest := w[head:]
-	for _, i := range idx {
-		rest = rest[copy(msg[i].Data, rest):]
-	}
+	tok.Data = tok.Data[:framing+hdr]
 	return nil
 }
 
@@ -200,34 +342,43 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	if err := e.ready(); err != nil {
 		return 0, err
 	}
-	idx, tok, err := dataAndToken(msg)
+	data, idx, tok, pad, err := e.split(msg)
 	if err != nil {
 		return 0, err
 	}
-	whole := append(append([]byte(nil), tok.Data...), joinData(msg, idx)...)
-	pt, sealed, err := e.sec.unwrap(whole)
+	var seq uint64
+	var sealed bool
+	if e.cfx != nil {
+		seq, sealed, err = e.cfx.UnwrapSSPI(tok.Data, data, 0)
+	} else {
+		// The pad is in the padding buffer when the sender had one (Windows' layout).
+		last := lastData(msg)
+		if pad != nil && len(pad.Data) > 0 {
+			data, last = append(data, pad.Data), pad
+		}
+		var s uint32
+		s, sealed, err = e.rc4.UnwrapSSPI(tok.Data, data, 0)
+		seq = uint64(s)
+		if pad != nil && len(pad.Data) > 0 {
+			data = data[:len(data)-1]
+		}
+		if errors.Is(err, gss.ErrMalformed) {
+			// Not split at the header (UnwrapSSPI touched nothing): try the joined token.
+			err = gss.ErrLayout
+		} else if err == nil {
+			err = stripRC4Pad(tok.Data, last)
+		}
+	}
+	if errors.Is(err, gss.ErrLayout) {
+		// Split elsewhere than at the trailer (gss_wrap's own layout cut at
+		// SecurityTrailer): join the pieces and unwrap the whole token.
+		seq, sealed, err = e.unwrapJoined(msg, idx, tok.Data, data)
+	}
 	if err != nil {
 		return 0, mapSecErr(err)
 	}
-	total := 0
-	for _, i := range idx {
-		total += len(msg[i].Data)
-	}
-	switch {
-	case total == len(pt):
-		rest := pt
-		for _, i := range idx {
-			rest = rest[copy(msg[i].Data, rest):]
-		}
-	case len(idx) == 1:
-		d := &msg[idx[0]]
-		if cap(d.Data) >= len(pt) {
-			d.Data = d.Data[:copy(d.Data[:len(pt)], pt)]
-		} else {
-			d.Data = pt
-		}
-	default:
-		return 0, sspi.Errorf(sspi.ErrInvalidParameter, "kerberos: %d plaintext bytes do not fit the %d data buffers", len(pt), len(idx))
+	if err := e.checkSeq(seq); err != nil {
+		return 0, mapSecErr(err)
 	}
 	if !sealed {
 		return sspi.QOPWrapNoEncrypt, nil
@@ -235,13 +386,95 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	return 0, nil
 }
 
+// lastData is msg's last data buffer, or nil.
+func lastData(msg []sspi.Buffer) *sspi.Buffer {
+	for i := len(msg) - 1; i >= 0; i-- {
+		if msg[i].Type.Base() == sspi.BufferData {
+			return &msg[i]
+		}
+	}
+	return nil
+}
+
+// stripRC4Pad removes the pad of an RC4 token whose framing covers the data (gss_wrap's)
+// from last, the buffer that ends the token: the last byte says how many, all of that
+// value.
+func stripRC4Pad(tok []byte, last *sspi.Buffer) error {
+	// UnwrapSSPI checked that the framing covers the header alone (DCE style, no pad) or
+	// the header and the data; parseFramingLen refuses lengths past 1 MiB, never 43.
+	if _, inner, err := parseFramingLen(tok); (err == nil && inner == len(oidKRB5)+32) || last == nil {
+		return nil
+	}
+	b := last.Data
+	if len(b) == 0 {
+		return gss.ErrMalformed
+	}
+	p := int(b[len(b)-1])
+	if p < 1 || p > 8 || p > len(b) {
+		return gss.ErrMalformed
+	}
+	for _, c := range b[len(b)-p:] {
+		if int(c) != p {
+			return gss.ErrMalformed
+		}
+	}
+	last.Data = b[:len(b)-p]
+	return nil
+}
+
+// unwrapJoined unwraps the token made of tok and the data buffers joined, then puts the
+// plaintext back into the data buffers: in place when it fits, otherwise the single data
+// buffer's slice is replaced by a copy.
+func (e *established) unwrapJoined(msg []sspi.Buffer, idx int, tok []byte, data [][]byte) (uint64, bool, error) {
+	e.scratch = append(e.scratch[:0], tok...)
+	total := 0
+	for _, d := range data {
+		e.scratch = append(e.scratch, d...)
+		total += len(d)
+	}
+	var pt []byte
+	var seq uint64
+	var sealed bool
+	var err error
+	if e.cfx != nil {
+		pt, seq, sealed, err = e.cfx.UnwrapInPlace(e.scratch)
+	} else {
+		var s uint32
+		pt, s, sealed, err = e.rc4.UnwrapInPlace(e.scratch)
+		seq = uint64(s)
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	defer clear(e.scratch)
+	switch {
+	case total == len(pt):
+		rest := pt
+		for _, d := range data {
+			rest = rest[copy(d, rest):]
+		}
+	case len(data) == 1:
+		d := &msg[idx]
+		if cap(d.Data) >= len(pt) {
+			d.Data = d.Data[:copy(d.Data[:len(pt)], pt)]
+		} else {
+			d.Data = append([]byte(nil), pt...)
+		}
+	default:
+		return 0, false, sspi.Errorf(sspi.ErrInvalidParameter, "kerberos: %d plaintext bytes do not fit the %d data buffers", len(pt), len(data))
+	}
+	return seq, sealed, nil
+}
+
 // MakeMechListMIC is GSS GetMIC over SPNEGO's mechanism list; Negotiate calls it.
 func (e *established) MakeMechListMIC(mechList []byte) ([]byte, error) {
 	if err := e.ready(); err != nil {
 		return nil, err
 	}
-	mic, err := e.sec.getMIC(mechList)
-	return mic, mapSecErr(err)
+	if e.cfx != nil {
+		return e.cfx.AppendMIC(nil, e.nextSend(), mechList), nil
+	}
+	return e.rc4.AppendMIC(nil, uint32(e.nextSend()), mechList), nil
 }
 
 // VerifyMechListMIC is GSS VerifyMIC of the peer's mechListMIC.
@@ -249,7 +482,7 @@ func (e *established) VerifyMechListMIC(mechList, mic []byte) error {
 	if err := e.ready(); err != nil {
 		return err
 	}
-	return mapSecErr(e.sec.verifyMIC(mechList, mic))
+	return mapSecErr(e.verifyMIC(mic, mechList))
 }
 
 // granted maps the GSS flags a context ended with to what it really enforces: ASC_RET_
@@ -259,8 +492,8 @@ func (e *established) VerifyMechListMIC(mechList, mic []byte) error {
 // Sequence numbers are checked strictly in both directions when the client asked for
 // replay or sequence detection (MIT's gss-client asks for replay only), which detects both,
 // so both are reported together; with neither, neither is checked nor reported. A context
-// whose key has no message protection here (RC4, DES3) reports no integrity,
-// confidentiality, replay or sequence detection: its message calls would fail.
+// whose key has no message protection here (DES3) reports no integrity, confidentiality,
+// replay or sequence detection: its message calls would fail. AES and RC4 keys have it.
 func (e *established) granted(gflags uint32, mutual, connection bool) sspi.ContextAttr {
 	var a sspi.ContextAttr
 	if mutual {
@@ -269,15 +502,15 @@ func (e *established) granted(gflags uint32, mutual, connection bool) sspi.Conte
 	if connection {
 		a |= sspi.ISCRetConnection
 	}
-	if e.sec == nil {
+	if !e.protects() {
 		return a
 	}
-	if e.sec.acceptor {
+	if e.acceptor {
 		a |= sspi.ASCRetIntegrity
 	} else {
 		a |= sspi.ISCRetIntegrity
 	}
-	if e.sec.seqCheck {
+	if e.seqCheck {
 		a |= sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
 	}
 	if gflags&gssConf != 0 {

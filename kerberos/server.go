@@ -1,20 +1,17 @@
 package kerberos
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
-	"math/rand/v2"
+	"encoding/asn1"
+	"encoding/binary"
+	"sync"
 	"time"
 
 	"github.com/gosspi/sspi"
+	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
+	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/wiretext"
-	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/asn1tools"
-	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
-	"github.com/jcmturner/gokrb5/v8/iana/flags"
-	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
-	"github.com/jcmturner/gokrb5/v8/messages"
-	"github.com/jcmturner/gokrb5/v8/types"
 )
 
 // serverContext is the acceptor's state.
@@ -23,123 +20,272 @@ type serverContext struct {
 	established
 }
 
+// scratchPool holds the buffers tickets and authenticators are decrypted in: the input
+// token is the caller's and stays as it was, and the plaintext (the session key within)
+// is zeroed before the buffer goes back.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// acceptState is what one AP-REQ yields as it is checked, step by step.
+type acceptState struct {
+	req     wire.APReq
+	sname   string // the ticket's service, as sent
+	service string // sname@realm, bounded: it comes from the unauthenticated ticket
+	tkt     wire.EncTicketPart
+	session *krbcrypto.Key
+	auth    wire.Authenticator
+	ctime   time.Time
+	ck      gssChecksum
+	now     time.Time
+}
+
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	if s.done {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the handshake is over")
 	}
-	cr := s.creds
 	in := p.InputToken()
 	if len(in) == 0 {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: no AP-REQ token given")
 	}
+	bp := scratchPool.Get().(*[]byte)
+	defer func() {
+		clear((*bp)[:cap(*bp)])
+		*bp = (*bp)[:0]
+		scratchPool.Put(bp)
+	}()
+	var st acceptState
+	if err := s.readAPReq(in, &st); err != nil {
+		return 0, err
+	}
+	if err := s.openTicket(&st, bp); err != nil {
+		return 0, err
+	}
+	defer st.session.Destroy()
+	if err := s.openAuthenticator(&st, bp); err != nil {
+		return 0, err
+	}
+	if err := s.creds.checkBindings(p, st.ck.bindings); err != nil {
+		return 0, err
+	}
+	// Replay cache (RFC 4120 3.2.3): the authenticator ciphertext identifies it, per service.
+	if err := s.creds.checkReplay(st.sname, st.req.Ticket.Realm, st.req.Authenticator.Cipher, st.now, st.ctime,
+		st.auth.CName.String()+"@"+st.auth.CRealm); err != nil {
+		return 0, err
+	}
+	return s.finish(p, &st, bp)
+}
+
+// readAPReq decodes the framed AP-REQ and applies the policy to the ticket's service.
+func (s *serverContext) readAPReq(in []byte, st *acceptState) error {
 	tokID, msg, err := parseGSSFramed(in)
 	if err != nil {
-		return 0, malformed("AP-REQ token", err)
+		return malformed("AP-REQ token", err)
 	}
 	if tokID != tokAPReq {
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: expected an AP-REQ, got TOK_ID % x", tokID[:])
+		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: expected an AP-REQ, got TOK_ID % x", tokID[:])
 	}
-	var req messages.APReq
-	if err := req.Unmarshal(msg); err != nil {
-		return 0, undecodable("AP-REQ")
+	if err := st.req.Unmarshal(msg); err != nil {
+		return malformed("AP-REQ", err)
 	}
-	if len(req.Ticket.SName.NameString) == 0 {
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket names no service")
+	t := &st.req.Ticket
+	if len(t.SName.Components) == 0 {
+		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket names no service")
 	}
-	sname := req.Ticket.SName.PrincipalNameString()
-	// The names below come from the unauthenticated ticket: bounded in every error.
-	service := wiretext.Name(sname + "@" + req.Ticket.Realm)
-	if !cr.accepts(sname, req.Ticket.Realm) {
-		return 0, sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", service, cr.spn)
+	st.sname = t.SName.String()
+	st.service = wiretext.Name(st.sname + "@" + t.Realm)
+	if !s.creds.accepts(st.sname, t.Realm) {
+		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", st.service, s.creds.spn)
 	}
-	if types.IsFlagSet(&req.APOptions, flags.APOptionUseSessionKey) {
-		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: user-to-user AP-REQs are not supported")
+	if st.req.Options&wire.APOptionUseSessionKey != 0 {
+		return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: user-to-user AP-REQs are not supported")
 	}
-	svcKey, _, err := cr.kt.GetEncryptionKey(req.Ticket.SName, req.Ticket.Realm, req.Ticket.EncPart.KVNO, req.Ticket.EncPart.EType)
+	return nil
+}
+
+// openTicket decrypts the ticket with the keytab's key (RFC 4120 3.2.3) in the scratch
+// buffer and checks its times and flags.
+func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
+	cr, t := s.creds, &st.req.Ticket
+	k := cr.kt.find(t.SName, t.Realm, t.EncPart.KVNO, t.EncPart.EType)
+	if k == nil {
+		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", st.service, t.EncPart.KVNO, t.EncPart.EType)
+	}
+	// Room for the ticket, the authenticator and the AP-REP, so that nothing moves (the
+	// decoded parts alias the plaintexts) and all of it is zeroed after the step.
+	if need := len(t.EncPart.Cipher) + len(st.req.Authenticator.Cipher) + 1024; cap(*bp) < need {
+		*bp = make([]byte, 0, need)
+	}
+	*bp = append((*bp)[:0], t.EncPart.Cipher...)
+	plain, err := k.ticket.OpenInPlace(*bp)
 	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", service, req.Ticket.EncPart.KVNO, req.Ticket.EncPart.EType)
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service, err)
 	}
-	tp, err := decryptEncPart(req.Ticket.EncPart, svcKey, keyusage.KDC_REP_TICKET)
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %s", service, wiretext.Bound(err.Error(), wiretext.MaxName))
+	if err := st.tkt.Unmarshal(plain); err != nil {
+		return malformed("ticket", err)
 	}
-	var tkt messages.EncTicketPart
-	if err := tkt.Unmarshal(tp); err != nil {
-		return 0, undecodable("ticket")
+	tkt := &st.tkt
+	et := krbcrypto.EType(tkt.Key.Type)
+	if !et.Supported() {
+		return sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: the ticket's session key has encryption type %d, which this package does not implement", tkt.Key.Type)
 	}
-	now := cr.now().UTC()
+	if st.session, err = krbcrypto.NewKey(et, tkt.Key.Value); err != nil {
+		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket's session key: %v", err)
+	}
+	st.now = cr.now().UTC()
 	start := tkt.StartTime
 	if start.IsZero() {
 		start = tkt.AuthTime
 	}
-	if start.Sub(now) > cr.skew || types.IsFlagSet(&tkt.Flags, flags.Invalid) {
-		return 0, sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the ticket is not valid yet (starts %v, now %v)", start, now)
+	if start.Sub(st.now) > cr.skew || tkt.Flags&wire.FlagInvalid != 0 {
+		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the ticket is not valid yet (starts %v, now %v)", start, st.now)
 	}
-	if now.Sub(tkt.EndTime) > cr.skew {
-		return 0, sspi.Errorf(sspi.ErrContextExpired, "kerberos: the ticket expired at %v", tkt.EndTime)
+	if st.now.Sub(tkt.EndTime) > cr.skew {
+		return sspi.Errorf(sspi.ErrContextExpired, "kerberos: the ticket expired at %v", tkt.EndTime)
 	}
-	ap, err := decryptEncPart(req.EncryptedAuthenticator, tkt.Key, keyusage.AP_REQ_AUTHENTICATOR)
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator does not decrypt with the ticket's session key: %s", wiretext.Bound(err.Error(), wiretext.MaxName))
-	}
-	var auth types.Authenticator
-	if err := auth.Unmarshal(ap); err != nil {
-		return 0, undecodable("authenticator")
-	}
-	if !auth.CName.Equal(tkt.CName) || auth.CRealm != tkt.CRealm {
-		return 0, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s is not the ticket's %s",
-			wiretext.Name(auth.CName.PrincipalNameString()+"@"+auth.CRealm), wiretext.Name(tkt.CName.PrincipalNameString()+"@"+tkt.CRealm))
-	}
-	ct := auth.CTime.Add(time.Duration(auth.Cusec) * time.Microsecond)
-	if d := now.Sub(ct); d > cr.skew || -d > cr.skew {
-		return 0, sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the client's clock is %v off (more than %v)", d.Round(time.Second), cr.skew)
-	}
-	if auth.Cksum.CksumType != checksumType8003 {
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the authenticator checksum has type %d, not the GSS type 0x8003", auth.Cksum.CksumType)
-	}
-	ck, err := parseGSSChecksum(auth.Cksum.Checksum)
-	if err != nil {
-		return 0, malformed("authenticator checksum", err)
-	}
-	if err := cr.checkBindings(p, ck.bindings); err != nil {
-		return 0, err
-	}
-	// Replay cache (RFC 4120 3.2.3): the authenticator ciphertext identifies it, per service.
-	if err := cr.checkReplay(sname, req.Ticket.Realm, req.EncryptedAuthenticator.Cipher, now, ct, auth.CName.PrincipalNameString()+"@"+auth.CRealm); err != nil {
-		return 0, err
-	}
+	return nil
+}
 
-	mutual := ck.flags&gssMutual != 0 || types.IsFlagSet(&req.APOptions, flags.APOptionMutualRequired)
-	key := tkt.Key
-	if len(auth.SubKey.KeyValue) > 0 {
-		key = auth.SubKey
+// openAuthenticator decrypts the authenticator with the ticket's session key, after the
+// ticket's plaintext in the scratch buffer, and checks its client, time and checksum.
+func (s *serverContext) openAuthenticator(st *acceptState, bp *[]byte) error {
+	cr, a := s.creds, &st.req.Authenticator
+	if a.EType != int32(st.session.EType()) {
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator is encrypted with type %d, the ticket's session key is type %d", a.EType, int32(st.session.EType()))
 	}
-	peerSeq := uint64(uint32(auth.SeqNumber))
+	// The ticket's plaintext stays where it is (st.tkt aliases it): the authenticator
+	// goes after it, in room openTicket made.
+	off := len(*bp)
+	buf := append(*bp, a.Cipher...)
+	plain, err := st.session.Usage(usageAuthenticator).OpenInPlace(buf[off:])
+	if err != nil {
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator does not decrypt with the ticket's session key: %v", err)
+	}
+	*bp = buf
+	return s.checkAuthenticator(st, plain, cr)
+}
+
+func (s *serverContext) checkAuthenticator(st *acceptState, plain []byte, cr *serverCreds) error {
+	if err := st.auth.Unmarshal(plain); err != nil {
+		return malformed("authenticator", err)
+	}
+	auth, tkt := &st.auth, &st.tkt
+	if !auth.CName.Equal(tkt.CName) || auth.CRealm != tkt.CRealm {
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s is not the ticket's %s",
+			wiretext.Name(auth.CName.String()+"@"+auth.CRealm), wiretext.Name(tkt.CName.String()+"@"+tkt.CRealm))
+	}
+	st.ctime = auth.CTime.Add(time.Duration(auth.CUsec) * time.Microsecond)
+	if d := st.now.Sub(st.ctime); d > cr.skew || -d > cr.skew {
+		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the client's clock is %v off (more than %v)", d.Round(time.Second), cr.skew)
+	}
+	if auth.Checksum == nil {
+		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the authenticator has no checksum, not the GSS type 0x8003")
+	}
+	if auth.Checksum.Type != checksumType8003 {
+		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the authenticator checksum has type %d, not the GSS type 0x8003", auth.Checksum.Type)
+	}
+	ck, err := parseGSSChecksum(auth.Checksum.Value)
+	if err != nil {
+		return malformed("authenticator checksum", err)
+	}
+	st.ck = ck
+	return nil
+}
+
+// finish answers with an AP-REP when mutual authentication was asked (RFC 4120 3.2.4),
+// choosing an acceptor subkey, and sets up the context.
+func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) (sspi.Status, error) {
+	auth, tkt := &st.auth, &st.tkt
+	mutual := st.ck.flags&gssMutual != 0 || st.req.Options&wire.APOptionMutualRequired != 0
+	et, keyValue := st.session.EType(), tkt.Key.Value
+	if auth.SubKey != nil && len(auth.SubKey.Value) > 0 {
+		et, keyValue = krbcrypto.EType(auth.SubKey.Type), auth.SubKey.Value
+		if !et.Supported() {
+			return 0, sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: the client's subkey has encryption type %d, which this package does not implement", auth.SubKey.Type)
+		}
+	}
+	peerSeq := uint64(auth.SeqNumber)
 	sendSeq, acceptorSK := peerSeq, false
+	var key *krbcrypto.Key
 	if mutual {
-		et, err := crypto.GetEtype(key.KeyType)
-		if err != nil {
-			return 0, sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: subkey type %d: %v", key.KeyType, err)
+		// An RFC 1964-style (RC4) initiator ignores an acceptor subkey of its own key's
+		// type (MIT's mutual_auth; Windows uses it only in DCE style): send none then,
+		// unless the client offered AES (RFC 4537), whose subkey moves the context to
+		// RFC 4121 tokens, as MIT's acceptor does.
+		subType := et
+		if et == krbcrypto.RC4HMAC {
+			subType = negotiatedEType(auth.AuthData)
 		}
-		sub, err := newSubkey(et)
+		sub, seq, err := s.appendAPRep(p, st, subType, bp)
 		if err != nil {
-			return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
+			return 0, err
 		}
-		sendSeq = uint64(rand.Uint32() & 0x3fffffff)
-		rep, err := marshalAPRep(tkt.Key, auth.CTime, auth.Cusec, sub, int64(sendSeq))
-		if err != nil {
-			return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making the AP-REP: %v", err)
-		}
-		p.Out = appendGSSFramed(p.Out, tokAPRep, rep)
-		key, acceptorSK = sub, true
+		sendSeq = seq
+		key, acceptorSK = sub, sub != nil
 	}
-	s.setup(key, true, acceptorSK, ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
-	client := tkt.CName.PrincipalNameString()
+	if key == nil {
+		var err error
+		if key, err = krbcrypto.NewKey(et, keyValue); err != nil {
+			return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the client's subkey: %v", err)
+		}
+	}
+	s.setup(key, true, acceptorSK, st.ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
+	client := tkt.CName.String()
 	s.identity = sspi.Identity{Package: PackageName, User: client, Domain: tkt.CRealm, Principal: client + "@" + tkt.CRealm,
-		Server: sname + "@" + req.Ticket.Realm}
-	p.Attr = s.granted(ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
+		Server: st.sname + "@" + st.req.Ticket.Realm}
+	p.Attr = s.granted(st.ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
 	p.Expiry = tkt.EndTime
 	return sspi.OK, nil
+}
+
+// appendAPRep appends the framed AP-REP: EncAPRepPart (the authenticator's time, a new
+// acceptor subkey of type et unless et is 0, a random sequence number) sealed with the
+// ticket's session key. The subkey is nil when et is 0.
+func (s *serverContext) appendAPRep(p *sspi.StepParams, st *acceptState, et krbcrypto.EType, bp *[]byte) (*krbcrypto.Key, uint64, error) {
+	var rnd [32 + 4 + 16]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: no randomness for the subkey: %v", err)
+	}
+	defer clear(rnd[:])
+	seq := uint64(binary.BigEndian.Uint32(rnd[32:]) & 0x3fffffff)
+	part := wire.EncAPRepPart{CTime: st.auth.CTime, CUsec: st.auth.CUsec, SeqNumber: uint32(seq), HasSeq: true}
+	var sub *krbcrypto.Key
+	if et != 0 {
+		var err error
+		if sub, err = krbcrypto.RandomToKey(et, rnd[:et.KeySize()]); err != nil {
+			return nil, 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
+		}
+		part.SubKey = &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]}
+	}
+	// Scratch layout after the ticket and authenticator plaintexts: the EncAPRepPart, then
+	// its ciphertext, then the AP-REP.
+	off := len(*bp)
+	buf, err := part.Append(*bp)
+	if err != nil {
+		if sub != nil {
+			sub.Destroy()
+		}
+		return nil, 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REP: %v", err)
+	}
+	mid := len(buf)
+	buf, err = st.session.Usage(usageAPRepPart).Seal(buf, buf[off:mid], rnd[36:36+st.session.EType().ConfounderSize()])
+	if err != nil {
+		if sub != nil {
+			sub.Destroy()
+		}
+		return nil, 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the AP-REP: %v", err)
+	}
+	clear(buf[off:mid])
+	end := len(buf)
+	rep := wire.APRep{EncPart: wire.EncryptedData{EType: int32(st.session.EType()), Cipher: buf[mid:end]}}
+	buf, err = rep.Append(buf)
+	if err != nil {
+		if sub != nil {
+			sub.Destroy()
+		}
+		return nil, 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REP: %v", err)
+	}
+	*bp = buf
+	p.Out = appendGSSFramed(p.Out, tokAPRep, buf[end:])
+	return sub, seq, nil
 }
 
 // checkBindings applies the server's channel-binding policy to the bindings hash of the
@@ -165,33 +311,38 @@ func (cr *serverCreds) checkBindings(p *sspi.StepParams, theirs [16]byte) error 
 	return nil
 }
 
-// encAPRepPart is EncAPRepPart (RFC 4120 5.5.2) for encoding.
-type encAPRepPart struct {
-	CTime          time.Time           `asn1:"generalized,explicit,tag:0"`
-	Cusec          int                 `asn1:"explicit,tag:1"`
-	Subkey         types.EncryptionKey `asn1:"optional,explicit,tag:2"`
-	SequenceNumber int64               `asn1:"optional,explicit,tag:3"`
-}
+// Authorization-data types of RFC 4120 5.2.6 and RFC 4537.
+const (
+	adIfRelevant       = 1
+	adEtypeNegotiation = 129
+)
 
-type apRep struct {
-	PVNO    int                 `asn1:"explicit,tag:0"`
-	MsgType int                 `asn1:"explicit,tag:1"`
-	EncPart types.EncryptedData `asn1:"explicit,tag:2"`
-}
-
-func marshalAPRep(sessionKey types.EncryptionKey, ctime time.Time, cusec int, sub types.EncryptionKey, seq int64) ([]byte, error) {
-	part, err := asn1.Marshal(encAPRepPart{CTime: ctime.UTC(), Cusec: cusec, Subkey: sub, SequenceNumber: seq})
-	if err != nil {
-		return nil, err
+// negotiatedEType returns the first AES type of an AD-ETYPE-NEGOTIATION (RFC 4537) in the
+// authenticator's authorization data, inside AD-IF-RELEVANT as MIT sends it, or 0.
+func negotiatedEType(ad []wire.AuthorizationData) krbcrypto.EType {
+	for _, e := range ad {
+		if e.Type != adIfRelevant {
+			continue
+		}
+		inner, err := wire.ParseAuthorizationData(e.Data)
+		if err != nil {
+			continue
+		}
+		for _, in := range inner {
+			if in.Type != adEtypeNegotiation {
+				continue
+			}
+			var ets []int32
+			if rest, err := asn1.Unmarshal(in.Data, &ets); err != nil || len(rest) != 0 || len(ets) > wire.MaxSequence {
+				continue
+			}
+			for _, et := range ets {
+				switch t := krbcrypto.EType(et); t {
+				case krbcrypto.AES128CTSHMACSHA196, krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128, krbcrypto.AES256CTSHMACSHA384192:
+					return t
+				}
+			}
+		}
 	}
-	part = asn1tools.AddASNAppTag(part, asnAppTag.EncAPRepPart)
-	ed, err := crypto.GetEncryptedData(part, sessionKey, keyusage.AP_REP_ENCPART, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := asn1.Marshal(apRep{PVNO: 5, MsgType: 15, EncPart: ed})
-	if err != nil {
-		return nil, err
-	}
-	return asn1tools.AddASNAppTag(b, asnAppTag.APREP), nil
+	return 0
 }

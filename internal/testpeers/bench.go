@@ -17,6 +17,9 @@ import (
 //go:embed cdriver/gss_ntlm_bench.c
 var gssNTLMBenchC []byte
 
+//go:embed cdriver/gss_krb5_bench.c
+var gssKrb5BenchC []byte
+
 // GSSNTLMBenchResult holds gss-ntlmssp's in-process timings from the C comparison harness
 // (cdriver/gss_ntlm_bench.c), in nanoseconds per operation. They are figures for the issue
 // notes, to set beside gosspi's own `go test -bench` results; never assert on them.
@@ -71,10 +74,16 @@ func (r GSSNTLMBenchResult) String() string {
 // gss-ntlmssp.
 func BuildGSSNTLMBench(tb testing.TB) string {
 	tb.Helper()
-	gcc, krb5Config := RequireCGSSAPI(tb)
 	RequireGSSNTLMSSP(tb)
+	return buildCHarness(tb, "gss_ntlm_bench", gssNTLMBenchC)
+}
+
+// buildCHarness compiles one C harness against MIT's libgssapi_krb5.
+func buildCHarness(tb testing.TB, name string, code []byte) string {
+	tb.Helper()
+	gcc, krb5Config := RequireCGSSAPI(tb)
 	dir := tb.TempDir()
-	src, err := writeTemp(dir, "gss_ntlm_bench.c", gssNTLMBenchC, 0o600)
+	src, err := writeTemp(dir, name+".c", code, 0o600)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -85,7 +94,7 @@ func BuildGSSNTLMBench(tb testing.TB) string {
 		}
 		return strings.Fields(string(out))
 	}
-	bin := dir + "/gss_ntlm_bench"
+	bin := dir + "/" + name
 	args := append([]string{"-O2", "-Wall", "-Werror", "-o", bin}, flags("--cflags")...)
 	args = append(args, src)
 	args = append(args, flags("--libs")...)
@@ -124,6 +133,75 @@ func runGSSNTLMBench(tb testing.TB, bin string, n int) (GSSNTLMBenchResult, erro
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-n", strconv.Itoa(n), "-user", `BENCHDOM\bench`, "-pass", "Bench-Passw0rd")
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("%w: C harness after %v", errTimeout, timeout)
+		}
+		return res, fmt.Errorf("testpeers: C harness: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return res, fmt.Errorf("testpeers: C harness output %q: %w", stdout.String(), err)
+	}
+	return res, nil
+}
+
+// Krb5BenchResult holds MIT krb5's in-process timings from cdriver/gss_krb5_bench.c, in
+// nanoseconds per operation: handshakes with mutual authentication and the service ticket
+// in hand, then message protection on one context. Figures for benchmark logs; never
+// assert on them.
+type Krb5BenchResult struct {
+	N int `json:"n"`
+	// InitiatorNsPerHandshake is the time in gss_init_sec_context per handshake (AP-REQ,
+	// then the AP-REP verified), AcceptorNsPerHandshake in gss_accept_sec_context (AP-REQ
+	// verified with the keytab and the replay cache, AP-REP made).
+	InitiatorNsPerHandshake float64 `json:"initiator_ns_per_handshake"`
+	AcceptorNsPerHandshake  float64 `json:"acceptor_ns_per_handshake"`
+	TotalNsPerHandshake     float64 `json:"total_ns_per_handshake"`
+	// Protect is gss_wrap (with confidentiality) and gss_unwrap, MICs gss_get_mic and
+	// gss_verify_mic, for 1 KiB and 16 KiB.
+	Protect []GSSProtectResult `json:"protect"`
+	MICs    []GSSMICResult     `json:"mics"`
+}
+
+// String formats the result for a benchmark log.
+func (r Krb5BenchResult) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "MIT krb5, n=%d: handshake initiator %.0f ns, acceptor %.0f ns, total %.0f ns",
+		r.N, r.InitiatorNsPerHandshake, r.AcceptorNsPerHandshake, r.TotalNsPerHandshake)
+	for _, p := range r.Protect {
+		fmt.Fprintf(&b, "; %d B wrap %.0f ns unwrap %.0f ns", p.Size, p.WrapNs, p.UnwrapNs)
+	}
+	for _, m := range r.MICs {
+		fmt.Fprintf(&b, "; %d B get_mic %.0f ns verify_mic %.0f ns", m.Size, m.GetMICNs, m.VerifyMICNs)
+	}
+	return b.String()
+}
+
+// BuildGSSKrb5Bench compiles cdriver/gss_krb5_bench.c (see BuildGSSNTLMBench).
+func BuildGSSKrb5Bench(tb testing.TB) string {
+	tb.Helper()
+	return buildCHarness(tb, "gss_krb5_bench", gssKrb5BenchC)
+}
+
+// RunGSSKrb5Bench runs the built harness bin against k: n handshakes of user (password
+// pass) to target ("service@host", a service in k.Keytab), then n wrap+unwrap and MIC pairs.
+// MIT's replay cache lives in a temporary directory.
+func RunGSSKrb5Bench(tb testing.TB, bin string, k *KDC, n int, user, pass, target string) (Krb5BenchResult, error) {
+	tb.Helper()
+	var res Krb5BenchResult
+	if n <= 0 {
+		return res, fmt.Errorf("testpeers: RunGSSKrb5Bench needs n > 0, got %d", n)
+	}
+	env := append(k.ServerEnv(), "KRB5RCACHEDIR="+tb.TempDir(), "KRB5CCNAME=MEMORY:bench")
+	timeout := time.Minute + time.Duration(n)*50*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-n", strconv.Itoa(n), "-user", user, "-pass", pass, "-target", target)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package kerberos
+
+const raceEnabled = false
