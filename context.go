@@ -193,10 +193,10 @@ func (c *Context) stepFailed(err error, server bool, req ContextReq, in []Buffer
 	if server {
 		extErr = ASCReqExtendedError
 	}
+	// A token that cannot be placed (no output buffer, or one too small) is dropped: the
+	// package's own status and cause are what the caller needs, not the buffer's.
 	if len(c.p.Out) > 0 && req.Has(extErr) {
-		if st, e := o.place(c, c.p.Out); e != nil {
-			return st, e
-		}
+		o.place(c, c.p.Out)
 	}
 	if st := StatusOf(err); st.Failed() {
 		return st, err
