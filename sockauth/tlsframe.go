@@ -149,6 +149,11 @@ func (c *Conn) tlsHandshake(step tlsStepFunc, limit int, write func([]byte) erro
 			continue
 		}
 		if err != nil {
+			if len(out[0].Data) > 0 {
+				// With EXTENDED_ERROR a failure comes with a token for the peer (a fatal
+				// alert, a CredSSP errorCode): it learns why before the connection ends.
+				_ = write(out[0].Data)
+			}
 			return err
 		}
 		if legs++; legs > tlsMaxLegs {
@@ -459,24 +464,44 @@ func (c *Conn) tlsGoodbye() {
 const tlsServerReq = sspi.ASCReqConfidentiality | sspi.ASCReqReplayDetect | sspi.ASCReqSequenceDetect | sspi.ASCReqStream
 
 // tlsClientReq is what a client asks of InitializeSecurityContext for FramingTLS.
-const tlsClientReq = sspi.ISCReqConfidentiality | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect | sspi.ISCReqStream | sspi.ISCReqAllocateMemory
+// EXTENDED_ERROR: a failing handshake hands out the fatal alert, which is sent.
+const tlsClientReq = sspi.ISCReqConfidentiality | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect | sspi.ISCReqStream | sspi.ISCReqAllocateMemory | sspi.ISCReqExtendedError
 
-// tlsAccept runs the server's side of a FramingTLS handshake. Every
-// AcceptSecurityContext call runs on the scheduler, within the handshake's deadline, as
-// the other framings' calls do; reads go through m, so the deadline and the rate floor
-// apply to them too.
+// tlsAccept runs the server's side of a FramingTLS handshake.
 func (s *Server) tlsAccept(c *Conn, m *handshakeMeter) error {
+	req := s.Req
+	if req == 0 {
+		req = tlsServerReq
+	}
+	// EXTENDED_ERROR: a failing handshake hands out the fatal alert, which is sent.
+	req |= sspi.ASCReqAllocateMemory | sspi.ASCReqExtendedError
+	if b, _ := c.br.Peek(gssHeaderLen); gssOpening(b) || gssContextToken(b, s.maxToken()) {
+		return otherFraming(FramingTLS, FramingGSS, "client")
+	} else if sspiFrame(b, s.maxToken()) {
+		return otherFraming(FramingTLS, FramingSSPI, "client")
+	}
+	if err := s.acceptRecords(c, m, req); err != nil {
+		return err
+	}
+	return c.tlsEstablished(func(in, out []sspi.Buffer) (sspi.Status, error) {
+		_, st, err := sspi.AcceptSecurityContext(s.Credentials, c.ctx, req, sspi.NativeDataRep, in, out)
+		return st, err
+	})
+}
+
+// acceptRecords runs AcceptSecurityContext on the TLS records of c until the context is
+// established (FramingTLS and FramingRDP), and gives the context to c. Every call runs on
+// the scheduler, within the handshake's deadline, as the other framings' calls do; reads
+// go through m, so the deadline and the rate floor apply to them too. A failing call's
+// output (a TLS alert, a CredSSP errorCode: ASC_REQ_EXTENDED_ERROR) is sent before the
+// error is returned.
+func (s *Server) acceptRecords(c *Conn, m *handshakeMeter, req sspi.ContextReq) error {
 	sched := s.Scheduler
 	if sched == nil {
 		sched = sspi.DefaultScheduler()
 	}
 	ac := sched.NewAsyncContext()
 	defer ac.Free()
-	req := s.Req
-	if req == 0 {
-		req = tlsServerReq
-	}
-	req |= sspi.ASCReqAllocateMemory
 	var sctx *sspi.Context
 	ok := false
 	defer func() {
@@ -505,11 +530,6 @@ func (s *Server) tlsAccept(c *Conn, m *handshakeMeter) error {
 		}
 		return status, err
 	}
-	if b, _ := c.br.Peek(gssHeaderLen); gssOpening(b) || gssContextToken(b, s.maxToken()) {
-		return otherFraming(FramingTLS, FramingGSS, "client")
-	} else if sspiFrame(b, s.maxToken()) {
-		return otherFraming(FramingTLS, FramingSSPI, "client")
-	}
 	write := func(b []byte) error {
 		_ = c.nc.SetWriteDeadline(m.deadline)
 		_, err := c.nc.Write(b)
@@ -521,15 +541,12 @@ func (s *Server) tlsAccept(c *Conn, m *handshakeMeter) error {
 	}
 	c.ctx = sctx
 	ok = true // the context belongs to c from here on
-	return c.tlsEstablished(func(in, out []sspi.Buffer) (sspi.Status, error) {
-		_, st, err := sspi.AcceptSecurityContext(s.Credentials, c.ctx, req, sspi.NativeDataRep, in, out)
-		return st, err
-	})
+	return nil
 }
 
 // tlsConnect runs the client's side of a FramingTLS handshake after the first call,
 // whose token first is.
-func (cl *Client) tlsConnect(c *Conn, target string, first iscResult) error {
+func (cl *Client) tlsConnect(c *Conn, target string, req sspi.ContextReq, first iscResult) error {
 	sctx := first.ctx
 	legs := 1
 	if cl.Trace != nil {
@@ -539,7 +556,7 @@ func (cl *Client) tlsConnect(c *Conn, target string, first iscResult) error {
 		return err
 	}
 	step := func(in, out []sspi.Buffer) (sspi.Status, error) {
-		_, st, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, tlsClientReq, sspi.NativeDataRep, in, out)
+		_, st, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, req, sspi.NativeDataRep, in, out)
 		return st, err
 	}
 	trace := func(l Leg) {
@@ -629,7 +646,7 @@ func (cl *Client) tlsClientHandshake(ctx context.Context, nc net.Conn, target st
 	defer stop()
 	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: FramingTLS, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
-	if err := cl.tlsConnect(c, target, first); err != nil {
+	if err := cl.tlsConnect(c, target, tlsClientReq, first); err != nil {
 		if c.ctx == nil {
 			sspi.DeleteSecurityContext(first.ctx)
 		}
