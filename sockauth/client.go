@@ -3,6 +3,7 @@ package sockauth
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +56,12 @@ type Client struct {
 	// select it: the server then sends the Early User Authorization Result after CredSSP,
 	// which the credentials must wait for (credssp.Config.EarlyUserAuthResult).
 	HybridEx bool
+	// VerifyCertificate, with FramingRDP, checks the server's TLS certificate chain (leaf
+	// first) as soon as the TLS handshake under CredSSP has finished, before any token
+	// that carries credentials is sent; an error ends the handshake. nil checks nothing,
+	// as CredSSP itself does not: it authenticates the server through its inner package
+	// (Kerberos; NTLM cannot) and binds the exchange to the certificate's key.
+	VerifyCertificate func(chain []*x509.Certificate) error
 }
 
 // Leg describes one InitializeSecurityContext call of a client's handshake.

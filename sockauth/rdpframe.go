@@ -12,6 +12,7 @@ import (
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/credssp"
 	"github.com/gosspi/sspi/internal/rdp"
+	"github.com/gosspi/sspi/schannel"
 )
 
 // FramingRDP in a Server and a Client: the prelude of rdp.go, then the TLS records of
@@ -153,7 +154,7 @@ func (cl *Client) rdpClientHandshake(ctx context.Context, nc net.Conn, target st
 		return fail(sspi.Errorf(sspi.ErrUnsupportedFunction, "sockauth: the RDP server selected PROTOCOL_HYBRID, not HYBRID_EX: it will not send the Early User Authorization Result these credentials wait for; connect without it"))
 	}
 	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
-	if err := cl.tlsConnect(c, target, cl.rdpClientReq(), first); err != nil {
+	if err := cl.tlsConnect(c, target, cl.rdpClientReq(), cl.certificateCheck(), first); err != nil {
 		if errors.Is(err, ErrNoAnswer) {
 			err = errRDPClosed
 		}
@@ -202,4 +203,25 @@ func (r *rdpState) logAttrs() []slog.Attr {
 		a = append(a, slog.String("early_user_auth", "AUTHZ_SUCCESS"))
 	}
 	return a
+}
+
+// certificateCheck runs VerifyCertificate once, on the first call after which Schannel
+// under CredSSP has the server's certificate: that call's output is the first TSRequest
+// (the inner package's first token), which carries no credentials.
+func (cl *Client) certificateCheck() func(*sspi.Context) error {
+	if cl.VerifyCertificate == nil {
+		return nil
+	}
+	done := false
+	return func(ctx *sspi.Context) error {
+		if done {
+			return nil
+		}
+		var cc schannel.CertContext
+		if sspi.QueryContextAttributes(ctx, sspi.AttrRemoteCertContext, &cc) != nil {
+			return nil // the TLS handshake is not done yet
+		}
+		done = true
+		return cl.VerifyCertificate(cc.Certificates)
+	}
 }

@@ -1,6 +1,7 @@
 package sockauth
 
 import (
+	"crypto/x509"
 	"errors"
 	"net"
 	"strings"
@@ -165,5 +166,27 @@ func TestRDPFramingClientToNonRDP(t *testing.T) {
 	_, err = cl.Dial(testCtx(t), l.Addr().String())
 	if !errors.Is(err, sspi.ErrIllegalMessage) || !strings.Contains(err.Error(), "does not speak RDP") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRDPFramingVerifyCertificate: a client that refuses the server's certificate stops
+// before its first TSRequest, so the server never sees a token of the inner package.
+func TestRDPFramingVerifyCertificate(t *testing.T) {
+	srv := startServer(t, &Server{Credentials: rdpServerCreds(t, false), Framing: FramingRDP})
+	refused := errors.New("not this certificate")
+	var seen []*x509.Certificate
+	cl := &Client{Credentials: rdpClientCreds(t, rdpPassword, "", false), Framing: FramingRDP, Delegate: true,
+		VerifyCertificate: func(chain []*x509.Certificate) error { seen = chain; return refused }}
+	nc := dialTCP(t, srv.Addr)
+	if _, err := cl.Handshake(testCtx(t), nc); !errors.Is(err, refused) {
+		t.Fatalf("err = %v", err)
+	}
+	nc.Close()
+	if len(seen) != 1 || seen[0].Subject.CommonName != "localhost" {
+		t.Fatalf("chain %v", seen)
+	}
+	rec := srv.Log.waitRecord(t, nc.LocalAddr().String())
+	if rec["msg"] != "authentication failed" || rec["status"] == "SEC_E_OK" || rec["identity"] != nil {
+		t.Errorf("log %v", rec)
 	}
 }

@@ -546,7 +546,10 @@ func (s *Server) acceptRecords(c *Conn, m *handshakeMeter, req sspi.ContextReq) 
 
 // tlsConnect runs the client's side of a FramingTLS handshake after the first call,
 // whose token first is.
-func (cl *Client) tlsConnect(c *Conn, target string, req sspi.ContextReq, first iscResult) error {
+//
+// check, if set, runs after every call that succeeded, before its output is sent; an
+// error from it ends the handshake without sending that output.
+func (cl *Client) tlsConnect(c *Conn, target string, req sspi.ContextReq, check func(*sspi.Context) error, first iscResult) error {
 	sctx := first.ctx
 	legs := 1
 	if cl.Trace != nil {
@@ -557,6 +560,12 @@ func (cl *Client) tlsConnect(c *Conn, target string, req sspi.ContextReq, first 
 	}
 	step := func(in, out []sspi.Buffer) (sspi.Status, error) {
 		_, st, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, req, sspi.NativeDataRep, in, out)
+		if err == nil && check != nil {
+			if err = check(sctx); err != nil {
+				clear(out[0].Data)
+				out[0].Data = nil
+			}
+		}
 		return st, err
 	}
 	trace := func(l Leg) {
@@ -646,7 +655,7 @@ func (cl *Client) tlsClientHandshake(ctx context.Context, nc net.Conn, target st
 	defer stop()
 	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: FramingTLS, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
-	if err := cl.tlsConnect(c, target, tlsClientReq, first); err != nil {
+	if err := cl.tlsConnect(c, target, tlsClientReq, nil, first); err != nil {
 		if c.ctx == nil {
 			sspi.DeleteSecurityContext(first.ctx)
 		}
