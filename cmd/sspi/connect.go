@@ -54,6 +54,17 @@ without). Without --message, the server's first line is read (the greeting of "s
 serve"); with --message, the text is sent as a line and lines are read until its echo
 or the server's close_notify ("openssl s_server -www" answers --message "GET /").
 
+RDP (--framing rdp, implied by --package CredSSP and implying it): the X.224 negotiation
+(PROTOCOL_HYBRID; HYBRID_EX with --early-user-auth, which waits for the server's Early
+User Authorization Result), then CredSSP with Negotiate inside, against "sspi serve
+--framing rdp" or a real RDP server (freerdp-shadow-cli, Windows). The target is
+TERMSRV/HOST unless --target says otherwise. The server's certificate is checked before
+any credential is sent, against --ca (the system's roots without it) and HOST; --insecure
+checks nothing and relies on CredSSP's binding to the server's key. --delegate sends the
+password to the server (TSPasswordCreds), also when only NTLM authenticated it, which
+proves nothing about the server: ask for it only for a server you trust. After CredSSP
+the connection closes: the protocol, CredSSP's version and what was delegated are printed.
+
 Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
 
 Examples:
@@ -81,6 +92,7 @@ type connectResult struct {
 	Echo       *string   `json:"echo,omitempty"`
 	MIC        *bool     `json:"mic_verified,omitempty"`
 	TLS        *tlsJSON  `json:"tls,omitempty"`
+	RDP        *rdpJSON  `json:"rdp,omitempty"`
 	Received   []string  `json:"received,omitempty"`
 	DurationMS float64   `json:"duration_ms"`
 }
@@ -109,7 +121,8 @@ func cmdConnect(args []string, e *env) int {
 	ca := fs.String("ca", "", "Schannel: PEM `file` of the CAs trusted for the server's certificate (default: the system's)")
 	cert := fs.String("cert", "", "Schannel: a client certificate chain, a PEM `file`")
 	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
-	insecure := fs.Bool("insecure", false, "Schannel: do not check the server's certificate at all (manual validation, nothing checked)")
+	insecure := fs.Bool("insecure", false, "Schannel and rdp: do not check the server's certificate at all (manual validation, nothing checked)")
+	earlyUserAuth := fs.Bool("early-user-auth", false, "rdp: offer HYBRID_EX and wait for the server's Early User Authorization Result")
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, connectUsage, fs)
@@ -122,7 +135,16 @@ func cmdConnect(args []string, e *env) int {
 		err = checkAddress("address", pos[0], false)
 	}
 	if err == nil {
+		err = rdpPackage(fs, pkg, framing)
+	}
+	if err == nil {
 		err = checkPackage(*pkg)
+	}
+	if err == nil && *earlyUserAuth && !isCredSSP(*pkg) {
+		err = usageErrorf("--early-user-auth is for --framing rdp")
+	}
+	if err == nil && isCredSSP(*pkg) && *message != "" {
+		err = usageErrorf("--message: the rdp framing has no session after the authentication (RDP's own would follow)")
 	}
 	var f sockauth.Framing
 	var prot sockauth.Protection
@@ -179,9 +201,16 @@ func cmdConnect(args []string, e *env) int {
 
 	var cred *sspi.Credentials
 	var source string
-	if isSchannel(*pkg) {
+	rdpTarget := *target
+	if rdpTarget == "" {
+		rdpTarget = "TERMSRV/" + rdpHost(addr)
+	}
+	switch {
+	case isSchannel(*pkg):
 		cred, source, err = acquireSchannelClient(*pkg, *ca, *cert, *key, *insecure)
-	} else {
+	case isCredSSP(*pkg):
+		cred, source, err = acquireCredSSPClient(*user, *passwordFile, rdpTarget, *delegate, *earlyUserAuth, e)
+	default:
 		cred, source, err = acquireClient(*pkg, *user, *passwordFile, e)
 	}
 	if err != nil {
@@ -204,10 +233,21 @@ func cmdConnect(args []string, e *env) int {
 		Messages:    f == sockauth.FramingSSPI && *message != "",
 		NoMutual:    *noMutual || *insecure,
 		Timeout:     *timeout,
+		HybridEx:    *earlyUserAuth,
 		Trace: func(l sockauth.Leg) {
 			res.Legs = append(res.Legs, legJSON{N: l.N, Received: l.Received, Status: l.Status.String(), Sent: l.Sent})
 			out("%s\n", l)
 		},
+	}
+	if f == sockauth.FramingRDP {
+		cl.Target = rdpTarget
+		if !*insecure {
+			roots, err := rdpRoots(*ca)
+			if err != nil {
+				return finish(err)
+			}
+			cl.VerifyCertificate = verifyRDPCertificate(roots, rdpHost(addr))
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2**timeout)
 	defer cancel()
@@ -229,6 +269,13 @@ func cmdConnect(args []string, e *env) int {
 	}
 	out("attributes:  %s\n", attrs.Format(false))
 	switch {
+	case f == sockauth.FramingRDP && res.Mutual:
+		res.Server = id.Server
+		out("mutual:      granted (inside CredSSP); server %s\n", orUnnamed(id.Server))
+	case f == sockauth.FramingRDP && *insecure:
+		out("mutual:      not granted, and the certificate not checked (--insecure): CredSSP binds to the server's key only\n")
+	case f == sockauth.FramingRDP:
+		out("mutual:      the server's certificate is valid for %s; not granted inside CredSSP\n", rdpHost(addr))
 	case res.Mutual && f == sockauth.FramingTLS:
 		res.Server = id.Server
 		out("mutual:      the server's certificate is valid for %s\n", orUnnamed(id.Server))
@@ -244,6 +291,8 @@ func cmdConnect(args []string, e *env) int {
 	}
 
 	switch {
+	case f == sockauth.FramingRDP:
+		rdpSession(c, res, out)
 	case f == sockauth.FramingTLS:
 		if err := tlsSession(c, *message, res, out); err != nil {
 			return finish(err)
