@@ -84,7 +84,7 @@ func (s *Server) rdpServerHandshake(c *Conn, m *handshakeMeter) error {
 		req = defaultRDPServerReq
 	}
 	req |= sspi.ASCReqAllocateMemory | sspi.ASCReqExtendedError
-	if err := s.acceptRecords(c, m, req); err != nil {
+	if err := s.acceptRecords(c, m, req, true); err != nil {
 		return err
 	}
 	c.tls = nil // no record stream after the gate
@@ -153,7 +153,7 @@ func (cl *Client) rdpClientHandshake(ctx context.Context, nc net.Conn, target st
 	if cl.HybridEx && proto != rdp.ProtocolHybridEx {
 		return fail(sspi.Errorf(sspi.ErrUnsupportedFunction, "sockauth: the RDP server selected PROTOCOL_HYBRID, not HYBRID_EX: it will not send the Early User Authorization Result these credentials wait for; connect without it"))
 	}
-	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
+	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize), oneRecord: true}
 	if err := cl.tlsConnect(c, target, cl.rdpClientReq(), cl.certificateCheck(), first); err != nil {
 		if errors.Is(err, ErrNoAnswer) {
 			err = errRDPClosed

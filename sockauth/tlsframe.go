@@ -66,6 +66,32 @@ type tlsState struct {
 
 	closeSent  bool // our close_notify has gone
 	peerClosed bool // the peer's close_notify has come
+
+	// oneRecord hands the handshake one whole record a call (FramingRDP): CredSSP
+	// decrypts every record it is given, and after its last message an RDP client's
+	// next records (MCS) are not CredSSP's to read.
+	oneRecord bool
+}
+
+// handshakeInput is what the next handshake call gets: what is pending, or with
+// oneRecord the first record of it when that is whole.
+func (t *tlsState) handshakeInput() []byte {
+	data := t.pending()
+	if t.oneRecord && len(data) >= 5 {
+		if n := 5 + int(binary.BigEndian.Uint16(data[3:5])); n < len(data) {
+			data = data[:n]
+		}
+	}
+	return data
+}
+
+// consumeInput marks the input of a handshake call consumed, but for the bytes a
+// BufferExtra buffer gives back.
+func (t *tlsState) consumeInput(given int, extra *sspi.Buffer) {
+	if extra.Type == sspi.BufferExtra && extra.Size > 0 && extra.Size <= given {
+		given -= extra.Size
+	}
+	t.roff += given
 }
 
 // pending returns the bytes received and not consumed.
@@ -140,7 +166,7 @@ func (c *Conn) tlsHandshake(step tlsStepFunc, limit int, write func([]byte) erro
 				return err
 			}
 		}
-		in := [2]sspi.Buffer{{Type: sspi.BufferToken, Data: t.pending()}, {Type: sspi.BufferEmpty}}
+		in := [2]sspi.Buffer{{Type: sspi.BufferToken, Data: t.handshakeInput()}, {Type: sspi.BufferEmpty}}
 		out := [1]sspi.Buffer{{Type: sspi.BufferToken}}
 		received := len(in[0].Data)
 		status, err := step(in[:], out[:])
@@ -159,12 +185,13 @@ func (c *Conn) tlsHandshake(step tlsStepFunc, limit int, write func([]byte) erro
 		if legs++; legs > tlsMaxLegs {
 			return sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the peer is still sending handshake records after %d calls", tlsMaxLegs)
 		}
+		before := len(t.pending())
 		if status != sspi.IncompleteCredentials {
 			// SEC_I_INCOMPLETE_CREDENTIALS consumed nothing: the same bytes go again.
-			t.consumeTo(&in[1])
+			t.consumeInput(received, &in[1])
 		}
 		if trace != nil {
-			trace(Leg{N: legs + 1, Received: received - len(t.pending()), Status: status, Sent: len(out[0].Data)})
+			trace(Leg{N: legs + 1, Received: before - len(t.pending()), Status: status, Sent: len(out[0].Data)})
 		}
 		if len(out[0].Data) > 0 {
 			if err := write(out[0].Data); err != nil {
@@ -480,7 +507,7 @@ func (s *Server) tlsAccept(c *Conn, m *handshakeMeter) error {
 	} else if sspiFrame(b, s.maxToken()) {
 		return otherFraming(FramingTLS, FramingSSPI, "client")
 	}
-	if err := s.acceptRecords(c, m, req); err != nil {
+	if err := s.acceptRecords(c, m, req, false); err != nil {
 		return err
 	}
 	return c.tlsEstablished(func(in, out []sspi.Buffer) (sspi.Status, error) {
@@ -495,7 +522,7 @@ func (s *Server) tlsAccept(c *Conn, m *handshakeMeter) error {
 // go through m, so the deadline and the rate floor apply to them too. A failing call's
 // output (a TLS alert, a CredSSP errorCode: ASC_REQ_EXTENDED_ERROR) is sent before the
 // error is returned.
-func (s *Server) acceptRecords(c *Conn, m *handshakeMeter, req sspi.ContextReq) error {
+func (s *Server) acceptRecords(c *Conn, m *handshakeMeter, req sspi.ContextReq, oneRecord bool) error {
 	sched := s.Scheduler
 	if sched == nil {
 		sched = sspi.DefaultScheduler()
@@ -535,7 +562,7 @@ func (s *Server) acceptRecords(c *Conn, m *handshakeMeter, req sspi.ContextReq) 
 		_, err := c.nc.Write(b)
 		return err
 	}
-	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
+	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize), oneRecord: oneRecord}
 	if err := c.tlsHandshake(step, s.maxToken(), write, nil); err != nil {
 		return err
 	}

@@ -122,6 +122,7 @@ func cmdConnect(args []string, e *env) int {
 	cert := fs.String("cert", "", "Schannel: a client certificate chain, a PEM `file`")
 	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
 	insecure := fs.Bool("insecure", false, "Schannel and rdp: do not check the server's certificate at all (manual validation, nothing checked)")
+	inner := fs.String("inner", "", "rdp: the `package` inside CredSSP: Negotiate (default), NTLM (FreeRDP's servers take only bare NTLM) or Kerberos")
 	earlyUserAuth := fs.Bool("early-user-auth", false, "rdp: offer HYBRID_EX and wait for the server's Early User Authorization Result")
 	pos, help, err := parseFlags(fs, args)
 	if help {
@@ -140,8 +141,11 @@ func cmdConnect(args []string, e *env) int {
 	if err == nil {
 		err = checkPackage(*pkg)
 	}
-	if err == nil && *earlyUserAuth && !isCredSSP(*pkg) {
-		err = usageErrorf("--early-user-auth is for --framing rdp")
+	if err == nil && (*earlyUserAuth || *inner != "") && !isCredSSP(*pkg) {
+		err = usageErrorf("--early-user-auth and --inner are for --framing rdp")
+	}
+	if err == nil && *inner != "" {
+		err = checkPackage(*inner)
 	}
 	if err == nil && isCredSSP(*pkg) && *message != "" {
 		err = usageErrorf("--message: the rdp framing has no session after the authentication (RDP's own would follow)")
@@ -209,7 +213,7 @@ func cmdConnect(args []string, e *env) int {
 	case isSchannel(*pkg):
 		cred, source, err = acquireSchannelClient(*pkg, *ca, *cert, *key, *insecure)
 	case isCredSSP(*pkg):
-		cred, source, err = acquireCredSSPClient(*user, *passwordFile, rdpTarget, *delegate, *earlyUserAuth, e)
+		cred, source, err = acquireCredSSPClient(*inner, *user, *passwordFile, rdpTarget, *delegate, *earlyUserAuth, e)
 	default:
 		cred, source, err = acquireClient(*pkg, *user, *passwordFile, e)
 	}

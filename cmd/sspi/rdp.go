@@ -132,12 +132,15 @@ func fingerprint(c *x509.Certificate) string {
 // password as for Negotiate, or the stored credentials), the Early User Authorization
 // Result with eua, and with delegate a policy that allows delegating to target, even
 // when only NTLM authenticated it: the user asked for it by name.
-func acquireCredSSPClient(user, passwordFile, target string, delegate, eua bool, e *env) (*sspi.Credentials, string, error) {
-	id, source, err := clientAuthData("Negotiate", user, passwordFile, e)
+func acquireCredSSPClient(inner, user, passwordFile, target string, delegate, eua bool, e *env) (*sspi.Credentials, string, error) {
+	if inner == "" {
+		inner = "Negotiate"
+	}
+	id, source, err := clientAuthData(inner, user, passwordFile, e)
 	if err != nil {
 		return nil, "", err
 	}
-	cfg := &credssp.Config{EarlyUserAuthResult: eua, DelegateTo: []string{}}
+	cfg := &credssp.Config{Package: inner, EarlyUserAuthResult: eua, DelegateTo: []string{}}
 	if id != nil {
 		cfg.Negotiate = id
 	}
