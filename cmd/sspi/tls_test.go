@@ -149,3 +149,21 @@ func TestDemoSchannel(t *testing.T) {
 		t.Errorf("packages: %d\n%s", code, out)
 	}
 }
+
+// TestServeSchannelSendsAlert: a handshake the server refuses (s_client presents no
+// certificate to --client-auth require) ends with the server's fatal alert on the wire
+// (ASC_REQ_EXTENDED_ERROR), which s_client reports, not a bare close. With TLS 1.3 the
+// client has finished before the server refuses, so s_client must go on reading
+// (-ign_eof) to see it.
+func TestServeSchannelSendsAlert(t *testing.T) {
+	openssl := testpeers.RequireOpenSSL(t)
+	p := testpeers.NewPKI(t)
+	s := startServe(t, "--package", "Schannel", "--cert", p.Server.CertFile, "--key", p.Server.KeyFile, "--json",
+		"--client-ca", p.ClientCAFile, "--client-auth", "require")
+	for _, v := range []string{"-tls1_2", "-tls1_3"} {
+		_, stderr, _ := testpeers.RunTLSClient(t, "", openssl, "s_client", "-connect", s.addr, "-servername", "localhost", "-CAfile", p.CAFile, "-ign_eof", v)
+		if !regexp.MustCompile(`alert (certificate required|handshake failure)`).MatchString(stderr) {
+			t.Errorf("s_client %s: no alert from the server:\n%s", v, stderr)
+		}
+	}
+}
