@@ -46,24 +46,12 @@ func DelegatedCredentials(ctx *sspi.Context) (Delegated, error) {
 // AttrExchangeInfo is the QueryContextAttributes id under which an established CredSSP
 // context describes its exchange, into an *ExchangeInfo. ExchangeInfoOf is the
 // convenient form.
-const AttrExchangeInfo sspi.Attribute = 0x80000C56
+const AttrExchangeInfo = rdp.AttrExchangeInfo
 
-// ExchangeInfo describes an established CredSSP exchange, for logs and diagnostics; it
-// holds no secret.
-type ExchangeInfo struct {
-	// Version is the TSRequest version both sides used: the lower of the two.
-	Version int
-	// Inner is the package that authenticated inside: for Negotiate, the mechanism
-	// ("NTLM", "Kerberos").
-	Inner string
-	// EarlyUserAuthResult reports whether the Early User Authorization Result was sent
-	// (server) or received (client); it was AUTHZ_SUCCESS, since the context is
-	// established.
-	EarlyUserAuthResult bool
-	// Delegated reports what the client delegated: "password", "smart card", "remote
-	// guard", or "" for the empty credential set.
-	Delegated string
-}
+// ExchangeInfo describes an established CredSSP exchange (the TSRequest version, the
+// inner package, the Early User Authorization Result, what kind of credentials were
+// delegated), for logs and diagnostics; it holds no secret.
+type ExchangeInfo = rdp.ExchangeInfo
 
 // ExchangeInfoOf returns the ExchangeInfo of an established CredSSP context.
 func ExchangeInfoOf(ctx *sspi.Context) (ExchangeInfo, error) {

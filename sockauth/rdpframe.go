@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/credssp"
 	"github.com/gosspi/sspi/internal/rdp"
 	"github.com/gosspi/sspi/schannel"
 )
@@ -26,7 +25,7 @@ import (
 // for RDPInfo.
 type rdpState struct {
 	proto uint32 // PROTOCOL_HYBRID or HYBRID_EX, once the prelude is done
-	info  credssp.ExchangeInfo
+	info  rdp.ExchangeInfo
 }
 
 // RDPInfo describes the Network Level Authentication of a FramingRDP connection. It
@@ -35,7 +34,16 @@ type rdpState struct {
 type RDPInfo struct {
 	// Protocol is the protocol the X.224 negotiation selected: "HYBRID" or "HYBRID_EX".
 	Protocol string
-	credssp.ExchangeInfo
+	// Version is CredSSP's TSRequest version, the lower of the two sides'.
+	Version int
+	// Inner is the package that authenticated inside CredSSP ("NTLM", "Kerberos").
+	Inner string
+	// EarlyUserAuthResult reports whether the Early User Authorization Result was sent
+	// (server) or received (client), AUTHZ_SUCCESS.
+	EarlyUserAuthResult bool
+	// Delegated is what kind of credentials the client delegated: "password", "smart
+	// card", "remote guard", or "" for none.
+	Delegated string
 }
 
 // RDPInfo returns what the connection's Network Level Authentication negotiated; ok is
@@ -44,7 +52,8 @@ func (c *Conn) RDPInfo() (info RDPInfo, ok bool) {
 	if c.rdp == nil {
 		return RDPInfo{}, false
 	}
-	return RDPInfo{Protocol: rdpProtocolName(c.rdp.proto), ExchangeInfo: c.rdp.info}, true
+	i := c.rdp.info
+	return RDPInfo{Protocol: rdpProtocolName(c.rdp.proto), Version: i.Version, Inner: i.Inner, EarlyUserAuthResult: i.EarlyUserAuthResult, Delegated: i.Delegated}, true
 }
 
 func rdpProtocolName(p uint32) string {
@@ -95,13 +104,13 @@ func (s *Server) rdpServerHandshake(c *Conn, m *handshakeMeter) error {
 	if sspi.QueryContextAttributes(c.ctx, sspi.AttrNativeNames, &names) == nil {
 		c.id.Principal = names.ClientName
 	}
-	info, err := credssp.ExchangeInfoOf(c.ctx)
+	info, err := exchangeInfo(c.ctx)
 	if err != nil {
 		return err
 	}
 	c.rdp.info = info
 	if proto == rdp.ProtocolHybridEx && !info.EarlyUserAuthResult {
-		return sspi.Errorf(sspi.ErrInternalError, "sockauth: PROTOCOL_HYBRID_EX was selected but the CredSSP credentials do not send the Early User Authorization Result (credssp.Config.EarlyUserAuthResult): the client waits for it")
+		return sspi.Errorf(sspi.ErrInternalError, "sockauth: PROTOCOL_HYBRID_EX was selected but the CredSSP credentials do not send the Early User Authorization Result (the credssp package's Config.EarlyUserAuthResult): the client waits for it")
 	}
 	c.prot, c.min = ProtectSeal, ProtectSeal
 	granted := c.attrs
@@ -168,7 +177,7 @@ func (cl *Client) rdpClientHandshake(ctx context.Context, nc net.Conn, target st
 	if sspi.QueryContextAttributes(c.ctx, sspi.AttrNativeNames, &names) == nil {
 		c.id.Principal, c.id.Server = names.ClientName, names.ServerName
 	}
-	if info, err := credssp.ExchangeInfoOf(c.ctx); err == nil {
+	if info, err := exchangeInfo(c.ctx); err == nil {
 		c.rdp.info = info
 	}
 	c.prot, c.min = ProtectSeal, ProtectSeal
@@ -224,4 +233,13 @@ func (cl *Client) certificateCheck() func(*sspi.Context) error {
 		done = true
 		return cl.VerifyCertificate(cc.Certificates)
 	}
+}
+
+// exchangeInfo asks an established CredSSP context about its exchange (credssp's
+// AttrExchangeInfo, through internal/rdp: importing credssp would import Negotiate,
+// whose tests import this package).
+func exchangeInfo(ctx *sspi.Context) (rdp.ExchangeInfo, error) {
+	var i rdp.ExchangeInfo
+	err := sspi.QueryContextAttributes(ctx, rdp.AttrExchangeInfo, &i)
+	return i, err
 }

@@ -607,6 +607,9 @@ func (cl *Client) tlsConnect(c *Conn, target string, req sspi.ContextReq, check 
 		return err
 	}
 	c.readDeadline()
+	if err := sniffServerTLS(c.br, orDefault(cl.MaxToken, DefaultMaxToken)); err != nil {
+		return err
+	}
 	if err := c.tlsHandshake(step, orDefault(cl.MaxToken, DefaultMaxToken), write, trace); err != nil {
 		if errors.Is(err, io.EOF) || isReset(err) {
 			err = sspi.Errorf(sspi.ErrLogonDenied, "%w token %d of the handshake (%v); its log says why", ErrNoAnswer, legs, err)

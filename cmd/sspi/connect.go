@@ -377,11 +377,21 @@ func explainFailure(err error, f sockauth.Framing, legs int, established bool) e
 	case err == nil:
 		return nil
 	case errors.Is(err, sockauth.ErrOtherFraming):
-		other := sockauth.FramingGSS
-		if f == sockauth.FramingGSS {
-			other = sockauth.FramingSSPI
+		other, ok := sockauth.PeerFraming(err)
+		if !ok {
+			other = sockauth.FramingGSS
+			if f == sockauth.FramingGSS {
+				other = sockauth.FramingSSPI
+			}
+		}
+		if f == sockauth.FramingTLS {
+			return sspi.Errorf(sspi.ErrIllegalMessage, "the server does not speak TLS, it speaks the %s framing: try --framing %s (with its --package)", other, other)
 		}
 		return sspi.Errorf(sspi.ErrIllegalMessage, "the server speaks the %s framing: try --framing %s", other, other)
+	case errors.Is(err, sockauth.ErrNotTLS):
+		return sspi.Errorf(sspi.ErrIllegalMessage, "%v: the server does not speak TLS", err)
+	case f == sockauth.FramingTLS && errors.Is(err, sockauth.ErrNoAnswer) && legs <= 1:
+		return sspi.Errorf(sspi.ErrIllegalMessage, "the server closed the connection without a TLS answer to the ClientHello: it does not speak TLS (an \"sspi serve\" of the sspi or gss framing closes so): try --framing sspi|gss with its --package")
 	case !errors.Is(err, sockauth.ErrNoAnswer):
 		return err
 	case established:
