@@ -43,6 +43,23 @@ func DelegatedCredentials(ctx *sspi.Context) (Delegated, error) {
 	return d, nil
 }
 
+// AttrExchangeInfo is the QueryContextAttributes id under which an established CredSSP
+// context describes its exchange, into an *ExchangeInfo. ExchangeInfoOf is the
+// convenient form.
+const AttrExchangeInfo = rdp.AttrExchangeInfo
+
+// ExchangeInfo describes an established CredSSP exchange (the TSRequest version, the
+// inner package, the Early User Authorization Result, what kind of credentials were
+// delegated), for logs and diagnostics; it holds no secret.
+type ExchangeInfo = rdp.ExchangeInfo
+
+// ExchangeInfoOf returns the ExchangeInfo of an established CredSSP context.
+func ExchangeInfoOf(ctx *sspi.Context) (ExchangeInfo, error) {
+	var i ExchangeInfo
+	err := sspi.QueryContextAttributes(ctx, AttrExchangeInfo, &i)
+	return i, err
+}
+
 // MarshalCredentials encodes credentials for a SECBUFFER_PKG_PARAMS buffer: with
 // ISC_REQ_USE_SUPPLIED_CREDS a client delegates what that buffer holds, not what its
 // credentials handle has.
@@ -239,6 +256,10 @@ func (c *secContext) exchange(p *sspi.StepParams, msg []byte) (sspi.Status, erro
 	var err error
 	var errTok []byte
 	if c.server {
+		if p.Context != nil {
+			// Each call's context: an asynchronous caller's ends with its call.
+			c.srv.gctx = p.Context
+		}
 		out, st, err = c.srv.step(msg)
 		errTok = c.srv.errToken
 	} else {
@@ -390,10 +411,43 @@ func (c *secContext) QueryAttribute(attr sspi.Attribute, out any) error {
 		*o = c.srv.delegated
 		return nil
 	}
+	if attr == AttrExchangeInfo {
+		o, ok := out.(*ExchangeInfo)
+		if !ok {
+			return sspi.Errorf(sspi.ErrInvalidParameter, "credssp: AttrExchangeInfo takes a *credssp.ExchangeInfo, not %T", out)
+		}
+		if !c.done {
+			return sspi.Errorf(sspi.ErrNoContext, "credssp: the exchange is not established")
+		}
+		*o = c.exchangeInfo()
+		return nil
+	}
 	if q, ok := c.tls.(sspi.AttributeQuerier); ok {
 		return q.QueryAttribute(attr, out)
 	}
 	return sspi.Errorf(sspi.ErrUnsupportedFunction, "credssp: attribute %d is not supported", attr)
+}
+
+func (c *secContext) exchangeInfo() ExchangeInfo {
+	var cm *common
+	var d Delegated
+	if c.srv != nil {
+		cm, d = &c.srv.common, c.srv.delegated
+	} else {
+		cm, d = &c.client.common, c.client.sent
+	}
+	i := ExchangeInfo{Version: int(cm.negotiated()), Inner: cm.inner.packageName(), EarlyUserAuthResult: c.creds.cfg.EarlyUserAuthResult}
+	switch d := d.(type) {
+	case *PasswordCredentials:
+		if d != nil && !d.Empty() {
+			i.Delegated = "password"
+		}
+	case *SmartCardCredentials:
+		i.Delegated = "smart card"
+	case *RemoteGuardCredentials:
+		i.Delegated = "remote guard"
+	}
+	return i
 }
 
 // CompleteAuthToken passes a CompleteAuthToken to the inner package when it asked for

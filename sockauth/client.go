@@ -3,6 +3,7 @@ package sockauth
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -22,8 +23,8 @@ type Client struct {
 	Framing Framing
 	// Target names the server: an SPN ("host/server.example.com"), or with FramingTLS its
 	// host name, which its certificate is checked against and which is sent as SNI. Empty
-	// means "host/" followed by the host of the address dialed, or with FramingTLS that
-	// host.
+	// means "host/" followed by the host of the address dialed, with FramingTLS that
+	// host, and with FramingRDP "TERMSRV/" and that host.
 	Target string
 	// NoMutual does not ask for mutual authentication (ISC_REQ_MUTUAL_AUTH), which is
 	// asked for by default. Whether it was granted is in Conn.Attributes; to refuse a
@@ -51,6 +52,16 @@ type Client struct {
 	MaxMessage int
 	// Trace, if set, is called after each InitializeSecurityContext call of the handshake.
 	Trace func(Leg)
+	// HybridEx, with FramingRDP, offers PROTOCOL_HYBRID_EX and requires the server to
+	// select it: the server then sends the Early User Authorization Result after CredSSP,
+	// which the credentials must wait for (credssp.Config.EarlyUserAuthResult).
+	HybridEx bool
+	// VerifyCertificate, with FramingRDP, checks the server's TLS certificate chain (leaf
+	// first) as soon as the TLS handshake under CredSSP has finished, before any token
+	// that carries credentials is sent; an error ends the handshake. nil checks nothing,
+	// as CredSSP itself does not: it authenticates the server through its inner package
+	// (Kerberos; NTLM cannot) and binds the exchange to the certificate's key.
+	VerifyCertificate func(chain []*x509.Certificate) error
 }
 
 // Leg describes one InitializeSecurityContext call of a client's handshake.
@@ -137,8 +148,11 @@ func (cl *Client) initialize(sctx *sspi.Context, target string, in []byte) (iscR
 	}
 	out := []sspi.Buffer{{Type: sspi.BufferToken}}
 	req := cl.req()
-	if cl.Framing == FramingTLS {
+	switch cl.Framing {
+	case FramingTLS:
 		req = tlsClientReq
+	case FramingRDP:
+		req = cl.rdpClientReq()
 	}
 	nctx, status, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, req, sspi.NativeDataRep, inBufs, out)
 	if nctx != nil {
@@ -179,8 +193,11 @@ func (cl *Client) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 // which checks the server's certificate against it and sends it as SNI, and the SPN
 // host/HOST otherwise.
 func (cl *Client) defaultTarget(host string) string {
-	if cl.Framing == FramingTLS {
+	switch cl.Framing {
+	case FramingTLS:
 		return host
+	case FramingRDP:
+		return "TERMSRV/" + host
 	}
 	return "host/" + host
 }
@@ -210,8 +227,11 @@ func (cl *Client) req() sspi.ContextReq {
 //
 // first is the first call's result, made before the connection was opened.
 func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, first iscResult) (*Conn, error) {
-	if cl.Framing == FramingTLS {
+	switch cl.Framing {
+	case FramingTLS:
 		return cl.tlsClientHandshake(ctx, nc, target, first)
+	case FramingRDP:
+		return cl.rdpClientHandshake(ctx, nc, target, first)
 	}
 	// The caller's context can end the handshake at any wait.
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })

@@ -47,8 +47,10 @@ type Conn struct {
 	sizes     sspi.Sizes
 	haveSizes bool
 
-	// tls is the record stream of FramingTLS.
+	// tls is the record stream of FramingTLS (and of FramingRDP in its handshake).
 	tls *tlsState
+	// rdp is what FramingRDP's handshake negotiated.
+	rdp *rdpState
 
 	secMu    sync.Mutex // one SSPI call on ctx at a time: a reader and a writer may race
 	rmu, wmu sync.Mutex
@@ -330,6 +332,9 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	if c.framing == FramingRDP {
+		return nil, errNoRDPSession
+	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.eof.Load() {
@@ -482,6 +487,9 @@ func (c *Conn) readGSS() ([]byte, error) {
 func (c *Conn) WriteMessage(msg []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
+	}
+	if c.framing == FramingRDP {
+		return errNoRDPSession
 	}
 	var err error
 	if c.framing == FramingTLS {

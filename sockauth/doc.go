@@ -152,4 +152,23 @@
 // header that announces more than TLS allows is refused at once (SEC_E_ILLEGAL_MESSAGE).
 // A client that opens with another framing's token is told apart, and so is a TLS client
 // of an sspi or gss server.
+//
+// # Framing "rdp": Remote Desktop's Network Level Authentication
+//
+// FramingRDP is what an RDP client and server exchange before their session: the client's
+// X.224 Connection Request (TPKT, MS-RDPBCGR 2.2.1.1) offering PROTOCOL_HYBRID (CredSSP)
+// and perhaps HYBRID_EX, the server's Connection Confirm selecting one (Server.HybridEx,
+// Client.HybridEx), then TLS records carrying CredSSP (package
+// github.com/gosspi/sspi/credssp), read as the tls framing reads them but handed to
+// CredSSP one record a call, and, with HYBRID_EX, the Early User Authorization Result. A
+// client that offers no NLA gets RDP_NEG_FAILURE (HYBRID_REQUIRED_BY_SERVER). The
+// server's hardening covers the prelude as well as CredSSP, every AcceptSecurityContext
+// runs on the Scheduler, and a failure's token (a TLS alert, CredSSP's errorCode) is sent
+// (ASC_REQ_EXTENDED_ERROR). Nothing follows: RDP would go on with its MCS connection, which
+// this package does not speak, so the server's default handler closes the connection and
+// its log line says who authenticated, whether credentials were delegated (their kind,
+// never them), the CredSSP version and the early user authorization result. The client
+// checks the server's certificate through Client.VerifyCertificate before any credential
+// is sent; Conn.RDPInfo reports what was negotiated. xfreerdp /sec:nla +auth-only and
+// freerdp-shadow-cli /sec:nla are its peers.
 package sockauth

@@ -27,9 +27,15 @@ const (
 	// TLS byte stream (EncryptMessage and DecryptMessage records). Its package is Schannel.
 	// See the package documentation.
 	FramingTLS
+	// FramingRDP is Remote Desktop's Network Level Authentication: the X.224 Connection
+	// Request and Confirm selecting PROTOCOL_HYBRID (or HYBRID_EX), then TLS records
+	// carrying CredSSP, read as FramingTLS reads them. Its package is CredSSP. A server of
+	// this framing is a gate in front of nothing: once the client has authenticated, the
+	// default handler closes the connection. See the package documentation.
+	FramingRDP
 )
 
-// String returns "sspi", "gss" or "tls", the names the CLI takes.
+// String returns "sspi", "gss", "tls" or "rdp", the names the CLI takes.
 func (f Framing) String() string {
 	switch f {
 	case FramingSSPI:
@@ -38,11 +44,13 @@ func (f Framing) String() string {
 		return "gss"
 	case FramingTLS:
 		return "tls"
+	case FramingRDP:
+		return "rdp"
 	}
 	return fmt.Sprintf("Framing(%d)", int(f))
 }
 
-// ParseFraming reads "sspi", "gss" or "tls" (case-insensitively).
+// ParseFraming reads "sspi", "gss", "tls" or "rdp" (case-insensitively).
 func ParseFraming(s string) (Framing, error) {
 	switch strings.ToLower(s) {
 	case "sspi":
@@ -51,8 +59,10 @@ func ParseFraming(s string) (Framing, error) {
 		return FramingGSS, nil
 	case "tls":
 		return FramingTLS, nil
+	case "rdp":
+		return FramingRDP, nil
 	}
-	return 0, fmt.Errorf("sockauth: unknown framing %q (want sspi, gss or tls)", s)
+	return 0, fmt.Errorf("sockauth: unknown framing %q (want sspi, gss, tls or rdp)", s)
 }
 
 // Protection is how messages are protected once the handshake is done.

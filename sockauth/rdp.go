@@ -122,28 +122,9 @@ func ConnectRDP(nc net.Conn, cred *sspi.Credentials, target string, opts RDPOpti
 	nc.SetDeadline(time.Now().Add(opts.timeout()))
 	defer nc.SetDeadline(time.Time{})
 	br := bufio.NewReaderSize(nc, readBufSize)
-	protos := rdp.ProtocolSSL | rdp.ProtocolHybrid
-	if opts.HybridEx {
-		protos |= rdp.ProtocolHybridEx
-	}
-	cr := &rdp.ConnectionRequest{Cookie: opts.Cookie, NegReq: true, RequestedProtocols: protos}
-	if _, err := nc.Write(cr.Marshal()); err != nil {
-		return nil, 0, err
-	}
-	pdu, err := rdp.ReadTPKT(br, rdp.MaxConnectionPDU)
+	proto, err := connectRDPPrelude(br, nc, opts.Cookie, opts.HybridEx)
 	if err != nil {
 		return nil, 0, err
-	}
-	cc, err := rdp.ParseConnectionConfirm(pdu)
-	if err != nil {
-		return nil, 0, err
-	}
-	if cc.Failure || cc.NoNegotiation || cc.Protocol&(rdp.ProtocolHybrid|rdp.ProtocolHybridEx) == 0 {
-		why := "selected protocol " + fmt.Sprint(cc.Protocol)
-		if cc.Failure {
-			why = rdp.FailureText(cc.Protocol)
-		}
-		return nil, 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "sockauth: the RDP server does not do Network Level Authentication (%s)", why)
 	}
 	req := opts.Req
 	if req == 0 {
@@ -159,18 +140,52 @@ func ConnectRDP(nc net.Conn, cred *sspi.Credentials, target string, opts RDPOpti
 			}
 		}
 		if err != nil {
-			return nil, cc.Protocol, err
+			return nil, proto, err
 		}
 		if c.Established() {
-			return c, cc.Protocol, nil
+			return c, proto, nil
 		}
 		if in, err = readTLSRecord(br); err != nil {
 			if errors.Is(err, io.EOF) {
-				err = sspi.Errorf(sspi.ErrLogonDenied, "sockauth: the RDP server closed the connection during CredSSP without saying why (FreeRDP does so when the logon fails)")
+				err = errRDPClosed
 			}
-			return nil, cc.Protocol, err
+			return nil, proto, err
 		}
 	}
+}
+
+// errRDPClosed: an RDP server that refuses a logon closes the connection without a
+// CredSSP errorCode (FreeRDP does).
+var errRDPClosed = sspi.Errorf(sspi.ErrLogonDenied, "sockauth: the RDP server closed the connection during CredSSP without saying why (FreeRDP does so when the logon fails; its log says why)")
+
+// connectRDPPrelude sends the X.224 Connection Request offering PROTOCOL_HYBRID (and
+// HYBRID_EX with hybridEx) and reads the Confirm: the protocol the server selected, or
+// SEC_E_UNSUPPORTED_FUNCTION when it does not do Network Level Authentication.
+func connectRDPPrelude(r io.Reader, w io.Writer, cookie string, hybridEx bool) (uint32, error) {
+	protos := rdp.ProtocolSSL | rdp.ProtocolHybrid
+	if hybridEx {
+		protos |= rdp.ProtocolHybridEx
+	}
+	cr := &rdp.ConnectionRequest{Cookie: cookie, NegReq: true, RequestedProtocols: protos}
+	if _, err := w.Write(cr.Marshal()); err != nil {
+		return 0, err
+	}
+	pdu, err := rdp.ReadTPKT(r, rdp.MaxConnectionPDU)
+	if err != nil {
+		return 0, err
+	}
+	cc, err := rdp.ParseConnectionConfirm(pdu)
+	if err != nil {
+		return 0, err
+	}
+	if cc.Failure || cc.NoNegotiation || cc.Protocol&(rdp.ProtocolHybrid|rdp.ProtocolHybridEx) == 0 {
+		why := "selected protocol " + fmt.Sprint(cc.Protocol)
+		if cc.Failure {
+			why = rdp.FailureText(cc.Protocol)
+		}
+		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "sockauth: the RDP server does not do Network Level Authentication (%s)", why)
+	}
+	return cc.Protocol, nil
 }
 
 // readTLSRecord reads one whole TLS record (RFC 8446 5.1), bounded by the largest a

@@ -122,11 +122,17 @@ type Server struct {
 	// until the client's NOOP); with FramingSSPI, the SDK sample's (send Greeting sealed
 	// and close), or, for a client that asked for messages, Greeting followed by an echo of
 	// every message until the client's empty frame; with FramingTLS, Greeting and a
-	// newline, then an echo of every record's data until the client's close_notify.
+	// newline, then an echo of every record's data until the client's close_notify; with
+	// FramingRDP, nothing: the connection is closed once the client has authenticated
+	// (the server is a gate in front of nothing; its log line says who passed).
 	Handler Handler
 	// Greeting is what the default handler of FramingSSPI and FramingTLS sends; empty
 	// means DefaultGreeting.
 	Greeting string
+	// HybridEx, with FramingRDP, selects PROTOCOL_HYBRID_EX when the client offers it, so
+	// that the Early User Authorization Result follows CredSSP: the credentials must send
+	// it (credssp.Config.EarlyUserAuthResult). Without it PROTOCOL_HYBRID is selected.
+	HybridEx bool
 
 	initOnce   sync.Once
 	pending    chan struct{}
@@ -453,8 +459,11 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 // until the client's data rate falls below the floor), every write and every
 // AcceptSecurityContext call too.
 func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
-	if s.Framing == FramingTLS {
+	switch s.Framing {
+	case FramingTLS:
 		return s.tlsServerHandshake(c, m)
+	case FramingRDP:
+		return s.rdpServerHandshake(c, m)
 	}
 	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: s.Req, Scheduler: s.Scheduler})
 	ok := false
@@ -604,8 +613,11 @@ func (s *Server) readGSSContextToken(c *Conn, limit int, first bool) ([]byte, er
 
 // defaultHandler is the session of Handler's documentation.
 func (s *Server) defaultHandler(ctx context.Context, c *Conn) error {
-	if c.framing == FramingTLS {
+	switch c.framing {
+	case FramingTLS:
 		return s.tlsEcho(c)
+	case FramingRDP:
+		return nil
 	}
 	if c.framing == FramingGSS {
 		for {
@@ -686,6 +698,9 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 			// The key that accepted the client (Kerberos): which service it reached.
 			attrs = append(attrs, slog.String("service", wiretext.Name(c.id.Server)))
 		}
+		if c.rdp != nil {
+			attrs = append(attrs, c.rdp.logAttrs()...)
+		}
 		if c.framing == FramingSSPI {
 			mode := "messages"
 			if c.sample {
@@ -695,6 +710,9 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 		}
 	} else {
 		attrs = append(attrs, slog.String("package", s.Credentials.Package()))
+		if c.rdp != nil && c.rdp.proto != 0 {
+			attrs = append(attrs, slog.String("protocol", rdpProtocolName(c.rdp.proto)))
+		}
 	}
 	attrs = append(attrs,
 		slog.Duration("handshake", authDur),

@@ -104,5 +104,43 @@ func sniffFraming(br *bufio.Reader, f Framing, limit int) (Framing, bool) {
 
 // otherFraming is the error for a peer found speaking the framing other, not f.
 func otherFraming(f, other Framing, peer string) error {
-	return sspi.Errorf(sspi.ErrIllegalMessage, "%w: the %s's first bytes are %s-framed, and this end's framing is %s", ErrOtherFraming, peer, other, f)
+	return sspi.Errorf(sspi.ErrIllegalMessage, "%w: the %s's first bytes are %s-framed, and this end's framing is %s", &framingMismatch{other}, peer, other, f)
+}
+
+// framingMismatch carries the framing the peer was found speaking; it is ErrOtherFraming.
+type framingMismatch struct{ peer Framing }
+
+func (e *framingMismatch) Error() string { return ErrOtherFraming.Error() }
+func (e *framingMismatch) Unwrap() error { return ErrOtherFraming }
+
+// PeerFraming returns the framing the peer was found speaking when err is a framing
+// mismatch (errors.Is(err, ErrOtherFraming)).
+func PeerFraming(err error) (Framing, bool) {
+	var m *framingMismatch
+	if errors.As(err, &m) {
+		return m.peer, true
+	}
+	return 0, false
+}
+
+// ErrNotTLS is in the chain of a tls framing client's error when the server's first
+// bytes are not a TLS record and not in another framing either.
+var ErrNotTLS = errors.New("sockauth: the server does not speak TLS")
+
+// sniffServerTLS looks at the first bytes a TLS server sends, once some have come: a
+// record (content type 20 to 24) is left to Schannel; the other framings, and anything
+// else, are named. A server that sends nothing is left to the handshake's read.
+func sniffServerTLS(br *bufio.Reader, limit int) error {
+	b, err := br.Peek(1)
+	if err != nil || b[0] >= 20 && b[0] <= 24 {
+		return nil
+	}
+	b, _ = br.Peek(min(max(br.Buffered(), 1), 16))
+	switch {
+	case gssOpening(b) || gssContextToken(b, limit):
+		return otherFraming(FramingTLS, FramingGSS, "server")
+	case sspiFrame(b, limit):
+		return otherFraming(FramingTLS, FramingSSPI, "server")
+	}
+	return sspi.Errorf(sspi.ErrIllegalMessage, "%w: its first bytes are %q, not a TLS record", ErrNotTLS, b)
 }

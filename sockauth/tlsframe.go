@@ -66,6 +66,32 @@ type tlsState struct {
 
 	closeSent  bool // our close_notify has gone
 	peerClosed bool // the peer's close_notify has come
+
+	// oneRecord hands the handshake one whole record a call (FramingRDP): CredSSP
+	// decrypts every record it is given, and after its last message an RDP client's
+	// next records (MCS) are not CredSSP's to read.
+	oneRecord bool
+}
+
+// handshakeInput is what the next handshake call gets: what is pending, or with
+// oneRecord the first record of it when that is whole.
+func (t *tlsState) handshakeInput() []byte {
+	data := t.pending()
+	if t.oneRecord && len(data) >= 5 {
+		if n := 5 + int(binary.BigEndian.Uint16(data[3:5])); n < len(data) {
+			data = data[:n]
+		}
+	}
+	return data
+}
+
+// consumeInput marks the input of a handshake call consumed, but for the bytes a
+// BufferExtra buffer gives back.
+func (t *tlsState) consumeInput(given int, extra *sspi.Buffer) {
+	if extra.Type == sspi.BufferExtra && extra.Size > 0 && extra.Size <= given {
+		given -= extra.Size
+	}
+	t.roff += given
 }
 
 // pending returns the bytes received and not consumed.
@@ -140,7 +166,7 @@ func (c *Conn) tlsHandshake(step tlsStepFunc, limit int, write func([]byte) erro
 				return err
 			}
 		}
-		in := [2]sspi.Buffer{{Type: sspi.BufferToken, Data: t.pending()}, {Type: sspi.BufferEmpty}}
+		in := [2]sspi.Buffer{{Type: sspi.BufferToken, Data: t.handshakeInput()}, {Type: sspi.BufferEmpty}}
 		out := [1]sspi.Buffer{{Type: sspi.BufferToken}}
 		received := len(in[0].Data)
 		status, err := step(in[:], out[:])
@@ -149,17 +175,23 @@ func (c *Conn) tlsHandshake(step tlsStepFunc, limit int, write func([]byte) erro
 			continue
 		}
 		if err != nil {
+			if len(out[0].Data) > 0 {
+				// With EXTENDED_ERROR a failure comes with a token for the peer (a fatal
+				// alert, a CredSSP errorCode): it learns why before the connection ends.
+				_ = write(out[0].Data)
+			}
 			return err
 		}
 		if legs++; legs > tlsMaxLegs {
 			return sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the peer is still sending handshake records after %d calls", tlsMaxLegs)
 		}
+		before := len(t.pending())
 		if status != sspi.IncompleteCredentials {
 			// SEC_I_INCOMPLETE_CREDENTIALS consumed nothing: the same bytes go again.
-			t.consumeTo(&in[1])
+			t.consumeInput(received, &in[1])
 		}
 		if trace != nil {
-			trace(Leg{N: legs + 1, Received: received - len(t.pending()), Status: status, Sent: len(out[0].Data)})
+			trace(Leg{N: legs + 1, Received: before - len(t.pending()), Status: status, Sent: len(out[0].Data)})
 		}
 		if len(out[0].Data) > 0 {
 			if err := write(out[0].Data); err != nil {
@@ -459,24 +491,44 @@ func (c *Conn) tlsGoodbye() {
 const tlsServerReq = sspi.ASCReqConfidentiality | sspi.ASCReqReplayDetect | sspi.ASCReqSequenceDetect | sspi.ASCReqStream
 
 // tlsClientReq is what a client asks of InitializeSecurityContext for FramingTLS.
-const tlsClientReq = sspi.ISCReqConfidentiality | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect | sspi.ISCReqStream | sspi.ISCReqAllocateMemory
+// EXTENDED_ERROR: a failing handshake hands out the fatal alert, which is sent.
+const tlsClientReq = sspi.ISCReqConfidentiality | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect | sspi.ISCReqStream | sspi.ISCReqAllocateMemory | sspi.ISCReqExtendedError
 
-// tlsAccept runs the server's side of a FramingTLS handshake. Every
-// AcceptSecurityContext call runs on the scheduler, within the handshake's deadline, as
-// the other framings' calls do; reads go through m, so the deadline and the rate floor
-// apply to them too.
+// tlsAccept runs the server's side of a FramingTLS handshake.
 func (s *Server) tlsAccept(c *Conn, m *handshakeMeter) error {
+	req := s.Req
+	if req == 0 {
+		req = tlsServerReq
+	}
+	// EXTENDED_ERROR: a failing handshake hands out the fatal alert, which is sent.
+	req |= sspi.ASCReqAllocateMemory | sspi.ASCReqExtendedError
+	if b, _ := c.br.Peek(gssHeaderLen); gssOpening(b) || gssContextToken(b, s.maxToken()) {
+		return otherFraming(FramingTLS, FramingGSS, "client")
+	} else if sspiFrame(b, s.maxToken()) {
+		return otherFraming(FramingTLS, FramingSSPI, "client")
+	}
+	if err := s.acceptRecords(c, m, req, false); err != nil {
+		return err
+	}
+	return c.tlsEstablished(func(in, out []sspi.Buffer) (sspi.Status, error) {
+		_, st, err := sspi.AcceptSecurityContext(s.Credentials, c.ctx, req, sspi.NativeDataRep, in, out)
+		return st, err
+	})
+}
+
+// acceptRecords runs AcceptSecurityContext on the TLS records of c until the context is
+// established (FramingTLS and FramingRDP), and gives the context to c. Every call runs on
+// the scheduler, within the handshake's deadline, as the other framings' calls do; reads
+// go through m, so the deadline and the rate floor apply to them too. A failing call's
+// output (a TLS alert, a CredSSP errorCode: ASC_REQ_EXTENDED_ERROR) is sent before the
+// error is returned.
+func (s *Server) acceptRecords(c *Conn, m *handshakeMeter, req sspi.ContextReq, oneRecord bool) error {
 	sched := s.Scheduler
 	if sched == nil {
 		sched = sspi.DefaultScheduler()
 	}
 	ac := sched.NewAsyncContext()
 	defer ac.Free()
-	req := s.Req
-	if req == 0 {
-		req = tlsServerReq
-	}
-	req |= sspi.ASCReqAllocateMemory
 	var sctx *sspi.Context
 	ok := false
 	defer func() {
@@ -505,31 +557,26 @@ func (s *Server) tlsAccept(c *Conn, m *handshakeMeter) error {
 		}
 		return status, err
 	}
-	if b, _ := c.br.Peek(gssHeaderLen); gssOpening(b) || gssContextToken(b, s.maxToken()) {
-		return otherFraming(FramingTLS, FramingGSS, "client")
-	} else if sspiFrame(b, s.maxToken()) {
-		return otherFraming(FramingTLS, FramingSSPI, "client")
-	}
 	write := func(b []byte) error {
 		_ = c.nc.SetWriteDeadline(m.deadline)
 		_, err := c.nc.Write(b)
 		return err
 	}
-	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
+	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize), oneRecord: oneRecord}
 	if err := c.tlsHandshake(step, s.maxToken(), write, nil); err != nil {
 		return err
 	}
 	c.ctx = sctx
 	ok = true // the context belongs to c from here on
-	return c.tlsEstablished(func(in, out []sspi.Buffer) (sspi.Status, error) {
-		_, st, err := sspi.AcceptSecurityContext(s.Credentials, c.ctx, req, sspi.NativeDataRep, in, out)
-		return st, err
-	})
+	return nil
 }
 
 // tlsConnect runs the client's side of a FramingTLS handshake after the first call,
 // whose token first is.
-func (cl *Client) tlsConnect(c *Conn, target string, first iscResult) error {
+//
+// check, if set, runs after every call that succeeded, before its output is sent; an
+// error from it ends the handshake without sending that output.
+func (cl *Client) tlsConnect(c *Conn, target string, req sspi.ContextReq, check func(*sspi.Context) error, first iscResult) error {
 	sctx := first.ctx
 	legs := 1
 	if cl.Trace != nil {
@@ -539,7 +586,13 @@ func (cl *Client) tlsConnect(c *Conn, target string, first iscResult) error {
 		return err
 	}
 	step := func(in, out []sspi.Buffer) (sspi.Status, error) {
-		_, st, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, tlsClientReq, sspi.NativeDataRep, in, out)
+		_, st, err := sspi.InitializeSecurityContext(cl.Credentials, sctx, target, req, sspi.NativeDataRep, in, out)
+		if err == nil && check != nil {
+			if err = check(sctx); err != nil {
+				clear(out[0].Data)
+				out[0].Data = nil
+			}
+		}
 		return st, err
 	}
 	trace := func(l Leg) {
@@ -554,6 +607,9 @@ func (cl *Client) tlsConnect(c *Conn, target string, first iscResult) error {
 		return err
 	}
 	c.readDeadline()
+	if err := sniffServerTLS(c.br, orDefault(cl.MaxToken, DefaultMaxToken)); err != nil {
+		return err
+	}
 	if err := c.tlsHandshake(step, orDefault(cl.MaxToken, DefaultMaxToken), write, trace); err != nil {
 		if errors.Is(err, io.EOF) || isReset(err) {
 			err = sspi.Errorf(sspi.ErrLogonDenied, "%w token %d of the handshake (%v); its log says why", ErrNoAnswer, legs, err)
@@ -629,7 +685,7 @@ func (cl *Client) tlsClientHandshake(ctx context.Context, nc net.Conn, target st
 	defer stop()
 	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: FramingTLS, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
-	if err := cl.tlsConnect(c, target, first); err != nil {
+	if err := cl.tlsConnect(c, target, tlsClientReq, nil, first); err != nil {
 		if c.ctx == nil {
 			sspi.DeleteSecurityContext(first.ctx)
 		}

@@ -54,6 +54,17 @@ without). Without --message, the server's first line is read (the greeting of "s
 serve"); with --message, the text is sent as a line and lines are read until its echo
 or the server's close_notify ("openssl s_server -www" answers --message "GET /").
 
+RDP (--framing rdp, implied by --package CredSSP and implying it): the X.224 negotiation
+(PROTOCOL_HYBRID; HYBRID_EX with --early-user-auth, which waits for the server's Early
+User Authorization Result), then CredSSP with Negotiate inside, against "sspi serve
+--framing rdp" or a real RDP server (freerdp-shadow-cli, Windows). The target is
+TERMSRV/HOST unless --target says otherwise. The server's certificate is checked before
+any credential is sent, against --ca (the system's roots without it) and HOST; --insecure
+checks nothing and relies on CredSSP's binding to the server's key. --delegate sends the
+password to the server (TSPasswordCreds), also when only NTLM authenticated it, which
+proves nothing about the server: ask for it only for a server you trust. After CredSSP
+the connection closes: the protocol, CredSSP's version and what was delegated are printed.
+
 Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
 
 Examples:
@@ -81,6 +92,7 @@ type connectResult struct {
 	Echo       *string   `json:"echo,omitempty"`
 	MIC        *bool     `json:"mic_verified,omitempty"`
 	TLS        *tlsJSON  `json:"tls,omitempty"`
+	RDP        *rdpJSON  `json:"rdp,omitempty"`
 	Received   []string  `json:"received,omitempty"`
 	DurationMS float64   `json:"duration_ms"`
 }
@@ -109,7 +121,9 @@ func cmdConnect(args []string, e *env) int {
 	ca := fs.String("ca", "", "Schannel: PEM `file` of the CAs trusted for the server's certificate (default: the system's)")
 	cert := fs.String("cert", "", "Schannel: a client certificate chain, a PEM `file`")
 	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
-	insecure := fs.Bool("insecure", false, "Schannel: do not check the server's certificate at all (manual validation, nothing checked)")
+	insecure := fs.Bool("insecure", false, "Schannel and rdp: do not check the server's certificate at all (manual validation, nothing checked)")
+	inner := fs.String("inner", "", "rdp: the `package` inside CredSSP: Negotiate (default), NTLM (FreeRDP's servers take only bare NTLM) or Kerberos")
+	earlyUserAuth := fs.Bool("early-user-auth", false, "rdp: offer HYBRID_EX and wait for the server's Early User Authorization Result")
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, connectUsage, fs)
@@ -122,7 +136,19 @@ func cmdConnect(args []string, e *env) int {
 		err = checkAddress("address", pos[0], false)
 	}
 	if err == nil {
+		err = rdpPackage(fs, pkg, framing)
+	}
+	if err == nil {
 		err = checkPackage(*pkg)
+	}
+	if err == nil && (*earlyUserAuth || *inner != "") && !isCredSSP(*pkg) {
+		err = usageErrorf("--early-user-auth and --inner are for --framing rdp")
+	}
+	if err == nil && *inner != "" {
+		err = checkPackage(*inner)
+	}
+	if err == nil && isCredSSP(*pkg) && *message != "" {
+		err = usageErrorf("--message: the rdp framing has no session after the authentication (RDP's own would follow)")
 	}
 	var f sockauth.Framing
 	var prot sockauth.Protection
@@ -179,9 +205,16 @@ func cmdConnect(args []string, e *env) int {
 
 	var cred *sspi.Credentials
 	var source string
-	if isSchannel(*pkg) {
+	rdpTarget := *target
+	if rdpTarget == "" {
+		rdpTarget = "TERMSRV/" + rdpHost(addr)
+	}
+	switch {
+	case isSchannel(*pkg):
 		cred, source, err = acquireSchannelClient(*pkg, *ca, *cert, *key, *insecure)
-	} else {
+	case isCredSSP(*pkg):
+		cred, source, err = acquireCredSSPClient(*inner, *user, *passwordFile, rdpTarget, *delegate, *earlyUserAuth, e)
+	default:
 		cred, source, err = acquireClient(*pkg, *user, *passwordFile, e)
 	}
 	if err != nil {
@@ -204,10 +237,21 @@ func cmdConnect(args []string, e *env) int {
 		Messages:    f == sockauth.FramingSSPI && *message != "",
 		NoMutual:    *noMutual || *insecure,
 		Timeout:     *timeout,
+		HybridEx:    *earlyUserAuth,
 		Trace: func(l sockauth.Leg) {
 			res.Legs = append(res.Legs, legJSON{N: l.N, Received: l.Received, Status: l.Status.String(), Sent: l.Sent})
 			out("%s\n", l)
 		},
+	}
+	if f == sockauth.FramingRDP {
+		cl.Target = rdpTarget
+		if !*insecure {
+			roots, err := rdpRoots(*ca)
+			if err != nil {
+				return finish(err)
+			}
+			cl.VerifyCertificate = verifyRDPCertificate(roots, rdpHost(addr))
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2**timeout)
 	defer cancel()
@@ -229,6 +273,13 @@ func cmdConnect(args []string, e *env) int {
 	}
 	out("attributes:  %s\n", attrs.Format(false))
 	switch {
+	case f == sockauth.FramingRDP && res.Mutual:
+		res.Server = id.Server
+		out("mutual:      granted (inside CredSSP); server %s\n", orUnnamed(id.Server))
+	case f == sockauth.FramingRDP && *insecure:
+		out("mutual:      not granted, and the certificate not checked (--insecure): CredSSP binds to the server's key only\n")
+	case f == sockauth.FramingRDP:
+		out("mutual:      the server's certificate is valid for %s; not granted inside CredSSP\n", rdpHost(addr))
 	case res.Mutual && f == sockauth.FramingTLS:
 		res.Server = id.Server
 		out("mutual:      the server's certificate is valid for %s\n", orUnnamed(id.Server))
@@ -244,6 +295,8 @@ func cmdConnect(args []string, e *env) int {
 	}
 
 	switch {
+	case f == sockauth.FramingRDP:
+		rdpSession(c, res, out)
 	case f == sockauth.FramingTLS:
 		if err := tlsSession(c, *message, res, out); err != nil {
 			return finish(err)
@@ -324,11 +377,21 @@ func explainFailure(err error, f sockauth.Framing, legs int, established bool) e
 	case err == nil:
 		return nil
 	case errors.Is(err, sockauth.ErrOtherFraming):
-		other := sockauth.FramingGSS
-		if f == sockauth.FramingGSS {
-			other = sockauth.FramingSSPI
+		other, ok := sockauth.PeerFraming(err)
+		if !ok {
+			other = sockauth.FramingGSS
+			if f == sockauth.FramingGSS {
+				other = sockauth.FramingSSPI
+			}
+		}
+		if f == sockauth.FramingTLS {
+			return sspi.Errorf(sspi.ErrIllegalMessage, "the server does not speak TLS, it speaks the %s framing: try --framing %s (with its --package)", other, other)
 		}
 		return sspi.Errorf(sspi.ErrIllegalMessage, "the server speaks the %s framing: try --framing %s", other, other)
+	case errors.Is(err, sockauth.ErrNotTLS):
+		return sspi.Errorf(sspi.ErrIllegalMessage, "%v: the server does not speak TLS", err)
+	case f == sockauth.FramingTLS && errors.Is(err, sockauth.ErrNoAnswer) && legs <= 1:
+		return sspi.Errorf(sspi.ErrIllegalMessage, "the server closed the connection without a TLS answer to the ClientHello: it does not speak TLS (an \"sspi serve\" of the sspi or gss framing closes so): try --framing sspi|gss with its --package")
 	case !errors.Is(err, sockauth.ErrNoAnswer):
 		return err
 	case established:

@@ -151,8 +151,10 @@ type serverCreds struct {
 	// credentials, or the package itself.
 	mechanisms []string
 	cleanup    func()
-	// tlsLeaf is Schannel's server certificate.
+	// tlsLeaf is Schannel's (or CredSSP's) server certificate.
 	tlsLeaf *x509.Certificate
+	// throwaway: tlsLeaf was made in memory, for want of --cert and --key.
+	throwaway bool
 }
 
 // serverSettings are what a server's credentials are made from: serve's flags, or the
@@ -164,7 +166,10 @@ type serverSettings struct {
 	spn         string // --spn: the only Kerberos service principal accepted
 	replayCache string // --replay-cache: a Kerberos replay cache file that survives restarts
 
-	// Schannel's.
+	// CredSSP's (the rdp framing): the Early User Authorization Result.
+	earlyUserAuth bool
+
+	// Schannel's, and CredSSP's certificate.
 	cert, key  string           // --cert, --key: the certificate chain and its private key, PEM
 	clientCA   string           // --client-ca: the CAs whose client certificates are accepted
 	clientAuth string           // --client-auth: "request" or "require"
@@ -221,21 +226,23 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 			return nil, usageErrorf("--keytab, --spn and --replay-cache are for Kerberos and Negotiate; the NTLM package has no use for them")
 		}
 	case strings.EqualFold(pkg, "Negotiate"):
-		// NTLM gets the store directly; Kerberos the keytab, --keytab or the default one.
-		// Negotiate leaves out a mechanism whose credentials fail, silently: here a keytab
-		// the user named must work, and the mechanisms left are said at start-up.
-		cfg := &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Accounts: store}}}
-		krb, closeCache, err := kerberosServer(s)
-		switch {
-		case err == nil:
-			cfg.Mechanisms = append(cfg.Mechanisms, kerberos.PackageName)
-			cfg.Credentials[kerberos.PackageName] = krb
-			sc.cleanup = closeCache
-		case keytab != "" || spn != "" || s.replayCache != "":
+		cfg, err := negotiateServer(s, store, sc)
+		if err != nil {
 			return nil, err
 		}
-		cfg.Mechanisms = append(cfg.Mechanisms, ntlm.PackageName)
-		authData, sc.mechanisms = cfg, cfg.Mechanisms
+		authData = cfg
+	case isCredSSP(pkg):
+		// CredSSP: Negotiate inside (as above), the TLS certificate outside. --spn names
+		// the Kerberos principal inside, not CredSSP's.
+		cfg, err := negotiateServer(s, store, sc)
+		if err != nil {
+			return nil, err
+		}
+		ccfg, err := credsspServer(s, cfg, sc)
+		if err != nil {
+			return nil, err
+		}
+		authData, spn = ccfg, ""
 	case strings.EqualFold(pkg, kerberos.PackageName):
 		krb, closeCache, err := kerberosServer(s)
 		if err != nil {
@@ -267,6 +274,26 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 		sc.mechanisms = []string{cred.Package()}
 	}
 	return sc, nil
+}
+
+// negotiateServer is Negotiate's acceptor configuration: NTLM gets the store directly;
+// Kerberos the keytab, --keytab or the default one. Negotiate leaves out a mechanism
+// whose credentials fail, silently: here a keytab the user named must work, and the
+// mechanisms left are said at start-up (sc.mechanisms).
+func negotiateServer(s serverSettings, store *ntlm.FileAccountStore, sc *serverCreds) (*negotiate.Config, error) {
+	cfg := &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Accounts: store}}}
+	krb, closeCache, err := kerberosServer(s)
+	switch {
+	case err == nil:
+		cfg.Mechanisms = append(cfg.Mechanisms, kerberos.PackageName)
+		cfg.Credentials[kerberos.PackageName] = krb
+		sc.cleanup = closeCache
+	case s.keytab != "" || s.spn != "" || s.replayCache != "":
+		return nil, err
+	}
+	cfg.Mechanisms = append(cfg.Mechanisms, ntlm.PackageName)
+	sc.mechanisms = cfg.Mechanisms
+	return cfg, nil
 }
 
 // kerberosServer returns the Kerberos acceptor configuration of a keytab (empty: the
@@ -301,6 +328,24 @@ func kerberosServer(s serverSettings) (*kerberos.ServerConfig, func(), error) {
 // (NTLM_USER_FILE for NTLM, KRB5CCNAME for Kerberos) when they are set up, else a prompt on
 // the terminal. Without --user, the stored credentials' own default user is taken.
 func acquireClient(pkg, user, passwordFile string, e *env) (*sspi.Credentials, string, error) {
+	id, source, err := clientAuthData(pkg, user, passwordFile, e)
+	if err != nil {
+		return nil, "", err
+	}
+	var authData any
+	if id != nil {
+		authData = id
+	}
+	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, authData, nil)
+	if err != nil && id == nil && user == "" {
+		return nil, "", fmt.Errorf("no credentials: give --user (and a password), or set NTLM_USER_FILE and NTLMUSER: %w", err)
+	}
+	return cred, source, err
+}
+
+// clientAuthData is the identity acquireClient authenticates with: a user and password,
+// or nil for the stored credentials (then source is "stored credentials").
+func clientAuthData(pkg, user, passwordFile string, e *env) (*sspi.AuthIdentity, string, error) {
 	var pw string
 	source := ""
 	switch {
@@ -322,14 +367,7 @@ func acquireClient(pkg, user, passwordFile string, e *env) (*sspi.Credentials, s
 		if user != "" {
 			os.Setenv("NTLMUSER", user)
 		}
-		cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, nil, nil)
-		if err != nil {
-			if user == "" {
-				return nil, "", fmt.Errorf("no credentials: give --user (and a password), or set NTLM_USER_FILE and NTLMUSER: %w", err)
-			}
-			return nil, "", err
-		}
-		return cred, "stored credentials", nil
+		return nil, "stored credentials", nil
 	default:
 		var err error
 		if pw, err = readPassword(e, "Password for "+user+": ", false); err != nil {
@@ -344,6 +382,5 @@ func acquireClient(pkg, user, passwordFile string, e *env) (*sspi.Credentials, s
 	if err != nil {
 		return nil, "", err
 	}
-	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, id, nil)
-	return cred, source, err
+	return id, source, nil
 }

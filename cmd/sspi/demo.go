@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/credssp"
 	"github.com/gosspi/sspi/schannel"
 	"github.com/gosspi/sspi/sockauth"
 )
@@ -146,6 +147,22 @@ func demoCredentials(pkg string, e *env) (*demoCreds, error) {
 		return nil, errSkipped
 	}
 	acct := sc.ephemeral
+	if isCredSSP(pkg) {
+		// The NLA gate: the made-up account inside CredSSP, its password delegated.
+		id, err := clientIdentity("Negotiate", acct.User, acct.Password)
+		var cred *sspi.Credentials
+		if err == nil {
+			cfg := &credssp.Config{Negotiate: id, DelegateTo: []string{"TERMSRV/127.0.0.1"}, DelegateToNTLMOnly: []string{"TERMSRV/127.0.0.1"}}
+			cred, _, err = sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, cfg, nil)
+		}
+		if err != nil {
+			sc.cleanup()
+			sspi.FreeCredentialsHandle(sc.cred)
+			return nil, err
+		}
+		return &demoCreds{server: sc, client: cred, framing: sockauth.FramingRDP, target: "TERMSRV/127.0.0.1",
+			intro: "account " + acct.User + " (made up for the demo) inside CredSSP, a throwaway certificate outside"}, nil
+	}
 	// The account is made up: Negotiate offers NTLM only, and Kerberos is skipped.
 	id, err := clientIdentity(pkg, acct.User, acct.Password)
 	if err == nil {
@@ -164,8 +181,23 @@ func demoCredentials(pkg string, e *env) (*demoCreds, error) {
 	return nil, err
 }
 
-func demoPackage(pkg string, e *env) error {
-	dc, err := demoCredentials(pkg, e)
+// lockedWriter serializes the writes of the demo's client and its server's log: the rdp
+// gate logs while its client may still be printing.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func demoPackage(pkg string, e0 *env) error {
+	e := *e0
+	e.stdout = &lockedWriter{w: e0.stdout}
+	dc, err := demoCredentials(pkg, &e)
 	if err != nil {
 		return err
 	}
@@ -201,7 +233,8 @@ func demoPackage(pkg string, e *env) error {
 		Credentials: cred,
 		Framing:     dc.framing,
 		Target:      dc.target,
-		Messages:    true,
+		Messages:    dc.framing != sockauth.FramingRDP,
+		Delegate:    dc.framing == sockauth.FramingRDP,
 		Trace: func(leg sockauth.Leg) {
 			fmt.Fprintf(e.stdout, "   client %s\n", leg)
 		},
@@ -212,12 +245,21 @@ func demoPackage(pkg string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if dc.framing == sockauth.FramingRDP {
+		logw.waitLine(2 * time.Second) // the gate is done: its line first
+	}
 	attrs := c.Attributes()
 	fmt.Fprintf(e.stdout, "   package %s; attributes %s\n", c.Package(), attrs.Format(false))
 	if attrs.Has(sspi.ISCRetMutualAuth) {
 		fmt.Fprintf(e.stdout, "   mutual authentication: the server proved it is %s\n", orUnnamed(c.Identity().Server))
 	} else {
 		fmt.Fprintf(e.stdout, "   mutual authentication: asked for, not granted by %s\n", c.Package())
+	}
+	if info, ok := c.RDPInfo(); ok {
+		fmt.Fprintf(e.stdout, "   RDP %s, CredSSP version %d, %s inside, delegated: %s; the gate closes (no session follows)\n", info.Protocol, info.Version, info.Inner, orNothing(info.Delegated))
+		err = c.Close()
+		logw.waitLine(2 * time.Second)
+		return err
 	}
 	g, err := c.ReadMessage()
 	if err != nil {
@@ -243,4 +285,11 @@ func demoPackage(pkg string, e *env) error {
 	err = c.Close()
 	logw.waitLine(2 * time.Second) // the server's line for this session, before shutting it down
 	return err
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
 }

@@ -11,11 +11,12 @@
 // Every command takes --help. The exit status is 0 on success, 1 when authentication or
 // the exchange after it fails (the SEC_E status is printed), and 2 for a usage error.
 //
-// The service speaks three wire framings: "sspi", the Windows SDK sample's ("Using SSPI
+// The service speaks four wire framings: "sspi", the Windows SDK sample's ("Using SSPI
 // with a Windows Sockets Server"), "gss", MIT krb5's gss-sample, so that MIT's gss-client
-// and gss-server are peers of `sspi serve` and `sspi connect`, and "tls", a Windows
+// and gss-server are peers of `sspi serve` and `sspi connect`, "tls", a Windows
 // Schannel program's (TLS records as they are), so that openssl s_client and s_server,
-// gnutls-cli and gnutls-serv are. See package github.com/gosspi/sspi/sockauth for the
+// gnutls-cli and gnutls-serv are, and "rdp", Remote Desktop's Network Level
+// Authentication (CredSSP), an NLA gate that xfreerdp and freerdp-shadow-cli talk to. See package github.com/gosspi/sspi/sockauth for the
 // exact layouts.
 package main
 

@@ -86,10 +86,10 @@ func TestUsageBeforeCredentials(t *testing.T) {
 		{[]string{"connect", "127.0.0.1", "--user", "alice", "--password-file", nofile}, `address "127.0.0.1": missing port`},
 		{[]string{"connect", ":99999", "--user", "alice", "--password-file", nofile}, `address ":99999": invalid port`},
 		{[]string{"connect", "127.0.0.1:0", "--user", "alice", "--password-file", nofile}, "port 0 is for listening"},
-		{[]string{"connect", "127.0.0.1:2000", "--package", "Kerberoz", "--user", "alice", "--password-file", nofile}, `unknown package "Kerberoz" (known packages: Kerberos, Microsoft Unified Security Protocol Provider, NTLM, Negotiate, Schannel)`},
+		{[]string{"connect", "127.0.0.1:2000", "--package", "Kerberoz", "--user", "alice", "--password-file", nofile}, `unknown package "Kerberoz" (known packages: CredSSP, Kerberos, Microsoft Unified Security Protocol Provider, NTLM, Negotiate, Schannel)`},
 		{[]string{"serve", "--listen", "127.0.0.1", "--accounts", nofile}, `--listen "127.0.0.1": missing port`},
 		{[]string{"serve", "--listen", ":99999", "--accounts", nofile}, `--listen ":99999": invalid port`},
-		{[]string{"serve", "--package", "SChanel", "--accounts", nofile}, `unknown package "SChanel" (known packages: Kerberos, Microsoft Unified Security Protocol Provider, NTLM, Negotiate, Schannel)`},
+		{[]string{"serve", "--package", "SChanel", "--accounts", nofile}, `unknown package "SChanel" (known packages: CredSSP, Kerberos, Microsoft Unified Security Protocol Provider, NTLM, Negotiate, Schannel)`},
 		// Schannel's flags are checked before any file is read.
 		{[]string{"serve", "--package", "SChannel", "--accounts", nofile}, "--package Schannel needs the server's certificate and key"},
 		{[]string{"serve", "--package", "Schannel", "--cert", nofile, "--key", nofile, "--framing", "sspi"}, "--package Schannel speaks the tls framing only"},

@@ -35,6 +35,19 @@ attributes granted are checked against --require, and the client is then served:
                   answers. So openssl s_client and gnutls-cli work by hand:
                     openssl s_client -connect 127.0.0.1:2000 -servername localhost -CAfile ca.pem
                     gnutls-cli 127.0.0.1 -p 2000 --sni-hostname localhost --x509cafile ca.pem
+  --framing rdp   (Remote Desktop's Network Level Authentication; the framing of
+                  --package CredSSP, which it implies) an NLA gate in front of nothing:
+                  RDP's X.224 negotiation selects PROTOCOL_HYBRID (HYBRID_EX with
+                  --early-user-auth, which then sends the Early User Authorization
+                  Result), TLS with --cert/--key (without them, a throwaway self-signed
+                  certificate made in memory, with a warning), and CredSSP with Negotiate
+                  inside (the NTLM accounts and the keytab below; a Kerberos client needs
+                  TERMSRV/host in the keytab). Once the client has authenticated the log
+                  says who, whether a password was delegated (never the password), the
+                  CredSSP version and the early user authorization result, and the
+                  server closes the connection: no RDP session follows. xfreerdp then
+                  exits 147 (it goes on to RDP's MCS connection), so the log is the verdict:
+                    xfreerdp /v:127.0.0.1:2000 /sec:nla +auth-only /cert:ignore /u:USER /p:PASSWORD
 
 Accounts: NTLM clients are checked against --accounts FILE (made with "sspi accounts"),
 or the file the NTLM_USER_FILE variable names. With neither, the server makes up an
@@ -99,6 +112,7 @@ func cmdServe(args []string, e *env) int {
 	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
 	clientCA := fs.String("client-ca", "", "Schannel: PEM `file` of the CAs whose client certificates are accepted")
 	clientAuth := fs.String("client-auth", "", "Schannel, with --client-ca: `request` or require a client certificate (default require)")
+	earlyUserAuth := fs.Bool("early-user-auth", false, "rdp: select HYBRID_EX and send the Early User Authorization Result after CredSSP")
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, serveUsage, fs)
@@ -111,16 +125,22 @@ func cmdServe(args []string, e *env) int {
 		err = checkAddress("--listen", *listen, true)
 	}
 	if err == nil {
+		err = rdpPackage(fs, pkg, framing)
+	}
+	if err == nil {
 		err = checkPackage(*pkg)
 	}
 	settings := serverSettings{pkg: *pkg, accounts: *accounts, keytab: *keytab, spn: *spn, replayCache: *replayCache,
-		cert: *cert, key: *key, clientCA: *clientCA, clientAuth: *clientAuth}
+		cert: *cert, key: *key, clientCA: *clientCA, clientAuth: *clientAuth, earlyUserAuth: *earlyUserAuth}
 	var f sockauth.Framing
 	if err == nil {
 		f, err = framingFor(*pkg, *framing)
 	}
 	if err == nil {
 		err = checkServeTLSFlags(settings)
+	}
+	if err == nil {
+		err = checkServeRDPFlags(settings)
 	}
 	var req sspi.ContextAttr
 	var none bool
@@ -166,8 +186,16 @@ func cmdServe(args []string, e *env) int {
 		AllowUnprotected:  none,
 		Greeting:          *greeting,
 		Logger:            slog.New(handler),
+		HybridEx:          *earlyUserAuth,
 	}
-	announce(e, *jsonOut, l.Addr().String(), sc, *pkg, f)
+	if sc.throwaway {
+		fmt.Fprintf(e.stderr, "sspi serve: warning: no --cert/--key: the TLS certificate is a throwaway, self-signed, made in memory (%s); clients cannot check it\n", fingerprint(sc.tlsLeaf))
+	}
+	if f == sockauth.FramingRDP && !*jsonOut {
+		announceRDP(e, l.Addr().String(), sc, *earlyUserAuth)
+	} else {
+		announce(e, *jsonOut, l.Addr().String(), sc, *pkg, f)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -54,6 +54,9 @@ func framingFor(pkg, framing string) (sockauth.Framing, error) {
 // checkServeTLSFlags checks serve's Schannel flags against the package.
 func checkServeTLSFlags(s serverSettings) error {
 	if !isSchannel(s.pkg) {
+		if isCredSSP(s.pkg) {
+			return nil // checkServeRDPFlags
+		}
 		if s.cert != "" || s.key != "" || s.clientCA != "" || s.clientAuth != "" {
 			return usageErrorf("--cert, --key, --client-ca and --client-auth are for --package Schannel")
 		}
@@ -175,6 +178,15 @@ func acquireSchannelClient(pkg, ca, certFile, keyFile string, insecure bool) (*s
 
 // checkConnectTLSFlags checks connect's Schannel flags against the package.
 func checkConnectTLSFlags(pkg, user, passwordFile, ca, cert, key string, insecure bool) error {
+	if isCredSSP(pkg) {
+		switch {
+		case cert != "" || key != "":
+			return usageErrorf("--cert and --key are for --package Schannel: an RDP client authenticates inside CredSSP (--user)")
+		case insecure && ca != "":
+			return usageErrorf("--insecure checks no certificate; --ca would not be used")
+		}
+		return nil
+	}
 	if !isSchannel(pkg) {
 		if ca != "" || cert != "" || key != "" || insecure {
 			return usageErrorf("--ca, --cert, --key and --insecure are for --package Schannel")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -147,5 +148,60 @@ func TestDemoSchannel(t *testing.T) {
 	code, out, _ = runCmd(t, "", nil, "packages")
 	if code != exitOK || !strings.Contains(out, "Schannel ") || !strings.Contains(out, "Microsoft Unified Security Protocol Provider") {
 		t.Errorf("packages: %d\n%s", code, out)
+	}
+}
+
+// TestServeSchannelSendsAlert: a handshake the server refuses (s_client presents no
+// certificate to --client-auth require) ends with the server's fatal alert on the wire
+// (ASC_REQ_EXTENDED_ERROR), which s_client reports, not a bare close. With TLS 1.3 the
+// client has finished before the server refuses, so s_client must go on reading
+// (-ign_eof) to see it.
+func TestServeSchannelSendsAlert(t *testing.T) {
+	openssl := testpeers.RequireOpenSSL(t)
+	p := testpeers.NewPKI(t)
+	s := startServe(t, "--package", "Schannel", "--cert", p.Server.CertFile, "--key", p.Server.KeyFile, "--json",
+		"--client-ca", p.ClientCAFile, "--client-auth", "require")
+	for _, v := range []string{"-tls1_2", "-tls1_3"} {
+		_, stderr, _ := testpeers.RunTLSClient(t, "", openssl, "s_client", "-connect", s.addr, "-servername", "localhost", "-CAfile", p.CAFile, "-ign_eof", v)
+		if !regexp.MustCompile(`alert (certificate required|handshake failure)`).MatchString(stderr) {
+			t.Errorf("s_client %s: no alert from the server:\n%s", v, stderr)
+		}
+	}
+}
+
+// TestConnectTLSToNonTLSServer: `sspi connect --package Schannel` against servers that do
+// not speak TLS says so, and which framing they speak where their first bytes tell.
+func TestConnectTLSToNonTLSServer(t *testing.T) {
+	answer := func(reply []byte) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				nc, err := l.Accept()
+				if err != nil {
+					return
+				}
+				nc.Read(make([]byte, 4096))
+				nc.Write(reply)
+				nc.Close()
+			}
+		}()
+		return l.Addr().String()
+	}
+	ntlm := startServe(t, "--package", "NTLM")
+	for _, tt := range []struct {
+		name, addr, want string
+	}{
+		{"sspi serve of the sspi framing closes", ntlm.addr, "without a TLS answer to the ClientHello: it does not speak TLS"},
+		{"an sspi-framed answer", answer(append([]byte{40, 0, 0, 0}, "NTLMSSP\x00\x02\x00\x00\x00"...)), "it speaks the sspi framing: try --framing sspi"},
+		{"an HTTP answer", answer([]byte("HTTP/1.1 400 Bad Request\r\n\r\n")), `"HTTP/1.1 400 Bad`},
+	} {
+		code, _, errOut := sspiCmd(t, nil, "", "connect", tt.addr, "--package", "Schannel", "--insecure", "--timeout", "10s")
+		if code != exitAuth || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "does not speak TLS") {
+			t.Errorf("%s: exit %d, %s", tt.name, code, errOut)
+		}
 	}
 }

@@ -13,6 +13,7 @@ package rdp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -91,9 +92,10 @@ func illegal(format string, args ...any) error {
 func ReadTPKT(r io.Reader, max int) ([]byte, error) {
 	var hdr [tpktHeaderLen]byte
 	if n, err := io.ReadFull(r, hdr[:]); err != nil {
-		if n > 0 {
+		if n > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, sspi.Errorf(sspi.ErrIncompleteMessage, "rdp: the peer closed the connection inside a TPKT header: %w", err)
 		}
+		// A time-out or another I/O error stays what it is.
 		return nil, err
 	}
 	if hdr[0] != tpktVersion {
@@ -109,7 +111,10 @@ func ReadTPKT(r io.Reader, max int) ([]byte, error) {
 	pdu := make([]byte, n)
 	copy(pdu, hdr[:])
 	if _, err := io.ReadFull(r, pdu[tpktHeaderLen:]); err != nil {
-		return nil, sspi.Errorf(sspi.ErrIncompleteMessage, "rdp: the peer closed the connection inside a %d-byte TPKT PDU: %w", n, err)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, sspi.Errorf(sspi.ErrIncompleteMessage, "rdp: the peer closed the connection inside a %d-byte TPKT PDU: %w", n, err)
+		}
+		return nil, fmt.Errorf("rdp: reading a %d-byte TPKT PDU: %w", n, err)
 	}
 	return pdu, nil
 }
