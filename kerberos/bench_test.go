@@ -80,7 +80,7 @@ func newLocalKDC(tb testing.TB, et krbcrypto.EType) *localKDC {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cc := &clientCreds{user: "alice", realm: testRealm, name: "alice@" + testRealm, cname: cname, loggedIn: true,
+	cc := &clientCreds{user: "alice", realm: testRealm, name: "alice@" + testRealm, cname: cname,
 		tickets: &localTickets{der: der, key: sess}}
 	return &localKDC{keytab: ktb, svc: svc, client: cc}
 }
