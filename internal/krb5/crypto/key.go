@@ -107,7 +107,12 @@ type UsageKey struct {
 	block      cipher.Block // AES(Ke), shared: cipher.Block is read-only
 	k1, ksign  []byte       // RC4: HMAC-MD5(key, usage) and the signature key
 
-	pool sync.Pool // *state
+	// spare is a state ready for the next call, first the one inside the UsageKey: a key
+	// used once or by one caller at a time (a ticket's session key, a context's key)
+	// never reaches the pool, whose per-processor set-up would cost more than its use.
+	spare atomic.Pointer[state]
+	first state
+	pool  sync.Pool // *state, for concurrent callers
 }
 
 // state is what one call needs for itself: chained cipher modes and HMACs.
@@ -166,6 +171,7 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 		uk.block = b
 	}
 	uk.pool.New = uk.newState
+	uk.spare.Store(&uk.first)
 	return uk
 }
 
@@ -212,10 +218,19 @@ func (uk *UsageKey) checksummer(s *state) hash.Hash {
 	return s.mc
 }
 
-func (uk *UsageKey) get() *state { return uk.pool.Get().(*state) }
+func (uk *UsageKey) get() *state {
+	if s := uk.spare.Swap(nil); s != nil {
+		return s
+	}
+	return uk.pool.Get().(*state)
+}
+
 func (uk *UsageKey) put(s *state) {
 	clear(s.sum[:])
 	clear(s.blk[:])
+	if uk.spare.CompareAndSwap(nil, s) {
+		return
+	}
 	uk.pool.Put(s)
 }
 
@@ -247,14 +262,19 @@ func (k *Key) baseBlock() cipher.Block {
 }
 
 // dk appends DK(base, constant) of RFC 3961 5.1 for AES, whose random-to-key is the
-// identity, to out: AES-ECB applied repeatedly to the folded constant, concatenated.
+// identity, to out: AES-ECB applied repeatedly to the folded constant, concatenated. n is
+// a multiple of the block size (16 or 32) and out has room for it: the blocks are
+// encrypted where they land, so nothing escapes to the heap.
 func dk(out []byte, b cipher.Block, folded [16]byte, n int) []byte {
-	x := folded[:]
-	for len(out) < n {
-		b.Encrypt(x, x)
-		out = append(out, x...)
+	start := len(out)
+	out = append(out, folded[:]...)
+	b.Encrypt(out[start:], out[start:])
+	for len(out)-start < n {
+		i := len(out)
+		out = append(out, out[i-16:i]...)
+		b.Encrypt(out[i:], out[i:])
 	}
-	return out[:n]
+	return out[:start+n]
 }
 
 // kdfHMACSHA2 is KDF-HMAC-SHA2 of RFC 8009 3: the first n bytes of
