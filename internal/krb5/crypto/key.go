@@ -122,6 +122,16 @@ type state struct {
 	md       hash.Hash // RC4: MD5
 	sum      [64]byte
 	blk      [3][16]byte // CTS scratch blocks
+	miUsed   bool        // mi has been written to: reset it before the next use
+}
+
+// resetMI readies mi for a new MAC. A new HMAC is ready as it is, and resetting it would
+// make the standard library save its state, allocating, for a key that may be used once.
+func (s *state) resetMI() {
+	if s.miUsed {
+		s.mi.Reset()
+	}
+	s.miUsed = true
 }
 
 type cbcMode interface {
