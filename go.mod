@@ -3,7 +3,8 @@ module github.com/gosspi/sspi
 go 1.26.0
 
 require (
-	github.com/jcmturner/gofork v1.7.6
+	// Tests only: cross-checks of our Kerberos engine against an independent implementation.
+	github.com/jcmturner/gokrb5/v8 v8.4.4
 	golang.org/x/crypto v0.58.0
 )
 
@@ -11,7 +12,7 @@ require (
 	github.com/hashicorp/go-uuid v1.0.3 // indirect
 	github.com/jcmturner/aescts/v2 v2.0.0 // indirect
 	github.com/jcmturner/dnsutils/v2 v2.0.0 // indirect
-	github.com/jcmturner/gokrb5/v8 v8.4.4
+	github.com/jcmturner/gofork v1.7.6 // indirect
 	github.com/jcmturner/rpc/v2 v2.0.3 // indirect
 	golang.org/x/net v0.60.0 // indirect
 )

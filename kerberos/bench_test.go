@@ -80,7 +80,7 @@ func newLocalKDC(tb testing.TB, et krbcrypto.EType) *localKDC {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cc := &clientCreds{user: "alice", realm: testRealm, name: "alice@" + testRealm, cname: cname, loggedIn: true,
+	cc := &clientCreds{user: "alice", realm: testRealm, name: "alice@" + testRealm, cname: cname,
 		tickets: &localTickets{der: der, key: sess}}
 	return &localKDC{keytab: ktb, svc: svc, client: cc}
 }
@@ -461,5 +461,38 @@ func (f *floor) mic(data, mac []byte) {
 		f.ki.Write(data)
 		f.ki.Write(f.hdr[:])
 		mac = f.ki.Sum(mac[:0])
+	}
+}
+
+// BenchmarkAcceptSSPI is BenchmarkAccept through the SSPI calls, as a server makes them:
+// AcceptSecurityContext into the caller's output buffer, then DeleteSecurityContext.
+//
+//	go test -run X -bench AcceptSSPI -benchmem ./kerberos/
+func BenchmarkAcceptSSPI(b *testing.B) {
+	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
+		b.Run(et.String(), func(b *testing.B) {
+			l := newLocalKDC(b, et)
+			scred := acquire(b, sspi.CredInbound, &ServerConfig{KeytabData: l.keytab, ReplayCache: NewMemoryReplayCache(0)})
+			const batch = 512
+			_, toks := l.apReqs(b, batch)
+			in := []sspi.Buffer{{Type: sspi.BufferToken}}
+			out := []sspi.Buffer{{Type: sspi.BufferToken, Data: make([]byte, MaxToken)}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%batch == 0 && i > 0 {
+					b.StopTimer()
+					_, toks = l.apReqs(b, batch)
+					b.StartTimer()
+				}
+				in[0].Data = toks[i%batch]
+				out[0].Data = out[0].Data[:MaxToken]
+				sctx, _, err := sspi.AcceptSecurityContext(scred, nil, sspi.DefaultServerReq, sspi.NativeDataRep, in, out)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sspi.DeleteSecurityContext(sctx)
+			}
+		})
 	}
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/gosspi/sspi/internal/krb5/wire"
 )
 
-// ticketSource gives the initiator a service ticket to put in its AP-REQ: the Ticket's
-// DER as the KDC sent it and the ticket's session key. Implementations cache what they
+// ticketSource gives the initiator a service ticket to put in its AP-REQ, for a target
+// "service/host" or "service/host@REALM": the Ticket's DER as the KDC sent it and the
+// ticket's session key. Implementations cache what they
 // can and are safe for concurrent use; the key they return is shared and read-only.
 type ticketSource interface {
 	serviceTicket(ctx context.Context, spn string) (ticketDER []byte, sessionKey *krbcrypto.Key, err error)
@@ -82,7 +83,7 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if p.Req&sspi.ISCReqUseDCEStyle != 0 {
 		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: DCE style is not supported")
 	}
-	spn, _, err := parseTarget(p.Target)
+	spn, realm, err := parseTarget(p.Target)
 	if err != nil {
 		return 0, err
 	}
@@ -90,7 +91,11 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	tkt, key, err := c.creds.tickets.serviceTicket(ctx, spn)
+	name := spn
+	if realm != "" {
+		name = spn + "@" + realm
+	}
+	tkt, key, err := c.creds.tickets.serviceTicket(ctx, name)
 	if err != nil {
 		return 0, err
 	}

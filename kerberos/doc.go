@@ -9,21 +9,24 @@
 // KDC), because this package fails in AcquireCredentialsHandle or in the client's first
 // InitializeSecurityContext in those cases.
 //
-// Every per-handshake and per-message path runs on gosspi's own Kerberos engine
-// (internal/krb5): strict DER for the AP exchange (wire), the RFC 3962, 8009 and 4757
-// profiles with derived keys set up once per keytab key and per context (crypto), RFC 4121
-// and RFC 4757 tokens (gss), and the keytab format. The client's AS and TGS exchanges,
-// krb5.conf and its credential cache still come from github.com/jcmturner/gokrb5/v8,
-// behind one small seam (a ticket source that hands the initiator a ticket's DER and its
-// session key); none of its types appear in this package's API.
+// The package runs entirely on gosspi's own Kerberos engine (internal/krb5): strict DER
+// (wire), the RFC 3962, 8009 and 4757 profiles with derived keys set up once per keytab
+// key and per context (crypto), RFC 4121 and RFC 4757 tokens (gss), the keytab and
+// credential cache formats, krb5.conf as MIT reads it (config), and the client's AS and
+// TGS exchanges with referrals (client). github.com/jcmturner/gokrb5/v8 is no longer a
+// dependency of the library: only tests import it, to cross-check the engine against an
+// independent implementation.
 //
 // # Credentials
 //
 // AcquireCredentialsHandle takes, as authData:
 //
-//   - nil: the defaults of the environment. A client uses the credential cache named by
-//     KRB5CCNAME (default /tmp/krb5cc_<uid>), a server the keytab named by KRB5_KTNAME
-//     (default /etc/krb5.keytab); krb5.conf is KRB5_CONFIG (default /etc/krb5.conf).
+//   - nil: the defaults of the environment, as MIT finds them. A client uses the
+//     credential cache named by KRB5CCNAME (default /tmp/krb5cc_<uid>, FILE: caches only)
+//     when it holds a valid TGT, otherwise the client keytab named by KRB5_CLIENT_KTNAME
+//     (default /var/lib/krb5/user/<euid>/client.keytab) when there is one; a server uses
+//     the keytab named by KRB5_KTNAME (default /etc/krb5.keytab); krb5.conf is the files
+//     of KRB5_CONFIG, merged (default /etc/krb5.conf).
 //   - *sspi.AuthIdentity: a client's user ("alice@REALM", "REALM\alice", or User and
 //     Domain apart) and password. A domain without a dot is a NetBIOS name: it is used
 //     only when krb5.conf maps it to a realm (a realm of that name, or the one realm, or

@@ -3,89 +3,100 @@ package kerberos
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/wiretext"
-	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
-	"github.com/jcmturner/gokrb5/v8/messages"
 )
 
 // ErrReplay is the cause of the refusal of an authenticator the server has already seen.
 var ErrReplay = errors.New("kerberos: replayed authenticator")
 
-// statusForCode maps a Kerberos error code (RFC 4120 7.5.9) to the SSPI status Windows
-// reports for it.
+// Kerberos error codes (RFC 4120 7.5.9) an acceptor's KRB-ERROR may carry.
+const (
+	errCPrincipalUnknown = wire.KDCErrCPrincipalUnknown
+	errSPrincipalUnknown = wire.KDCErrSPrincipalUnknown
+	errPolicy            = 12
+	errETypeNoSupp       = 14
+	errClientRevoked     = 18
+	errKeyExpired        = 23
+	errPreauthFailed     = wire.KDCErrPreauthFailed
+	errBadIntegrity      = 31
+	errTktExpired        = 32
+	errRepeat            = 34
+	errNotUs             = 35
+	errBadMatch          = 36
+	errSkew              = wire.KRBAPErrSkew
+	errModified          = 41
+	errBadKeyVer         = 44
+	errNoKey             = 45
+)
+
+// statusForCode maps a Kerberos error code in a server's KRB-ERROR to the SSPI status
+// Windows reports for it.
 func statusForCode(code int32) sspi.Status {
 	switch code {
-	case errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN, errorcode.KDC_ERR_PREAUTH_FAILED,
-		errorcode.KRB_AP_ERR_BAD_INTEGRITY, errorcode.KDC_ERR_CLIENT_REVOKED,
-		errorcode.KDC_ERR_KEY_EXPIRED, errorcode.KRB_AP_ERR_MODIFIED,
-		errorcode.KRB_AP_ERR_REPEAT, errorcode.KDC_ERR_POLICY:
+	case errCPrincipalUnknown, errPreauthFailed, errBadIntegrity, errClientRevoked,
+		errKeyExpired, errModified, errRepeat, errPolicy:
 		return sspi.ErrLogonDenied
-	case errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN:
+	case errSPrincipalUnknown:
 		return sspi.ErrTargetUnknown
-	case errorcode.KRB_AP_ERR_SKEW:
+	case errSkew:
 		return sspi.ErrTimeSkew
-	case errorcode.KDC_ERR_ETYPE_NOSUPP:
+	case errETypeNoSupp:
 		return sspi.ErrKDCUnknownEtype
-	case errorcode.KRB_AP_ERR_TKT_EXPIRED:
+	case errTktExpired:
 		return sspi.ErrContextExpired
-	case errorcode.KRB_AP_ERR_NOKEY, errorcode.KRB_AP_ERR_BADKEYVER, errorcode.KRB_AP_ERR_NOT_US:
+	case errNoKey, errBadKeyVer, errNotUs:
 		return sspi.ErrWrongPrincipal
 	}
 	return sspi.ErrLogonDenied
 }
 
-// codeNames are the error names gokrb5 puts in its error strings, for errors that lost
-// their KRBError value on the way (gokrb5 wraps errors as strings).
-var codeNames = []struct {
-	name string
-	code int32
-}{
-	{"KDC_ERR_C_PRINCIPAL_UNKNOWN", errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN},
-	{"KDC_ERR_S_PRINCIPAL_UNKNOWN", errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN},
-	{"KDC_ERR_PREAUTH_FAILED", errorcode.KDC_ERR_PREAUTH_FAILED},
-	{"KRB_AP_ERR_BAD_INTEGRITY", errorcode.KRB_AP_ERR_BAD_INTEGRITY},
-	{"KRB_AP_ERR_SKEW", errorcode.KRB_AP_ERR_SKEW},
-	{"KDC_ERR_ETYPE_NOSUPP", errorcode.KDC_ERR_ETYPE_NOSUPP},
-	{"KDC_ERR_CLIENT_REVOKED", errorcode.KDC_ERR_CLIENT_REVOKED},
-	{"KDC_ERR_KEY_EXPIRED", errorcode.KDC_ERR_KEY_EXPIRED},
-	{"KRB_AP_ERR_TKT_EXPIRED", errorcode.KRB_AP_ERR_TKT_EXPIRED},
-	{"KRB_AP_ERR_REPEAT", errorcode.KRB_AP_ERR_REPEAT},
-	{"KRB_AP_ERR_NOT_US", errorcode.KRB_AP_ERR_NOT_US},
-	{"KRB_AP_ERR_BADMATCH", errorcode.KRB_AP_ERR_BADMATCH},
-	{"KRB_AP_ERR_MODIFIED", errorcode.KRB_AP_ERR_MODIFIED},
-	{"KRB_AP_ERR_NOKEY", errorcode.KRB_AP_ERR_NOKEY},
-	{"KRB_AP_ERR_BADKEYVER", errorcode.KRB_AP_ERR_BADKEYVER},
+// codeNames are the RFC 4120 names of the codes, for error text.
+var codeNames = map[int32]string{
+	errCPrincipalUnknown: "KDC_ERR_C_PRINCIPAL_UNKNOWN",
+	errSPrincipalUnknown: "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+	errPolicy:            "KDC_ERR_POLICY",
+	errETypeNoSupp:       "KDC_ERR_ETYPE_NOSUPP",
+	errClientRevoked:     "KDC_ERR_CLIENT_REVOKED",
+	errKeyExpired:        "KDC_ERR_KEY_EXPIRED",
+	errPreauthFailed:     "KDC_ERR_PREAUTH_FAILED",
+	errBadIntegrity:      "KRB_AP_ERR_BAD_INTEGRITY",
+	errTktExpired:        "KRB_AP_ERR_TKT_EXPIRED",
+	errRepeat:            "KRB_AP_ERR_REPEAT",
+	errNotUs:             "KRB_AP_ERR_NOT_US",
+	errBadMatch:          "KRB_AP_ERR_BADMATCH",
+	errSkew:              "KRB_AP_ERR_SKEW",
+	errModified:          "KRB_AP_ERR_MODIFIED",
+	errBadKeyVer:         "KRB_AP_ERR_BADKEYVER",
+	errNoKey:             "KRB_AP_ERR_NOKEY",
 }
 
-// kdcError maps an error from a gokrb5 KDC exchange to an SSPI status with the cause kept.
+// kdcError puts what failed in front of an error of the KDC exchanges (krbclient), keeping
+// its status (which krbclient chose from the KRB-ERROR's code, *krbclient.KDCError still
+// reachable through errors.As) and its cause, bounded.
 func kdcError(what string, err error) error {
-	var ke messages.KRBError
-	if errors.As(err, &ke) {
-		return &sspi.Error{Status: statusForCode(ke.ErrorCode), Err: bounded("kerberos: "+what+": ", err)}
-	}
-	s := err.Error()
-	for _, c := range codeNames {
-		if strings.Contains(s, c.name) {
-			return &sspi.Error{Status: statusForCode(c.code), Err: bounded("kerberos: "+what+": ", err)}
-		}
-	}
-	switch {
-	case strings.Contains(s, "Networking_Error"), strings.Contains(s, "could not get KDC"),
-		strings.Contains(s, "Configuration_Error"), strings.Contains(s, "no KDCs"):
-		return &sspi.Error{Status: sspi.ErrNoAuthenticatingAuthority, Err: bounded("kerberos: "+what+": ", err)}
-	case strings.Contains(s, "Decrypting_Error"), strings.Contains(s, "integrity"):
-		// The AS-REP did not decrypt with the key made from the password.
-		return &sspi.Error{Status: sspi.ErrLogonDenied, Err: bounded("kerberos: "+what+": ", err)}
-	}
-	return &sspi.Error{Status: sspi.ErrLogonDenied, Err: bounded("kerberos: "+what+": ", err)}
+	return &sspi.Error{Status: statusOr(err, sspi.ErrLogonDenied), Err: bounded("kerberos: "+what+": ", causeOf(err))}
 }
 
-// errEmptyTicket: gokrb5 handed out a ticket without ciphertext.
-var errEmptyTicket = errors.New("the KDC's ticket has no encrypted part")
+// statusOr is err's failure status, or def when it carries none.
+func statusOr(err error, def sspi.Status) sspi.Status {
+	var se *sspi.Error
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	return def
+}
+
+// causeOf is the cause inside an *sspi.Error, so that a status is not printed twice.
+func causeOf(err error) error {
+	var se *sspi.Error
+	if errors.As(err, &se) && se.Err != nil {
+		return se.Err
+	}
+	return err
+}
 
 // krbErrorToken maps a KRB-ERROR received in place of an AP-REP.
 func krbErrorToken(b []byte) error {
@@ -100,10 +111,8 @@ func krbErrorToken(b []byte) error {
 // by the caller).
 func krbErrorText(ke *wire.KRBError) error {
 	name := ""
-	for _, c := range codeNames {
-		if c.code == ke.Code {
-			name = " " + c.name
-		}
+	if n, ok := codeNames[ke.Code]; ok {
+		name = " " + n
 	}
 	if ke.HasEText && ke.EText != "" {
 		return fmt.Errorf("KRB-ERROR %d%s: %s", ke.Code, name, ke.EText)
@@ -115,12 +124,6 @@ func krbErrorText(ke *wire.KRBError) error {
 // nothing from the wire but numbers.
 func malformed(what string, err error) error {
 	return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: malformed %s: %v", what, err)
-}
-
-// undecodable reports a message the ASN.1 library could not decode. Its error is left
-// out: it prints the library's field parameters, pointers included, and is no help.
-func undecodable(what string) error {
-	return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: malformed %s: not the DER encoding RFC 4120 defines", what)
 }
 
 // boundedError keeps an error reachable for errors.Is and errors.As while its text is

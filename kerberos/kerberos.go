@@ -1,19 +1,21 @@
 package kerberos
 
 import (
+	"context"
 	"errors"
-	"fmt"
+	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosspi/sspi"
+	krbclient "github.com/gosspi/sspi/internal/krb5/client"
+	krbconf "github.com/gosspi/sspi/internal/krb5/config"
+	"github.com/gosspi/sspi/internal/krb5/keytab"
 	"github.com/gosspi/sspi/internal/krb5/wire"
-	"github.com/jcmturner/gokrb5/v8/client"
-	"github.com/jcmturner/gokrb5/v8/config"
-	krbcreds "github.com/jcmturner/gokrb5/v8/credentials"
-	"github.com/jcmturner/gokrb5/v8/keytab"
 )
 
 // PackageName is the name Kerberos is registered under.
@@ -42,7 +44,10 @@ func (pkg) Info() sspi.PackageInfo {
 
 // ClientConfig configures client credentials. Exactly one source of the TGT is used, in
 // this order: Password (an AS exchange for Principal), Keytab (an AS exchange with the
-// key of Principal from the keytab), CCache (a TGT already obtained, as by kinit).
+// key of Principal from the keytab), CCache (a TGT already obtained, as by kinit). With
+// none of the three, as MIT's gss_acquire_cred does, the cache named by KRB5CCNAME is used
+// when it holds a valid TGT, and otherwise the client keytab (KRB5_CLIENT_KTNAME, default
+// /var/lib/krb5/user/<euid>/client.keytab) when there is one.
 type ClientConfig struct {
 	// Principal is the client, "user@REALM" or "user" (the default realm of krb5.conf).
 	// It may be empty with CCache, whose default principal is then used.
@@ -54,7 +59,8 @@ type ClientConfig struct {
 	// CCache is the path of an MIT credential cache ("FILE:" prefix allowed); empty with
 	// no Password and no Keytab means KRB5CCNAME.
 	CCache string
-	// Config is the path of krb5.conf; empty means KRB5_CONFIG, then /etc/krb5.conf.
+	// Config is the path of krb5.conf; empty means KRB5_CONFIG (a colon-separated list of
+	// files, merged as MIT merges them), then /etc/krb5.conf.
 	Config string
 }
 
@@ -97,10 +103,9 @@ type credentials struct {
 }
 
 type clientCreds struct {
-	mu       sync.Mutex // serialises the AS exchange and the client's ticket cache
-	cl       *client.Client
-	loggedIn bool
-	fromCC   bool
+	mu       sync.Mutex // serialises the first AS exchange
+	cl       *krbclient.Client
+	loggedIn atomic.Bool
 	name     string // user@REALM
 	user     string
 	realm    string
@@ -183,7 +188,7 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 	// gss_acquire_cred_with_password does: a wrong one then fails here, before the caller
 	// has connected anywhere, not in the first InitializeSecurityContext.
 	if c.client != nil && !req.DeferLogon {
-		if err := c.client.login(); err != nil {
+		if err := c.client.login(context.Background()); err != nil {
 			return nil, err
 		}
 	}
@@ -201,25 +206,24 @@ func splitUser(name, domain string) (user, realm string) {
 	return name, strings.ToUpper(domain)
 }
 
-func loadConfig(path string) (*config.Config, error) {
-	if path == "" {
+// loadConfig reads krb5.conf: path, or KRB5_CONFIG's files, or /etc/krb5.conf.
+func loadConfig(path string) (*krbconf.Config, error) {
+	var cfg *krbconf.Config
+	var err error
+	if path != "" {
+		cfg, err = krbconf.Load(path)
+	} else {
 		path = os.Getenv("KRB5_CONFIG")
-		if i := strings.IndexByte(path, ':'); i >= 0 { // a search path: take the first
-			path = path[:i]
+		if path == "" {
+			path = krbconf.DefaultPath
 		}
+		cfg, err = krbconf.LoadDefault()
 	}
-	if path == "" {
-		path = "/etc/krb5.conf"
+	if errors.Is(err, fs.ErrNotExist) && errors.Is(err, krbconf.ErrNoConfig) {
+		return nil, sspi.Errorf(sspi.ErrNoAuthenticatingAuthority, "kerberos: no krb5.conf at %s", path)
 	}
-	cfg, err := config.Load(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, sspi.Errorf(sspi.ErrNoAuthenticatingAuthority, "kerberos: no krb5.conf at %s", path)
-		}
-		if cfg == nil {
-			return nil, sspi.Errorf(sspi.ErrNoAuthenticatingAuthority, "kerberos: reading %s: %v", path, err)
-		}
-		// gokrb5 returns a usable config with an UnsupportedDirective error; keep it.
+		return nil, sspi.Errorf(sspi.ErrNoAuthenticatingAuthority, "kerberos: reading krb5.conf: %w", err)
 	}
 	return cfg, nil
 }
@@ -240,90 +244,141 @@ func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 	if cfg == nil {
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: nil *ClientConfig")
 	}
-	var ccPath string
-	if cfg.Password == "" && cfg.Keytab == "" {
-		ccPath = cfg.CCache
-		if ccPath == "" {
-			ccPath = os.Getenv("KRB5CCNAME")
-		}
-		if ccPath == "" {
-			ccPath = fmt.Sprintf("/tmp/krb5cc_%d", os.Getuid())
-		}
-		if strings.Contains(ccPath, ":") && !strings.HasPrefix(ccPath, "FILE:") {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: credential cache %q is not a FILE: cache", ccPath)
-		}
-		ccPath = trimFilePrefix(ccPath)
-	}
 	kcfg, err := loadConfig(cfg.Config)
 	if err != nil {
 		return nil, err
 	}
+	opts := &krbclient.Options{Config: kcfg}
 	c := &clientCreds{}
-	settings := []func(*client.Settings){client.DisablePAFXFAST(true)}
 	switch {
-	case ccPath != "":
-		cc, err := krbcreds.LoadCCache(ccPath)
-		if err != nil {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no usable credential cache at %s: %v", ccPath, err)
-		}
-		cl, err := client.NewFromCCache(cc, kcfg, settings...)
-		if err != nil {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: credential cache %s: %v", ccPath, err)
-		}
-		c.cl, c.fromCC, c.loggedIn = cl, true, true
-		c.user = cc.GetClientPrincipalName().PrincipalNameString()
-		c.realm = cc.GetClientRealm()
-		if cfg.Principal != "" {
-			u, r := splitUser(cfg.Principal, "")
-			if u != c.user || (r != "" && r != c.realm) {
-				return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: credential cache %s holds %s@%s, not %s", ccPath, c.user, c.realm, cfg.Principal)
-			}
+	case cfg.Password == "" && cfg.Keytab == "":
+		if c.cl, err = defaultClient(cfg, opts); err != nil {
+			return nil, err
 		}
 	default:
 		if cfg.Principal == "" {
 			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no client principal given")
 		}
-		c.user, c.realm = splitUser(cfg.Principal, "")
+		user, realm := splitUser(cfg.Principal, "")
 		switch {
-		case c.realm == "":
-			c.realm = kcfg.LibDefaults.DefaultRealm
-		case windowsName && !strings.Contains(c.realm, "."):
-			if c.realm, err = mapDomainToRealm(c.realm, kcfg); err != nil {
+		case realm == "":
+			realm = kcfg.LibDefaults.DefaultRealm
+		case windowsName && !strings.Contains(realm, "."):
+			if realm, err = mapDomainToRealm(realm, kcfg); err != nil {
 				return nil, err
 			}
 		case windowsName:
-			c.realm = dnsDomainRealm(c.realm, kcfg)
+			realm = dnsDomainRealm(realm, kcfg)
 		}
-		if c.realm == "" {
+		if realm == "" {
 			return nil, sspi.Errorf(sspi.ErrNoAuthenticatingAuthority, "kerberos: %s has no realm and krb5.conf has no default_realm", cfg.Principal)
 		}
+		p := krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: strings.Split(user, "/")}, Realm: realm}
 		if cfg.Password != "" {
-			c.cl = client.NewWithPassword(c.user, c.realm, cfg.Password, kcfg, settings...)
+			c.cl, err = krbclient.NewWithPassword(opts, p, cfg.Password)
 		} else {
-			kt, err := keytab.Load(trimFilePrefix(cfg.Keytab))
-			if err != nil {
-				return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: keytab %s: %v", cfg.Keytab, err)
+			kt, kerr := keytab.Load(trimFilePrefix(cfg.Keytab))
+			if kerr != nil {
+				return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: keytab %s: %v", cfg.Keytab, kerr)
 			}
-			c.cl = client.NewWithKeytab(c.user, c.realm, kt, kcfg, settings...)
+			c.cl, err = krbclient.NewWithKeytab(opts, p, kt)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
+	// The client's name as krbclient holds it: the realm spelt as krb5.conf spells it, or
+	// the cache's principal.
+	u := c.cl.User()
+	c.user, c.realm = strings.Join(u.Name.Components, "/"), u.Realm
+	c.cname = wire.PrincipalName{Type: wire.NamePrincipal, Components: u.Name.Components}
 	c.name = c.user + "@" + c.realm
-	c.cname = wire.PrincipalName{Type: 1, Components: strings.Split(c.user, "/")}
-	c.tickets = &gokrb5Tickets{creds: c}
+	c.tickets = &clientTickets{creds: c, conf: kcfg}
 	return c, nil
 }
 
-// login makes sure the client holds a TGT.
-func (c *clientCreds) login() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.loggedIn {
+// defaultClient is the client of a ClientConfig without password and keytab, found as
+// MIT's gss_acquire_cred finds it: the credential cache (CCache, KRB5CCNAME, or
+// /tmp/krb5cc_<uid>) when it holds a valid TGT, otherwise, unless CCache was named, the
+// client keytab (KRB5_CLIENT_KTNAME, or MIT's default path) when there is one.
+func defaultClient(cfg *ClientConfig, opts *krbclient.Options) (*krbclient.Client, error) {
+	ccPath, err := krbclient.CCachePath(cfg.CCache)
+	if err != nil {
+		return nil, err
+	}
+	cl, ccErr := krbclient.LoadCCache(opts, ccPath)
+	if ccErr == nil {
+		if cfg.Principal != "" {
+			u, r := splitUser(cfg.Principal, "")
+			got := cl.User()
+			if u != strings.Join(got.Name.Components, "/") || (r != "" && r != got.Realm) {
+				return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: credential cache %s holds %s, not %s", ccPath, got.String(), cfg.Principal)
+			}
+		}
+		return cl, nil
+	}
+	ccErr = sspi.Errorf(sspi.StatusOf(ccErr), "kerberos: no usable credential cache at %s: %w", ccPath, causeOf(ccErr))
+	if cfg.CCache != "" {
+		return nil, ccErr
+	}
+	ktPath := clientKeytabPath()
+	kt, err := keytab.Load(ktPath)
+	if err != nil {
+		return nil, ccErr // no client keytab either: the cache is what the caller expected
+	}
+	p, ok := keytabPrincipal(kt, cfg.Principal, opts.Config.LibDefaults.DefaultRealm)
+	if !ok {
+		return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no usable credential cache at %s, and the client keytab %s holds no key of %s", ccPath, ktPath, cfg.Principal)
+	}
+	return krbclient.NewWithKeytab(opts, p, kt)
+}
+
+// clientKeytabPath is KRB5_CLIENT_KTNAME, or MIT's default client keytab.
+func clientKeytabPath() string {
+	if p := os.Getenv("KRB5_CLIENT_KTNAME"); p != "" {
+		return trimFilePrefix(p)
+	}
+	return "/var/lib/krb5/user/" + strconv.Itoa(os.Geteuid()) + "/client.keytab"
+}
+
+// keytabPrincipal is the client keytab's principal: the one named, if the keytab holds a
+// key of it, or, with none named, the first entry's, as MIT takes it.
+func keytabPrincipal(kt *keytab.Keytab, name, defaultRealm string) (krbclient.Principal, bool) {
+	if len(kt.Entries) == 0 {
+		return krbclient.Principal{}, false
+	}
+	if name == "" {
+		e := &kt.Entries[0]
+		return krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: e.Principal.Components}, Realm: e.Realm}, true
+	}
+	u, r := splitUser(name, "")
+	if r == "" {
+		r = defaultRealm
+	}
+	for i := range kt.Entries {
+		e := &kt.Entries[i]
+		if strings.Join(e.Principal.Components, "/") == u && e.Realm == r {
+			return krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: e.Principal.Components}, Realm: r}, true
+		}
+	}
+	return krbclient.Principal{}, false
+}
+
+// login makes sure the client holds a TGT; the first AS exchange is made once however
+// many contexts ask at the same time.
+func (c *clientCreds) login(ctx context.Context) error {
+	if c.cl == nil || c.loggedIn.Load() {
 		return nil
 	}
-	if err := c.cl.Login(); err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loggedIn.Load() {
+		return nil
+	}
+	if _, err := c.cl.TGT(ctx); err != nil {
 		return kdcError("getting a TGT for "+c.name, err)
 	}
-	c.loggedIn = true
+	c.loggedIn.Store(true)
 	return nil
 }
 
@@ -477,13 +532,9 @@ func (c *credentials) QueryCredentialsAttribute(attr sspi.CredentialAttribute, o
 
 // Close forgets the client's tickets and keys.
 func (c *credentials) Close() error {
-	if c.client != nil {
-		c.client.mu.Lock()
+	// The handle's references are gone, so no context holds the tickets' keys any more.
+	if c.client != nil && c.client.cl != nil {
 		c.client.cl.Destroy()
-		c.client.mu.Unlock()
-		if g, ok := c.client.tickets.(*gokrb5Tickets); ok {
-			g.forget()
-		}
 	}
 	return nil
 }

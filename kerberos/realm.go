@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gosspi/sspi"
-	"github.com/jcmturner/gokrb5/v8/config"
+	krbconf "github.com/gosspi/sspi/internal/krb5/config"
 )
 
 // A Windows-style identity ("EXAMPLE\alice", "alice@EXAMPLE", or Domain "EXAMPLE") names a
@@ -28,14 +28,14 @@ const maxRealmCandidates = 4
 
 // mapDomainToRealm returns the realm krb5.conf gives the NetBIOS domain, or an error that
 // says why Kerberos cannot be used for it.
-func mapDomainToRealm(domain string, cfg *config.Config) (string, error) {
+func mapDomainToRealm(domain string, cfg *krbconf.Config) (string, error) {
 	def := cfg.LibDefaults.DefaultRealm
 	if strings.EqualFold(def, domain) {
 		return def, nil
 	}
 	for _, r := range cfg.Realms {
-		if strings.EqualFold(r.Realm, domain) {
-			return r.Realm, nil
+		if strings.EqualFold(r.Name, domain) {
+			return r.Name, nil
 		}
 	}
 	seen := map[string]bool{}
@@ -48,10 +48,10 @@ func mapDomainToRealm(domain string, cfg *config.Config) (string, error) {
 	}
 	add(firstLabel(def), def)
 	for _, r := range cfg.Realms {
-		add(firstLabel(r.Realm), r.Realm)
+		add(firstLabel(r.Name), r.Name)
 	}
-	for d, r := range cfg.DomainRealm {
-		add(firstLabel(strings.TrimPrefix(d, ".")), r)
+	for _, d := range cfg.DomainRealm {
+		add(firstLabel(strings.TrimPrefix(d.Domain, ".")), d.Realm)
 	}
 	switch {
 	case len(found) == 1:
@@ -83,13 +83,13 @@ func firstLabel(s string) string {
 // dnsDomainRealm is the realm of a DNS domain named in a Windows-style identity: the realm
 // krb5.conf spells the same way but for case, or the domain upper-cased, as Active
 // Directory names its realms.
-func dnsDomainRealm(domain string, cfg *config.Config) string {
+func dnsDomainRealm(domain string, cfg *krbconf.Config) string {
 	if strings.EqualFold(cfg.LibDefaults.DefaultRealm, domain) {
 		return cfg.LibDefaults.DefaultRealm
 	}
 	for _, r := range cfg.Realms {
-		if strings.EqualFold(r.Realm, domain) {
-			return r.Realm
+		if strings.EqualFold(r.Name, domain) {
+			return r.Name
 		}
 	}
 	return strings.ToUpper(domain)

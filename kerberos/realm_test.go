@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
-	"github.com/jcmturner/gokrb5/v8/config"
+	krbconf "github.com/gosspi/sspi/internal/krb5/config"
 )
 
 // TestMapDomainToRealm pins the rule by which a NetBIOS domain in a Windows-style name
 // becomes a realm, or keeps Kerberos out (issue 9 item 1).
 func TestMapDomainToRealm(t *testing.T) {
-	cfg, err := config.NewFromString(`[libdefaults]
+	cfg, err := krbconf.Parse([]byte(`[libdefaults]
 	default_realm = CORP.EXAMPLE.COM
 [realms]
 	CORP.EXAMPLE.COM = {
@@ -31,7 +31,7 @@ func TestMapDomainToRealm(t *testing.T) {
 	}
 [domain_realm]
 	.eng.example.com = ENGINEERING.EXAMPLE.COM
-`)
+`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,12 @@ type UsageKey struct {
 	block      cipher.Block // AES(Ke), shared: cipher.Block is read-only
 	k1, ksign  []byte       // RC4: HMAC-MD5(key, usage) and the signature key
 
-	pool sync.Pool // *state
+	// spare is a state ready for the next call, first the one inside the UsageKey: a key
+	// used once or by one caller at a time (a ticket's session key, a context's key)
+	// never reaches the pool, whose per-processor set-up would cost more than its use.
+	spare atomic.Pointer[state]
+	first state
+	pool  sync.Pool // *state, for concurrent callers
 }
 
 // state is what one call needs for itself: chained cipher modes and HMACs.
@@ -117,6 +122,16 @@ type state struct {
 	md       hash.Hash // RC4: MD5
 	sum      [64]byte
 	blk      [3][16]byte // CTS scratch blocks
+	miUsed   bool        // mi has been written to: reset it before the next use
+}
+
+// resetMI readies mi for a new MAC. A new HMAC is ready as it is, and resetting it would
+// make the standard library save its state, allocating, for a key that may be used once.
+func (s *state) resetMI() {
+	if s.miUsed {
+		s.mi.Reset()
+	}
+	s.miUsed = true
 }
 
 type cbcMode interface {
@@ -148,11 +163,10 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 		uk.ke = dk(uk.derived[32:32:32+n], b, foldedConstant(u, constKe), n)
 		uk.ki = dk(uk.derived[64:64:64+n], b, foldedConstant(u, constKi), n)
 	case famSHA2:
-		h := k.p.hash()
 		var label [5]byte
-		uk.kc = kdfHMACSHA2(uk.derived[0:0], h, k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
-		uk.ke = kdfHMACSHA2(uk.derived[32:32], h, k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
-		uk.ki = kdfHMACSHA2(uk.derived[64:64], h, k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
+		uk.kc = kdfHMACSHA2(uk.derived[0:0], k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
+		uk.ke = kdfHMACSHA2(uk.derived[32:32], k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
+		uk.ki = kdfHMACSHA2(uk.derived[64:64], k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
 	case famRC4:
 		var ul [4]byte
 		binary.LittleEndian.PutUint32(ul[:], rc4Usage(u))
@@ -167,6 +181,7 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 		uk.block = b
 	}
 	uk.pool.New = uk.newState
+	uk.spare.Store(&uk.first)
 	return uk
 }
 
@@ -213,10 +228,19 @@ func (uk *UsageKey) checksummer(s *state) hash.Hash {
 	return s.mc
 }
 
-func (uk *UsageKey) get() *state { return uk.pool.Get().(*state) }
+func (uk *UsageKey) get() *state {
+	if s := uk.spare.Swap(nil); s != nil {
+		return s
+	}
+	return uk.pool.Get().(*state)
+}
+
 func (uk *UsageKey) put(s *state) {
 	clear(s.sum[:])
 	clear(s.blk[:])
+	if uk.spare.CompareAndSwap(nil, s) {
+		return
+	}
 	uk.pool.Put(s)
 }
 
@@ -248,26 +272,71 @@ func (k *Key) baseBlock() cipher.Block {
 }
 
 // dk appends DK(base, constant) of RFC 3961 5.1 for AES, whose random-to-key is the
-// identity, to out: AES-ECB applied repeatedly to the folded constant, concatenated.
+// identity, to out: AES-ECB applied repeatedly to the folded constant, concatenated. n is
+// a multiple of the block size (16 or 32) and out has room for it: the blocks are
+// encrypted where they land, so nothing escapes to the heap.
 func dk(out []byte, b cipher.Block, folded [16]byte, n int) []byte {
-	x := folded[:]
-	for len(out) < n {
-		b.Encrypt(x, x)
-		out = append(out, x...)
+	start := len(out)
+	out = append(out, folded[:]...)
+	b.Encrypt(out[start:], out[start:])
+	for len(out)-start < n {
+		i := len(out)
+		out = append(out, out[i-16:i]...)
+		b.Encrypt(out[i:], out[i:])
 	}
-	return out[:n]
+	return out[:start+n]
 }
 
 // kdfHMACSHA2 is KDF-HMAC-SHA2 of RFC 8009 3: the first n bytes of
-// HMAC(key, 00000001 | label | 00 | n*8 as 32 bits big-endian).
-func kdfHMACSHA2(out []byte, h func() hash.Hash, key, label []byte, n int) []byte {
-	m := hmac.New(h, key)
+// HMAC(key, 00000001 | label | 00 | n*8 as 32 bits big-endian), with SHA-256 for the
+// 16-byte keys of aes128-cts-hmac-sha256-128 and SHA-384 for the 32-byte keys of
+// aes256-cts-hmac-sha384-192. The HMAC is computed on the stack (the keys are shorter than
+// a block), so deriving a key allocates nothing: an acceptor derives four per AP-REQ from
+// the ticket's fresh session key.
+func kdfHMACSHA2(out []byte, key, label []byte, n int) []byte {
 	var in [4 + 16 + 5]byte // labels here: a usage constant (5 bytes) or "kerberos"
 	in[3] = 1
 	l := copy(in[4:4+16], label)
 	binary.BigEndian.PutUint32(in[4+l+1:], uint32(n*8))
-	m.Write(in[:4+l+5])
-	return m.Sum(out)[:n]
+	msg := in[:4+l+5]
+	if len(key) == 16 {
+		var ib [sha256.BlockSize + len(in)]byte
+		var ob [sha256.BlockSize + sha256.Size]byte
+		defer clear(ib[:sha256.BlockSize])
+		defer clear(ob[:])
+		padKey(ib[:sha256.BlockSize], ob[:sha256.BlockSize], key)
+		copy(ib[sha256.BlockSize:], msg)
+		inner := sha256.Sum256(ib[:sha256.BlockSize+len(msg)])
+		copy(ob[sha256.BlockSize:], inner[:])
+		sum := sha256.Sum256(ob[:])
+		out = append(out, sum[:n]...)
+		clear(sum[:])
+		return out
+	}
+	var ib [sha512.BlockSize + len(in)]byte
+	var ob [sha512.BlockSize + sha512.Size384]byte
+	defer clear(ib[:sha512.BlockSize])
+	defer clear(ob[:])
+	padKey(ib[:sha512.BlockSize], ob[:sha512.BlockSize], key)
+	copy(ib[sha512.BlockSize:], msg)
+	inner := sha512.Sum384(ib[:sha512.BlockSize+len(msg)])
+	copy(ob[sha512.BlockSize:], inner[:])
+	sum := sha512.Sum384(ob[:])
+	out = append(out, sum[:n]...)
+	clear(sum[:])
+	return out
+}
+
+// padKey writes HMAC's key XOR ipad and key XOR opad (RFC 2104) for a key shorter than the
+// block.
+func padKey(ipad, opad, key []byte) {
+	for i := range ipad {
+		var b byte
+		if i < len(key) {
+			b = key[i]
+		}
+		ipad[i], opad[i] = b^0x36, b^0x5c
+	}
 }
 
 func hmacMD5(key, data []byte) []byte {

@@ -63,7 +63,7 @@ func StringToKey(e EType, password, salt string, s2kparams []byte) (*Key, error)
 	if err != nil {
 		return nil, fmt.Errorf("krbcrypto: %w", err)
 	}
-	return NewKey(e, kdfHMACSHA2(nil, p.hash(), tkey, []byte("kerberos"), p.keySize))
+	return NewKey(e, kdfHMACSHA2(nil, tkey, []byte("kerberos"), p.keySize))
 }
 
 func foldedKerberos() [16]byte {

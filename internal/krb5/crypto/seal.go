@@ -86,7 +86,7 @@ func (uk *UsageKey) encParts(buf *[maxStackParts][]byte, signOnly uint64, parts 
 // mac is the (truncated) integrity tag over parts, after the zero IV for RFC 8009.
 func (uk *UsageKey) mac(s *state, iv bool, parts [][]byte) []byte {
 	mi := uk.integrity(s)
-	mi.Reset()
+	s.resetMI()
 	if iv {
 		mi.Write(zeroIV[:])
 	}
@@ -101,7 +101,7 @@ func (uk *UsageKey) rc4(s *state, cks []byte, parts [][]byte) {
 	c := s.blk[0][:]
 	copy(c, cks)
 	mi := uk.integrity(s)
-	mi.Reset()
+	s.resetMI()
 	mi.Write(c)
 	var rc rc4State
 	rc.init(mi.Sum(s.sum[16:16]))

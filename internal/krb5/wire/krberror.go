@@ -77,13 +77,16 @@ func (k *KRBError) parse(s *cryptobyte.String) error {
 	if k.HasCRealm = s.PeekASN1Tag(ctx(7)); k.HasCRealm && !stringField(s, 7, &k.CRealm) {
 		return malformed(typ, "crealm")
 	}
-	if err := parseOptNameField(s, 8, &k.CName); err != nil {
-		return err
+	if s.PeekASN1Tag(ctx(8)) {
+		k.CName = new(PrincipalName)
+		if err := parseNameFieldOf(s, 8, k.CName, true); err != nil {
+			return err
+		}
 	}
 	if !stringField(s, 9, &k.Realm) {
 		return malformed(typ, "realm")
 	}
-	if err := parseNameField(s, 10, &k.SName); err != nil {
+	if err := parseNameFieldOf(s, 10, &k.SName, true); err != nil {
 		return err
 	}
 	if k.HasEText = s.PeekASN1Tag(ctx(11)); k.HasEText && !stringField(s, 11, &k.EText) {

@@ -111,6 +111,13 @@ func (n PrincipalName) String() string {
 // parsePrincipalName reads a PrincipalName SEQUENCE. The components share one allocated
 // string, so a name costs two allocations however many components it has.
 func parsePrincipalName(s *cryptobyte.String, out *PrincipalName) error {
+	return parsePrincipalNameOf(s, out, false)
+}
+
+// parsePrincipalNameOf is parsePrincipalName; allowEmpty accepts a name-string of no
+// components, which Heimdal's KDC sends as a KRB-ERROR's sname when it has no name to give
+// (KDC_ERR_S_PRINCIPAL_UNKNOWN: name-type 0, name-string {}).
+func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty bool) error {
 	const typ = "PrincipalName"
 	var seq, names, list cryptobyte.String
 	if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &out.Type) {
@@ -131,7 +138,7 @@ func parsePrincipalName(s *cryptobyte.String, out *PrincipalName) error {
 		}
 		total += len(c)
 	}
-	if n == 0 {
+	if n == 0 && !allowEmpty {
 		return malformed(typ, "name-string")
 	}
 	var b strings.Builder
@@ -180,11 +187,15 @@ func (e *encoder) principalName(n *PrincipalName) {
 }
 
 func parseNameField(s *cryptobyte.String, n int, out *PrincipalName) error {
+	return parseNameFieldOf(s, n, out, false)
+}
+
+func parseNameFieldOf(s *cryptobyte.String, n int, out *PrincipalName, allowEmpty bool) error {
 	var c cryptobyte.String
 	if !field(s, n, &c) {
 		return malformed("PrincipalName", "")
 	}
-	if err := parsePrincipalName(&c, out); err != nil {
+	if err := parsePrincipalNameOf(&c, out, allowEmpty); err != nil {
 		return err
 	}
 	if !c.Empty() {

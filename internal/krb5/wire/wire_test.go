@@ -361,3 +361,26 @@ func TestMessageType(t *testing.T) {
 		}
 	}
 }
+
+// TestHeimdalKRBErrorEmptySName: Heimdal 7.8's KDC answers a TGS-REQ for an unknown service
+// with a KRB-ERROR whose sname is name-type 0 with no components and whose realm is
+// "<unspecified realm>" (recorded from the test peer). It must decode, or the client takes
+// the answer for no answer and reports the KDC unreachable instead of the unknown service.
+func TestHeimdalKRBErrorEmptySName(t *testing.T) {
+	b, err := hex.DecodeString("7e673065a003020105a10302011ea211180f32303236313132373037333931345aa30402026cbca411180f32303236313132373037333931345aa50402027163a603020107a9151b133c756e737065636966696564207265616c6d3eaa0b3009a003020100a1023000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k KRBError
+	if err := k.Unmarshal(b); err != nil {
+		t.Fatalf("Heimdal's KRB-ERROR: %v", err)
+	}
+	if k.Code != KDCErrSPrincipalUnknown || k.Realm != "<unspecified realm>" || len(k.SName.Components) != 0 {
+		t.Errorf("decoded %+v", k)
+	}
+	// Elsewhere a name without components is still refused.
+	var tk Ticket
+	if err := tk.Unmarshal([]byte{0x61, 0x1d, 0x30, 0x1b, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa1, 0x03, 0x1b, 0x01, 0x52, 0xa2, 0x0b, 0x30, 0x09, 0xa0, 0x03, 0x02, 0x01, 0x00, 0xa1, 0x02, 0x30, 0x00, 0xa3, 0x02, 0x30, 0x00}); err == nil || !strings.Contains(err.Error(), "name-string") {
+		t.Errorf("a Ticket with an empty sname: %v, want a name-string error", err)
+	}
+}
