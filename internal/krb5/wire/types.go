@@ -430,14 +430,21 @@ func parseAuthDataField(s *cryptobyte.String, n int, out *[]AuthorizationData) e
 }
 
 func (e *encoder) authData(v []AuthorizationData) {
-	if len(v) > MaxSequence {
-		e.fail(tooLarge("AuthorizationData", ""))
+	e.typedOctetsList("AuthorizationData", 0, len(v), func(i int) (int32, []byte) { return v[i].Type, v[i].Data })
+}
+
+// typedOctetsList encodes a SEQUENCE OF n SEQUENCEs of an Int32 type at [first] and an
+// OCTET STRING at [first+1] (AuthorizationData, PA-DATA), element i given by at.
+func (e *encoder) typedOctetsList(typ string, first, n int, at func(i int) (int32, []byte)) {
+	if n > MaxSequence {
+		e.fail(tooLarge(typ, ""))
 	}
 	q := e.open(tagSequence)
-	for i := range v {
+	for i := 0; i < n; i++ {
+		t, b := at(i)
 		r := e.open(tagSequence)
-		e.intField(0, int64(v[i].Type))
-		e.octetsField(1, v[i].Data)
+		e.intField(first, int64(t))
+		e.octetsField(first+1, b)
 		e.close(r)
 	}
 	e.close(q)
@@ -484,17 +491,7 @@ func parsePADataField(s *cryptobyte.String, n int, out *[]PAData) error {
 }
 
 func (e *encoder) paData(v []PAData) {
-	if len(v) > MaxSequence {
-		e.fail(tooLarge("PA-DATA", ""))
-	}
-	q := e.open(tagSequence)
-	for i := range v {
-		r := e.open(tagSequence)
-		e.intField(1, int64(v[i].Type))
-		e.octetsField(2, v[i].Value)
-		e.close(r)
-	}
-	e.close(q)
+	e.typedOctetsList("PA-DATA", 1, len(v), func(i int) (int32, []byte) { return v[i].Type, v[i].Value })
 }
 
 func (e *encoder) paDataField(n int, v []PAData) {
