@@ -14,14 +14,11 @@ import (
 	"time"
 )
 
-//go:embed cdriver/gss_ntlm_bench.c
-var gssNTLMBenchC []byte
-
-//go:embed cdriver/gss_krb5_bench.c
-var gssKrb5BenchC []byte
+//go:embed cdriver/gss_bench.c
+var gssBenchC []byte
 
 // GSSNTLMBenchResult holds gss-ntlmssp's in-process timings from the C comparison harness
-// (cdriver/gss_ntlm_bench.c), in nanoseconds per operation. They are figures for the issue
+// (cdriver/gss_bench.c -mech ntlm), in nanoseconds per operation. They are figures for the issue
 // notes, to set beside gosspi's own `go test -bench` results; never assert on them.
 type GSSNTLMBenchResult struct {
 	// N is the number of handshakes, and of wrap+unwrap and MIC pairs per size.
@@ -75,7 +72,7 @@ func (r GSSNTLMBenchResult) String() string {
 func BuildGSSNTLMBench(tb testing.TB) string {
 	tb.Helper()
 	RequireGSSNTLMSSP(tb)
-	return buildCHarness(tb, "gss_ntlm_bench", gssNTLMBenchC)
+	return buildCHarness(tb, "gss_bench", gssBenchC)
 }
 
 // buildCHarness compiles one C harness against MIT's libgssapi_krb5.
@@ -127,12 +124,33 @@ func runGSSNTLMBench(tb testing.TB, bin string, n int) (GSSNTLMBenchResult, erro
 	var res GSSNTLMBenchResult
 	dir := tb.TempDir()
 	env := peerEnv(tb, dir, NTLMEnv{Users: []NTLMUser{{Domain: "BENCHDOM", User: "bench", Password: "Bench-Passw0rd"}}}, nil)
+	// The harness reports MICs as a list, one size for NTLM.
+	var out struct {
+		GSSNTLMBenchResult
+		MICs []GSSMICResult `json:"mics"`
+	}
+	if err := runCHarness(bin, env, n, &out, "-mech", "ntlm", "-user", `BENCHDOM\bench`, "-pass", "Bench-Passw0rd"); err != nil {
+		return res, err
+	}
+	if len(out.MICs) != 1 {
+		return res, fmt.Errorf("testpeers: C harness reported %d MIC sizes, want 1", len(out.MICs))
+	}
+	res = out.GSSNTLMBenchResult
+	res.MIC = out.MICs[0]
+	return res, nil
+}
+
+// runCHarness runs the built harness bin for n rounds with args and env and decodes the JSON object it
+// prints into res. The run is bounded by a time-out that grows with n; the harness runs in
+// its own process group so that the time-out kills whatever it started.
+func runCHarness(bin string, env []string, n int, res any, args ...string) error {
+	args = append([]string{"-n", strconv.Itoa(n)}, args...)
 	// Generous: ~1 ms per handshake and ~0.2 ms per 16 KiB message pair on this machine, a
 	// loaded CI machine may be ten times slower.
 	timeout := time.Minute + time.Duration(n)*50*time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-n", strconv.Itoa(n), "-user", `BENCHDOM\bench`, "-pass", "Bench-Passw0rd")
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -140,17 +158,17 @@ func runGSSNTLMBench(tb testing.TB, bin string, n int) (GSSNTLMBenchResult, erro
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return res, fmt.Errorf("%w: C harness after %v", errTimeout, timeout)
+			return fmt.Errorf("%w: C harness after %v", errTimeout, timeout)
 		}
-		return res, fmt.Errorf("testpeers: C harness: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("testpeers: C harness: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return res, fmt.Errorf("testpeers: C harness output %q: %w", stdout.String(), err)
+	if err := json.Unmarshal(stdout.Bytes(), res); err != nil {
+		return fmt.Errorf("testpeers: C harness output %q: %w", stdout.String(), err)
 	}
-	return res, nil
+	return nil
 }
 
-// Krb5BenchResult holds MIT krb5's in-process timings from cdriver/gss_krb5_bench.c, in
+// Krb5BenchResult holds MIT krb5's in-process timings from cdriver/gss_bench.c -mech krb5, in
 // nanoseconds per operation: handshakes with mutual authentication and the service ticket
 // in hand, then message protection on one context. Figures for benchmark logs; never
 // assert on them.
@@ -182,10 +200,10 @@ func (r Krb5BenchResult) String() string {
 	return b.String()
 }
 
-// BuildGSSKrb5Bench compiles cdriver/gss_krb5_bench.c (see BuildGSSNTLMBench).
+// BuildGSSKrb5Bench compiles cdriver/gss_bench.c (see BuildGSSNTLMBench).
 func BuildGSSKrb5Bench(tb testing.TB) string {
 	tb.Helper()
-	return buildCHarness(tb, "gss_krb5_bench", gssKrb5BenchC)
+	return buildCHarness(tb, "gss_bench", gssBenchC)
 }
 
 // RunGSSKrb5Bench runs the built harness bin against k: n handshakes of user (password
@@ -198,23 +216,6 @@ func RunGSSKrb5Bench(tb testing.TB, bin string, k *KDC, n int, user, pass, targe
 		return res, fmt.Errorf("testpeers: RunGSSKrb5Bench needs n > 0, got %d", n)
 	}
 	env := append(k.ServerEnv(), "KRB5RCACHEDIR="+tb.TempDir(), "KRB5CCNAME=MEMORY:bench")
-	timeout := time.Minute + time.Duration(n)*50*time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-n", strconv.Itoa(n), "-user", user, "-pass", pass, "-target", target)
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return res, fmt.Errorf("%w: C harness after %v", errTimeout, timeout)
-		}
-		return res, fmt.Errorf("testpeers: C harness: %v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return res, fmt.Errorf("testpeers: C harness output %q: %w", stdout.String(), err)
-	}
-	return res, nil
+	err := runCHarness(bin, env, n, &res, "-mech", "krb5", "-user", user, "-pass", pass, "-target", target)
+	return res, err
 }

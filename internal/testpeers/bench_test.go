@@ -39,7 +39,7 @@ func TestGSSNTLMBenchHarnessFailsOnBadCredentials(t *testing.T) {
 	bin := BuildGSSNTLMBench(t)
 	dir := t.TempDir()
 	env := peerEnv(t, dir, NTLMEnv{Users: []NTLMUser{{Domain: "BENCHDOM", User: "bench", Password: "other"}}}, nil)
-	cmd := exec.Command(bin, "-n", "3", "-user", `BENCHDOM\bench`, "-pass", "Bench-Passw0rd")
+	cmd := exec.Command(bin, "-mech", "ntlm", "-n", "3", "-user", `BENCHDOM\bench`, "-pass", "Bench-Passw0rd")
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "gss_accept_sec_context") {

@@ -2,7 +2,6 @@ package testpeers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -262,19 +260,10 @@ func (k *HeimdalKDC) Klist(tb testing.TB, ccache string) string {
 func StartHeimdalKDC(tb testing.TB, opts HeimdalKDCOptions) *HeimdalKDC {
 	tb.Helper()
 	h := RequireHeimdal(tb)
-	k, err := launchHeimdalKDC(h, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(k.Stop)
-	return k
+	return startPeer(tb, func() (*HeimdalKDC, error) { return launchHeimdalKDC(h, opts) })
 }
 
-var sharedHeimdal struct {
-	once sync.Once
-	kdc  *HeimdalKDC
-	err  error
-}
+var sharedHeimdal sharedPeer[*HeimdalKDC]
 
 // SharedHeimdalKDC returns the test binary's Heimdal KDC, started with opts on the first
 // call (later calls' opts are ignored). StopSharedKDC, which the package's TestMain calls
@@ -282,11 +271,7 @@ var sharedHeimdal struct {
 func SharedHeimdalKDC(tb testing.TB, opts HeimdalKDCOptions) *HeimdalKDC {
 	tb.Helper()
 	h := RequireHeimdal(tb)
-	sharedHeimdal.once.Do(func() { sharedHeimdal.kdc, sharedHeimdal.err = launchHeimdalKDC(h, opts) })
-	if sharedHeimdal.err != nil {
-		tb.Fatal(sharedHeimdal.err)
-	}
-	return sharedHeimdal.kdc
+	return sharedHeimdal.get(tb, func() (*HeimdalKDC, error) { return launchHeimdalKDC(h, opts) })
 }
 
 // heimdalConfig returns the client configuration and the KDC's (the client's plus [kdc],
@@ -407,8 +392,8 @@ func launchHeimdalKDC(h *Heimdal, opts HeimdalKDCOptions) (_ *HeimdalKDC, err er
 	return k, nil
 }
 
-// serve starts the kdc in the foreground, in its own process group (its worker process
-// exits when the master does), and waits until the port takes TCP connections.
+// serve starts the kdc in the foreground (its worker process exits when the master does)
+// and waits until the port takes TCP connections.
 func (k *HeimdalKDC) serve(lifetime time.Duration) error {
 	env, err := privateEnv(k.Dir, k.Env())
 	if err != nil {
@@ -420,54 +405,19 @@ func (k *HeimdalKDC) serve(lifetime time.Duration) error {
 		cancel()
 		return err
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	dieWithParent(cmd.SysProcAttr)
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out := &capBuffer{max: 16 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return fmt.Errorf("testpeers: start Heimdal kdc: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	var once sync.Once
-	dir := k.Dir
-	k.stop = func() {
-		once.Do(func() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				cancel()
-				<-exited
-			}
-			cancel()
-			// The worker may outlive the master by a moment; nothing else is in the group.
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			os.RemoveAll(dir)
-		})
-	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(k.Port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	ready := func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
+		if err != nil {
+			return false
 		}
-		select {
-		case <-exited:
-			log := k.Log()
-			k.stop()
-			return fmt.Errorf("testpeers: Heimdal kdc exited: %s\n%s", out.String(), log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			log := k.Log()
-			k.stop()
-			return errors.New("testpeers: Heimdal kdc not listening after 10s: " + out.String() + "\n" + log)
-		}
-		time.Sleep(20 * time.Millisecond)
+		c.Close()
+		return true
 	}
+	stop, err := serveKDC(cmd, cancel, "Heimdal kdc", k.Dir, ready, k.Log)
+	if err != nil {
+		return err
+	}
+	k.stop = stop
+	return nil
 }

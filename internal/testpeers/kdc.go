@@ -164,19 +164,10 @@ func RequireKDC(tb testing.TB) (krb5kdc, kdbUtil, kadmin string) {
 func StartKDC(tb testing.TB, opts KDCOptions) *KDC {
 	tb.Helper()
 	krb5kdc, kdbUtil, kadmin := RequireKDC(tb)
-	k, err := launchKDC(krb5kdc, kdbUtil, kadmin, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(k.Stop)
-	return k
+	return startPeer(tb, func() (*KDC, error) { return launchKDC(krb5kdc, kdbUtil, kadmin, opts) })
 }
 
-var shared struct {
-	once sync.Once
-	kdc  *KDC
-	err  error
-}
+var sharedMIT sharedPeer[*KDC]
 
 // SharedKDC returns the test binary's KDC, started with opts on the first call (later calls'
 // opts are ignored). It lives until StopSharedKDC, which the package's TestMain must call
@@ -184,20 +175,48 @@ var shared struct {
 func SharedKDC(tb testing.TB, opts KDCOptions) *KDC {
 	tb.Helper()
 	krb5kdc, kdbUtil, kadmin := RequireKDC(tb)
-	shared.once.Do(func() { shared.kdc, shared.err = launchKDC(krb5kdc, kdbUtil, kadmin, opts) })
-	if shared.err != nil {
-		tb.Fatal(shared.err)
+	return sharedMIT.get(tb, func() (*KDC, error) { return launchKDC(krb5kdc, kdbUtil, kadmin, opts) })
+}
+
+// startPeer launches a peer for tb and stops it in tb's Cleanup.
+func startPeer[P interface{ Stop() }](tb testing.TB, launch func() (P, error)) P {
+	tb.Helper()
+	p, err := launch()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return shared.kdc
+	tb.Cleanup(p.Stop)
+	return p
+}
+
+// sharedPeer is a peer launched once per test binary, on first use.
+type sharedPeer[P any] struct {
+	once    sync.Once
+	peer    P
+	started bool
+	err     error
+}
+
+// get returns the peer, launching it on the first call; a failed launch fails every caller.
+func (s *sharedPeer[P]) get(tb testing.TB, launch func() (P, error)) P {
+	tb.Helper()
+	s.once.Do(func() {
+		s.peer, s.err = launch()
+		s.started = s.err == nil
+	})
+	if s.err != nil {
+		tb.Fatal(s.err)
+	}
+	return s.peer
 }
 
 // StopSharedKDC stops the KDCs SharedKDC and SharedHeimdalKDC started, if any.
 func StopSharedKDC() {
-	if shared.kdc != nil {
-		shared.kdc.Stop()
+	if sharedMIT.started {
+		sharedMIT.peer.Stop()
 	}
-	if sharedHeimdal.kdc != nil {
-		sharedHeimdal.kdc.Stop()
+	if sharedHeimdal.started {
+		sharedHeimdal.peer.Stop()
 	}
 }
 
@@ -297,7 +316,7 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 		}
 	}
 
-	// krb5kdc -n stays in the foreground, in its own process group, which Stop ends.
+	// krb5kdc -n stays in the foreground; ready when the log says so.
 	env, err := k.adminEnv()
 	if err != nil {
 		return nil, err
@@ -305,6 +324,19 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Lifetime)
 	cmd := exec.CommandContext(ctx, krb5kdc, "-n", "-r", opts.Realm)
 	cmd.Env = env
+	ready := func() bool { return strings.Contains(k.Log(), "commencing operation") }
+	if k.stop, err = serveKDC(cmd, cancel, "krb5kdc", dir, ready, k.Log); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// serveKDC starts a KDC's cmd (made with exec.CommandContext on a context that cancel ends,
+// its Env set) in its own process group and waits up to 10 s until ready reports true. It
+// returns the KDC's idempotent stop: SIGTERM to the group, SIGKILL after 5 s, then SIGKILL to
+// whatever of the group (a worker) outlived the leader, and dir removed. When the KDC exits
+// or is not ready in time it stops it and returns an error with its output and log.
+func serveKDC(cmd *exec.Cmd, cancel context.CancelFunc, name, dir string, ready func() bool, log func() string) (stop func(), err error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	dieWithParent(cmd.SysProcAttr)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -312,12 +344,12 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		cancel()
-		return nil, fmt.Errorf("testpeers: start krb5kdc: %w", err)
+		return nil, fmt.Errorf("testpeers: start %s: %w", name, err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	var once sync.Once
-	k.stop = func() {
+	stop = func() {
 		once.Do(func() {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 			select {
@@ -327,26 +359,26 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 				<-exited
 			}
 			cancel()
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			os.RemoveAll(dir)
 		})
 	}
-	// Ready when the log says so.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if strings.Contains(k.Log(), "commencing operation") {
-			return k, nil
+		if ready() {
+			return stop, nil
 		}
 		select {
 		case <-exited:
-			log := k.Log()
-			k.stop()
-			return nil, fmt.Errorf("testpeers: krb5kdc exited: %s\n%s", out.String(), log)
+			l := log()
+			stop()
+			return nil, fmt.Errorf("testpeers: %s exited: %s\n%s", name, out.String(), l)
 		default:
 		}
 		if time.Now().After(deadline) {
-			log := k.Log()
-			k.stop()
-			return nil, errors.New("testpeers: krb5kdc not ready after 10s: " + out.String() + "\n" + log)
+			l := log()
+			stop()
+			return nil, errors.New("testpeers: " + name + " not ready after 10s: " + out.String() + "\n" + l)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -21,8 +21,10 @@ package ccache
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"time"
 
+	"github.com/gosspi/sspi/internal/krb5/krbfile"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 )
 
@@ -64,7 +66,7 @@ type Error struct {
 func (e *Error) Error() string {
 	s := "ccache: " + e.Err.Error()
 	if e.Credential >= 0 {
-		s += " in credential " + itoa(e.Credential)
+		s += " in credential " + strconv.Itoa(e.Credential)
 	}
 	if e.Field != "" {
 		s += " (" + e.Field + ")"
@@ -74,19 +76,6 @@ func (e *Error) Error() string {
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
-}
 
 // Principal is a principal name with its realm.
 type Principal struct {
@@ -174,66 +163,24 @@ func (c *CCache) SetTimeOffset(d time.Duration) {
 	c.Header = append(c.Header, HeaderField{Tag: HeaderDeltaTime, Value: v})
 }
 
-type reader struct {
-	b  []byte
-	ok bool
-}
-
-func (r *reader) u8() uint8 {
-	if len(r.b) < 1 {
-		r.ok = false
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *reader) u16() uint16 {
-	if len(r.b) < 2 {
-		r.ok = false
-		return 0
-	}
-	v := binary.BigEndian.Uint16(r.b)
-	r.b = r.b[2:]
-	return v
-}
-
-func (r *reader) u32() uint32 {
-	if len(r.b) < 4 {
-		r.ok = false
-		return 0
-	}
-	v := binary.BigEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *reader) bytes(n int) []byte {
-	if n < 0 || len(r.b) < n {
-		r.ok = false
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
+// reader reads the credential cache's big-endian fields.
+type reader struct{ krbfile.Reader }
 
 // data reads a 32-bit-length string of at most max bytes.
 func (r *reader) data(max int) []byte {
-	n := r.u32()
+	n := r.U32()
 	if n > uint32(max) {
-		r.ok = false
+		r.OK = false
 		return nil
 	}
-	return r.bytes(int(n))
+	return r.Bytes(int(n))
 }
 
 func (r *reader) principal() (p Principal) {
-	p.Name.Type = int32(r.u32())
-	n := r.u32()
+	p.Name.Type = int32(r.U32())
+	n := r.U32()
 	if n > wire.MaxNameComponents {
-		r.ok = false
+		r.OK = false
 		return
 	}
 	p.Realm = string(r.data(wire.MaxStringLen))
@@ -255,32 +202,33 @@ func Parse(b []byte) (*CCache, error) {
 		return nil, &Error{Credential: -1, Err: ErrVersion}
 	}
 	c := &CCache{Version: int(b[0])<<8 | int(b[1])}
-	r := reader{b: b[2:], ok: true}
+	r := reader{krbfile.NewReader(b[2:], binary.BigEndian)}
 	if c.Version == Version4 {
-		n := int(r.u16())
+		n := int(r.U16())
 		if n > MaxHeaderLen {
 			return nil, &Error{Credential: -1, Field: "header", Err: ErrTooLarge}
 		}
-		h := reader{b: r.bytes(n), ok: r.ok}
-		for h.ok && len(h.b) > 0 {
-			tag := h.u16()
-			v := h.bytes(int(h.u16()))
+		h := reader{krbfile.NewReader(r.Bytes(n), binary.BigEndian)}
+		h.OK = r.OK
+		for h.OK && len(h.B) > 0 {
+			tag := h.U16()
+			v := h.Bytes(int(h.U16()))
 			c.Header = append(c.Header, HeaderField{Tag: tag, Value: v})
 		}
-		if !h.ok {
+		if !h.OK {
 			return nil, &Error{Credential: -1, Field: "header", Err: ErrMalformed}
 		}
 	}
 	c.DefaultPrincipal = r.principal()
-	if !r.ok {
+	if !r.OK {
 		return nil, &Error{Credential: -1, Field: "default principal", Err: ErrMalformed}
 	}
-	for i := 0; len(r.b) > 0; i++ {
+	for i := 0; len(r.B) > 0; i++ {
 		if i == MaxCredentials {
 			return nil, &Error{Credential: i, Err: ErrTooLarge}
 		}
 		cred, field := r.credential(c.Version)
-		if !r.ok {
+		if !r.OK {
 			return nil, &Error{Credential: i, Field: field, Err: ErrMalformed}
 		}
 		c.Credentials = append(c.Credentials, cred)
@@ -288,73 +236,59 @@ func Parse(b []byte) (*CCache, error) {
 	return c, nil
 }
 
-// credential reads one credential; when r.ok turns false, field names where.
+// credential reads one credential; when r.OK turns false, field names where.
 func (r *reader) credential(version int) (c Credential, field string) {
-	if c.Client = r.principal(); !r.ok {
+	if c.Client = r.principal(); !r.OK {
 		return c, "client"
 	}
-	if c.Server = r.principal(); !r.ok {
+	if c.Server = r.principal(); !r.OK {
 		return c, "server"
 	}
-	c.Key.Type = int32(int16(r.u16()))
-	if version == Version3 && r.u16() != uint16(c.Key.Type) {
-		r.ok = false
+	c.Key.Type = int32(int16(r.U16()))
+	if version == Version3 && r.U16() != uint16(c.Key.Type) {
+		r.OK = false
 	}
-	if c.Key.Value = r.data(MaxDataLen); !r.ok {
+	if c.Key.Value = r.data(MaxDataLen); !r.OK {
 		return c, "key"
 	}
-	c.AuthTime, c.StartTime, c.EndTime, c.RenewTill = unixTime(r.u32()), unixTime(r.u32()), unixTime(r.u32()), unixTime(r.u32())
-	switch r.u8() {
+	c.AuthTime, c.StartTime, c.EndTime, c.RenewTill = krbfile.UnixTime(r.U32()), krbfile.UnixTime(r.U32()), krbfile.UnixTime(r.U32()), krbfile.UnixTime(r.U32())
+	switch r.U8() {
 	case 0:
 	case 1:
 		c.IsSKey = true
 	default:
-		r.ok = false
+		r.OK = false
 	}
-	c.Flags = r.u32()
-	if !r.ok {
+	c.Flags = r.U32()
+	if !r.OK {
 		return c, "times and flags"
 	}
-	n := r.u32()
+	n := r.U32()
 	if n > wire.MaxSequence {
-		r.ok = false
+		r.OK = false
 		return c, "addresses"
 	}
-	for i := uint32(0); i < n && r.ok; i++ {
-		c.Addresses = append(c.Addresses, wire.HostAddress{Type: int32(int16(r.u16())), Address: r.data(MaxDataLen)})
+	for i := uint32(0); i < n && r.OK; i++ {
+		c.Addresses = append(c.Addresses, wire.HostAddress{Type: int32(int16(r.U16())), Address: r.data(MaxDataLen)})
 	}
-	if !r.ok {
+	if !r.OK {
 		return c, "addresses"
 	}
-	if n = r.u32(); n > wire.MaxSequence {
-		r.ok = false
+	if n = r.U32(); n > wire.MaxSequence {
+		r.OK = false
 		return c, "authdata"
 	}
-	for i := uint32(0); i < n && r.ok; i++ {
-		c.AuthData = append(c.AuthData, wire.AuthorizationData{Type: int32(int16(r.u16())), Data: r.data(MaxDataLen)})
+	for i := uint32(0); i < n && r.OK; i++ {
+		c.AuthData = append(c.AuthData, wire.AuthorizationData{Type: int32(int16(r.U16())), Data: r.data(MaxDataLen)})
 	}
-	if !r.ok {
+	if !r.OK {
 		return c, "authdata"
 	}
-	if c.Ticket = r.data(MaxDataLen); !r.ok {
+	if c.Ticket = r.data(MaxDataLen); !r.OK {
 		return c, "ticket"
 	}
 	c.SecondTicket = r.data(MaxDataLen)
 	return c, "second ticket"
-}
-
-func unixTime(v uint32) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(v), 0).UTC()
-}
-
-func unixSeconds(t time.Time) uint32 {
-	if t.IsZero() {
-		return 0
-	}
-	return uint32(t.Unix())
 }
 
 // Marshal encodes c in version 4.
@@ -424,7 +358,7 @@ func appendCredential(b []byte, c *Credential) ([]byte, error) {
 	b = binary.BigEndian.AppendUint16(b, uint16(c.Key.Type))
 	b = appendData(b, c.Key.Value)
 	for _, t := range []time.Time{c.AuthTime, c.StartTime, c.EndTime, c.RenewTill} {
-		b = binary.BigEndian.AppendUint32(b, unixSeconds(t))
+		b = binary.BigEndian.AppendUint32(b, krbfile.UnixSeconds(t))
 	}
 	skey := byte(0)
 	if c.IsSKey {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosspi/sspi/internal/krb5/krbfile"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 	gkcredentials "github.com/jcmturner/gokrb5/v8/credentials"
 )
@@ -75,7 +76,7 @@ func TestMITCCache(t *testing.T) {
 	}
 	for i, g := range theirs.Credentials {
 		o := c.Credentials[i]
-		if !bytes.Equal(g.Ticket, o.Ticket) || !bytes.Equal(g.Key.KeyValue, o.Key.Value) || int64(unixSeconds(o.EndTime)) != g.EndTime.Unix() {
+		if !bytes.Equal(g.Ticket, o.Ticket) || !bytes.Equal(g.Key.KeyValue, o.Key.Value) || int64(krbfile.UnixSeconds(o.EndTime)) != g.EndTime.Unix() {
 			t.Errorf("credential %d differs from gokrb5's", i)
 		}
 	}

@@ -1,20 +1,13 @@
 package keytab
 
 import (
-	"io"
-	"os"
-
 	"github.com/gosspi/sspi/internal/krb5/atomicfile"
+	"github.com/gosspi/sspi/internal/krb5/krbfile"
 )
 
 // Load reads and parses the keytab at path (without a "FILE:" prefix).
 func Load(path string) (*Keytab, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	b, err := krbfile.Load(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,10 @@ package keytab
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"time"
 
+	"github.com/gosspi/sspi/internal/krb5/krbfile"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 )
 
@@ -54,7 +56,7 @@ type Error struct {
 func (e *Error) Error() string {
 	s := "keytab: " + e.Err.Error()
 	if e.Entry >= 0 {
-		s += " in entry " + itoa(e.Entry)
+		s += " in entry " + strconv.Itoa(e.Entry)
 	}
 	if e.Field != "" {
 		s += " (" + e.Field + ")"
@@ -64,19 +66,6 @@ func (e *Error) Error() string {
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
-}
 
 // Entry is one key of one principal.
 type Entry struct {
@@ -97,60 +86,17 @@ type Keytab struct {
 	Entries []Entry
 }
 
-type reader struct {
-	b     []byte
-	order binary.ByteOrder
-	ok    bool
-}
-
-func (r *reader) u8() uint8 {
-	if len(r.b) < 1 {
-		r.ok = false
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *reader) u16() uint16 {
-	if len(r.b) < 2 {
-		r.ok = false
-		return 0
-	}
-	v := r.order.Uint16(r.b)
-	r.b = r.b[2:]
-	return v
-}
-
-func (r *reader) u32() uint32 {
-	if len(r.b) < 4 {
-		r.ok = false
-		return 0
-	}
-	v := r.order.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *reader) bytes(n int) []byte {
-	if len(r.b) < n {
-		r.ok = false
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
+// reader reads the keytab's fields in the file's byte order.
+type reader struct{ krbfile.Reader }
 
 // str reads a 16-bit-length string of at most wire.MaxStringLen bytes.
 func (r *reader) str() string {
-	n := int(r.u16())
+	n := int(r.U16())
 	if n > wire.MaxStringLen {
-		r.ok = false
+		r.OK = false
 		return ""
 	}
-	return string(r.bytes(n))
+	return string(r.Bytes(n))
 }
 
 // Parse parses a keytab file's contents. Key values alias b.
@@ -166,45 +112,45 @@ func Parse(b []byte) (*Keytab, error) {
 	if kt.Version == Version1 {
 		order = binary.NativeEndian
 	}
-	r := reader{b: b[2:], order: order, ok: true}
-	for idx := 0; len(r.b) > 0; {
-		if len(r.b) < 4 {
+	r := reader{krbfile.NewReader(b[2:], order)}
+	for idx := 0; len(r.B) > 0; {
+		if len(r.B) < 4 {
 			// MIT's writer may leave fewer than four zero bytes at the end; nothing else fits.
 			break
 		}
-		size := int32(r.u32())
+		size := int32(r.U32())
 		if size == 0 {
 			break // the rest of the file is unused
 		}
 		if size < 0 {
-			if -int64(size) > int64(len(r.b)) {
+			if -int64(size) > int64(len(r.B)) {
 				return nil, &Error{Entry: idx, Field: "hole", Err: ErrMalformed}
 			}
-			r.b = r.b[-int64(size):]
+			r.B = r.B[-int64(size):]
 			continue
 		}
-		if int(size) > len(r.b) {
+		if int(size) > len(r.B) {
 			return nil, &Error{Entry: idx, Field: "size", Err: ErrMalformed}
 		}
 		if len(kt.Entries) == MaxEntries {
 			return nil, &Error{Entry: idx, Err: ErrTooLarge}
 		}
-		e, err := parseEntry(r.b[:size], order, kt.Version)
+		e, err := parseEntry(r.B[:size], order, kt.Version)
 		if err != nil {
 			err.(*Error).Entry = idx
 			return nil, err
 		}
 		kt.Entries = append(kt.Entries, e)
-		r.b = r.b[size:]
+		r.B = r.B[size:]
 		idx++
 	}
 	return kt, nil
 }
 
 func parseEntry(b []byte, order binary.ByteOrder, version int) (Entry, error) {
-	r := reader{b: b, order: order, ok: true}
+	r := reader{krbfile.NewReader(b, order)}
 	var e Entry
-	n := int(r.u16())
+	n := int(r.U16())
 	if version == Version1 {
 		n-- // v1 counts the realm
 	}
@@ -217,48 +163,34 @@ func parseEntry(b []byte, order binary.ByteOrder, version int) (Entry, error) {
 		e.Principal.Components[i] = r.str()
 	}
 	if version == Version2 {
-		e.Principal.Type = int32(r.u32())
+		e.Principal.Type = int32(r.U32())
 	} else {
 		e.Principal.Type = wire.NamePrincipal
 	}
-	if !r.ok {
+	if !r.OK {
 		return e, &Error{Field: "principal", Err: ErrMalformed}
 	}
-	e.Timestamp = unixTime(r.u32())
-	e.KVNO = uint32(r.u8())
-	e.Key.Type = int32(int16(r.u16()))
-	kl := int(r.u16())
+	e.Timestamp = krbfile.UnixTime(r.U32())
+	e.KVNO = uint32(r.U8())
+	e.Key.Type = int32(int16(r.U16()))
+	kl := int(r.U16())
 	if kl > MaxKeyLen {
 		return e, &Error{Field: "key", Err: ErrTooLarge}
 	}
-	e.Key.Value = r.bytes(kl)
-	if !r.ok {
+	e.Key.Value = r.Bytes(kl)
+	if !r.OK {
 		return e, &Error{Field: "key", Err: ErrMalformed}
 	}
 	// The 32-bit kvno, when present and non-zero, supersedes the 8-bit one (MIT
 	// krb5_ktfileint_internal_read_entry); bytes after it are ignored, as MIT does.
-	if len(r.b) >= 4 {
-		if v := r.u32(); v != 0 {
+	if len(r.B) >= 4 {
+		if v := r.U32(); v != 0 {
 			e.KVNO = v
 		}
 	} else {
 		e.kvno8Only = true
 	}
 	return e, nil
-}
-
-func unixTime(v uint32) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(v), 0).UTC()
-}
-
-func unixSeconds(t time.Time) uint32 {
-	if t.IsZero() {
-		return 0
-	}
-	return uint32(t.Unix())
 }
 
 // Marshal encodes kt in version 0x502.
@@ -281,7 +213,7 @@ func (kt *Keytab) Marshal() ([]byte, error) {
 			b = appendStr(b, c)
 		}
 		b = binary.BigEndian.AppendUint32(b, uint32(e.Principal.Type))
-		b = binary.BigEndian.AppendUint32(b, unixSeconds(e.Timestamp))
+		b = binary.BigEndian.AppendUint32(b, krbfile.UnixSeconds(e.Timestamp))
 		b = append(b, byte(e.KVNO))
 		b = binary.BigEndian.AppendUint16(b, uint16(e.Key.Type))
 		b = binary.BigEndian.AppendUint16(b, uint16(len(e.Key.Value)))

@@ -357,6 +357,44 @@ func seqOf(s *cryptobyte.String, max int, each func(*cryptobyte.String) bool) (o
 	return true, false
 }
 
+// listOf reads a SEQUENCE OF typ (at most MaxSequence elements, none after it in c), each
+// element decoded in place by parse, which reports false on a malformed one. capHint sizes
+// the first allocation.
+func listOf[T any](c *cryptobyte.String, typ string, capHint int, parse func(*cryptobyte.String, *T) bool) ([]T, error) {
+	list := make([]T, 0, capHint)
+	ok, tooMany := seqOf(c, MaxSequence, func(s *cryptobyte.String) bool {
+		// Decoding into the list's own slot keeps the element off the heap.
+		var zero T
+		list = append(list, zero)
+		return parse(s, &list[len(list)-1])
+	})
+	if tooMany {
+		return nil, tooLarge(typ, "")
+	}
+	if !ok || !c.Empty() {
+		return nil, malformed(typ, "")
+	}
+	return list, nil
+}
+
+// listField reads an optional [n] SEQUENCE OF with parseList; when [n] is absent *out stays
+// as it is (nil), which distinguishes an absent list from an empty one.
+func listField[T any](s *cryptobyte.String, n int, typ string, out *[]T, parseList func(*cryptobyte.String) ([]T, error)) error {
+	if !s.PeekASN1Tag(ctx(n)) {
+		return nil
+	}
+	var c cryptobyte.String
+	if !field(s, n, &c) {
+		return malformed(typ, "")
+	}
+	list, err := parseList(&c)
+	if err != nil {
+		return err
+	}
+	*out = list
+	return nil
+}
+
 func (e *encoder) optTimeField(typ, fld string, n int, t time.Time) {
 	if !t.IsZero() {
 		e.timeField(typ, fld, n, t)

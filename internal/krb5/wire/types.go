@@ -381,31 +381,9 @@ func (e *encoder) hostAddress(v *HostAddress) {
 // parseAddressesField reads an optional [n] HostAddresses; present distinguishes an empty
 // list from an absent one.
 func parseAddressesField(s *cryptobyte.String, n int, out *[]HostAddress) error {
-	const typ = "HostAddresses"
-	if !s.PeekASN1Tag(ctx(n)) {
-		return nil
-	}
-	var c cryptobyte.String
-	if !field(s, n, &c) {
-		return malformed(typ, "")
-	}
-	list := make([]HostAddress, 0, 2)
-	ok, tooMany := seqOf(&c, MaxSequence, func(s *cryptobyte.String) bool {
-		var a HostAddress
-		if !parseHostAddress(s, &a) {
-			return false
-		}
-		list = append(list, a)
-		return true
+	return listField(s, n, "HostAddresses", out, func(c *cryptobyte.String) ([]HostAddress, error) {
+		return listOf(c, "HostAddresses", 2, parseHostAddress)
 	})
-	if tooMany {
-		return tooLarge(typ, "")
-	}
-	if !ok || !c.Empty() {
-		return malformed(typ, "")
-	}
-	*out = list
-	return nil
 }
 
 func (e *encoder) addressesField(n int, v []HostAddress) {
@@ -437,25 +415,11 @@ const (
 )
 
 func parseAuthData(c *cryptobyte.String) ([]AuthorizationData, error) {
-	const typ = "AuthorizationData"
-	list := make([]AuthorizationData, 0, 1)
-	ok, tooMany := seqOf(c, MaxSequence, func(s *cryptobyte.String) bool {
+	return listOf(c, "AuthorizationData", 1, func(s *cryptobyte.String, a *AuthorizationData) bool {
 		var seq cryptobyte.String
-		var a AuthorizationData
-		if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &a.Type) ||
-			!octetsField(&seq, 1, &a.Data) || !seq.Empty() {
-			return false
-		}
-		list = append(list, a)
-		return true
+		return s.ReadASN1(&seq, tagSequence) && int32Field(&seq, 0, &a.Type) &&
+			octetsField(&seq, 1, &a.Data) && seq.Empty()
 	})
-	if tooMany {
-		return nil, tooLarge(typ, "")
-	}
-	if !ok || !c.Empty() {
-		return nil, malformed(typ, "")
-	}
-	return list, nil
 }
 
 // ParseAuthorizationData decodes an AuthorizationData SEQUENCE, such as the content of an
@@ -473,30 +437,25 @@ func MarshalAuthorizationData(ad []AuthorizationData) ([]byte, error) {
 }
 
 func parseAuthDataField(s *cryptobyte.String, n int, out *[]AuthorizationData) error {
-	if !s.PeekASN1Tag(ctx(n)) {
-		return nil
-	}
-	var c cryptobyte.String
-	if !field(s, n, &c) {
-		return malformed("AuthorizationData", "")
-	}
-	list, err := parseAuthData(&c)
-	if err != nil {
-		return err
-	}
-	*out = list
-	return nil
+	return listField(s, n, "AuthorizationData", out, parseAuthData)
 }
 
 func (e *encoder) authData(v []AuthorizationData) {
-	if len(v) > MaxSequence {
-		e.fail(tooLarge("AuthorizationData", ""))
+	e.typedOctetsList("AuthorizationData", 0, len(v), func(i int) (int32, []byte) { return v[i].Type, v[i].Data })
+}
+
+// typedOctetsList encodes a SEQUENCE OF n SEQUENCEs of an Int32 type at [first] and an
+// OCTET STRING at [first+1] (AuthorizationData, PA-DATA), element i given by at.
+func (e *encoder) typedOctetsList(typ string, first, n int, at func(i int) (int32, []byte)) {
+	if n > MaxSequence {
+		e.fail(tooLarge(typ, ""))
 	}
 	q := e.open(tagSequence)
-	for i := range v {
+	for i := 0; i < n; i++ {
+		t, b := at(i)
 		r := e.open(tagSequence)
-		e.intField(0, int64(v[i].Type))
-		e.octetsField(1, v[i].Data)
+		e.intField(first, int64(t))
+		e.octetsField(first+1, b)
 		e.close(r)
 	}
 	e.close(q)
@@ -531,55 +490,19 @@ const (
 
 // parsePAData reads SEQUENCE OF PA-DATA (METHOD-DATA); note PA-DATA's tags start at [1].
 func parsePAData(c *cryptobyte.String) ([]PAData, error) {
-	const typ = "PA-DATA"
-	list := make([]PAData, 0, 2)
-	ok, tooMany := seqOf(c, MaxSequence, func(s *cryptobyte.String) bool {
+	return listOf(c, "PA-DATA", 2, func(s *cryptobyte.String, p *PAData) bool {
 		var seq cryptobyte.String
-		var p PAData
-		if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 1, &p.Type) ||
-			!octetsField(&seq, 2, &p.Value) || !seq.Empty() {
-			return false
-		}
-		list = append(list, p)
-		return true
+		return s.ReadASN1(&seq, tagSequence) && int32Field(&seq, 1, &p.Type) &&
+			octetsField(&seq, 2, &p.Value) && seq.Empty()
 	})
-	if tooMany {
-		return nil, tooLarge(typ, "")
-	}
-	if !ok || !c.Empty() {
-		return nil, malformed(typ, "")
-	}
-	return list, nil
 }
 
 func parsePADataField(s *cryptobyte.String, n int, out *[]PAData) error {
-	if !s.PeekASN1Tag(ctx(n)) {
-		return nil
-	}
-	var c cryptobyte.String
-	if !field(s, n, &c) {
-		return malformed("PA-DATA", "")
-	}
-	list, err := parsePAData(&c)
-	if err != nil {
-		return err
-	}
-	*out = list
-	return nil
+	return listField(s, n, "PA-DATA", out, parsePAData)
 }
 
 func (e *encoder) paData(v []PAData) {
-	if len(v) > MaxSequence {
-		e.fail(tooLarge("PA-DATA", ""))
-	}
-	q := e.open(tagSequence)
-	for i := range v {
-		r := e.open(tagSequence)
-		e.intField(1, int64(v[i].Type))
-		e.octetsField(2, v[i].Value)
-		e.close(r)
-	}
-	e.close(q)
+	e.typedOctetsList("PA-DATA", 1, len(v), func(i int) (int32, []byte) { return v[i].Type, v[i].Value })
 }
 
 func (e *encoder) paDataField(n int, v []PAData) {

@@ -1,18 +1,28 @@
 /*
- * gss_ntlm_bench: the comparison harness for gosspi's NTLM benchmarks.
+ * gss_bench: the comparison harness for gosspi's Kerberos and NTLM benchmarks.
  *
- * Performs N full NTLM handshakes with gss-ntlmssp through MIT krb5's mechglue, initiator and
- * acceptor in one process (gss_init_sec_context / gss_accept_sec_context, no sockets), then N
- * gss_wrap (with confidentiality) + gss_unwrap of 1 KiB and 16 KiB messages, and N
- * gss_get_mic + gss_verify_mic of 1 KiB. The time spent in the initiator's calls and in the
- * acceptor's calls is measured separately (CLOCK_MONOTONIC around each call), because gosspi's
- * client and server are benchmarked separately too. Prints one JSON object on stdout.
+ * Performs N full handshakes through MIT krb5's mechglue, initiator and acceptor in one
+ * process (gss_init_sec_context / gss_accept_sec_context, no sockets), with the mechanism
+ * chosen by -mech:
+ *   krb5: MIT's own Kerberos with mutual authentication: AP-REQ with the service ticket in
+ *         hand (the first, untimed handshake fetches it into the credential's memory cache),
+ *         AP-REQ verification with the keytab and MIT's default replay cache, AP-REP, AP-REP
+ *         verification. Environment: KRB5_CONFIG (the KDC), KRB5_KTNAME (the acceptor's
+ *         keytab), KRB5RCACHEDIR.
+ *   ntlm: gss-ntlmssp (the first, untimed handshake loads the plugin and reads the users
+ *         file). Environment: NTLM_USER_FILE (the acceptor's accounts), plus the gss-ntlmssp
+ *         knobs.
+ * Then N gss_wrap (with confidentiality) + gss_unwrap of 1 KiB and 16 KiB messages, and N
+ * gss_get_mic + gss_verify_mic of 1 KiB (and, for krb5, 16 KiB). The time spent in the
+ * initiator's calls and in the acceptor's calls is measured separately (CLOCK_MONOTONIC
+ * around each call), because gosspi's client and server are benchmarked separately too.
+ * Prints one JSON object on stdout.
  *
- * Built at test time by internal/testpeers (RunGSSNTLMBench):
- *   gcc -O2 $(krb5-config --cflags gssapi) gss_ntlm_bench.c $(krb5-config --libs gssapi)
- * Environment: NTLM_USER_FILE (the acceptor's accounts), plus the gss-ntlmssp knobs.
+ * Built at test time by internal/testpeers (BuildGSSKrb5Bench, BuildGSSNTLMBench):
+ *   gcc -O2 $(krb5-config --cflags gssapi) gss_bench.c $(krb5-config --libs gssapi)
  *
- * Usage: gss_ntlm_bench -n N -user 'DOMAIN\user' -pass PASSWORD [-target host@localhost]
+ * Usage: gss_bench -mech krb5|ntlm -n N -user NAME -pass PASSWORD [-target host@localhost]
+ * (NAME is user@REALM for krb5, DOMAIN\user for ntlm)
  *
  * Every result is checked (handshake completes, unwrap returns the plaintext, MIC verifies);
  * any failure exits 1 with the GSS status on stderr, so a broken peer never yields a number.
@@ -25,7 +35,26 @@
 #include <string.h>
 #include <time.h>
 
-static gss_OID_desc ntlm_oid = {10, "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"};
+/* One mechanism the harness can drive. */
+struct mech {
+    const char *name;
+    gss_OID_desc oid;
+    OM_uint32 flags;  /* requested of gss_init_sec_context */
+    int mic_sizes[2]; /* message sizes for the MIC loops, 0 = unused */
+};
+
+static struct mech mechs_known[] = {
+    {"krb5",
+     {9, "\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"},
+     GSS_C_MUTUAL_FLAG | GSS_C_INTEG_FLAG | GSS_C_CONF_FLAG | GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG,
+     {1024, 16384}},
+    {"ntlm",
+     {10, "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"},
+     GSS_C_INTEG_FLAG | GSS_C_CONF_FLAG | GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG,
+     {1024, 0}},
+};
+
+static struct mech *mech; /* the one chosen by -mech */
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -45,7 +74,7 @@ static void print_status(const char *what, OM_uint32 code, int type, gss_OID mec
 
 static void die(const char *what, OM_uint32 maj, OM_uint32 min) {
     print_status(what, maj, GSS_C_GSS_CODE, GSS_C_NO_OID);
-    print_status(what, min, GSS_C_MECH_CODE, &ntlm_oid);
+    print_status(what, min, GSS_C_MECH_CODE, &mech->oid);
     exit(1);
 }
 
@@ -70,10 +99,7 @@ static void handshake(gss_cred_id_t icred, gss_cred_id_t acred, gss_name_t targe
             exit(1);
         }
         t0 = now_ns();
-        maj = gss_init_sec_context(&min, icred, &p->ini, target, &ntlm_oid,
-                                   GSS_C_INTEG_FLAG | GSS_C_CONF_FLAG | GSS_C_REPLAY_FLAG |
-                                       GSS_C_SEQUENCE_FLAG,
-                                   0, GSS_C_NO_CHANNEL_BINDINGS, &in, NULL, &out, &ret_flags, NULL);
+        maj = gss_init_sec_context(&min, icred, &p->ini, target, &mech->oid, mech->flags, 0, GSS_C_NO_CHANNEL_BINDINGS, &in, NULL, &out, &ret_flags, NULL);
         *tini += now_ns() - t0;
         if (in.value != NULL) {
             gss_release_buffer(&min, &in);
@@ -175,10 +201,12 @@ static void mic(struct pair *p, size_t size, long n, double *get_ns, double *ver
 
 int main(int argc, char **argv) {
     long n = 100;
-    const char *user = NULL, *pass = NULL, *target = "host@localhost";
+    const char *mech_name = NULL, *user = NULL, *pass = NULL, *target = "host@localhost";
     OM_uint32 maj, min;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "-mech") == 0 && i + 1 < argc) {
+            mech_name = argv[++i];
+        } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             n = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "-user") == 0 && i + 1 < argc) {
             user = argv[++i];
@@ -187,17 +215,26 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "-target") == 0 && i + 1 < argc) {
             target = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s -n N -user DOMAIN\\\\user -pass PASSWORD [-target svc@host]\n",
+            fprintf(stderr, "usage: %s -mech krb5|ntlm -n N -user NAME -pass PASSWORD [-target svc@host]\n",
                     argv[0]);
             return 2;
         }
     }
-    if (n <= 0 || user == NULL || pass == NULL) {
-        fprintf(stderr, "need -n > 0, -user and -pass\n");
+    if (n <= 0 || user == NULL || pass == NULL || mech_name == NULL) {
+        fprintf(stderr, "need -mech, -n > 0, -user and -pass\n");
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof mechs_known / sizeof mechs_known[0]; i++) {
+        if (strcmp(mech_name, mechs_known[i].name) == 0) {
+            mech = &mechs_known[i];
+        }
+    }
+    if (mech == NULL) {
+        fprintf(stderr, "unknown -mech %s (krb5 or ntlm)\n", mech_name);
         return 2;
     }
 
-    gss_OID_set_desc mechs = {1, &ntlm_oid};
+    gss_OID_set_desc mechs = {1, &mech->oid};
     gss_buffer_desc ubuf = {strlen(user), (void *)user}, pbuf = {strlen(pass), (void *)pass};
     gss_buffer_desc tbuf = {strlen(target), (void *)target};
     gss_name_t uname, tname;
@@ -216,7 +253,7 @@ int main(int argc, char **argv) {
 
     struct pair p;
     uint64_t tini = 0, tacc = 0, t0;
-    /* Warm-up: first use loads the plugin and reads the users file. */
+    /* Warm-up: krb5 gets the service ticket (TGS) into the credential, ntlm loads the plugin. */
     handshake(icred, acred, tname, &p, &tini, &tacc);
     release(&p);
     tini = tacc = 0;
@@ -230,19 +267,25 @@ int main(int argc, char **argv) {
     double ini_per = (double)tini / (double)n, acc_per = (double)tacc / (double)n;
 
     handshake(icred, acred, tname, &p, &tini, &tacc); /* the context the message loops use */
-    double w1, u1, w16, u16, g1, v1;
+    double w1, u1, w16, u16, g[2], v[2];
     protect(&p, 1024, n, &w1, &u1);
     protect(&p, 16384, n, &w16, &u16);
-    mic(&p, 1024, n, &g1, &v1);
+    for (int i = 0; i < 2 && mech->mic_sizes[i] != 0; i++) {
+        mic(&p, (size_t)mech->mic_sizes[i], n, &g[i], &v[i]);
+    }
     release(&p);
 
     printf("{\"n\":%ld,\"initiator_ns_per_handshake\":%.1f,\"acceptor_ns_per_handshake\":%.1f,"
            "\"total_ns_per_handshake\":%.1f,"
            "\"protect\":[{\"size\":1024,\"wrap_ns\":%.1f,\"unwrap_ns\":%.1f},"
            "{\"size\":16384,\"wrap_ns\":%.1f,\"unwrap_ns\":%.1f}],"
-           "\"mic\":{\"size\":1024,\"get_mic_ns\":%.1f,\"verify_mic_ns\":%.1f}}\n",
-           n, ini_per, acc_per, (double)total / (double)n, w1, u1,
-           w16, u16, g1, v1);
+           "\"mics\":[",
+           n, ini_per, acc_per, (double)total / (double)n, w1, u1, w16, u16);
+    for (int i = 0; i < 2 && mech->mic_sizes[i] != 0; i++) {
+        printf("%s{\"size\":%d,\"get_mic_ns\":%.1f,\"verify_mic_ns\":%.1f}", i ? "," : "",
+               mech->mic_sizes[i], g[i], v[i]);
+    }
+    printf("]}\n");
 
     gss_release_cred(&min, &icred);
     gss_release_cred(&min, &acred);
