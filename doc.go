@@ -1,8 +1,8 @@
 // Package sspi is a portable, pure-Go implementation of the Security Support Provider
 // Interface: Microsoft's API for authenticating a client to a server and protecting the
-// messages between them, with pluggable security packages. This module has four: NTLM
-// (package ntlm), Kerberos (package kerberos), Negotiate (package negotiate, SPNEGO) and
-// Schannel (package schannel, TLS).
+// messages between them, with pluggable security packages. This module has five: NTLM
+// (package ntlm), Kerberos (package kerberos), Negotiate (package negotiate, SPNEGO),
+// Schannel (package schannel, TLS) and CredSSP (package credssp, Negotiate inside TLS).
 // It runs anywhere Go does and speaks the packages' real wire formats, so a Go program can
 // authenticate to Windows and Kerberos services, and Windows and Kerberos clients can
 // authenticate to a Go server.
