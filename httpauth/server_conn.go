@@ -330,7 +330,9 @@ func (s *Server) channelBindings(r *http.Request, cs *connState) []byte {
 func (s *Server) tlsBindings(st *tls.ConnectionState) ([]byte, error) {
 	get := s.cfg.ServerCertificate
 	if get == nil {
-		get = func(st *tls.ConnectionState) (*tls.Certificate, error) { return certificateFromTLSConfig(s.cfg.TLSConfig, st) }
+		get = func(st *tls.ConnectionState) (*tls.Certificate, error) {
+			return certificateFromTLSConfig(s.cfg.TLSConfig, st)
+		}
 	}
 	cert, err := get(st)
 	if err != nil {
