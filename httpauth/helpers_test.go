@@ -84,16 +84,22 @@ func startServer(t testing.TB, cfg Config, tlsCert *tls.Certificate) *testServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(a.Handler(whoami))
+	t.Cleanup(func() { a.Close() })
+	return &testServer{httptestServer(t, a.Handler(whoami), a), a, log}
+}
+
+// httptestServer serves h with a's connection hooks, over TLS when a has a TLSConfig.
+func httptestServer(t testing.TB, h http.Handler, a *Server) *httptest.Server {
+	ts := httptest.NewUnstartedServer(h)
 	a.Install(ts.Config)
-	if tlsCert != nil {
-		ts.TLS = cfg.TLSConfig.Clone()
+	if a.cfg.TLSConfig != nil {
+		ts.TLS = a.cfg.TLSConfig.Clone()
 		ts.StartTLS()
 	} else {
 		ts.Start()
 	}
-	t.Cleanup(func() { ts.Close(); a.Close() })
-	return &testServer{ts, a, log}
+	t.Cleanup(ts.Close)
+	return ts
 }
 
 // pinnedClient is an HTTP client that keeps one connection, as NTLM needs.
