@@ -180,19 +180,8 @@ func TestServerProxy(t *testing.T) {
 // (a man in the middle's), and the server, bound to its own certificate, refuses it.
 func TestServerExtendedProtection(t *testing.T) {
 	pki := testpeers.NewPKI(t)
-	bindingsOf := func(der []byte) []byte {
-		leaf, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cb, err := sspi.TLSServerEndPoint(leaf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cb.Marshal()
-	}
-	own := bindingsOf(pki.Server.Cert.Certificate[0])
-	relayed := bindingsOf(pki.Untrusted.Cert.Certificate[0])
+	own := bindingsOfDER(t, pki.Server.Cert.Certificate[0])
+	relayed := bindingsOfDER(t, pki.Untrusted.Cert.Certificate[0])
 	tests := []struct {
 		name     string
 		policy   sspi.ChannelBindingPolicy
@@ -261,4 +250,18 @@ func runHandshakeTolerant(t testing.TB, c *http.Client, url, scheme string, cctx
 	}
 	t.Fatal("no end in 6 legs")
 	return result{}
+}
+
+// bindingsOfDER returns the tls-server-end-point SEC_CHANNEL_BINDINGS of a certificate.
+func bindingsOfDER(t testing.TB, der []byte) []byte {
+	t.Helper()
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := sspi.TLSServerEndPoint(leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb.Marshal()
 }
