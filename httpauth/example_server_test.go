@@ -90,4 +90,3 @@ func get(c *http.Client, url, authorization string) *http.Response {
 	resp.Body = io.NopCloser(strings.NewReader(string(body)))
 	return resp
 }
-
