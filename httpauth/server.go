@@ -259,7 +259,7 @@ func (s *Server) ConnState(c net.Conn, st http.ConnState) {
 	}
 }
 
-// Identity returns the identity a Handler authenticated the request's client as.
+// IdentityFromContext returns the identity a Handler authenticated the request's client as.
 func IdentityFromContext(ctx context.Context) (sspi.Identity, bool) {
 	a, ok := ctx.Value(authKey{}).(*authentication)
 	if !ok {

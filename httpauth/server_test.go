@@ -1,11 +1,14 @@
 package httpauth
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/ntlm"
 )
 
 func TestServerOurClients(t *testing.T) {
@@ -49,5 +52,43 @@ func TestServerChallenges(t *testing.T) {
 	got := r.resp.Header.Values(HeaderWWWAuthenticate)
 	if r.status != http.StatusUnauthorized || len(got) != 2 || got[0] != "Negotiate" || got[1] != "NTLM" {
 		t.Fatalf("status %d challenges %q", r.status, got)
+	}
+}
+
+// TestServerNotInstalled: without ConnContext the middleware cannot keep NTLM's state,
+// and says so in the log rather than failing handshakes mysteriously.
+func TestServerNotInstalled(t *testing.T) {
+	log := &syncBuffer{}
+	a, err := NewServer(Config{NTLM: testNTLMConfig(t), Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ts := httptest.NewServer(a.Handler(whoami))
+	defer ts.Close()
+	r := do(t, ts.Client(), http.MethodGet, ts.URL, "", "", nil)
+	if r.status != http.StatusInternalServerError || !strings.Contains(log.String(), "ConnContext is not installed") {
+		t.Fatalf("status %d log %s", r.status, log)
+	}
+}
+
+func TestNewServerConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{},
+		{Schemes: []string{"NTLM"}},
+		{Schemes: []string{"Kerberos"}, NTLM: &ntlm.ServerConfig{}},
+		{Schemes: []string{"Basic"}, NTLM: &ntlm.ServerConfig{}},
+	} {
+		if _, err := NewServer(cfg); err == nil {
+			t.Errorf("NewServer(%+v) succeeded", cfg)
+		}
+	}
+	a, err := NewServer(Config{NTLM: testNTLMConfig(t), Schemes: []string{"ntlm", "negotiate", "NTLM"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if strings.Join(a.schemes, ",") != "NTLM,Negotiate" {
+		t.Fatalf("schemes %q", a.schemes)
 	}
 }
