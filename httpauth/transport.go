@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -481,12 +482,11 @@ func (h *handshake) send(token []byte) (*http.Response, error) {
 		r.Header.Set(h.auth.request, FormatHeader(h.scheme, token))
 	}
 	resp, err := h.conn.RoundTrip(r)
+	if err != nil && h.conn.dials.Load() > 1 {
+		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "httpauth: the connection of the %s handshake with %s closed after leg %d; the handshake is bound to one connection (a server or proxy that does not keep connections alive breaks it)", h.scheme, boundHost(h.req.URL.Host), h.legs-1)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if h.conn.dials.Load() > 1 {
-		discard(resp)
-		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "httpauth: the connection of the %s handshake with %s closed after leg %d; the handshake is bound to one connection (a server or proxy that does not keep connections alive breaks it)", h.scheme, boundHost(h.req.URL.Host), h.legs-1)
 	}
 	if err := h.checkChannel(resp); err != nil {
 		discard(resp)
@@ -568,6 +568,10 @@ func (h *handshake) finish(tok []byte) error {
 	return nil
 }
 
+// errSecondConnection is what a handshake's transport answers when asked for a second
+// connection; send turns it into the error the caller sees.
+var errSecondConnection = errors.New("httpauth: the handshake's connection is gone")
+
 // pinnedTransport is an http.Transport for one handshake: one connection, HTTP/1.1,
 // and a count of the connections it opened, so that a second one is noticed.
 type pinnedTransport struct {
@@ -603,12 +607,16 @@ func newPinnedTransport(base http.RoundTripper) *pinnedTransport {
 		dial = d.DialContext
 	}
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		p.dials.Add(1)
+		if p.dials.Add(1) > 1 {
+			return nil, errSecondConnection
+		}
 		return p.track(dial(ctx, network, addr))
 	}
 	if dt := tr.DialTLSContext; dt != nil {
 		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			p.dials.Add(1)
+			if p.dials.Add(1) > 1 {
+				return nil, errSecondConnection
+			}
 			return p.track(dt(ctx, network, addr))
 		}
 	}
