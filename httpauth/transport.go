@@ -172,7 +172,7 @@ func (t *Transport) answer(req *http.Request, resp *http.Response) (*http.Respon
 	if err != nil {
 		return nil, err
 	}
-	h := &handshake{t: t, req: req, auth: auth, scheme: scheme, creds: creds, target: target, cb: cb}
+	h := &clientHandshake{t: t, req: req, auth: auth, scheme: scheme, creds: creds, target: target, cb: cb}
 	return h.run()
 }
 
@@ -336,7 +336,7 @@ func (t *Transport) optimistic(req *http.Request) (resp *http.Response, ok bool,
 	if err != nil {
 		return nil, false, err
 	}
-	h := &handshake{t: t, req: req, auth: wwwAuth, scheme: scheme, creds: creds, target: target, optimistic: true}
+	h := &clientHandshake{t: t, req: req, auth: wwwAuth, scheme: scheme, creds: creds, target: target, optimistic: true}
 	resp, err = h.run()
 	if err != nil {
 		return nil, false, err
@@ -374,9 +374,9 @@ func boundHost(s string) string {
 	return s
 }
 
-// handshake is one authentication exchange: a security context and the connection it
+// clientHandshake is one authentication exchange: a security context and the connection it
 // runs on.
-type handshake struct {
+type clientHandshake struct {
 	t          *Transport
 	req        *http.Request
 	auth       authHeaders
@@ -395,7 +395,7 @@ type handshake struct {
 
 // run drives the legs: make a token, send the request with it, read the server's answer,
 // until the server stops asking.
-func (h *handshake) run() (*http.Response, error) {
+func (h *clientHandshake) run() (*http.Response, error) {
 	opts := sspi.ClientOptions{Target: h.target, Req: h.reqFlags()}
 	if h.cb != nil {
 		opts.ChannelBindings = h.cb.Marshal()
@@ -452,7 +452,7 @@ func (h *handshake) run() (*http.Response, error) {
 	}
 }
 
-func (h *handshake) reqFlags() sspi.ContextReq {
+func (h *clientHandshake) reqFlags() sspi.ContextReq {
 	r := sspi.ISCReqConnection | sspi.ISCReqMutualAuth
 	if h.t.Delegate {
 		r |= sspi.ISCReqDelegate
@@ -461,7 +461,7 @@ func (h *handshake) reqFlags() sspi.ContextReq {
 }
 
 // send sends the request with token over the handshake's connection.
-func (h *handshake) send(token []byte) (*http.Response, error) {
+func (h *clientHandshake) send(token []byte) (*http.Response, error) {
 	r := h.req.Clone(h.req.Context())
 	if h.req.Body != nil && h.req.Body != http.NoBody {
 		if h.req.GetBody == nil {
@@ -497,7 +497,7 @@ func (h *handshake) send(token []byte) (*http.Response, error) {
 
 // checkChannel makes sure every leg reached the server whose certificate the channel
 // bindings name, so that the bindings describe the channel the tokens really travel on.
-func (h *handshake) checkChannel(resp *http.Response) error {
+func (h *clientHandshake) checkChannel(resp *http.Response) error {
 	if h.cb == nil {
 		return nil
 	}
@@ -523,7 +523,7 @@ func (h *handshake) checkChannel(resp *http.Response) error {
 }
 
 // serverToken returns the token of the server's challenge for our scheme, or nil.
-func (h *handshake) serverToken(resp *http.Response) ([]byte, error) {
+func (h *clientHandshake) serverToken(resp *http.Response) ([]byte, error) {
 	cs, err := ParseChallenges(resp.Header, h.auth.challenge)
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrInvalidToken, "httpauth: the server's %s header during the %s handshake: %v", h.auth.challenge, h.scheme, err)
@@ -543,7 +543,7 @@ func (h *handshake) serverToken(resp *http.Response) ([]byte, error) {
 
 // finish checks the successful response's final token: a present token must complete the
 // context, and a missing one is an error when the policy wants the server's proof.
-func (h *handshake) finish(tok []byte) error {
+func (h *clientHandshake) finish(tok []byte) error {
 	if len(tok) > 0 {
 		if h.ctx.Established() {
 			return sspi.Errorf(sspi.ErrMutualAuthFailed, "httpauth: the server sent a %s token after the handshake had finished", h.scheme)

@@ -17,15 +17,8 @@ import (
 	"github.com/gosspi/sspi/ntlm"
 )
 
-// Test accounts of the in-process servers.
-const (
-	testDomain   = "EXAMPLE"
-	testUser     = "alice"
-	testPassword = "Passw0rd!"
-)
-
-// connKey carries a per-connection id through http.Server.ConnContext.
-type connKey struct{}
+// testConnKey carries a per-connection id through http.Server.ConnContext.
+type testConnKey struct{}
 
 // testAuthServer is a real HTTP server in-process whose handler runs our own acceptor
 // (NTLM, or Negotiate over it, or Kerberos with a keytab): connection-bound like IIS, so
@@ -61,7 +54,7 @@ func newTestAuthServer(t *testing.T, s *testAuthServer, tlsOn bool) *testAuthSer
 	s.state = map[int64]*sspi.ServerContext{}
 	s.Server = httptest.NewUnstartedServer(s)
 	s.Server.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
-		return context.WithValue(ctx, connKey{}, s.nextID.Add(1))
+		return context.WithValue(ctx, testConnKey{}, s.nextID.Add(1))
 	}
 	if tlsOn {
 		s.StartTLS()
@@ -81,7 +74,7 @@ func (s *testAuthServer) headers() (challenge, authz string, status int) {
 
 func (s *testAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	challenge, authz, status := s.headers()
-	id := r.Context().Value(connKey{}).(int64)
+	id := r.Context().Value(testConnKey{}).(int64)
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	s.legs = append(s.legs, id)
