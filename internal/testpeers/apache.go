@@ -91,8 +91,7 @@ Mutex file:%s
 <Location />
   AuthType GSSAPI
   AuthName "gosspi"
-  GssapiCredStore keytab:%s
-  GssapiAllowedMech %s
+%s  GssapiAllowedMech %s
   GssapiConnectionBound On
   GssapiBasicAuth Off
   GssapiUseSessions Off
@@ -100,13 +99,14 @@ Mutex file:%s
   Header always set X-Remote-User "%%{GSS_NAME}e"
 %s
 </Location>
-`, filepath.Join(dir, "httpd.pid"), filepath.Join(dir, "error.log"), dir, dir, keytabOf(opts.Env), strings.Join(mechs, " "), opts.Extra)
+`, filepath.Join(dir, "httpd.pid"), filepath.Join(dir, "error.log"), dir, dir, credStore(opts.Env, mechs), strings.Join(mechs, " "), opts.Extra)
 	confPath := filepath.Join(dir, "httpd.conf")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-X", "-f", confPath)
-	cmd.Env = append(append(os.Environ()[:0:0], "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_RUN_DIR="+dir, "APACHE_LOCK_DIR="+dir, "APACHE_LOG_DIR="+dir), opts.Env...)
+	// The private environment of every peer (no winbindd, no host krb5.conf), then opts.Env.
+	cmd.Env = peerEnv(tb, dir, NTLMEnv{}, append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_RUN_DIR=" + dir, "APACHE_LOCK_DIR=" + dir, "APACHE_LOG_DIR=" + dir}, opts.Env...))
 	cmd.Dir = dir
 	out := &apacheOutput{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -153,6 +153,21 @@ func (a *Apache) Stop() {
 			<-a.done
 		}
 	})
+}
+
+// credStore is the GssapiCredStore line: the keytab, for Kerberos alone. With ntlmssp
+// allowed there is none, and the keytab comes from KRB5_KTNAME: given a cred store (which
+// gss-ntlmssp 1.2.0 does not understand), mod_auth_gssapi's gss_acquire_cred_from gets an
+// NTLM credential that gss_accept_sec_context refuses (GSS_S_DEFECTIVE_CREDENTIAL, minor
+// 0x4E540011, gss-ntlmssp's "no server credentials"), and gss-ntlmssp then crashes
+// (SIGSEGV) freeing its half-built context, taking httpd -X with it.
+func credStore(env, mechs []string) string {
+	for _, m := range mechs {
+		if m == "ntlmssp" {
+			return ""
+		}
+	}
+	return "  GssapiCredStore keytab:" + keytabOf(env) + "\n"
 }
 
 // keytabOf returns KRB5_KTNAME's value in env, without its FILE: prefix.
