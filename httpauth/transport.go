@@ -29,7 +29,9 @@ const (
 	// MutualWhenSupported, the zero value, requires the final token whenever the
 	// package can give one: a Kerberos (or Negotiate-with-Kerberos) response without
 	// it is an error, so stripping the header cannot silently skip the check. NTLM,
-	// which cannot prove the server's identity, passes.
+	// which cannot prove the server's identity, passes, alone or inside Negotiate (where
+	// SPNEGO's final token, carrying only the mechListMIC, may be missing; when it is
+	// present it must verify).
 	MutualWhenSupported MutualAuthPolicy = iota
 	// MutualRequired refuses any response whose context does not grant mutual
 	// authentication: NTLM, which never does, fails with it.
