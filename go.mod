@@ -8,6 +8,8 @@ require (
 	golang.org/x/crypto v0.58.0
 )
 
+require github.com/Azure/go-ntlmssp v0.1.1
+
 require (
 	github.com/hashicorp/go-uuid v1.0.3 // indirect
 	github.com/jcmturner/aescts/v2 v2.0.0 // indirect
