@@ -121,6 +121,8 @@ type serverCreds struct {
 	skew     time.Duration
 	now      func() time.Time
 	replays  ReplayCache // nil for the process's cache of the ticket's service
+	// lastCache is the process cache of the service of the last AP-REQ (replays nil).
+	lastCache atomic.Pointer[lastReplayCache]
 }
 
 func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredentials, error) {
@@ -496,9 +498,9 @@ func (c *credentials) WithChannelBindingPolicy(p sspi.ChannelBindingPolicy) (ssp
 	if c.server == nil {
 		return c, nil
 	}
-	s := *c.server
-	s.bindings = p
-	return &credentials{client: c.client, server: &s}, nil
+	o := c.server
+	s := &serverCreds{kt: o.kt, spn: o.spn, spnRlm: o.spnRlm, bindings: p, skew: o.skew, now: o.now, replays: o.replays}
+	return &credentials{client: c.client, server: s}, nil
 }
 
 func (c *credentials) NewContext(server bool) (sspi.PackageContext, error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosspi/sspi"
@@ -38,8 +39,21 @@ type ReplayKey [32]byte
 
 // replayKey makes the ReplayKey of an authenticator sent to service@realm.
 func replayKey(realm, service string, authCipher []byte) ReplayKey {
+	const prefix = "gosspi kerberos replay key v1\x00"
+	// An authenticator is a few hundred bytes: hashed from the stack, the key costs no
+	// allocation on the acceptor's path.
+	var buf [512]byte
+	if len(prefix)+8+len(realm)+len(service)+len(authCipher) <= len(buf) {
+		b := append(buf[:0], prefix...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(realm)))
+		b = append(b, realm...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(service)))
+		b = append(b, service...)
+		b = append(b, authCipher...)
+		return sha256.Sum256(b)
+	}
 	h := sha256.New()
-	h.Write([]byte("gosspi kerberos replay key v1\x00"))
+	h.Write([]byte(prefix))
 	var n [4]byte
 	for _, s := range []string{realm, service} {
 		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
@@ -331,9 +345,29 @@ func (s *keySet) resize(size int) {
 // by every credentials handle of the process. Only principals whose tickets decrypt with
 // a keytab of this process get one, so their number is bounded by the keytabs'.
 var processReplayCaches struct {
-	mu      sync.Mutex
-	caches  map[string]*MemoryReplayCache
-	maxSkew time.Duration
+	mu     sync.Mutex
+	caches map[string]*MemoryReplayCache
+	// maxSkew only grows; it is read on every AP-REQ, without the lock.
+	maxSkew atomic.Int64
+}
+
+// lastReplayCache is the process cache a server handle used last, with the service it is
+// for: a handle mostly accepts tickets for one service, and looking it up again on every
+// AP-REQ would serialise all acceptors of the process on processReplayCaches.mu.
+type lastReplayCache struct {
+	service, realm string
+	cache          *MemoryReplayCache
+}
+
+// processReplayCache is the process's replay cache for service@realm, remembered in the
+// handle.
+func (cr *serverCreds) processReplayCache(service, realm string) *MemoryReplayCache {
+	if l := cr.lastCache.Load(); l != nil && l.service == service && l.realm == realm {
+		return l.cache
+	}
+	c := processReplayCache(service + "@" + realm)
+	cr.lastCache.Store(&lastReplayCache{service: service, realm: realm, cache: c})
+	return c
 }
 
 // processReplayCache returns the process's replay cache for service ("name@REALM").
@@ -356,22 +390,27 @@ func processReplayCache(service string) *MemoryReplayCache {
 // Handles with different skews share a cache, so entries are kept for the largest: one
 // kept for 5 minutes would let a handle accepting 1 hour of skew take its replay.
 func noteSkew(skew time.Duration) time.Duration {
-	p := &processReplayCaches
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.maxSkew = max(p.maxSkew, skew)
-	return p.maxSkew
+	m := &processReplayCaches.maxSkew
+	for {
+		old := m.Load()
+		if int64(skew) <= old || m.CompareAndSwap(old, int64(skew)) {
+			return time.Duration(max(old, int64(skew)))
+		}
+	}
 }
 
 // checkReplay records the authenticator with ciphertext authCipher, sent by client at
 // ctime to service@realm, and refuses it if it was seen before or cannot be recorded.
 func (cr *serverCreds) checkReplay(service, realm string, authCipher []byte, now, ctime time.Time, client string) error {
-	svc := wiretext.Name(service + "@" + realm)
 	cache := cr.replays
 	if cache == nil {
-		cache = processReplayCache(service + "@" + realm)
+		cache = cr.processReplayCache(service, realm)
 	}
 	fresh, err := cache.Add(replayKey(realm, service, authCipher), now, ctime.Add(noteSkew(cr.skew)))
+	if err == nil && fresh {
+		return nil
+	}
+	svc := wiretext.Name(service + "@" + realm)
 	switch {
 	case errors.Is(err, ErrReplayCacheFull):
 		return &sspi.Error{Status: sspi.ErrInsufficientMemory, Err: fmt.Errorf(

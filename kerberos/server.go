@@ -36,6 +36,9 @@ type acceptState struct {
 	ctime   time.Time
 	ck      gssChecksum
 	now     time.Time
+	// client and principal name the ticket's client (the authenticator's, which must be
+	// the same), made once for the replay cache and the identity.
+	client, principal string
 }
 
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
@@ -68,7 +71,7 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	// Replay cache (RFC 4120 3.2.3): the authenticator ciphertext identifies it, per service.
 	if err := s.creds.checkReplay(st.sname, st.req.Ticket.Realm, st.req.Authenticator.Cipher, st.now, st.ctime,
-		st.auth.CName.String()+"@"+st.auth.CRealm); err != nil {
+		st.principal); err != nil {
 		return 0, err
 	}
 	return s.finish(p, &st, bp)
@@ -172,6 +175,8 @@ func (s *serverContext) checkAuthenticator(st *acceptState, plain []byte, cr *se
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s is not the ticket's %s",
 			wiretext.Name(auth.CName.String()+"@"+auth.CRealm), wiretext.Name(tkt.CName.String()+"@"+tkt.CRealm))
 	}
+	st.client = tkt.CName.String()
+	st.principal = st.client + "@" + tkt.CRealm
 	st.ctime = auth.CTime.Add(time.Duration(auth.CUsec) * time.Microsecond)
 	if d := st.now.Sub(st.ctime); d > cr.skew || -d > cr.skew {
 		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the client's clock is %v off (more than %v)", d.Round(time.Second), cr.skew)
@@ -228,8 +233,7 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 		}
 	}
 	s.setup(key, true, acceptorSK, st.ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
-	client := tkt.CName.String()
-	s.identity = sspi.Identity{Package: PackageName, User: client, Domain: tkt.CRealm, Principal: client + "@" + tkt.CRealm,
+	s.identity = sspi.Identity{Package: PackageName, User: st.client, Domain: tkt.CRealm, Principal: st.principal,
 		Server: st.sname + "@" + st.req.Ticket.Realm}
 	p.Attr = s.granted(st.ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
 	p.Expiry = tkt.EndTime

@@ -40,8 +40,9 @@ type Conn struct {
 	// mic: with FramingGSS, ask for the receiver's MIC over each message and check it.
 	mic bool
 
-	// corked holds a client's last handshake token when no answer to it is expected: it
-	// goes out with the first message, or before the first read, in the same write.
+	// corked holds the last handshake token when no answer to it is expected (a client's)
+	// or the session's first message follows it (a server's with the default handler):
+	// it goes out with the first message, or before the first read, in the same write.
 	corked []byte
 
 	sizes     sspi.Sizes

@@ -414,6 +414,13 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 		if c.tls != nil && !c.closed.Load() {
 			c.tlsGoodbye() // a handler that returned without closing: end the TLS stream
 		}
+		if !c.closed.Load() && c.wmu.TryLock() {
+			// A corked last handshake token the session did not send (it ended before its
+			// first message, or the context lacks a required attribute): the client
+			// hears it as it would have without the cork.
+			_ = c.flush() // under the connection's write time-out
+			c.wmu.Unlock()
+		}
 		c.closed.Store(true)
 		c.nc.Close()
 		if c.ctx != nil {
@@ -524,6 +531,13 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 				wbuf = appendGSSToken(wbuf, GSSTokenContext, out)
 			} else {
 				wbuf = appendSSPIFrame(wbuf, out)
+			}
+			if sc.Established() && s.Handler == nil {
+				// The last token: the default handler's first act is to write (the
+				// greeting) or to read, either of which sends it first, in the same
+				// write as the greeting; serve sends it if the session ends before.
+				c.corked = append(c.corked[:0], wbuf...)
+				break
 			}
 			_ = c.nc.SetWriteDeadline(m.deadline)
 			if _, err := c.nc.Write(wbuf); err != nil {

@@ -102,10 +102,14 @@ type UsageKey struct {
 	p     *profile
 	usage uint32
 
-	ke, ki, kc []byte // AES: derived keys, in derived
+	ke, ki, kc []byte // AES: derived keys, in derived; kc once a checksum is made
 	derived    [3 * 32]byte
-	block      cipher.Block // AES(Ke), shared: cipher.Block is read-only
-	k1, ksign  []byte       // RC4: HMAC-MD5(key, usage) and the signature key
+	// from and kcOnce derive Kc on first use: most usages encrypt only (an acceptor's
+	// authenticator and AP-REP keys), and each AP-REQ brings a fresh session key.
+	from      *Key
+	kcOnce    sync.Once
+	block     cipher.Block // AES(Ke), shared: cipher.Block is read-only
+	k1, ksign []byte       // RC4: HMAC-MD5(key, usage) and the signature key
 
 	// spare is a state ready for the next call, first the one inside the UsageKey: a key
 	// used once or by one caller at a time (a ticket's session key, a context's key)
@@ -154,17 +158,15 @@ func (p *profile) hash() func() hash.Hash {
 }
 
 func newUsageKey(k *Key, u uint32) *UsageKey {
-	uk := &UsageKey{etype: k.etype, p: k.p, usage: u}
+	uk := &UsageKey{etype: k.etype, p: k.p, usage: u, from: k}
 	switch k.p.family {
 	case famSHA1:
 		b := k.baseBlock()
 		n := k.p.keySize
-		uk.kc = dk(uk.derived[0:0:n], b, foldedConstant(u, constKc), n)
 		uk.ke = dk(uk.derived[32:32:32+n], b, foldedConstant(u, constKe), n)
 		uk.ki = dk(uk.derived[64:64:64+n], b, foldedConstant(u, constKi), n)
 	case famSHA2:
 		var label [5]byte
-		uk.kc = kdfHMACSHA2(uk.derived[0:0], k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
 		uk.ke = kdfHMACSHA2(uk.derived[32:32], k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
 		uk.ki = kdfHMACSHA2(uk.derived[64:64], k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
 	case famRC4:
@@ -222,10 +224,26 @@ func (uk *UsageKey) checksummer(s *state) hash.Hash {
 			s.mc = hmac.New(md5.New, uk.ksign)
 			s.md = md5.New()
 		} else {
-			s.mc = hmac.New(uk.p.hash(), uk.kc)
+			s.mc = hmac.New(uk.p.hash(), uk.checksumKey())
 		}
 	}
 	return s.mc
+}
+
+// checksumKey is Kc, derived the first time.
+func (uk *UsageKey) checksumKey() []byte {
+	uk.kcOnce.Do(func() {
+		k, u := uk.from, uk.usage
+		switch k.p.family {
+		case famSHA1:
+			n := k.p.keySize
+			uk.kc = dk(uk.derived[0:0:n], k.baseBlock(), foldedConstant(u, constKc), n)
+		case famSHA2:
+			var label [5]byte
+			uk.kc = kdfHMACSHA2(uk.derived[0:0], k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
+		}
+	})
+	return uk.kc
 }
 
 func (uk *UsageKey) get() *state {

@@ -162,7 +162,7 @@ func TestDeriveKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		uk := k.Usage(2)
-		for name, pair := range map[string][2]string{"Kc": {hex.EncodeToString(uk.kc), c.kc}, "Ke": {hex.EncodeToString(uk.ke), c.ke}, "Ki": {hex.EncodeToString(uk.ki), c.ki}} {
+		for name, pair := range map[string][2]string{"Kc": {hex.EncodeToString(uk.checksumKey()), c.kc}, "Ke": {hex.EncodeToString(uk.ke), c.ke}, "Ki": {hex.EncodeToString(uk.ki), c.ki}} {
 			if pair[0] != pair[1] {
 				t.Errorf("%v %s = %s, want %s", c.e, name, pair[0], pair[1])
 			}

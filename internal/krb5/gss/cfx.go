@@ -40,8 +40,16 @@ type CFX struct {
 	flags     byte // flags of the tokens this side sends
 	mac, conf int
 
-	sendSign, sendSeal, recvSign, recvSeal *krbcrypto.UsageKey
+	// The usage keys are derived (and kept, by key) on first use: a session that only
+	// seals in one direction, as most do first, derives for that alone.
+	key                                *krbcrypto.Key
+	mySign, mySeal, peerSign, peerSeal uint32
 }
+
+func (c *CFX) sendSign() *krbcrypto.UsageKey { return c.key.Usage(c.mySign) }
+func (c *CFX) sendSeal() *krbcrypto.UsageKey { return c.key.Usage(c.mySeal) }
+func (c *CFX) recvSign() *krbcrypto.UsageKey { return c.key.Usage(c.peerSign) }
+func (c *CFX) recvSeal() *krbcrypto.UsageKey { return c.key.Usage(c.peerSeal) }
 
 // NewCFX returns the RFC 4121 state for key, for the acceptor or the initiator;
 // acceptorSubkey says key is a subkey the acceptor chose (its AP-REP carried one).
@@ -61,8 +69,8 @@ func NewCFX(key *krbcrypto.Key, acceptor, acceptorSubkey bool) (*CFX, error) {
 	if acceptorSubkey {
 		c.flags |= FlagAcceptorSubkey
 	}
-	c.sendSign, c.sendSeal = key.Usage(mySign), key.Usage(mySeal)
-	c.recvSign, c.recvSeal = key.Usage(peerSign), key.Usage(peerSeal)
+	c.key = key
+	c.mySign, c.mySeal, c.peerSign, c.peerSeal = mySign, mySeal, peerSign, peerSeal
 	return c, nil
 }
 
@@ -97,7 +105,7 @@ func (c *CFX) AppendMIC(dst []byte, seq uint64, msg ...[]byte) []byte {
 	dst = append(dst, TokMIC>>8, TokMIC&0xff, c.flags, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0)
 	binary.BigEndian.PutUint64(dst[start+8:], seq)
 	var buf [maxPieces + 2][]byte
-	return c.sendSign.Checksum(dst, withTail(&buf, msg, dst[start:start+hdrLen])...)
+	return c.sendSign().Checksum(dst, withTail(&buf, msg, dst[start:start+hdrLen])...)
 }
 
 // VerifyMIC checks a MIC token over the concatenation of msg and returns its sequence
@@ -111,7 +119,7 @@ func (c *CFX) VerifyMIC(token []byte, msg ...[]byte) (seq uint64, err error) {
 		return 0, err
 	}
 	var buf [maxPieces + 2][]byte
-	if !c.recvSign.VerifyChecksum(token[hdrLen:], withTail(&buf, msg, token[:hdrLen])...) {
+	if !c.recvSign().VerifyChecksum(token[hdrLen:], withTail(&buf, msg, token[:hdrLen])...) {
 		return 0, ErrBadMIC
 	}
 	return binary.BigEndian.Uint64(token[8:]), nil
@@ -147,7 +155,7 @@ func (c *CFX) AppendWrap(dst []byte, seq uint64, msg []byte, seal bool, confound
 		c.putWrapHeader(tok, seq, false, 0, 0)
 		copy(tok[hdrLen:], msg)
 		// The checksum covers the header with EC and RRC zero (RFC 4121 4.2.4).
-		c.sendSeal.Checksum(tok[hdrLen+len(msg):hdrLen+len(msg)], tok[hdrLen:hdrLen+len(msg)], tok[:hdrLen])
+		c.sendSeal().Checksum(tok[hdrLen+len(msg):hdrLen+len(msg)], tok[hdrLen:hdrLen+len(msg)], tok[:hdrLen])
 		binary.BigEndian.PutUint16(tok[4:], uint16(c.mac))
 		return dst, nil
 	}
@@ -159,7 +167,7 @@ func (c *CFX) AppendWrap(dst []byte, seq uint64, msg []byte, seal bool, confound
 	copy(body, confounder)
 	copy(body[c.conf:], msg)
 	copy(body[c.conf+len(msg):], tok[:hdrLen])
-	if _, err := c.sendSeal.SealParts(tok[need-c.mac:need-c.mac], body); err != nil {
+	if _, err := c.sendSeal().SealParts(tok[need-c.mac:need-c.mac], body); err != nil {
 		return dst[:start], err
 	}
 	return dst, nil
@@ -189,7 +197,7 @@ func (c *CFX) UnwrapInPlace(token []byte) (msg []byte, seq uint64, sealed bool, 
 		var h [hdrLen]byte
 		copy(h[:], token[:hdrLen])
 		h[4], h[5], h[6], h[7] = 0, 0, 0, 0
-		if !c.recvSeal.VerifyChecksum(ck, data, h[:]) {
+		if !c.recvSeal().VerifyChecksum(ck, data, h[:]) {
 			return nil, 0, false, ErrBadMIC
 		}
 		return data, seq, false, nil
@@ -219,10 +227,10 @@ func (c *CFX) pickRotation(hdr, body []byte, rrc, ec int) int {
 		// E = body[rot:] | body[:rot]; the tag is its last mac bytes.
 		var got [16]byte
 		if e := n - c.mac; rot <= c.mac {
-			if c.recvSeal.PeekTail(&got, body[rot:rot+e]) && got == want {
+			if c.recvSeal().PeekTail(&got, body[rot:rot+e]) && got == want {
 				return rot
 			}
-		} else if c.recvSeal.PeekTail(&got, body[rot:], body[:rot-c.mac]) && got == want {
+		} else if c.recvSeal().PeekTail(&got, body[rot:], body[:rot-c.mac]) && got == want {
 			return rot
 		}
 	}
@@ -240,7 +248,7 @@ func expectedHeader(hdr []byte) [16]byte {
 // unrotated) in place and checks the header copy.
 func (c *CFX) openSealed(hdr []byte, mac int, body []byte) error {
 	n := len(body) - mac
-	if err := c.recvSeal.OpenParts(body[n:], body[:n]); err != nil {
+	if err := c.recvSeal().OpenParts(body[n:], body[:n]); err != nil {
 		return ErrBadMIC
 	}
 	want := expectedHeader(hdr)

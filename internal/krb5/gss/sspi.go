@@ -81,7 +81,7 @@ func (c *CFX) WrapSSPI(token []byte, data [][]byte, seq uint64, opt WrapOptions,
 	var buf [maxPieces + 2][]byte
 	if !opt.Seal {
 		c.putWrapHeader(token, seq, false, 0, 0)
-		c.sendSeal.Checksum(token[hdrLen:hdrLen], withTail(&buf, data, token[:hdrLen])...)
+		c.sendSeal().Checksum(token[hdrLen:hdrLen], withTail(&buf, data, token[:hdrLen])...)
 		binary.BigEndian.PutUint16(token[4:], uint16(c.mac))
 		binary.BigEndian.PutUint16(token[6:], uint16(c.mac))
 		return need, nil
@@ -103,7 +103,7 @@ func (c *CFX) WrapSSPI(token []byte, data [][]byte, seq uint64, opt WrapOptions,
 	copy(conf, confounder)
 	tagAt := hdrLen + ec + hdrLen
 	parts := framed(&buf, conf, data, token[hdrLen:tagAt])
-	if _, err := c.sendSeal.SealPartsSignOnly(token[tagAt:tagAt], opt.SignOnly<<1, parts...); err != nil {
+	if _, err := c.sendSeal().SealPartsSignOnly(token[tagAt:tagAt], opt.SignOnly<<1, parts...); err != nil {
 		return 0, err
 	}
 	return need, nil
@@ -146,7 +146,7 @@ func (c *CFX) UnwrapSSPI(token []byte, data [][]byte, signOnly uint64) (seq uint
 		var h [hdrLen]byte
 		copy(h[:], token[:hdrLen])
 		h[4], h[5], h[6], h[7] = 0, 0, 0, 0
-		if !c.recvSeal.VerifyChecksum(token[hdrLen:], withTail(&buf, data, h[:])...) {
+		if !c.recvSeal().VerifyChecksum(token[hdrLen:], withTail(&buf, data, h[:])...) {
 			return 0, false, ErrBadMIC
 		}
 		return seq, false, nil
@@ -157,7 +157,7 @@ func (c *CFX) UnwrapSSPI(token []byte, data [][]byte, signOnly uint64) (seq uint
 	}
 	tagAt := hdrLen + ec + hdrLen
 	parts := framed(&buf, token[len(token)-c.conf:], data, token[hdrLen:tagAt])
-	if err := c.recvSeal.OpenPartsSignOnly(token[tagAt:tagAt+c.mac], signOnly<<1, parts...); err != nil {
+	if err := c.recvSeal().OpenPartsSignOnly(token[tagAt:tagAt+c.mac], signOnly<<1, parts...); err != nil {
 		return 0, false, ErrBadMIC
 	}
 	want := expectedHeader(token)

@@ -92,7 +92,23 @@ func (n PrincipalName) Equal(o PrincipalName) bool {
 // String joins the components with "/", escaping "/", "@" and "\" as MIT's
 // krb5_unparse_name does.
 func (n PrincipalName) String() string {
+	// Sized first: an acceptor names the client and the service on every AP-REQ, and a
+	// one-component name without escapes is returned as it is.
+	size, esc := len(n.Components), 0
+	for _, c := range n.Components {
+		size += len(c)
+		for j := 0; j < len(c); j++ {
+			switch c[j] {
+			case '/', '@', '\\':
+				esc++
+			}
+		}
+	}
+	if len(n.Components) == 1 && esc == 0 {
+		return n.Components[0]
+	}
 	var b strings.Builder
+	b.Grow(size + esc)
 	for i, c := range n.Components {
 		if i > 0 {
 			b.WriteByte('/')
