@@ -87,17 +87,7 @@ func StartXvfb(tb testing.TB) *Xvfb {
 
 // Stop ends the X server (its process group only).
 func (x *Xvfb) Stop() {
-	x.once.Do(func() {
-		if x.cmd.Process != nil {
-			_ = syscall.Kill(-x.cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-x.done:
-			case <-time.After(5 * time.Second):
-				_ = syscall.Kill(-x.cmd.Process.Pid, syscall.SIGKILL)
-				<-x.done
-			}
-		}
-	})
+	x.once.Do(func() { stopGroup(x.cmd, x.done) })
 }
 
 // RDPUser is one account of a FreeRDP server's SAM file.

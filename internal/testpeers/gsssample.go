@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -64,15 +63,7 @@ func (s *GSSServer) Log() string {
 // Stop ends socat and every gss-server it started (their process group). Idempotent.
 func (s *GSSServer) Stop() {
 	s.once.Do(func() {
-		if s.cmd.Process != nil {
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-		}
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
-		}
+		stopGroup(s.cmd, s.done)
 		s.cancel()
 	})
 }

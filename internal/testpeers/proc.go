@@ -205,6 +205,21 @@ func killGroupOnCancel(cmd *exec.Cmd) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 }
 
+// stopGroup asks the process group cmd leads to end (SIGTERM), kills it after five seconds,
+// and returns once cmd has been waited for: done is closed after cmd.Wait returns.
+func stopGroup(cmd *exec.Cmd, done <-chan struct{}) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
 // runOneShot runs a one-shot peer client cmd, made with exec.CommandContext(ctx, ...) and
 // bounded by timeout, to its end, with stdout and stderr combined into output. A non-zero
 // exit is a result the tests assert on, not an error; the error says the client timed out
