@@ -62,8 +62,8 @@ func BenchmarkCompareMIT(b *testing.B) {
 			b.Logf("context key of %d bytes", len(key.Key))
 			var ours [2][4]float64 // size × wrap, unwrap, mic, verify
 			for i, size := range []int{1 << 10, 16 << 10} {
-				ours[i][0], ours[i][1] = cmpSeal(b, c, s, size, n)
-				ours[i][2], ours[i][3] = cmpSign(b, c, s, size, n)
+				ours[i][0], ours[i][1] = testpeers.TimeSeal(b, c, s, size, 128, n)
+				ours[i][2], ours[i][3] = testpeers.TimeSign(b, c, s, size, 64, n)
 			}
 			mit, err := testpeers.RunGSSKrb5Bench(b, bin, k, n, testUser+"@"+testRealm, testPassword, tc.gssTarget)
 			if err != nil {
@@ -72,26 +72,15 @@ func BenchmarkCompareMIT(b *testing.B) {
 			b.Logf("%s", mit)
 			b.Logf("gosspi, n=%d: handshake initiator %.0f ns, acceptor %.0f ns; 1 KiB wrap %.0f unwrap %.0f mic %.0f verify %.0f; 16 KiB wrap %.0f unwrap %.0f mic %.0f verify %.0f",
 				n, oursIni, oursAcc, ours[0][0], ours[0][1], ours[0][2], ours[0][3], ours[1][0], ours[1][1], ours[1][2], ours[1][3])
-			b.ReportMetric(oursIni+oursAcc, "ns/op")
-			b.ReportMetric(oursAcc, "ours-acceptor-ns/op")
-			b.ReportMetric(oursIni, "ours-initiator-ns/op")
-			b.ReportMetric(mit.AcceptorNsPerHandshake, "mit-acceptor-ns/op")
-			b.ReportMetric(mit.InitiatorNsPerHandshake, "mit-initiator-ns/op")
-			ratio := func(theirs, ours float64, unit string) {
-				if ours > 0 && theirs > 0 {
-					b.ReportMetric(theirs/ours, unit)
-				}
-			}
-			ratio(mit.AcceptorNsPerHandshake, oursAcc, "mit-acceptor/ours")
-			ratio(mit.InitiatorNsPerHandshake, oursIni, "mit-initiator/ours")
+			testpeers.ReportHandshakes(b, "mit", oursIni, oursAcc, mit.InitiatorNsPerHandshake, mit.AcceptorNsPerHandshake)
 			for i, p := range mit.Protect {
 				if i < 2 {
-					ratio(p.WrapNs+p.UnwrapNs, ours[i][0]+ours[i][1], "mit-wrap+unwrap-"+[]string{"1k", "16k"}[i]+"/ours")
+					testpeers.ReportRatio(b, p.WrapNs+p.UnwrapNs, ours[i][0]+ours[i][1], "mit-wrap+unwrap-"+[]string{"1k", "16k"}[i]+"/ours")
 				}
 			}
 			for i, m := range mit.MICs {
 				if i < 2 {
-					ratio(m.GetMICNs+m.VerifyMICNs, ours[i][2]+ours[i][3], "mit-mic-"+[]string{"1k", "16k"}[i]+"/ours")
+					testpeers.ReportRatio(b, m.GetMICNs+m.VerifyMICNs, ours[i][2]+ours[i][3], "mit-mic-"+[]string{"1k", "16k"}[i]+"/ours")
 				}
 			}
 		})
@@ -159,58 +148,4 @@ func cmpPair(b *testing.B, ccred, scred *sspi.Credentials, spn string) (c, s *ss
 		sspi.DeleteSecurityContext(s)
 	})
 	return c, s
-}
-
-// cmpSeal returns EncryptMessage (client) and DecryptMessage (server) time per call, and
-// checks the plaintext comes back.
-func cmpSeal(b *testing.B, c, s *sspi.Context, size, n int) (seal, unseal float64) {
-	msg := make([]byte, size)
-	for i := range msg {
-		msg[i] = byte(i*131 + 7)
-	}
-	data := make([]byte, size)
-	tok := make([]byte, 128)
-	bufs := []sspi.Buffer{{Type: sspi.BufferToken, Data: tok}, {Type: sspi.BufferData, Data: data}}
-	var ts, tu time.Duration
-	for range n {
-		copy(data, msg)
-		bufs[0].Data = tok
-		t0 := time.Now()
-		err := sspi.EncryptMessage(c, 0, bufs, 0)
-		ts += time.Since(t0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t0 = time.Now()
-		_, _, err = sspi.DecryptMessage(s, bufs, 0)
-		tu += time.Since(t0)
-		if err != nil || !bytes.Equal(data, msg) {
-			b.Fatal("DecryptMessage:", err)
-		}
-	}
-	return float64(ts.Nanoseconds()) / float64(n), float64(tu.Nanoseconds()) / float64(n)
-}
-
-// cmpSign returns MakeSignature (client) and VerifySignature (server) time per call.
-func cmpSign(b *testing.B, c, s *sspi.Context, size, n int) (sign, verify float64) {
-	data := make([]byte, size)
-	sig := make([]byte, 64)
-	bufs := []sspi.Buffer{{Type: sspi.BufferData, Data: data}, {Type: sspi.BufferToken, Data: sig}}
-	var ts, tv time.Duration
-	for range n {
-		bufs[1].Data = sig
-		t0 := time.Now()
-		err := sspi.MakeSignature(c, 0, bufs, 0)
-		ts += time.Since(t0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t0 = time.Now()
-		_, err = sspi.VerifySignature(s, bufs, 0)
-		tv += time.Since(t0)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	return float64(ts.Nanoseconds()) / float64(n), float64(tv.Nanoseconds()) / float64(n)
 }

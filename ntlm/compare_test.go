@@ -1,7 +1,6 @@
 package ntlm
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -39,9 +38,9 @@ func BenchmarkCompareGSSNTLMSSP(b *testing.B) {
 	oursAcc := cmpTimeAcceptor(b, scred, neg, auth, n)
 	oursIni := cmpTimeInitiator(b, ccred, chal, n)
 	c, s := establishedPair(b)
-	oursSeal1k, oursUnseal1k := cmpTimeSeal(b, c, s, 1<<10, n)
-	oursSeal16k, oursUnseal16k := cmpTimeSeal(b, c, s, 16<<10, n)
-	oursSign, oursVerify := cmpTimeSign(b, c, s, 1<<10, n)
+	oursSeal1k, oursUnseal1k := testpeers.TimeSeal(b, c, s, 1<<10, 16, n)
+	oursSeal16k, oursUnseal16k := testpeers.TimeSeal(b, c, s, 16<<10, 16, n)
+	oursSign, oursVerify := testpeers.TimeSign(b, c, s, 1<<10, 16, n)
 
 	gss, err := testpeers.RunGSSNTLMBench(b, n)
 	if err != nil {
@@ -60,21 +59,10 @@ func BenchmarkCompareGSSNTLMSSP(b *testing.B) {
 	b.Logf("gosspi, n=%d: handshake initiator %.0f ns, acceptor %.0f ns; 1024 B seal %.0f ns unseal %.0f ns; 16384 B seal %.0f ns unseal %.0f ns; 1024 B sign %.0f ns verify %.0f ns",
 		n, oursIni, oursAcc, oursSeal1k, oursUnseal1k, oursSeal16k, oursUnseal16k, oursSign, oursVerify)
 
-	b.ReportMetric(oursIni+oursAcc, "ns/op")
-	b.ReportMetric(oursAcc, "ours-acceptor-ns/op")
-	b.ReportMetric(oursIni, "ours-initiator-ns/op")
-	b.ReportMetric(gss.AcceptorNsPerHandshake, "gss-acceptor-ns/op")
-	b.ReportMetric(gss.InitiatorNsPerHandshake, "gss-initiator-ns/op")
-	ratio := func(theirs, ours float64, unit string) {
-		if ours > 0 && theirs > 0 {
-			b.ReportMetric(theirs/ours, unit)
-		}
-	}
-	ratio(gss.AcceptorNsPerHandshake, oursAcc, "gss-acceptor/ours")
-	ratio(gss.InitiatorNsPerHandshake, oursIni, "gss-initiator/ours")
-	ratio(gssWrap1k+gssUnwrap1k, oursSeal1k+oursUnseal1k, "gss-wrap+unwrap-1k/ours")
-	ratio(gssWrap16k+gssUnwrap16k, oursSeal16k+oursUnseal16k, "gss-wrap+unwrap-16k/ours")
-	ratio(gss.MIC.GetMICNs+gss.MIC.VerifyMICNs, oursSign+oursVerify, "gss-mic-1k/ours")
+	testpeers.ReportHandshakes(b, "gss", oursIni, oursAcc, gss.InitiatorNsPerHandshake, gss.AcceptorNsPerHandshake)
+	testpeers.ReportRatio(b, gssWrap1k+gssUnwrap1k, oursSeal1k+oursUnseal1k, "gss-wrap+unwrap-1k/ours")
+	testpeers.ReportRatio(b, gssWrap16k+gssUnwrap16k, oursSeal16k+oursUnseal16k, "gss-wrap+unwrap-16k/ours")
+	testpeers.ReportRatio(b, gss.MIC.GetMICNs+gss.MIC.VerifyMICNs, oursSign+oursVerify, "gss-mic-1k/ours")
 }
 
 // cmpTimeAcceptor returns our acceptor's time per handshake: both AcceptSecurityContext calls.
@@ -124,58 +112,4 @@ func cmpTimeInitiator(b *testing.B, ccred *sspi.Credentials, chal []byte, n int)
 		sspi.DeleteSecurityContext(ctx)
 	}
 	return float64(total.Nanoseconds()) / float64(n)
-}
-
-// cmpTimeSeal returns EncryptMessage (client) and DecryptMessage (server) time per call, and
-// checks the plaintext comes back.
-func cmpTimeSeal(b *testing.B, c, s *sspi.Context, size, n int) (seal, unseal float64) {
-	msg := make([]byte, size)
-	for i := range msg {
-		msg[i] = byte(i*131 + 7)
-	}
-	data := make([]byte, size)
-	sig := make([]byte, 16)
-	bufs := []sspi.Buffer{{Type: sspi.BufferToken, Data: sig}, {Type: sspi.BufferData, Data: data}}
-	var ts, tu time.Duration
-	for range n {
-		copy(data, msg)
-		bufs[0].Data = sig
-		t0 := time.Now()
-		err := sspi.EncryptMessage(c, 0, bufs, 0)
-		ts += time.Since(t0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t0 = time.Now()
-		_, _, err = sspi.DecryptMessage(s, bufs, 0)
-		tu += time.Since(t0)
-		if err != nil || !bytes.Equal(data, msg) {
-			b.Fatal("DecryptMessage:", err)
-		}
-	}
-	return float64(ts.Nanoseconds()) / float64(n), float64(tu.Nanoseconds()) / float64(n)
-}
-
-// cmpTimeSign returns MakeSignature (client) and VerifySignature (server) time per call.
-func cmpTimeSign(b *testing.B, c, s *sspi.Context, size, n int) (sign, verify float64) {
-	data := make([]byte, size)
-	sig := make([]byte, 16)
-	bufs := []sspi.Buffer{{Type: sspi.BufferData, Data: data}, {Type: sspi.BufferToken, Data: sig}}
-	var ts, tv time.Duration
-	for range n {
-		bufs[1].Data = sig
-		t0 := time.Now()
-		err := sspi.MakeSignature(c, 0, bufs, 0)
-		ts += time.Since(t0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t0 = time.Now()
-		_, err = sspi.VerifySignature(s, bufs, 0)
-		tv += time.Since(t0)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	return float64(ts.Nanoseconds()) / float64(n), float64(tv.Nanoseconds()) / float64(n)
 }

@@ -87,17 +87,7 @@ func StartXvfb(tb testing.TB) *Xvfb {
 
 // Stop ends the X server (its process group only).
 func (x *Xvfb) Stop() {
-	x.once.Do(func() {
-		if x.cmd.Process != nil {
-			_ = syscall.Kill(-x.cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-x.done:
-			case <-time.After(5 * time.Second):
-				_ = syscall.Kill(-x.cmd.Process.Pid, syscall.SIGKILL)
-				<-x.done
-			}
-		}
-	})
+	x.once.Do(func() { stopGroup(x.cmd, x.done) })
 }
 
 // RDPUser is one account of a FreeRDP server's SAM file.
@@ -185,8 +175,7 @@ func StartFreeRDPShadow(tb testing.TB, opts ShadowOptions) *Shadow {
 		cmd := exec.CommandContext(ctx, shadow, args...)
 		cmd.Env = peerEnv(tb, dir, NTLMEnv{}, []string{"DISPLAY=" + x.Display})
 		cmd.Dir = dir
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		killGroupOnCancel(cmd)
 		s := &Shadow{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Xvfb: x, cmd: cmd, cancel: cancel, done: make(chan struct{}), log: &capBuffer{max: 64 << 10}}
 		cmd.Stdout, cmd.Stderr = s.log, s.log
 		if err := cmd.Start(); err != nil {
@@ -269,22 +258,6 @@ func RunXFreeRDP(tb testing.TB, addr string, opts XFreeRDPOptions) (XFreeRDPResu
 	dir := tb.TempDir()
 	cmd.Env = peerEnv(tb, dir, NTLMEnv{}, []string{"DISPLAY=" + opts.Display})
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	res := XFreeRDPResult{Output: out.String()}
-	if ctx.Err() != nil {
-		return res, fmt.Errorf("%w: xfreerdp after %v; output: %s", errTimeout, opts.Timeout, res.Output)
-	}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.ExitCode = ee.ExitCode()
-	default:
-		return res, fmt.Errorf("testpeers: xfreerdp: %w", err)
-	}
-	return res, nil
+	out, code, err := runOneShot(ctx, "xfreerdp", cmd, opts.Timeout)
+	return XFreeRDPResult{Output: out, ExitCode: code}, err
 }

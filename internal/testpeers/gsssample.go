@@ -2,7 +2,6 @@ package testpeers
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -65,15 +63,7 @@ func (s *GSSServer) Log() string {
 // Stop ends socat and every gss-server it started (their process group). Idempotent.
 func (s *GSSServer) Stop() {
 	s.once.Do(func() {
-		if s.cmd.Process != nil {
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-		}
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
-		}
+		stopGroup(s.cmd, s.done)
 		s.cancel()
 	})
 }
@@ -167,8 +157,7 @@ func startSocat(socat string, port int, wrapper, logFile string, env []string, l
 	// before it tears the connection down, so a slow gss-server can still answer.
 	cmd := exec.CommandContext(ctx, socat, "-d", "-d", "-t", "10", listen, "EXEC:"+wrapper)
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	killGroupOnCancel(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		cancel()
@@ -310,25 +299,8 @@ func RunGSSClient(tb testing.TB, addr string, opts GSSClientOptions) (GSSClientR
 	defer cancel()
 	cmd := exec.CommandContext(ctx, client, args...)
 	cmd.Env = peerEnv(tb, tb.TempDir(), opts.NTLM, opts.Env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	err = cmd.Run()
-	res := GSSClientResult{Output: out.String()}
-	if ctx.Err() != nil {
-		return res, fmt.Errorf("%w: gss-client after %v; output: %s", errTimeout, opts.Timeout, res.Output)
-	}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.ExitCode = ee.ExitCode()
-	default:
-		return res, fmt.Errorf("testpeers: gss-client: %w", err)
-	}
-	return res, nil
+	out, code, err := runOneShot(ctx, "gss-client", cmd, opts.Timeout)
+	return GSSClientResult{Output: out, ExitCode: code}, err
 }
 
 // gssMechLogOID renders a dotted OID the way gss-server logs it: "{ 1 3 6 ... }".

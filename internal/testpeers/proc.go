@@ -3,6 +3,7 @@ package testpeers
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -195,4 +196,50 @@ func writeTemp(dir, name string, data []byte, perm os.FileMode) (string, error) 
 		return "", err
 	}
 	return path, nil
+}
+
+// killGroupOnCancel runs cmd (made with exec.CommandContext) in its own process group and
+// has its context's end kill the whole group, so that a peer's children die with it.
+func killGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+}
+
+// stopGroup asks the process group cmd leads to end (SIGTERM), kills it after five seconds,
+// and returns once cmd has been waited for: done is closed after cmd.Wait returns.
+func stopGroup(cmd *exec.Cmd, done <-chan struct{}) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// runOneShot runs a one-shot peer client cmd, made with exec.CommandContext(ctx, ...) and
+// bounded by timeout, to its end, with stdout and stderr combined into output. A non-zero
+// exit is a result the tests assert on, not an error; the error says the client timed out
+// (wrapping errTimeout, with its output) or could not be run at all.
+func runOneShot(ctx context.Context, name string, cmd *exec.Cmd, timeout time.Duration) (output string, exitCode int, err error) {
+	killGroupOnCancel(cmd)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	output = out.String()
+	if ctx.Err() != nil {
+		return output, 0, fmt.Errorf("%w: %s after %v; output: %s", errTimeout, name, timeout, output)
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		return output, ee.ExitCode(), nil
+	default:
+		return output, 0, fmt.Errorf("testpeers: %s: %w", name, err)
+	}
+	return output, 0, nil
 }

@@ -357,8 +357,7 @@ func RunTLSClient(tb testing.TB, input string, name string, args ...string) (std
 	cmd.Stdin = strings.NewReader(input)
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	killGroupOnCancel(cmd)
 	err = cmd.Run()
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%w: %v", errTimeout, err)
