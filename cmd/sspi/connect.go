@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -104,256 +105,388 @@ type legJSON struct {
 	Sent     int    `json:"sent"`
 }
 
-func cmdConnect(args []string, e *env) int {
+// connectOptions holds connect's flags, and what validate derives from them.
+type connectOptions struct {
+	addr          string
+	pkg           string
+	framingName   string
+	user          string
+	passwordFile  string
+	target        string
+	noMutual      bool
+	delegate      bool
+	message       string
+	protect       string
+	require       string
+	timeout       time.Duration
+	jsonOut       bool
+	ca            string
+	cert          string
+	key           string
+	insecure      bool
+	inner         string
+	earlyUserAuth bool
+
+	// Derived by validate.
+	framing    sockauth.Framing
+	protection sockauth.Protection
+	required   sspi.ContextAttr
+}
+
+// connectFlags binds connect's flags to a fresh connectOptions.
+func connectFlags() (*flag.FlagSet, *connectOptions) {
+	o := &connectOptions{}
 	fs := newFlags("connect")
-	pkg := fs.String("package", defaultPackage(), "security `package` to authenticate with (see \"sspi packages\")")
-	framing := fs.String("framing", "", "wire framing: `sspi` (the SDK sample), gss (MIT gss-sample) or tls (Schannel) (default: tls for Schannel, sspi otherwise)")
-	user := fs.String("user", "", "who to authenticate as: `DOMAIN\\user` or user@REALM")
-	passwordFile := fs.String("password-file", "", "read the password from the first line of `file`")
-	target := fs.String("target", "", "the server's `SPN` (default host/HOST), or for Schannel its host name (default HOST)")
-	noMutual := fs.Bool("no-mutual", false, "do not ask the server to prove its identity")
-	delegate := fs.Bool("delegate", false, "allow the server to act as you (delegation)")
-	message := fs.String("message", "", "`text` to send once authenticated")
-	protect := fs.String("protect", "seal", "message protection: `seal`, sign or none")
-	require := fs.String("require", "", "attributes the context must have: `list` of mutual, integrity, confidentiality")
-	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of the connection and of every wait")
-	jsonOut := fs.Bool("json", false, "print the result as one JSON object")
-	ca := fs.String("ca", "", "Schannel: PEM `file` of the CAs trusted for the server's certificate (default: the system's)")
-	cert := fs.String("cert", "", "Schannel: a client certificate chain, a PEM `file`")
-	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
-	insecure := fs.Bool("insecure", false, "Schannel and rdp: do not check the server's certificate at all (manual validation, nothing checked)")
-	inner := fs.String("inner", "", "rdp: the `package` inside CredSSP: Negotiate (default), NTLM (FreeRDP's servers take only bare NTLM) or Kerberos")
-	earlyUserAuth := fs.Bool("early-user-auth", false, "rdp: offer HYBRID_EX and wait for the server's Early User Authorization Result")
+	fs.StringVar(&o.pkg, "package", defaultPackage(), "security `package` to authenticate with (see \"sspi packages\")")
+	fs.StringVar(&o.framingName, "framing", "", "wire framing: `sspi` (the SDK sample), gss (MIT gss-sample) or tls (Schannel) (default: tls for Schannel, sspi otherwise)")
+	fs.StringVar(&o.user, "user", "", "who to authenticate as: `DOMAIN\\user` or user@REALM")
+	fs.StringVar(&o.passwordFile, "password-file", "", "read the password from the first line of `file`")
+	fs.StringVar(&o.target, "target", "", "the server's `SPN` (default host/HOST), or for Schannel its host name (default HOST)")
+	fs.BoolVar(&o.noMutual, "no-mutual", false, "do not ask the server to prove its identity")
+	fs.BoolVar(&o.delegate, "delegate", false, "allow the server to act as you (delegation)")
+	fs.StringVar(&o.message, "message", "", "`text` to send once authenticated")
+	fs.StringVar(&o.protect, "protect", "seal", "message protection: `seal`, sign or none")
+	fs.StringVar(&o.require, "require", "", "attributes the context must have: `list` of mutual, integrity, confidentiality")
+	fs.DurationVar(&o.timeout, "timeout", sockauth.DefaultTimeout, "time-out of the connection and of every wait")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the result as one JSON object")
+	fs.StringVar(&o.ca, "ca", "", "Schannel: PEM `file` of the CAs trusted for the server's certificate (default: the system's)")
+	fs.StringVar(&o.cert, "cert", "", "Schannel: a client certificate chain, a PEM `file`")
+	fs.StringVar(&o.key, "key", "", "Schannel: the private key of --cert, a PEM `file`")
+	fs.BoolVar(&o.insecure, "insecure", false, "Schannel and rdp: do not check the server's certificate at all (manual validation, nothing checked)")
+	fs.StringVar(&o.inner, "inner", "", "rdp: the `package` inside CredSSP: Negotiate (default), NTLM (FreeRDP's servers take only bare NTLM) or Kerberos")
+	fs.BoolVar(&o.earlyUserAuth, "early-user-auth", false, "rdp: offer HYBRID_EX and wait for the server's Early User Authorization Result")
+	return fs, o
+}
+
+func cmdConnect(args []string, e *env) int {
+	fs, o := connectFlags()
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, connectUsage, fs)
 		return exitOK
 	}
-	if err == nil && len(pos) != 1 {
-		err = usageErrorf("want one HOST:PORT, got %d arguments", len(pos))
-	}
 	if err == nil {
-		err = checkAddress("address", pos[0], false)
-	}
-	if err == nil {
-		err = rdpPackage(fs, pkg, framing)
-	}
-	if err == nil {
-		err = checkPackage(*pkg)
-	}
-	if err == nil && (*earlyUserAuth || *inner != "") && !isCredSSP(*pkg) {
-		err = usageErrorf("--early-user-auth and --inner are for --framing rdp")
-	}
-	if err == nil && *inner != "" {
-		err = checkPackage(*inner)
-	}
-	if err == nil && isCredSSP(*pkg) && *message != "" {
-		err = usageErrorf("--message: the rdp framing has no session after the authentication (RDP's own would follow)")
-	}
-	var f sockauth.Framing
-	var prot sockauth.Protection
-	var req sspi.ContextAttr
-	if err == nil {
-		f, err = framingFor(*pkg, *framing)
-	}
-	if err == nil {
-		err = checkConnectTLSFlags(*pkg, *user, *passwordFile, *ca, *cert, *key, *insecure)
-	}
-	if err == nil {
-		if prot, err = sockauth.ParseProtection(*protect); err != nil {
-			err = &errUsage{err.Error()}
-		}
-	}
-	if err == nil {
-		var none bool
-		if req, none, err = parseRequire(*require, false); err == nil && none {
-			req = 0
-		}
+		err = o.validate(fs, pos)
 	}
 	if err != nil {
 		return fail(e, "connect", err)
 	}
-	addr := pos[0]
-	res := &connectResult{Address: addr, Framing: f.String(), Legs: []legJSON{}}
-	out := func(format string, a ...any) {
-		if !*jsonOut {
-			fmt.Fprintf(e.stdout, format, a...)
-		}
-	}
-	start := time.Now()
-	established := false
-	finish := func(err error) int {
-		err = explainFailure(err, f, len(res.Legs), established)
-		res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-		res.OK = err == nil
-		res.Status = sockauth.StatusName(err)
-		if err != nil {
-			res.Error = err.Error()
-		}
-		if *jsonOut {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(res)
-		} else if err == nil {
-			out("status:      %s\n", res.Status)
-		}
-		if err != nil {
-			return fail(e, "connect", err)
-		}
-		return exitOK
-	}
+	s := &connectSession{o: o, e: e, start: time.Now(),
+		res: &connectResult{Address: o.addr, Framing: o.framing.String(), Legs: []legJSON{}}}
+	return s.run()
+}
 
-	var cred *sspi.Credentials
-	var source string
-	rdpTarget := *target
-	if rdpTarget == "" {
-		rdpTarget = "TERMSRV/" + rdpHost(addr)
+// validate checks the arguments and derives the framing, protection and required
+// attributes. It runs before any credentials are acquired, so that a usage error exits 2
+// without a password prompt or a KDC asked.
+func (o *connectOptions) validate(fs *flag.FlagSet, pos []string) error {
+	if len(pos) != 1 {
+		return usageErrorf("want one HOST:PORT, got %d arguments", len(pos))
 	}
-	switch {
-	case isSchannel(*pkg):
-		cred, source, err = acquireSchannelClient(*pkg, *ca, *cert, *key, *insecure)
-	case isCredSSP(*pkg):
-		cred, source, err = acquireCredSSPClient(*inner, *user, *passwordFile, rdpTarget, *delegate, *earlyUserAuth, e)
-	default:
-		cred, source, err = acquireClient(*pkg, *user, *passwordFile, e)
+	o.addr = pos[0]
+	if err := checkAddress("address", o.addr, false); err != nil {
+		return err
+	}
+	if err := o.validatePackage(fs); err != nil {
+		return err
+	}
+	var err error
+	if o.framing, err = framingFor(o.pkg, o.framingName); err != nil {
+		return err
+	}
+	if err := checkConnectTLSFlags(o.pkg, o.user, o.passwordFile, o.ca, o.cert, o.key, o.insecure); err != nil {
+		return err
+	}
+	if o.protection, err = sockauth.ParseProtection(o.protect); err != nil {
+		return &errUsage{err.Error()}
+	}
+	req, none, err := parseRequire(o.require, false)
+	if err != nil {
+		return err
+	}
+	if !none {
+		o.required = req
+	}
+	return nil
+}
+
+// validatePackage checks --package and the flags that only CredSSP (--framing rdp) takes.
+func (o *connectOptions) validatePackage(fs *flag.FlagSet) error {
+	if err := rdpPackage(fs, &o.pkg, &o.framingName); err != nil {
+		return err
+	}
+	if err := checkPackage(o.pkg); err != nil {
+		return err
+	}
+	if (o.earlyUserAuth || o.inner != "") && !isCredSSP(o.pkg) {
+		return usageErrorf("--early-user-auth and --inner are for --framing rdp")
+	}
+	if o.inner != "" {
+		if err := checkPackage(o.inner); err != nil {
+			return err
+		}
+	}
+	if isCredSSP(o.pkg) && o.message != "" {
+		return usageErrorf("--message: the rdp framing has no session after the authentication (RDP's own would follow)")
+	}
+	return nil
+}
+
+// rdpTarget is the SPN CredSSP authenticates to: --target, else TERMSRV/HOST as RDP
+// clients name it.
+func (o *connectOptions) rdpTarget() string {
+	if o.target != "" {
+		return o.target
+	}
+	return "TERMSRV/" + rdpHost(o.addr)
+}
+
+// connectSession is one run of connect after its flags were accepted: the result being
+// built, and whether the handshake finished, which decides how a server's close is
+// explained.
+type connectSession struct {
+	o           *connectOptions
+	e           *env
+	res         *connectResult
+	start       time.Time
+	established bool
+}
+
+// out prints a line of the human-readable report; --json prints only the result at the end.
+func (s *connectSession) out(format string, a ...any) {
+	if !s.o.jsonOut {
+		fmt.Fprintf(s.e.stdout, format, a...)
+	}
+}
+
+// finish reports the outcome, err explained as far as the client can tell, and returns the
+// exit status.
+func (s *connectSession) finish(err error) int {
+	err = explainFailure(err, s.o.framing, len(s.res.Legs), s.established)
+	s.res.DurationMS = float64(time.Since(s.start).Microseconds()) / 1000
+	s.res.OK = err == nil
+	s.res.Status = sockauth.StatusName(err)
+	if err != nil {
+		s.res.Error = err.Error()
+	}
+	if s.o.jsonOut {
+		enc := json.NewEncoder(s.e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(s.res)
+	} else if err == nil {
+		s.out("status:      %s\n", s.res.Status)
 	}
 	if err != nil {
-		return finish(err)
+		return fail(s.e, "connect", err)
+	}
+	return exitOK
+}
+
+// run acquires the credentials, authenticates and exchanges the messages. finish runs
+// before the deferred Close and FreeCredentialsHandle, so the report is complete first.
+func (s *connectSession) run() int {
+	cred, err := s.acquireCredentials()
+	if err != nil {
+		return s.finish(err)
 	}
 	defer sspi.FreeCredentialsHandle(cred)
-	var names sspi.CredentialNames
-	if isSchannel(*pkg) {
-		out("credentials: %s, %s\n", *pkg, source)
-	} else if sspi.QueryCredentialsAttributes(cred, sspi.CredAttrNames, &names) == nil && names.UserName != "" {
-		out("credentials: %s (%s, %s)\n", names.UserName, *pkg, source)
-	}
-	cl := &sockauth.Client{
-		Credentials: cred,
-		Framing:     f,
-		Target:      *target,
-		Delegate:    *delegate,
-		Protection:  prot,
-		Require:     req,
-		Messages:    f == sockauth.FramingSSPI && *message != "",
-		NoMutual:    *noMutual || *insecure,
-		Timeout:     *timeout,
-		HybridEx:    *earlyUserAuth,
-		Trace: func(l sockauth.Leg) {
-			res.Legs = append(res.Legs, legJSON{N: l.N, Received: l.Received, Status: l.Status.String(), Sent: l.Sent})
-			out("%s\n", l)
-		},
-	}
-	if f == sockauth.FramingRDP {
-		cl.Target = rdpTarget
-		if !*insecure {
-			roots, err := rdpRoots(*ca)
-			if err != nil {
-				return finish(err)
-			}
-			cl.VerifyCertificate = verifyRDPCertificate(roots, rdpHost(addr))
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2**timeout)
-	defer cancel()
-	c, err := cl.Dial(ctx, addr)
+	cl, err := s.newClient(cred)
 	if err != nil {
-		return finish(err)
+		return s.finish(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*s.o.timeout)
+	defer cancel()
+	c, err := cl.Dial(ctx, s.o.addr)
+	if err != nil {
+		return s.finish(err)
 	}
 	defer c.Close()
-	established = true
+	s.established = true
+	s.reportContext(c)
+	return s.finish(s.exchange(c, cl.Messages))
+}
 
+// acquireCredentials gets the client's credentials for the package and prints whose
+// they are.
+func (s *connectSession) acquireCredentials() (*sspi.Credentials, error) {
+	o := s.o
+	var cred *sspi.Credentials
+	var source string
+	var err error
+	switch {
+	case isSchannel(o.pkg):
+		cred, source, err = acquireSchannelClient(o.pkg, o.ca, o.cert, o.key, o.insecure)
+	case isCredSSP(o.pkg):
+		cred, source, err = acquireCredSSPClient(o.inner, o.user, o.passwordFile, o.rdpTarget(), o.delegate, o.earlyUserAuth, s.e)
+	default:
+		cred, source, err = acquireClient(o.pkg, o.user, o.passwordFile, s.e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names sspi.CredentialNames
+	if isSchannel(o.pkg) {
+		s.out("credentials: %s, %s\n", o.pkg, source)
+	} else if sspi.QueryCredentialsAttributes(cred, sspi.CredAttrNames, &names) == nil && names.UserName != "" {
+		s.out("credentials: %s (%s, %s)\n", names.UserName, o.pkg, source)
+	}
+	return cred, nil
+}
+
+// newClient configures the sockets client; every leg of the handshake is recorded and
+// printed as it happens.
+func (s *connectSession) newClient(cred *sspi.Credentials) (*sockauth.Client, error) {
+	o := s.o
+	cl := &sockauth.Client{
+		Credentials: cred,
+		Framing:     o.framing,
+		Target:      o.target,
+		Delegate:    o.delegate,
+		Protection:  o.protection,
+		Require:     o.required,
+		Messages:    o.framing == sockauth.FramingSSPI && o.message != "",
+		NoMutual:    o.noMutual || o.insecure,
+		Timeout:     o.timeout,
+		HybridEx:    o.earlyUserAuth,
+		Trace: func(l sockauth.Leg) {
+			s.res.Legs = append(s.res.Legs, legJSON{N: l.N, Received: l.Received, Status: l.Status.String(), Sent: l.Sent})
+			s.out("%s\n", l)
+		},
+	}
+	if o.framing != sockauth.FramingRDP {
+		return cl, nil
+	}
+	cl.Target = o.rdpTarget()
+	if !o.insecure {
+		// CredSSP sends the credentials inside TLS: the certificate is checked first.
+		roots, err := rdpRoots(o.ca)
+		if err != nil {
+			return nil, err
+		}
+		cl.VerifyCertificate = verifyRDPCertificate(roots, rdpHost(o.addr))
+	}
+	return cl, nil
+}
+
+// reportContext records and prints what the handshake established.
+func (s *connectSession) reportContext(c *sockauth.Conn) {
 	attrs := c.Attributes()
 	id := c.Identity()
-	res.Package, res.Client, res.Attributes = c.Package(), id.Principal, attrs.Format(false)
-	res.Mutual = attrs.Has(sspi.ISCRetMutualAuth)
-	res.Protection = c.Protection().String()
-	out("package:     %s\n", c.Package())
+	s.res.Package, s.res.Client, s.res.Attributes = c.Package(), id.Principal, attrs.Format(false)
+	s.res.Mutual = attrs.Has(sspi.ISCRetMutualAuth)
+	s.res.Protection = c.Protection().String()
+	s.out("package:     %s\n", c.Package())
 	if id.Principal != "" {
-		out("client:      %s\n", id.Principal)
+		s.out("client:      %s\n", id.Principal)
 	}
-	out("attributes:  %s\n", attrs.Format(false))
-	switch {
-	case f == sockauth.FramingRDP && res.Mutual:
-		res.Server = id.Server
-		out("mutual:      granted (inside CredSSP); server %s\n", orUnnamed(id.Server))
-	case f == sockauth.FramingRDP && *insecure:
-		out("mutual:      not granted, and the certificate not checked (--insecure): CredSSP binds to the server's key only\n")
-	case f == sockauth.FramingRDP:
-		out("mutual:      the server's certificate is valid for %s; not granted inside CredSSP\n", rdpHost(addr))
-	case res.Mutual && f == sockauth.FramingTLS:
-		res.Server = id.Server
-		out("mutual:      the server's certificate is valid for %s\n", orUnnamed(id.Server))
-	case f == sockauth.FramingTLS:
-		out("mutual:      not checked (--insecure): the server is whoever answered\n")
-	case res.Mutual:
-		res.Server = id.Server
-		out("mutual:      granted; server %s\n", orUnnamed(id.Server))
-	case *noMutual:
-		out("mutual:      not asked for\n")
-	default:
-		out("mutual:      not granted (%s does not authenticate the server)\n", c.Package())
-	}
+	s.out("attributes:  %s\n", attrs.Format(false))
+	s.reportMutual(c.Package(), id.Server)
+}
 
+// reportMutual says what is known of the server's identity, which depends on the framing:
+// RDP and TLS prove it by the certificate, the others only by mutual authentication.
+func (s *connectSession) reportMutual(pkg, server string) {
+	o, f := s.o, s.o.framing
 	switch {
+	case f == sockauth.FramingRDP && s.res.Mutual:
+		s.res.Server = server
+		s.out("mutual:      granted (inside CredSSP); server %s\n", orUnnamed(server))
+	case f == sockauth.FramingRDP && o.insecure:
+		s.out("mutual:      not granted, and the certificate not checked (--insecure): CredSSP binds to the server's key only\n")
 	case f == sockauth.FramingRDP:
-		rdpSession(c, res, out)
+		s.out("mutual:      the server's certificate is valid for %s; not granted inside CredSSP\n", rdpHost(o.addr))
+	case s.res.Mutual && f == sockauth.FramingTLS:
+		s.res.Server = server
+		s.out("mutual:      the server's certificate is valid for %s\n", orUnnamed(server))
 	case f == sockauth.FramingTLS:
-		if err := tlsSession(c, *message, res, out); err != nil {
-			return finish(err)
-		}
-	case f == sockauth.FramingGSS:
-		msg := *message
-		if msg == "" {
-			msg = "hello from sspi connect"
-		}
-		flags := map[sockauth.Protection]string{sockauth.ProtectSeal: "wrapped, encrypted", sockauth.ProtectSign: "wrapped, not encrypted", sockauth.ProtectNone: "in the clear"}[c.Protection()]
-		if err := c.WriteMessage([]byte(msg)); err != nil {
-			return finish(err)
-		}
-		res.Sent = &msg
-		mic := attrs.Has(sspi.ISCRetIntegrity)
-		if mic {
-			res.MIC = &mic
-			out("sent:        %q (%s); the server's MIC over it: verified\n", msg, flags)
-		} else {
-			out("sent:        %q (%s); the server acknowledged it\n", msg, flags)
-		}
-	case !cl.Messages:
-		g, err := c.ReadMessage()
-		if err == io.EOF {
-			err = &serverClosed{"after the handshake, without its greeting"}
-		}
-		if err != nil {
-			return finish(err)
-		}
-		gs := string(g)
-		res.Greeting = &gs
-		out("greeting:    %q (%s)\n", gs, c.Protection())
+		s.out("mutual:      not checked (--insecure): the server is whoever answered\n")
+	case s.res.Mutual:
+		s.res.Server = server
+		s.out("mutual:      granted; server %s\n", orUnnamed(server))
+	case o.noMutual:
+		s.out("mutual:      not asked for\n")
 	default:
-		g, err := c.ReadMessage()
-		if err != nil {
-			return finish(err)
-		}
-		gs := string(g)
-		res.Greeting = &gs
-		out("greeting:    %q (%s)\n", gs, c.Protection())
-		if err := c.WriteMessage([]byte(*message)); err != nil {
-			return finish(err)
-		}
-		res.Sent = message
-		out("sent:        %q (%s)\n", *message, c.Protection())
-		echo, err := c.ReadMessage()
-		if err != nil {
-			return finish(err)
-		}
-		es := string(echo)
-		res.Echo = &es
-		if es != *message {
-			return finish(fmt.Errorf("the echo %q differs from the message sent", es))
-		}
-		out("echo:        %q (verified)\n", es)
+		s.out("mutual:      not granted (%s does not authenticate the server)\n", pkg)
 	}
-	return finish(nil)
+}
+
+// exchange runs the framing's message exchange after the handshake. messages is whether
+// the sspi framing's client sends a message (and so expects its echo).
+func (s *connectSession) exchange(c *sockauth.Conn, messages bool) error {
+	switch {
+	case s.o.framing == sockauth.FramingRDP:
+		rdpSession(c, s.res, s.out)
+		return nil
+	case s.o.framing == sockauth.FramingTLS:
+		return tlsSession(c, s.o.message, s.res, s.out)
+	case s.o.framing == sockauth.FramingGSS:
+		return s.exchangeGSS(c)
+	case !messages:
+		return s.readGreeting(c, &serverClosed{"after the handshake, without its greeting"})
+	}
+	if err := s.readGreeting(c, nil); err != nil {
+		return err
+	}
+	return s.exchangeEcho(c)
+}
+
+// exchangeGSS sends the message as gss-sample does; the server answers with a MIC over
+// it, which WriteMessage checks.
+func (s *connectSession) exchangeGSS(c *sockauth.Conn) error {
+	msg := s.o.message
+	if msg == "" {
+		msg = "hello from sspi connect"
+	}
+	flags := map[sockauth.Protection]string{sockauth.ProtectSeal: "wrapped, encrypted", sockauth.ProtectSign: "wrapped, not encrypted", sockauth.ProtectNone: "in the clear"}[c.Protection()]
+	if err := c.WriteMessage([]byte(msg)); err != nil {
+		return err
+	}
+	s.res.Sent = &msg
+	mic := c.Attributes().Has(sspi.ISCRetIntegrity)
+	if mic {
+		s.res.MIC = &mic
+		s.out("sent:        %q (%s); the server's MIC over it: verified\n", msg, flags)
+	} else {
+		s.out("sent:        %q (%s); the server acknowledged it\n", msg, flags)
+	}
+	return nil
+}
+
+// readGreeting reads the SDK sample server's sealed greeting. onEOF, if not nil, replaces
+// io.EOF: without a message to send, a close here is the server's only verdict.
+func (s *connectSession) readGreeting(c *sockauth.Conn, onEOF error) error {
+	g, err := c.ReadMessage()
+	if err == io.EOF && onEOF != nil {
+		err = onEOF
+	}
+	if err != nil {
+		return err
+	}
+	gs := string(g)
+	s.res.Greeting = &gs
+	s.out("greeting:    %q (%s)\n", gs, c.Protection())
+	return nil
+}
+
+// exchangeEcho sends --message and checks that the server echoes it back unchanged.
+func (s *connectSession) exchangeEcho(c *sockauth.Conn) error {
+	message := s.o.message
+	if err := c.WriteMessage([]byte(message)); err != nil {
+		return err
+	}
+	s.res.Sent = &message
+	s.out("sent:        %q (%s)\n", message, c.Protection())
+	echo, err := c.ReadMessage()
+	if err != nil {
+		return err
+	}
+	es := string(echo)
+	s.res.Echo = &es
+	if es != message {
+		return fmt.Errorf("the echo %q differs from the message sent", es)
+	}
+	s.out("echo:        %q (verified)\n", es)
+	return nil
 }
 
 // serverClosed is what a client knows when the server closed the connection instead of
