@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -89,114 +90,172 @@ Examples:
   sspi serve --package Schannel --cert server.pem --key server-key.pem --client-ca ca.pem --client-auth request
 `
 
-func cmdServe(args []string, e *env) int {
+// serveOptions holds serve's flags, and what validate derives from them.
+type serveOptions struct {
+	settings    serverSettings // the flags that choose the credentials
+	listen      string
+	framingName string
+	timeout     time.Duration
+	hsTimeout   time.Duration
+	minRate     int
+	drain       time.Duration
+	maxToken    int
+	maxPending  int
+	maxPerAddr  int
+	require     string
+	greeting    string
+	jsonOut     bool
+
+	// Derived by validate.
+	framing     sockauth.Framing
+	required    sspi.ContextAttr
+	unprotected bool // --require none: messages may go unprotected
+}
+
+// serveFlags binds serve's flags to a fresh serveOptions.
+func serveFlags() (*flag.FlagSet, *serveOptions) {
+	o := &serveOptions{}
+	s := &o.settings
 	fs := newFlags("serve")
-	listen := fs.String("listen", "127.0.0.1:2000", "`address` to listen on (port 0 picks a free port)")
-	pkg := fs.String("package", defaultPackage(), "security `package` to accept (see \"sspi packages\")")
-	framing := fs.String("framing", "", "wire framing: `sspi` (the SDK sample), gss (MIT gss-sample) or tls (Schannel) (default: tls for Schannel, sspi otherwise)")
-	accounts := fs.String("accounts", "", "NTLM account `file` (default: $NTLM_USER_FILE, else an ephemeral account)")
-	keytab := fs.String("keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (default: $KRB5_KTNAME)")
-	replayCache := fs.String("replay-cache", "", "Kerberos replay cache `file` that outlives restarts (default: in memory)")
-	spn := fs.String("spn", "", "Kerberos service `principal` to accept tickets for (host/server.example.com); default: any in the keytab")
-	timeout := fs.Duration("timeout", sockauth.DefaultTimeout, "time-out of every wait for a client after the handshake")
-	hsTimeout := fs.Duration("handshake-timeout", 0, "time-out of the whole handshake (default: --timeout)")
-	minRate := fs.Int("min-rate", sockauth.DefaultMinRate, "least data rate of a client in its handshake, in `bytes/s` (0: no floor)")
-	drain := fs.Duration("drain-timeout", sockauth.DefaultDrainTimeout, "on shutdown, how long handshakes in progress may take before they are cut")
-	maxToken := fs.Int("max-token", sockauth.DefaultMaxToken, "largest handshake token accepted, in `bytes`")
-	maxPending := fs.Int("max-pending", 0, "most clients in their handshake at once, others wait (0: sized by memory)")
-	maxPerAddr := fs.Int("max-pending-per-addr", sockauth.DefaultMaxPendingPerAddr, "most handshakes in progress from one address, others are closed (0: no cap)")
-	require := fs.String("require", "integrity", "attributes every context must have: `list` of mutual, integrity, confidentiality, or none")
-	greeting := fs.String("greeting", sockauth.DefaultGreeting, "what the sspi and tls framings' server says after authentication")
-	jsonOut := fs.Bool("json", false, "write the log and the start-up lines as JSON")
-	cert := fs.String("cert", "", "Schannel: the server's certificate chain, a PEM `file`")
-	key := fs.String("key", "", "Schannel: the private key of --cert, a PEM `file`")
-	clientCA := fs.String("client-ca", "", "Schannel: PEM `file` of the CAs whose client certificates are accepted")
-	clientAuth := fs.String("client-auth", "", "Schannel, with --client-ca: `request` or require a client certificate (default require)")
-	earlyUserAuth := fs.Bool("early-user-auth", false, "rdp: select HYBRID_EX and send the Early User Authorization Result after CredSSP")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:2000", "`address` to listen on (port 0 picks a free port)")
+	fs.StringVar(&s.pkg, "package", defaultPackage(), "security `package` to accept (see \"sspi packages\")")
+	fs.StringVar(&o.framingName, "framing", "", "wire framing: `sspi` (the SDK sample), gss (MIT gss-sample) or tls (Schannel) (default: tls for Schannel, sspi otherwise)")
+	fs.StringVar(&s.accounts, "accounts", "", "NTLM account `file` (default: $NTLM_USER_FILE, else an ephemeral account)")
+	fs.StringVar(&s.keytab, "keytab", "", "Kerberos keytab `file`, for packages that use Kerberos (default: $KRB5_KTNAME)")
+	fs.StringVar(&s.replayCache, "replay-cache", "", "Kerberos replay cache `file` that outlives restarts (default: in memory)")
+	fs.StringVar(&s.spn, "spn", "", "Kerberos service `principal` to accept tickets for (host/server.example.com); default: any in the keytab")
+	fs.DurationVar(&o.timeout, "timeout", sockauth.DefaultTimeout, "time-out of every wait for a client after the handshake")
+	fs.DurationVar(&o.hsTimeout, "handshake-timeout", 0, "time-out of the whole handshake (default: --timeout)")
+	fs.IntVar(&o.minRate, "min-rate", sockauth.DefaultMinRate, "least data rate of a client in its handshake, in `bytes/s` (0: no floor)")
+	fs.DurationVar(&o.drain, "drain-timeout", sockauth.DefaultDrainTimeout, "on shutdown, how long handshakes in progress may take before they are cut")
+	fs.IntVar(&o.maxToken, "max-token", sockauth.DefaultMaxToken, "largest handshake token accepted, in `bytes`")
+	fs.IntVar(&o.maxPending, "max-pending", 0, "most clients in their handshake at once, others wait (0: sized by memory)")
+	fs.IntVar(&o.maxPerAddr, "max-pending-per-addr", sockauth.DefaultMaxPendingPerAddr, "most handshakes in progress from one address, others are closed (0: no cap)")
+	fs.StringVar(&o.require, "require", "integrity", "attributes every context must have: `list` of mutual, integrity, confidentiality, or none")
+	fs.StringVar(&o.greeting, "greeting", sockauth.DefaultGreeting, "what the sspi and tls framings' server says after authentication")
+	fs.BoolVar(&o.jsonOut, "json", false, "write the log and the start-up lines as JSON")
+	fs.StringVar(&s.cert, "cert", "", "Schannel: the server's certificate chain, a PEM `file`")
+	fs.StringVar(&s.key, "key", "", "Schannel: the private key of --cert, a PEM `file`")
+	fs.StringVar(&s.clientCA, "client-ca", "", "Schannel: PEM `file` of the CAs whose client certificates are accepted")
+	fs.StringVar(&s.clientAuth, "client-auth", "", "Schannel, with --client-ca: `request` or require a client certificate (default require)")
+	fs.BoolVar(&s.earlyUserAuth, "early-user-auth", false, "rdp: select HYBRID_EX and send the Early User Authorization Result after CredSSP")
+	return fs, o
+}
+
+func cmdServe(args []string, e *env) int {
+	fs, o := serveFlags()
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, serveUsage, fs)
 		return exitOK
 	}
-	if err == nil && len(pos) > 0 {
-		err = usageErrorf("unexpected argument %q", pos[0])
-	}
 	if err == nil {
-		err = checkAddress("--listen", *listen, true)
-	}
-	if err == nil {
-		err = rdpPackage(fs, pkg, framing)
-	}
-	if err == nil {
-		err = checkPackage(*pkg)
-	}
-	settings := serverSettings{pkg: *pkg, accounts: *accounts, keytab: *keytab, spn: *spn, replayCache: *replayCache,
-		cert: *cert, key: *key, clientCA: *clientCA, clientAuth: *clientAuth, earlyUserAuth: *earlyUserAuth}
-	var f sockauth.Framing
-	if err == nil {
-		f, err = framingFor(*pkg, *framing)
-	}
-	if err == nil {
-		err = checkServeTLSFlags(settings)
-	}
-	if err == nil {
-		err = checkServeRDPFlags(settings)
-	}
-	var req sspi.ContextAttr
-	var none bool
-	if err == nil {
-		req, none, err = parseRequire(*require, true)
-	}
-	if err == nil && (*timeout <= 0 || *drain <= 0 || *maxToken <= 0) {
-		err = usageErrorf("--timeout, --drain-timeout and --max-token must be positive")
-	}
-	if err == nil && (*hsTimeout < 0 || *minRate < 0 || *maxPending < 0 || *maxPerAddr < 0) {
-		err = usageErrorf("--handshake-timeout, --min-rate, --max-pending and --max-pending-per-addr must not be negative")
+		err = o.validate(fs, pos)
 	}
 	if err != nil {
 		return fail(e, "serve", err)
 	}
+	return runServer(o, e)
+}
 
-	sc, err := acquireServer(settings, e)
+// validate checks the flags and derives the framing and the attributes required. It runs
+// before the credentials are acquired, so that a usage error exits 2 without a keytab read
+// or an ephemeral account made.
+func (o *serveOptions) validate(fs *flag.FlagSet, pos []string) error {
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q", pos[0])
+	}
+	if err := checkAddress("--listen", o.listen, true); err != nil {
+		return err
+	}
+	if err := rdpPackage(fs, &o.settings.pkg, &o.framingName); err != nil {
+		return err
+	}
+	if err := checkPackage(o.settings.pkg); err != nil {
+		return err
+	}
+	var err error
+	if o.framing, err = framingFor(o.settings.pkg, o.framingName); err != nil {
+		return err
+	}
+	if err := checkServeTLSFlags(o.settings); err != nil {
+		return err
+	}
+	if err := checkServeRDPFlags(o.settings); err != nil {
+		return err
+	}
+	if o.required, o.unprotected, err = parseRequire(o.require, true); err != nil {
+		return err
+	}
+	return o.validateLimits()
+}
+
+// validateLimits checks the time-outs and limits: a zero time-out or token size would
+// refuse every client, while a zero rate or count turns that limit off.
+func (o *serveOptions) validateLimits() error {
+	if o.timeout <= 0 || o.drain <= 0 || o.maxToken <= 0 {
+		return usageErrorf("--timeout, --drain-timeout and --max-token must be positive")
+	}
+	if o.hsTimeout < 0 || o.minRate < 0 || o.maxPending < 0 || o.maxPerAddr < 0 {
+		return usageErrorf("--handshake-timeout, --min-rate, --max-pending and --max-pending-per-addr must not be negative")
+	}
+	return nil
+}
+
+// runServer acquires the server's credentials, listens, says where, and serves until
+// stopped.
+func runServer(o *serveOptions, e *env) int {
+	sc, err := acquireServer(o.settings, e)
 	if err != nil {
 		return fail(e, "serve", err)
 	}
 	defer sc.cleanup()
 	defer sspi.FreeCredentialsHandle(sc.cred)
 
-	l, err := net.Listen("tcp", *listen)
+	l, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fail(e, "serve", err)
 	}
-	var handler slog.Handler = slog.NewTextHandler(e.stderr, nil)
-	if *jsonOut {
-		handler = slog.NewJSONHandler(e.stderr, nil)
-	}
-	srv := &sockauth.Server{
-		Credentials:       sc.cred,
-		Framing:           f,
-		Timeout:           *timeout,
-		HandshakeTimeout:  *hsTimeout,
-		MinRate:           orOff(*minRate),
-		DrainTimeout:      *drain,
-		MaxToken:          *maxToken,
-		MaxPending:        *maxPending,
-		MaxPendingPerAddr: orOff(*maxPerAddr),
-		Require:           req,
-		AllowUnprotected:  none,
-		Greeting:          *greeting,
-		Logger:            slog.New(handler),
-		HybridEx:          *earlyUserAuth,
-	}
+	srv := o.newServer(sc.cred, e)
 	if sc.throwaway {
 		fmt.Fprintf(e.stderr, "sspi serve: warning: no --cert/--key: the TLS certificate is a throwaway, self-signed, made in memory (%s); clients cannot check it\n", fingerprint(sc.tlsLeaf))
 	}
-	if f == sockauth.FramingRDP && !*jsonOut {
-		announceRDP(e, l.Addr().String(), sc, *earlyUserAuth)
+	if o.framing == sockauth.FramingRDP && !o.jsonOut {
+		announceRDP(e, l.Addr().String(), sc, o.settings.earlyUserAuth)
 	} else {
-		announce(e, *jsonOut, l.Addr().String(), sc, *pkg, f)
+		announce(e, o.jsonOut, l.Addr().String(), sc, o.settings.pkg, o.framing)
 	}
+	return serveUntilSignal(srv, l, o, e)
+}
 
+// newServer configures the sockets server; its log goes to standard error, as JSON with
+// --json.
+func (o *serveOptions) newServer(cred *sspi.Credentials, e *env) *sockauth.Server {
+	var handler slog.Handler = slog.NewTextHandler(e.stderr, nil)
+	if o.jsonOut {
+		handler = slog.NewJSONHandler(e.stderr, nil)
+	}
+	return &sockauth.Server{
+		Credentials:       cred,
+		Framing:           o.framing,
+		Timeout:           o.timeout,
+		HandshakeTimeout:  o.hsTimeout,
+		MinRate:           orOff(o.minRate),
+		DrainTimeout:      o.drain,
+		MaxToken:          o.maxToken,
+		MaxPending:        o.maxPending,
+		MaxPendingPerAddr: orOff(o.maxPerAddr),
+		Require:           o.required,
+		AllowUnprotected:  o.unprotected,
+		Greeting:          o.greeting,
+		Logger:            slog.New(handler),
+		HybridEx:          o.settings.earlyUserAuth,
+	}
+}
+
+// serveUntilSignal serves l until the server fails or Ctrl-C or SIGTERM arrives; then the
+// handshakes in progress get --drain-timeout to finish before they are cut.
+func serveUntilSignal(srv *sockauth.Server, l net.Listener, o *serveOptions, e *env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
@@ -206,8 +265,8 @@ func cmdServe(args []string, e *env) int {
 		return fail(e, "serve", err)
 	case <-ctx.Done():
 	}
-	srv.Logger.Info("shutting down: finishing the handshakes in progress", slog.Duration("drain_timeout", *drain))
-	sctx, cancel := context.WithTimeout(context.Background(), *drain+*timeout+5*time.Second)
+	srv.Logger.Info("shutting down: finishing the handshakes in progress", slog.Duration("drain_timeout", o.drain))
+	sctx, cancel := context.WithTimeout(context.Background(), o.drain+o.timeout+5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Logger.Warn("shutdown did not finish in time; connections closed", slog.String("error", err.Error()))
