@@ -96,6 +96,14 @@ func SharedADDC(tb testing.TB) *ADDC {
 	return sharedDC.get(tb, func() (*ADDC, error) { return launchADDC(samba, testTimeout()) })
 }
 
+// StartADDC starts a DC for tb alone; tb's Cleanup stops it, which frees the machine's DC for
+// other test binaries sooner than StopSharedADDC at the end of the binary would.
+func StartADDC(tb testing.TB) *ADDC {
+	tb.Helper()
+	samba := RequireADDC(tb)
+	return startPeer(tb, func() (*ADDC, error) { return launchADDC(samba, testTimeout()) })
+}
+
 // StopSharedADDC stops the DC SharedADDC started, if any.
 func StopSharedADDC() {
 	if sharedDC.started {

@@ -2,6 +2,7 @@ package adinterop
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
@@ -158,5 +159,36 @@ func TestADMITAcceptor(t *testing.T) {
 	dialGSS(t, cc, gs.Addr, svcSPN, msg)
 	if !gs.ReceivedMessage(msg) || !gs.AcceptedMech(testpeers.MechKerberos) {
 		t.Errorf("gss-server log:\n%s", gs.Log())
+	}
+}
+
+// TestADClockSkew: an acceptor whose clock is an hour ahead of the DC's (and the client's)
+// refuses an AD ticket's authenticator with SEC_E_TIME_SKEW; ten seconds ahead is within
+// the default five minutes.
+func TestADClockSkew(t *testing.T) {
+	d := domain(t)
+	cc := acquire(t, sspi.CredOutbound, &kerberos.ClientConfig{Principal: d.Principal(userName), Password: userPass, Config: d.Krb5Conf})
+	for _, tc := range []struct {
+		ahead time.Duration
+		ok    bool
+	}{{10 * time.Second, true}, {time.Hour, false}} {
+		ahead := tc.ahead
+		sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytabs[svcSPN], Time: func() time.Time { return time.Now().Add(ahead) }})
+		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: svcSPN})
+		srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+		tok, err := cli.Step(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = srv.Step(tok)
+		cli.Close()
+		srv.Close()
+		if tc.ok {
+			if err != nil {
+				t.Errorf("%v ahead: %v", ahead, err)
+			}
+			continue
+		}
+		wantStatus(t, err, sspi.ErrTimeSkew)
 	}
 }
