@@ -39,7 +39,9 @@ func (s SID) String() string {
 }
 
 // IsZero reports whether s is the zero SID (no revision, no authority).
-func (s SID) IsZero() bool { return s.Revision == 0 && s.Authority == [6]byte{} && len(s.SubAuthorities) == 0 }
+func (s SID) IsZero() bool {
+	return s.Revision == 0 && s.Authority == [6]byte{} && len(s.SubAuthorities) == 0
+}
 
 // Equal reports whether s and o are the same SID.
 func (s SID) Equal(o SID) bool {
