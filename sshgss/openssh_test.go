@@ -1,0 +1,89 @@
+package sshgss
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/gosspi/sspi/internal/testpeers"
+)
+
+// Our Client logs in to OpenSSH's sshd (MIT's GSSAPI, a host keytab from the MIT KDC)
+// and runs a command; sshd's log names the principal it accepted. With delegation asked,
+// the login still works (whether a ccache reaches the session depends on the Kerberos
+// package granting ISC_RET_DELEGATE, which it does not yet: then KRB5CCNAME is unset).
+func TestOpenSSHServer(t *testing.T) {
+	kdc := sharedKDC(t)
+	sshd := testpeers.StartSSHD(t, kdc, testpeers.SSHDOptions{})
+	ccred := clientCred(t, kdc)
+	for _, tt := range []struct {
+		name     string
+		delegate bool
+	}{
+		{name: "login"},
+		{name: "delegation asked", delegate: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient(ccred, &ClientConfig{Delegate: tt.delegate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := runCommand(sshd.Addr, sshd.User, ssh.GSSAPIWithMICAuthMethod(c, "localhost"), sshd.HostKey,
+				`echo "user=$(id -un) ccache=${KRB5CCNAME:-none}"`)
+			if err != nil {
+				t.Fatalf("login to sshd: %v\noutput: %s\nsshd log:\n%s", err, out, sshd.Log())
+			}
+			if !strings.HasPrefix(out, "user="+sshd.User+" ccache=") {
+				t.Fatalf("command output %q", out)
+			}
+			if !strings.Contains(sshd.Log(), "Authorized to "+sshd.User+", krb5 principal "+kdc.Principal(sshUser)) {
+				t.Fatalf("sshd did not log the principal's authorization:\n%s", sshd.Log())
+			}
+			delegated := !strings.Contains(out, "ccache=none")
+			t.Logf("delegated credentials in the session: %v (%s)", delegated, strings.TrimSpace(out))
+			if !tt.delegate && delegated {
+				t.Fatalf("a ccache without delegation asked: %q", out)
+			}
+		})
+	}
+	t.Run("wrong account", func(t *testing.T) {
+		c, _ := NewClient(ccred, nil)
+		if _, err := runCommand(sshd.Addr, "nobody", ssh.GSSAPIWithMICAuthMethod(c, "localhost"), sshd.HostKey, "true"); err == nil {
+			t.Fatal("alice logged in as nobody, whose k5login does not name her")
+		}
+	})
+}
+
+// OpenSSH's ssh -K (MIT's GSSAPI with a ccache from MIT's kinit) logs in to an
+// x/crypto/ssh server that authenticates with our Server, and its command runs.
+func TestOpenSSHClient(t *testing.T) {
+	kdc := sharedKDC(t)
+	srv := startGoServer(t, serverCred(t, kdc.KeytabFor(t, "host/localhost")), nil)
+	ccache := kdc.Kinit(t, sshUser, testpeers.KDCPassword)
+	for _, tt := range []struct {
+		name     string
+		delegate bool
+	}{
+		{name: "login"},
+		{name: "ssh -K (delegation)", delegate: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := testpeers.RunSSHClient(t, kdc, testpeers.SSHClientOptions{
+				Addr: srv.addr, User: sshUser, CCache: ccache, Delegate: tt.delegate, Command: "hostname",
+			})
+			if err := srv.result(t); err != nil || code != 0 {
+				t.Fatalf("ssh exit %d, server: %v\noutput: %s", code, err, out)
+			}
+			if want := kdc.Principal(sshUser) + " ran hostname\n"; out != want {
+				t.Fatalf("ssh output %q, want %q", out, want)
+			}
+		})
+	}
+	t.Run("refused user", func(t *testing.T) {
+		out, code := testpeers.RunSSHClient(t, kdc, testpeers.SSHClientOptions{Addr: srv.addr, User: "root", CCache: ccache, Command: "true"})
+		if err := srv.result(t); err == nil || code == 0 {
+			t.Fatalf("ssh exit %d, server: %v; want a refusal\noutput: %s", code, err, out)
+		}
+	})
+}
