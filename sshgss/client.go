@@ -38,8 +38,9 @@ type Client struct {
 	cred   *sspi.Credentials
 	config ClientConfig
 
-	mu  sync.Mutex
-	ctx *sspi.ClientContext
+	mu      sync.Mutex
+	ctx     *sspi.ClientContext
+	granted sspi.ContextAttr // of the last established context
 }
 
 // NewClient returns a Client that authenticates with cred, outbound credentials of the
@@ -107,6 +108,7 @@ func (c *Client) InitSecContext(target string, token []byte, isGSSDelegCreds boo
 		c.deleteLocked()
 		return nil, false, sspi.Errorf(sspi.ErrLogonDenied, "sshgss: the context lacks mutual authentication or integrity (granted %v)", attrs)
 	}
+	c.granted = attrs
 	return out, false, nil
 }
 
@@ -138,13 +140,12 @@ func (c *Client) deleteLocked() error {
 	return err
 }
 
-// Attributes returns the attributes granted to the context in progress (for example
-// whether delegation was granted), zero when there is none.
+// Attributes returns the attributes granted to the last context this Client
+// established (for example whether ISCRetDelegate, delegation, was granted), zero
+// before the first. x/crypto/ssh deletes the context when the login ends; the answer
+// stays until the next handshake is established.
 func (c *Client) Attributes() sspi.ContextAttr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ctx == nil {
-		return 0
-	}
-	return c.ctx.Attributes()
+	return c.granted
 }

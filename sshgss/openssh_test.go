@@ -6,13 +6,14 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
 )
 
 // Our Client logs in to OpenSSH's sshd (MIT's GSSAPI, a host keytab from the MIT KDC)
 // and runs a command; sshd's log names the principal it accepted. With delegation asked,
-// the login still works (whether a ccache reaches the session depends on the Kerberos
-// package granting ISC_RET_DELEGATE, which it does not yet: then KRB5CCNAME is unset).
+// the login works either way, and when the Kerberos package grants ISC_RET_DELEGATE the
+// session has a ccache (KRB5CCNAME) holding the forwarded TGT; without delegation, none.
 func TestOpenSSHServer(t *testing.T) {
 	kdc := sharedKDC(t)
 	sshd := testpeers.StartSSHD(t, kdc, testpeers.SSHDOptions{})
@@ -30,7 +31,7 @@ func TestOpenSSHServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, err := runCommand(sshd.Addr, sshd.User, ssh.GSSAPIWithMICAuthMethod(c, "localhost"), sshd.HostKey,
-				`echo "user=$(id -un) ccache=${KRB5CCNAME:-none}"`)
+				`echo "user=$(id -un) ccache=${KRB5CCNAME:-none}"; klist 2>&1 | grep -o 'krbtgt/[^ ]*' | head -1`)
 			if err != nil {
 				t.Fatalf("login to sshd: %v\noutput: %s\nsshd log:\n%s", err, out, sshd.Log())
 			}
@@ -41,9 +42,13 @@ func TestOpenSSHServer(t *testing.T) {
 				t.Fatalf("sshd did not log the principal's authorization:\n%s", sshd.Log())
 			}
 			delegated := !strings.Contains(out, "ccache=none")
-			t.Logf("delegated credentials in the session: %v (%s)", delegated, strings.TrimSpace(out))
-			if !tt.delegate && delegated {
-				t.Fatalf("a ccache without delegation asked: %q", out)
+			granted := c.Attributes().Has(sspi.ISCRetDelegate)
+			t.Logf("delegation granted: %v; session: %q", granted, out)
+			switch {
+			case !tt.delegate && (delegated || granted):
+				t.Fatalf("delegation without asking: granted %v, session %q", granted, out)
+			case granted && !strings.Contains(out, "krbtgt/"+kdc.Realm+"@"+kdc.Realm):
+				t.Fatalf("delegation granted but the session has no forwarded TGT: %q", out)
 			}
 		})
 	}
