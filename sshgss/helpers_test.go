@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,8 +42,31 @@ func sharedKDC(t *testing.T) *testpeers.KDC {
 
 func clientCred(t *testing.T, kdc *testpeers.KDC) *sspi.Credentials {
 	t.Helper()
+	return clientCredConf(t, kdc, kdc.Krb5Conf)
+}
+
+// delegatingCred is alice's credentials with a forwardable TGT (krb5.conf's forwardable =
+// true), for delegation; the KDC marks host/localhost OK-AS-DELEGATE, so a client that
+// delegates only to services the realm trusts (as Windows does) delegates to it.
+func delegatingCred(t *testing.T, kdc *testpeers.KDC) *sspi.Credentials {
+	t.Helper()
+	conf, err := os.ReadFile(kdc.Krb5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "krb5.conf")
+	fwd := strings.Replace(string(conf), "[libdefaults]", "[libdefaults]\n\tforwardable = true", 1)
+	if err := os.WriteFile(path, []byte(fwd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kdc.Kadmin(t, "modprinc +ok_as_delegate host/localhost")
+	return clientCredConf(t, kdc, path)
+}
+
+func clientCredConf(t *testing.T, kdc *testpeers.KDC, conf string) *sspi.Credentials {
+	t.Helper()
 	cred, _, err := sspi.AcquireCredentialsHandle("", Kerberos, sspi.CredOutbound, nil,
-		&kerberos.ClientConfig{Principal: kdc.Principal(sshUser), Password: testpeers.KDCPassword, Config: kdc.Krb5Conf}, nil)
+		&kerberos.ClientConfig{Principal: kdc.Principal(sshUser), Password: testpeers.KDCPassword, Config: conf}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 func TestOpenSSHServer(t *testing.T) {
 	kdc := sharedKDC(t)
 	sshd := testpeers.StartSSHD(t, kdc, testpeers.SSHDOptions{})
-	ccred := clientCred(t, kdc)
+	ccred, dcred := clientCred(t, kdc), delegatingCred(t, kdc)
 	for _, tt := range []struct {
 		name     string
 		delegate bool
@@ -26,7 +26,11 @@ func TestOpenSSHServer(t *testing.T) {
 		{name: "delegation asked", delegate: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := NewClient(ccred, &ClientConfig{Delegate: tt.delegate})
+			cred := ccred
+			if tt.delegate {
+				cred = dcred
+			}
+			c, err := NewClient(cred, &ClientConfig{Delegate: tt.delegate})
 			if err != nil {
 				t.Fatal(err)
 			}
