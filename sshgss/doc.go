@@ -36,10 +36,14 @@
 //
 // x/crypto/ssh's client always passes isGSSDelegCreds=false, so ClientConfig.Delegate
 // is how a caller asks to forward its TGT (OpenSSH's GSSAPIDelegateCredentials): the
-// client then asks for ISC_REQ_DELEGATE. Whether the ticket is forwarded is the
-// Kerberos package's business; at the time of writing it accepts the flag without
-// granting it, and the handshake goes on without delegation, as MIT's does when the
-// KDC refuses a forwardable ticket.
+// client then asks for ISC_REQ_DELEGATE, and the Kerberos package decides, by its own
+// policy (a forwardable TGT, a service the realm marks OK-AS-DELEGATE), whether to
+// forward it; Client.Attributes says whether it did (sspi.ISCRetDelegate). sshd then
+// stores the TGT in a ccache named by the session's KRB5CCNAME. On a Server,
+// AllowLogin sees what the client delegated through Server.Context (its Attributes
+// carry sspi.ASCRetDelegate), which the Kerberos package's delegation functions take.
+// A Kerberos package without delegation accepts the flag without granting it, and the
+// login goes on without a forwarded TGT.
 //
 // # How it is tested
 //
@@ -48,7 +52,8 @@
 // on a loopback port with a private sshd_config, GSSAPIAuthentication yes, a host
 // keytab from that KDC and a private host key) and runs a command; OpenSSH's `ssh -K`
 // with MIT's libraries and a ccache from MIT's kinit logs in to an x/crypto/ssh server
-// using our Server and runs a command; and our Client against our Server through
+// using our Server and runs a command, both with and without delegation (checked strictly
+// when the Kerberos package has SECPKG_FLAG_DELEGATION); and our Client against our Server through
 // x/crypto/ssh, with the failures (wrong service key, tampered MIC, shared Server)
 // checked. The tests skip without openssh-server, openssh-client or the MIT KDC, and
 // fail instead under SSPI_INTEROP=require.

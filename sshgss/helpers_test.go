@@ -3,6 +3,7 @@ package sshgss
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -107,6 +108,11 @@ type goServer struct {
 
 	mu     sync.Mutex
 	logins []string // srcName of every AllowLogin call
+	// delegated says, for each AllowLogin call with a *Server, whether the client delegated.
+	delegated []bool
+	// afterLogin, when set before the first connection, runs in AllowLogin with the
+	// connection's Server.
+	afterLogin func(*Server) error
 	// results receives NewServerConn's result of every connection (nil when it logged in).
 	results chan error
 }
@@ -139,16 +145,11 @@ func startGoServer(t *testing.T, cred *sspi.Credentials, newServer func() ssh.GS
 			if err != nil {
 				return
 			}
+			gss := newServer()
 			config := &ssh.ServerConfig{GSSAPIWithMICConfig: &ssh.GSSAPIWithMICConfig{
-				Server: newServer(),
+				Server: gss,
 				AllowLogin: func(conn ssh.ConnMetadata, srcName string) (*ssh.Permissions, error) {
-					s.mu.Lock()
-					s.logins = append(s.logins, srcName)
-					s.mu.Unlock()
-					if srcName != conn.User()+"@"+testpeers.KDCRealm {
-						return nil, fmt.Errorf("%s may not log in as %s", srcName, conn.User())
-					}
-					return &ssh.Permissions{Extensions: map[string]string{"principal": srcName}}, nil
+					return s.allowLogin(conn, srcName, gss)
 				},
 			}}
 			config.AddHostKey(s.hostKey)
@@ -160,6 +161,33 @@ func startGoServer(t *testing.T, cred *sspi.Credentials, newServer func() ssh.GS
 		}
 	}()
 	return s
+}
+
+// allowLogin lets a principal in as the user of its name, and checks that the
+// connection's Server still holds the established context then (x/crypto deletes it
+// after AllowLogin).
+func (s *goServer) allowLogin(conn ssh.ConnMetadata, srcName string, gss ssh.GSSAPIServer) (*ssh.Permissions, error) {
+	s.mu.Lock()
+	s.logins = append(s.logins, srcName)
+	s.mu.Unlock()
+	if srv, ok := gss.(*Server); ok {
+		ctx := srv.Context()
+		if ctx == nil || !ctx.Established() {
+			return nil, errors.New("AllowLogin: the Server holds no established context")
+		}
+		s.mu.Lock()
+		s.delegated = append(s.delegated, ctx.Attributes().Has(sspi.ASCRetDelegate))
+		s.mu.Unlock()
+		if s.afterLogin != nil {
+			if err := s.afterLogin(srv); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if srcName != conn.User()+"@"+testpeers.KDCRealm {
+		return nil, fmt.Errorf("%s may not log in as %s", srcName, conn.User())
+	}
+	return &ssh.Permissions{Extensions: map[string]string{"principal": srcName}}, nil
 }
 
 func (s *goServer) serve(c net.Conn, config *ssh.ServerConfig) {
@@ -215,6 +243,12 @@ func (s *goServer) result(t *testing.T) error {
 		t.Fatal("the server reported no connection")
 		return nil
 	}
+}
+
+func (s *goServer) delegations() []bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bool(nil), s.delegated...)
 }
 
 func (s *goServer) loginNames() []string {

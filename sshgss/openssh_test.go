@@ -51,6 +51,8 @@ func TestOpenSSHServer(t *testing.T) {
 			switch {
 			case !tt.delegate && (delegated || granted):
 				t.Fatalf("delegation without asking: granted %v, session %q", granted, out)
+			case tt.delegate && canDelegate(t) && !granted:
+				t.Fatal("the Kerberos package can delegate, but did not to an OK-AS-DELEGATE service")
 			case granted && !strings.Contains(out, "krbtgt/"+kdc.Realm+"@"+kdc.Realm):
 				t.Fatalf("delegation granted but the session has no forwarded TGT: %q", out)
 			}
@@ -69,7 +71,7 @@ func TestOpenSSHServer(t *testing.T) {
 func TestOpenSSHClient(t *testing.T) {
 	kdc := sharedKDC(t)
 	srv := startGoServer(t, serverCred(t, kdc.KeytabFor(t, "host/localhost")), nil)
-	ccache := kdc.Kinit(t, sshUser, testpeers.KDCPassword)
+	ccache := kdc.KinitForwardable(t, sshUser, testpeers.KDCPassword)
 	for _, tt := range []struct {
 		name     string
 		delegate bool
@@ -87,6 +89,14 @@ func TestOpenSSHClient(t *testing.T) {
 			if want := kdc.Principal(sshUser) + " ran hostname\n"; out != want {
 				t.Fatalf("ssh output %q, want %q", out, want)
 			}
+			d := srv.delegations()
+			t.Logf("the client delegated: %v", d[len(d)-1])
+			if !tt.delegate && d[len(d)-1] {
+				t.Fatal("delegation without GSSAPIDelegateCredentials")
+			}
+			if tt.delegate && canDelegate(t) && !d[len(d)-1] {
+				t.Fatal("the Kerberos package can accept delegation, but ssh -K's forwarded TGT was not reported")
+			}
 		})
 	}
 	t.Run("refused user", func(t *testing.T) {
@@ -95,4 +105,14 @@ func TestOpenSSHClient(t *testing.T) {
 			t.Fatalf("ssh exit %d, server: %v; want a refusal\noutput: %s", code, err, out)
 		}
 	})
+}
+
+// canDelegate reports whether this build's Kerberos package does delegation
+// (SECPKG_FLAG_DELEGATION): the delegation checks are strict only then.
+func canDelegate(t *testing.T) bool {
+	info, err := sspi.QuerySecurityPackageInfo(Kerberos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Capabilities&sspi.CapDelegation != 0
 }

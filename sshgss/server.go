@@ -95,3 +95,17 @@ func (s *Server) Identity() (sspi.Identity, bool) {
 	defer s.mu.Unlock()
 	return s.id, s.id.Principal != ""
 }
+
+// Context returns the security context of the handshake in progress, nil when there is
+// none. x/crypto/ssh calls AllowLogin before DeleteSecContext, so AllowLogin can use it:
+// its Attributes tell whether the client delegated (sspi.ASCRetDelegate), and the
+// Kerberos package's delegation functions take it to keep the user's forwarded TGT.
+// Do not keep it past AllowLogin: DeleteSecContext deletes it.
+func (s *Server) Context() *sspi.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		return nil
+	}
+	return s.ctx.Handle()
+}

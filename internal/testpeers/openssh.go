@@ -268,3 +268,18 @@ func RunSSHClient(tb testing.TB, kdc *KDC, opts SSHClientOptions) (output string
 	}
 	return out, code
 }
+
+// KinitForwardable is Kinit with a forwardable TGT (kinit -f), which a client needs to
+// delegate it (ssh -K, GSSAPIDelegateCredentials).
+func (k *KDC) KinitForwardable(tb testing.TB, principal, password string) string {
+	tb.Helper()
+	kinit := Require(tb, "krb5-user", "kinit")
+	if !strings.Contains(principal, "@") {
+		principal = k.Principal(principal)
+	}
+	cc := k.nextName("ccache")
+	if err := k.run(password+"\n", kinit, "-f", "-c", "FILE:"+cc, principal); err != nil {
+		tb.Fatal(err)
+	}
+	return cc
+}
