@@ -34,6 +34,8 @@ func TestParse(t *testing.T) {
 		{name: "file", args: []string{file}, want: []string{"SPNEGO NegTokenResp", "NTLM CHALLENGE", "MsvAvDnsComputerName: gosspi"}},
 		{name: "stdin", stdin: "Authorization: NTLM " + negB64 + "\n", args: []string{"-"}, want: []string{"NTLM NEGOTIATE"}},
 		{name: "keytab decrypts the ticket", args: []string{"--keytab", kt, apReq}, want: []string{"EncTicketPart", "client: alice@GOSSPI.TEST", "MUTUAL | CONF | INTEG", "PAC_CLIENT_INFO"}},
+		{name: "password decrypts the ticket", args: []string{"--password", "Svc-Passw0rd!", "--principal", "HTTP/localhost@GOSSPI.TEST",
+			"../../internal/tokendump/testdata/tokens/ours-pw-krb5-ap-req.hex"}, want: []string{"EncTicketPart", "client: alice@GOSSPI.TEST", "Authenticator"}},
 		{name: "wrong password", args: []string{"--password", "nope", "--principal", "host/localhost@GOSSPI.TEST", apReq}, want: []string{"decrypted: no:"}},
 		{name: "password without principal", args: []string{"--password", "x", apReq}, code: exitUsage, want: []string{"--principal"}},
 		{name: "missing keytab", args: []string{"--keytab", dir + "/none", apReq}, code: exitAuth, want: []string{"--keytab"}},

@@ -119,7 +119,7 @@ var apOptionNames = []bitName{{1 << 30, "use-session-key"}, {1 << 29, "mutual-re
 // gssFlagNames are RFC 4121 4.1.1.1's checksum flags (and Microsoft's additions).
 var gssFlagNames = []bitName{
 	{1, "DELEG"}, {2, "MUTUAL"}, {4, "REPLAY"}, {8, "SEQUENCE"}, {16, "CONF"}, {32, "INTEG"},
-	{64, "ANON"}, {0x1000, "DCE_STYLE"}, {0x2000, "IDENTIFY"}, {0x4000, "EXTENDED_ERROR"},
+	{64, "ANON"}, {0x80, "PROT_READY"}, {0x100, "TRANS"}, {0x1000, "DCE_STYLE"}, {0x2000, "IDENTIFY"}, {0x4000, "EXTENDED_ERROR"},
 }
 
 var nameTypeNames = map[int32]string{

@@ -17,8 +17,12 @@ import (
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
+	"github.com/gosspi/sspi/ntlm"
 	"github.com/gosspi/sspi/schannel"
 )
+
+// oursServicePassword is HTTP/localhost's password in the recording KDC.
+const oursServicePassword = "Svc-Passw0rd!"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -32,7 +36,12 @@ func TestRecord(t *testing.T) {
 	if !*update {
 		t.Skip("records tokens only with -update")
 	}
-	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{})
+	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Users: map[string]string{
+		testpeers.KDCUser: testpeers.KDCPassword,
+		// A service account with a password, as Active Directory's are: its tickets are
+		// decrypted from the password (--password --principal).
+		"HTTP/localhost": oursServicePassword,
+	}})
 	kt, err := os.ReadFile(kdc.Keytab)
 	if err != nil {
 		t.Fatal(err)
@@ -53,12 +62,56 @@ func TestRecord(t *testing.T) {
 	toks = handshake(t, "Negotiate", neg, sneg, "host/localhost", sspi.ISCReqMutualAuth, nil)
 	writeToken(t, "ours-krb5-spnego-init", "gosspi negotiate client, MIT KDC", toks[0])
 	writeToken(t, "ours-spnego-resp-krb5", "gosspi negotiate server", toks[1])
+	// A ticket for the password service.
+	pwServer := &kerberos.ServerConfig{Keytab: kdc.KeytabFor(t, "HTTP/localhost")}
+	toks = handshake(t, "Kerberos", client, pwServer, "HTTP/localhost", sspi.ISCReqMutualAuth, nil)
+	writeToken(t, "ours-pw-krb5-ap-req", "gosspi kerberos client, MIT KDC, ticket for a password service", toks[0])
+	recordMIT(t, kdc, server)
+	// NTLM: our client and server, with channel bindings, so with a MIC.
+	accounts := &ntlm.FileAccountStore{}
+	if err := accounts.Add(ntlm.AccountFromPassword("EXAMPLE", "alice", "Passw0rd!")); err != nil {
+		t.Fatal(err)
+	}
+	toks = handshake(t, "NTLM", &sspi.AuthIdentity{User: `EXAMPLE\alice`, Password: "Passw0rd!"},
+		&ntlm.ServerConfig{Accounts: accounts, NetBIOSDomain: "EXAMPLE", NetBIOSComputer: "SERVER", DNSDomain: "example.com"},
+		"HTTP/server.example.com", sspi.ISCReqConfidentiality|sspi.ISCReqIntegrity, cb)
+	for i, n := range []string{"negotiate", "challenge", "authenticate"} {
+		writeToken(t, "ours-ntlm-"+n, "gosspi ntlm client and server, channel bindings", toks[i])
+	}
 	// Schannel: the ClientHello and the server's first flight.
 	cert := selfSigned(t)
 	toks = handshake(t, "Schannel", &schannel.Config{ManualCredValidation: true},
 		&schannel.Config{Certificates: []tls.Certificate{cert}}, "server.example", 0, nil)
 	writeToken(t, "ours-tls-client-hello", "gosspi schannel client", toks[0])
 	writeToken(t, "ours-tls-server-flight", "gosspi schannel server", toks[1])
+}
+
+// recordMIT records MIT krb5's initiator (python3-gssapi): a raw Kerberos AP-REQ with
+// channel bindings and every flag, and SPNEGO with Kerberos.
+func recordMIT(t *testing.T, kdc *testpeers.KDC, server *kerberos.ServerConfig) {
+	testpeers.RequireGSSPython(t)
+	cbApp := []byte("tls-server-end-point:0123456789abcdef0123456789abcdef")
+	for _, r := range []struct {
+		name, mech string
+		flags      uint32
+		cb         []byte
+	}{
+		{"mit-krb5-ap-req-cb", testpeers.MechKerberos, testpeers.GSSMutualFlag | testpeers.GSSIntegFlag | testpeers.GSSConfFlag |
+			testpeers.GSSSequenceFlag | testpeers.GSSReplayFlag, cbApp},
+		{"mit-krb5-spnego-init", testpeers.MechSPNEGO, testpeers.GSSMutualFlag | testpeers.GSSIntegFlag, nil},
+	} {
+		ini := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
+			Role: testpeers.Initiator, Mech: r.mech, NegMechs: []string{testpeers.MechKerberos},
+			User: kdc.Principal(testpeers.KDCUser), UserType: "principal", Password: testpeers.KDCPassword,
+			Target: "host@localhost", Flags: r.flags, ChannelBindings: r.cb, Env: kdc.Env(),
+		})
+		tok, _, err := ini.Step(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeToken(t, r.name, "MIT krb5 1.20 initiator (python3-gssapi), MIT KDC", tok)
+	}
+	_ = server
 }
 
 // handshake runs client and server of pkg to the end and returns every token, in order.
