@@ -8,7 +8,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/testpeers"
 	_ "github.com/gosspi/sspi/ntlm"
 )
 
@@ -190,4 +189,3 @@ func TestWrongCredentials(t *testing.T) {
 	}
 }
 
-var _ = testpeers.KDCRealm

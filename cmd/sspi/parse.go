@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/gosspi/sspi/internal/krb5/keytab"
 	"github.com/gosspi/sspi/internal/tokendump"
 )
 
@@ -49,7 +48,7 @@ func cmdParse(args []string, e *env) int {
 		return fail(e, "parse", usageErrorf("--password needs --principal, the account whose password it is"))
 	}
 	if *ktPath != "" {
-		kt, err := keytab.Load(strings.TrimPrefix(*ktPath, "FILE:"))
+		kt, err := tokendump.LoadKeytab(*ktPath)
 		if err != nil {
 			return fail(e, "parse", fmt.Errorf("--keytab: %w", err))
 		}

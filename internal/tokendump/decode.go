@@ -2,7 +2,7 @@ package tokendump
 
 import (
 	"bytes"
-	"fmt"
+	"strings"
 
 	"github.com/gosspi/sspi/internal/der"
 	"github.com/gosspi/sspi/internal/krb5/keytab"
@@ -20,6 +20,12 @@ type Options struct {
 	// PAC decodes an AD-WIN2K-PAC authorization element (MS-PAC) into the node it is given;
 	// nil lists the PAC's buffers by type and size only.
 	PAC func(d *Builder, pac []byte)
+}
+
+// LoadKeytab reads a keytab file (MIT's format; a "FILE:" prefix is allowed) for
+// Options.Keytab.
+func LoadKeytab(path string) (*keytab.Keytab, error) {
+	return keytab.Load(strings.TrimPrefix(path, "FILE:"))
 }
 
 // Builder is what an Options.PAC hook writes into: fields of the node being decoded.
@@ -143,4 +149,3 @@ func (d *builder) sub(name string, b []byte) {
 	c.token(b)
 }
 
-var _ = fmt.Sprint
