@@ -188,4 +188,3 @@ func TestWrongCredentials(t *testing.T) {
 		t.Fatalf("NewServer with outbound credentials: %v", err)
 	}
 }
-

@@ -148,4 +148,3 @@ func (d *builder) sub(name string, b []byte) {
 	c := d.child(name, "")
 	c.token(b)
 }
-
