@@ -147,3 +147,37 @@ func TestFacts(t *testing.T) {
 		}
 	}
 }
+
+// A KRB-ERROR in the GSS framing with token ID 03 00, as MIT's acceptor answers a bad
+// AP-REQ (RFC 4121 4.1): the framing is undone and the error named.
+func TestFramedKRBError(t *testing.T) {
+	raw, err := os.ReadFile("testdata/tokens/krb5-mit-krb-error-preauth-required.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	krbErr, _, _ := Input(raw)
+	oid := []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}
+	inner := append(append(oid, 0x03, 0x00), krbErr...)
+	tok := append(derHeader(0x60, len(inner)), inner...)
+	n := Decode(tok, nil)
+	if n.Type != "Kerberos KRB-ERROR (GSS-API framing)" || n.Error != "" {
+		t.Fatalf("type %q, error %q", n.Type, n.Error)
+	}
+	for name, want := range map[string]string{"tokID": "0300 (KRB_ERROR)", "error-code": "25 (KDC_ERR_PREAUTH_REQUIRED)"} {
+		if got, _ := find(n, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TLS alerts are named, and a cut record says how much is missing.
+func TestTLSAlertAndShortRecord(t *testing.T) {
+	n := Decode([]byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28}, nil)
+	if got, _ := find(n, "alert"); got != "fatal 40 (handshake_failure)" {
+		t.Errorf("alert = %q", got)
+	}
+	n = Decode([]byte{0x16, 0x03, 0x01, 0x00, 0x10, 0x01, 0x00}, nil)
+	if !strings.Contains(n.Error, "claims 16 bytes, 2 present") {
+		t.Errorf("short record: %q", n.Error)
+	}
+}
