@@ -7,6 +7,7 @@
 //	sspi connect HOST:PORT [flags]  authenticate to a service and exchange a message
 //	sspi accounts add|remove|list   manage an NTLM account file (NT hashes, mode 0600)
 //	sspi packages                   the security packages built in (EnumerateSecurityPackages)
+//	sspi parse [TOKEN|FILE|-]       decode an NTLM, SPNEGO, Kerberos, CredSSP or TLS token
 //
 // Every command takes --help. The exit status is 0 on success, 1 when authentication or
 // the exchange after it fails (the SEC_E status is printed), and 2 for a usage error.
@@ -67,6 +68,8 @@ Usage:
   sspi connect HOST:PORT [flags]   authenticate to a service and exchange a message
   sspi accounts add|remove|list    manage an NTLM account file (NT hashes, mode 0600)
   sspi packages                    list the security packages built into this binary
+  sspi parse [TOKEN|FILE|-]        decode a token: NTLM, SPNEGO, Kerberos (decrypted with
+                                   --keytab), CredSSP TSRequest, TLS records
 
 Run "sspi COMMAND --help" for a command's flags, "sspi --version" for this build.
 
@@ -100,6 +103,8 @@ func run(args []string, e *env) int {
 		return cmdPackages(rest, e)
 	case "demo":
 		return cmdDemo(rest, e)
+	case "parse":
+		return cmdParse(rest, e)
 	}
 	fmt.Fprintf(e.stderr, "sspi: unknown command %q\n\n%s", cmd, mainUsage)
 	return exitUsage

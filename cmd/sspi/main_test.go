@@ -25,7 +25,7 @@ func runCmd(t *testing.T, stdin string, environ map[string]string, args ...strin
 }
 
 func TestHelpAndUsage(t *testing.T) {
-	for _, cmd := range []string{"serve", "connect", "accounts", "packages", "demo"} {
+	for _, cmd := range []string{"serve", "connect", "accounts", "packages", "demo", "parse"} {
 		for _, h := range []string{"--help", "-h"} {
 			code, out, _ := runCmd(t, "", nil, cmd, h)
 			if code != exitOK || !strings.Contains(out, "Usage") {
