@@ -31,6 +31,9 @@
 //     KDC_ERR_S_PRINCIPAL_UNKNOWN, KDC_ERR_PREAUTH_FAILED (wrong password),
 //     KRB_AP_ERR_SKEW, KDC_ERR_PREAUTH_REQUIRED, KDC_ERR_ETYPE_NOSUPP, KDC_ERR_BADOPTION,
 //     KRB_AP_ERR_MODIFIED and the other ticket and authenticator checks;
+//   - a PAC (MS-PAC) in service tickets when SetPAC asks for one: the user's SID, groups and
+//     extra SIDs, signed with the service's key and the KDC's, so that PAC code can be
+//     tested without a domain controller;
 //   - TCP with its 4-byte length prefix, and UDP, where a reply longer than
 //     Options.MaxUDPReply is replaced by KRB_ERR_RESPONSE_TOO_BIG so that the client asks
 //     again over TCP (RFC 4120 7.2.1).
@@ -40,5 +43,6 @@
 // dropped, and never takes the KDC down.
 //
 // Not implemented: FAST (RFC 6113), PKINIT, S4U2Self and S4U2Proxy, user-to-user
-// (ENC-TKT-IN-SKEY), postdated tickets, the VALIDATE option, and a PAC in tickets.
+// (ENC-TKT-IN-SKEY), postdated tickets, the VALIDATE option, and PACs in TGTs (the PAC is
+// made when a service ticket is issued).
 package kdctest

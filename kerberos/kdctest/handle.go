@@ -176,6 +176,11 @@ func earliest(t time.Time, more ...time.Time) time.Time {
 func (k *KDC) issue(msgType int32, req *wire.KDCReq, g *grant, server *principal, sname wire.PrincipalName,
 	session *krbcrypto.Key, replyKey *krbcrypto.Key, usage uint32, padata []wire.PAData) ([]byte, *kdcError) {
 	tkey := server.keys[0] // the server's strongest key
+	ad, kerr := k.pacFor(g, server)
+	if kerr != nil {
+		return nil, kerr
+	}
+	g.authData = append(g.authData, ad...)
 	etp := wire.EncTicketPart{
 		Flags: g.flags, Key: wire.EncryptionKey{Type: int32(session.EType()), Value: session.Bytes()},
 		CRealm: g.crealm, CName: g.cname,

@@ -84,6 +84,8 @@ type principal struct {
 	keys []*krbcrypto.Key // in the KDC's etype order
 	// service is set for principals made by AddService (exported by Keytab with no names).
 	service bool
+	// pac, when set (SetPAC), goes into the user's service tickets.
+	pac *userPAC
 }
 
 func (p *principal) key(et krbcrypto.EType) *krbcrypto.Key {
@@ -339,6 +341,9 @@ func (k *KDC) store(p *principal) {
 	if old := k.db[dbKey(p.name)]; old != nil {
 		p.kvno = old.kvno + 1
 		p.service = p.service || old.service
+		if p.pac == nil {
+			p.pac = old.pac // a new password keeps the PAC
+		}
 	}
 	k.db[dbKey(p.name)] = p
 }
