@@ -401,3 +401,32 @@ func exchangeUDP(t *testing.T, addr string, req []byte) []byte {
 	}
 	return buf[:n]
 }
+
+// TestOKAsDelegate: SetOKAsDelegate marks the service's tickets OK-AS-DELEGATE, and only
+// its.
+func TestOKAsDelegate(t *testing.T) {
+	k, conf, _ := startKDC(t, nil)
+	if _, err := k.AddService("HTTP/localhost"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SetOKAsDelegate("HTTP/localhost", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SetOKAsDelegate(user, true); err == nil {
+		t.Error("SetOKAsDelegate for a user accepted")
+	}
+	c := client(t, conf, user, password, "", nil)
+	for _, tc := range []struct {
+		spn  string
+		want bool
+	}{{"HTTP/localhost", true}, {spn, false}} {
+		p, _ := krbclient.ParsePrincipal(tc.spn, realm)
+		cr, err := c.ServiceTicket(context.Background(), p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cr.Flags&wire.FlagOKAsDelegate != 0; got != tc.want {
+			t.Errorf("%s: flags %#x", tc.spn, cr.Flags)
+		}
+	}
+}

@@ -86,6 +86,8 @@ type principal struct {
 	service bool
 	// pac, when set (SetPAC), goes into the user's service tickets.
 	pac *userPAC
+	// okAsDelegate sets OK-AS-DELEGATE in the service's tickets (SetOKAsDelegate).
+	okAsDelegate bool
 }
 
 func (p *principal) key(et krbcrypto.EType) *krbcrypto.Key {
@@ -308,6 +310,26 @@ func (k *KDC) AddService(spn string) ([]byte, error) {
 	return k.Keytab(spn)
 }
 
+// SetOKAsDelegate sets or clears OK-AS-DELEGATE (RFC 4120 2.8) in the tickets of spn, the
+// flag by which a realm says a service is trusted with its clients' delegated TGTs
+// (Windows clients delegate only to such services; MIT's do with ok-as-delegate policy).
+func (k *KDC) SetOKAsDelegate(spn string, ok bool) error {
+	n, err := k.parseName(spn)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.db[dbKey(n)]
+	if p == nil || !p.service {
+		return fmt.Errorf("kdctest: no service %s in realm %s", spn, k.realm)
+	}
+	cp := *p // requests being answered may hold p: entries are replaced, never changed
+	cp.okAsDelegate = ok
+	k.db[dbKey(n)] = &cp
+	return nil
+}
+
 func (k *KDC) addRandom(n wire.PrincipalName, service bool) (*principal, error) {
 	p := &principal{name: n, service: service, salt: k.realm + strings.Join(n.Components, "")}
 	for _, et := range k.etypes {
@@ -344,6 +366,7 @@ func (k *KDC) store(p *principal) {
 		if p.pac == nil {
 			p.pac = old.pac // a new password keeps the PAC
 		}
+		p.okAsDelegate = p.okAsDelegate || old.okAsDelegate
 	}
 	k.db[dbKey(p.name)] = p
 }

@@ -92,7 +92,8 @@ func (m *mit) ticket(c *ccache.CCache, server string) *ccache.Credential {
 // TestMITKinitKvnoKlist: MIT's kinit logs on to the KDC with a password for every
 // encryption type, kvno gets a service ticket, klist lists both; the ccache MIT wrote
 // holds them with the KDC's enctypes, and package kerberos's client uses that ccache to
-// authenticate to its acceptor with the keytab the KDC exported.
+// authenticate to its acceptor with the keytab the KDC exported; kinit -k logs on with that
+// keytab.
 func TestMITKinitKvnoKlist(t *testing.T) {
 	for _, et := range allEnctypes {
 		t.Run(et, func(t *testing.T) {
@@ -118,6 +119,12 @@ func TestMITKinitKvnoKlist(t *testing.T) {
 			cc := acquire(t, kerberos.PackageName, sspi.CredOutbound, &kerberos.ClientConfig{CCache: m.cc, Config: m.conf})
 			sc := acquire(t, kerberos.PackageName, sspi.CredInbound, &kerberos.ServerConfig{Keytab: kt})
 			handshake(t, cc, sc)
+
+			// The exported keytab logs the service itself on (kinit -k), as kadmin's would.
+			m.mustRun("", "kinit", "-k", "-t", kt, spn)
+			if c := m.readCCache(); c.DefaultPrincipal.Name.String() != spn {
+				t.Errorf("kinit -k: default principal %v", c.DefaultPrincipal)
+			}
 		})
 	}
 }

@@ -65,7 +65,9 @@ func (k *KDC) SetPAC(user string, p *PAC) error {
 	if pr == nil || pr.service {
 		return fmt.Errorf("kdctest: no user %s in realm %s", user, k.realm)
 	}
-	pr.pac = up
+	cp := *pr // requests being answered may hold pr: entries are replaced, never changed
+	cp.pac = up
+	k.db[dbKey(n)] = &cp
 	return nil
 }
 

@@ -179,6 +179,9 @@ func (x *tgsExchange) reply() ([]byte, *kdcError) {
 		flags:    t.Flags & (wire.FlagPreAuthent | wire.FlagHWAuthent | wire.FlagForwarded),
 		authTime: t.AuthTime, start: x.now, crealm: t.CRealm, cname: t.CName, caddr: t.CAddr,
 	}
+	if server.okAsDelegate {
+		g.flags |= wire.FlagOKAsDelegate
+	}
 	forwardable := t.Flags&wire.FlagForwardable != 0 && !x.k.noForwardable
 	if o&wire.KDCOptForwardable != 0 && forwardable {
 		g.flags |= wire.FlagForwardable
