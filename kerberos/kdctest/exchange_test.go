@@ -430,3 +430,28 @@ func TestOKAsDelegate(t *testing.T) {
 		}
 	}
 }
+
+// TestClose: Close ends the connections clients hold open, releases the port and can be
+// called again; NewKDC's KDC serves until then.
+func TestClose(t *testing.T) {
+	k := kdctest.NewKDC(realm)
+	idle, err := net.Dial("tcp", k.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	idle.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the idle connection after Close: %d bytes, %v", n, err)
+	}
+	if c, err := net.Dial("tcp", k.Addr()); err == nil {
+		c.Close()
+		t.Error("the KDC still accepts connections after Close")
+	}
+	if err := k.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

@@ -33,7 +33,9 @@ func (k *KDC) serveTCP() {
 			continue
 		}
 		k.mu.Lock()
-		full := len(k.conns) >= maxConns
+		// Close sets closed before it closes the connections it holds, under the lock:
+		// a connection accepted meanwhile is closed here instead of outliving Close.
+		full := len(k.conns) >= maxConns || k.closed.Load()
 		if !full {
 			k.conns[c] = struct{}{}
 			k.wg.Add(1)
