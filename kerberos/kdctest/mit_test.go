@@ -243,6 +243,24 @@ func TestMITGSSSample(t *testing.T) {
 			t.Errorf("gss-server log:\n%s", srv.Log())
 		}
 	})
+	t.Run("delegation", func(t *testing.T) {
+		// gss-client -d asks its KDC for a forwarded TGT (a TGS-REQ with FORWARDED) and
+		// sends it to gss-server in a KRB-CRED; kinit -f made the TGT forwardable.
+		m.mustRun(password+"\n", "kinit", "-f", user)
+		before := m.k.Counts().TGS
+		srv := testpeers.StartGSSServer(t, testpeers.GSSServerOptions{Keytab: kt, Env: []string{"KRB5_CONFIG=" + m.conf}})
+		res, err := testpeers.RunGSSClient(t, srv.Addr, testpeers.GSSClientOptions{Message: "delegated", Args: []string{"-d"}, Env: env})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("gss-client -d: %v, exit %d\n%s\n%s", err, res.ExitCode, res.Output, srv.Log())
+		}
+		if !srv.ReceivedMessage("delegated") {
+			t.Errorf("gss-server log:\n%s", srv.Log())
+		}
+		// The service ticket and the forwarded TGT.
+		if n := m.k.Counts().TGS - before; n != 2 {
+			t.Errorf("%d TGS requests, want 2", n)
+		}
+	})
 	t.Run("our acceptor", func(t *testing.T) {
 		sc := acquire(t, kerberos.PackageName, sspi.CredInbound, &kerberos.ServerConfig{Keytab: kt})
 		l, err := net.Listen("tcp", "127.0.0.1:0")
