@@ -2,6 +2,7 @@ package kdctest_test
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -327,9 +328,16 @@ func TestTGSRequestAltered(t *testing.T) {
 // tgsReq makes a TGS-REQ for host/localhost with tgt as our client does, then lets edit
 // change the body (after the authenticator's checksum was made) or the ticket.
 func tgsReq(t *testing.T, tgt *krbclient.Credential, edit func(*wire.KDCReqBody, *wire.Ticket)) []byte {
+	return tgsReqSum(t, tgt, func(body []byte) *wire.Checksum {
+		return &wire.Checksum{Type: tgt.Key.EType().ChecksumType(), Value: tgt.Key.Checksum(nil, body, 6)}
+	}, edit)
+}
+
+// tgsReqSum is tgsReq with the authenticator's checksum of the body made by sum.
+func tgsReqSum(t *testing.T, tgt *krbclient.Credential, sum func(body []byte) *wire.Checksum, edit func(*wire.KDCReqBody, *wire.Ticket)) []byte {
 	body := wire.KDCReqBody{
 		Realm: realm, SName: &wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"host", "localhost"}},
-		Till: tgt.EndTime, Nonce: 42, ETypes: []int32{18},
+		Till: tgt.EndTime, Nonce: 42, ETypes: []int32{int32(tgt.Key.EType())},
 	}
 	bodyDER, err := body.Marshal()
 	if err != nil {
@@ -338,7 +346,7 @@ func tgsReq(t *testing.T, tgt *krbclient.Credential, edit func(*wire.KDCReqBody,
 	now := time.Now()
 	auth := wire.Authenticator{
 		CRealm: tgt.Client.Realm, CName: tgt.Client.Name, CTime: now.Truncate(time.Second),
-		Checksum: &wire.Checksum{Type: tgt.Key.EType().ChecksumType(), Value: tgt.Key.Checksum(nil, bodyDER, 6)},
+		Checksum: sum(bodyDER),
 	}
 	plain, err := auth.Marshal()
 	if err != nil {
@@ -453,5 +461,44 @@ func TestClose(t *testing.T) {
 	}
 	if err := k.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestTGSRequestRSAMD5: with an RC4 session key the KDC takes the unkeyed RSA-MD5 checksum
+// Windows and Heimdal clients send (as MIT's KDC does), and still refuses a body altered
+// after it was made; with an AES session key an unkeyed checksum is refused.
+func TestTGSRequestRSAMD5(t *testing.T) {
+	md5sum := func(body []byte) *wire.Checksum { s := md5.Sum(body); return &wire.Checksum{Type: 7, Value: s[:]} }
+	for _, tc := range []struct {
+		name    string
+		etype   string
+		altered bool
+		code    int32
+	}{
+		{"rc4", "rc4-hmac", false, 0},
+		{"rc4 altered", "rc4-hmac", true, 41},
+		{"aes", "aes256-cts-hmac-sha1-96", false, 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, conf, _ := startKDC(t, &kdctest.Options{Enctypes: []string{tc.etype}})
+			tgt, err := client(t, conf, user, password, "", nil).Login(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var edit func(*wire.KDCReqBody, *wire.Ticket)
+			if tc.altered {
+				edit = func(b *wire.KDCReqBody, _ *wire.Ticket) { b.Till = b.Till.Add(-time.Minute) }
+			}
+			reply := exchangeUDP(t, k.Addr(), tgsReqSum(t, tgt, md5sum, edit))
+			if wire.MessageType(reply) == wire.MsgTGSRep {
+				if tc.code != 0 {
+					t.Fatal("answered")
+				}
+				return
+			}
+			if ke := krbError(t, reply); ke.Code != tc.code {
+				t.Errorf("code %d (%s), want %d", ke.Code, ke.EText, tc.code)
+			}
+		})
 	}
 }

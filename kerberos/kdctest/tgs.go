@@ -1,6 +1,9 @@
 package kdctest
 
 import (
+	"crypto/md5"
+	"crypto/subtle"
+	"fmt"
 	"time"
 
 	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
@@ -120,16 +123,41 @@ func (x *tgsExchange) readAuthenticator() *kdcError {
 	if !x.k.withinSkew(a.CTime.Add(time.Duration(a.CUsec)*time.Microsecond), x.k.now()) {
 		return refuse(wire.KRBAPErrSkew, "Clock skew too great")
 	}
-	switch {
-	case a.Checksum == nil || a.Checksum.Type != x.session.EType().ChecksumType():
-		return refuse(errInappCksum, "the authenticator carries no checksum of the request of the session key's type")
-	case !x.session.VerifyChecksum(x.req.Body.Raw, a.Checksum.Value, usageTGSReqCksum):
-		return refuse(errModified, "the request body does not match the authenticator's checksum")
+	if err := x.checkBodyChecksum(); err != nil {
+		return err
 	}
 	if a.SubKey != nil {
 		if x.subkey, err = krbcrypto.NewKey(krbcrypto.EType(a.SubKey.Type), a.SubKey.Value); err != nil {
 			return refuse(errETypeNoSupp, "the authenticator's subkey is of an unsupported type")
 		}
+	}
+	return nil
+}
+
+// checksumRSAMD5 is RFC 3961's unkeyed rsa-md5 checksum type.
+const checksumRSAMD5 = 7
+
+// checkBodyChecksum checks the authenticator's checksum of the request body (RFC 4120
+// 5.5.1): the session key's keyed checksum, or, with an RC4 session key, the unkeyed
+// RSA-MD5 that Windows and Heimdal clients send there. MIT's KDC accepts that too: it sits
+// inside the authenticator, which only the session key's holder could have encrypted, so
+// changing the body unnoticed would take an MD5 second preimage.
+func (x *tgsExchange) checkBodyChecksum() *kdcError {
+	c, et := x.auth.Checksum, x.session.EType()
+	switch {
+	case c == nil:
+		return refuse(errInappCksum, "the authenticator carries no checksum of the request")
+	case c.Type == et.ChecksumType():
+		if !x.session.VerifyChecksum(x.req.Body.Raw, c.Value, usageTGSReqCksum) {
+			return refuse(errModified, "the request body does not match the authenticator's checksum")
+		}
+	case c.Type == checksumRSAMD5 && et == krbcrypto.RC4HMAC:
+		sum := md5.Sum(x.req.Body.Raw)
+		if subtle.ConstantTimeCompare(sum[:], c.Value) != 1 {
+			return refuse(errModified, "the request body does not match the authenticator's checksum")
+		}
+	default:
+		return refuse(errInappCksum, fmt.Sprintf("the authenticator's checksum of the request is of type %d, not one of the session key's", c.Type))
 	}
 	return nil
 }
