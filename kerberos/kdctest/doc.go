@@ -43,6 +43,6 @@
 // dropped, and never takes the KDC down.
 //
 // Not implemented: FAST (RFC 6113), PKINIT, S4U2Self and S4U2Proxy, user-to-user
-// (ENC-TKT-IN-SKEY), postdated tickets, the VALIDATE option, and PACs in TGTs (the PAC is
-// made when a service ticket is issued).
+// (ENC-TKT-IN-SKEY), postdated tickets, the VALIDATE option, and PACs in TGTs: the PAC
+// is made when a service ticket is issued, and PA-PAC-REQUEST is not consulted.
 package kdctest
