@@ -52,7 +52,7 @@ func TestServerKerberos(t *testing.T) {
 // TestServerKerberosExtendedProtection: a Kerberos authenticator bound to another TLS
 // channel is refused; one bound to ours is accepted.
 func TestServerKerberosExtendedProtection(t *testing.T) {
-	k := testpeers.StartKDC(t, testpeers.KDCOptions{Services: []string{httpService}})
+	k := startOwnKDC(t, httpService)
 	pki := testpeers.NewPKI(t)
 	cert := pki.Server.Cert
 	ts := startServer(t, Config{Kerberos: &kerberos.ServerConfig{Keytab: k.Keytab}}, &cert)

@@ -13,7 +13,7 @@ import (
 // TGT (kinit's), otherwise the client keytab KRB5_CLIENT_KTNAME names; a cache named in
 // ClientConfig.CCache gets no keytab fallback, and with neither the error names the cache.
 func TestEnvironmentClientCredentials(t *testing.T) {
-	k := getKDC(t)
+	k := getMITKDC(t)
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	sc := testServerCreds(t, k, ServerConfig{})
 	run := func(t *testing.T, authData any) {

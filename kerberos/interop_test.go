@@ -10,7 +10,7 @@ import (
 
 // MIT krb5 (python3-gssapi) as initiator, our server as acceptor.
 func TestInteropMITInitiator(t *testing.T) {
-	k := getKDC(t)
+	k := getMITKDC(t)
 	testpeers.RequireGSSPython(t)
 	for _, flags := range []uint32{
 		testpeers.GSSMutualFlag | testpeers.GSSIntegFlag | testpeers.GSSConfFlag | testpeers.GSSSequenceFlag | testpeers.GSSReplayFlag,
@@ -63,7 +63,7 @@ func TestInteropMITInitiator(t *testing.T) {
 
 // Our client as initiator, MIT krb5 (python3-gssapi) as acceptor.
 func TestInteropMITAcceptor(t *testing.T) {
-	k := getKDC(t)
+	k := getMITKDC(t)
 	testpeers.RequireGSSPython(t)
 	cc := testClientCreds(t, k, testPassword)
 	for _, req := range []sspi.ContextReq{sspi.DefaultClientReq, sspi.ISCReqIntegrity | sspi.ISCReqConfidentiality} {
@@ -161,7 +161,7 @@ func peerMessages(t *testing.T, peer *testpeers.GSSPeer, ours session) {
 
 // Channel bindings agree with MIT's in both directions; MIT refuses ours when they differ.
 func TestInteropChannelBindings(t *testing.T) {
-	k := getKDC(t)
+	k := getMITKDC(t)
 	testpeers.RequireGSSPython(t)
 	app := []byte("tls-server-end-point:0123456789abcdef")
 	cbs := (&sspi.ChannelBindings{ApplicationData: app}).Marshal()

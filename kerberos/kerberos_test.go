@@ -394,7 +394,7 @@ func TestParseTarget(t *testing.T) {
 // A client with a keytab, and channel bindings checked by the server.
 func TestKeytabClientAndBindings(t *testing.T) {
 	k := getKDC(t)
-	cc := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "bob@" + testRealm, Keytab: k.KeytabFor(t, "bob"), Config: k.Krb5Conf})
+	cc := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: "bob@" + testRealm, Keytab: ownKeytab(t, "bob"), Config: k.Krb5Conf})
 	sc := testServerCreds(t, k, ServerConfig{ServicePrincipal: "host/localhost@" + testRealm})
 	cb := func(app string) []byte {
 		return (&sspi.ChannelBindings{ApplicationData: []byte(app)}).Marshal()

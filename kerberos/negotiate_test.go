@@ -102,7 +102,7 @@ func TestNegotiateFallsBackToNTLM(t *testing.T) {
 // Default client credentials: a ccache made by MIT's kinit, through KRB5CCNAME; then our
 // client through SPNEGO against MIT's SPNEGO acceptor.
 func TestCCacheAndMITSPNEGO(t *testing.T) {
-	k := getKDC(t)
+	k := getMITKDC(t)
 	cc := k.Kinit(t, testUser, testPassword)
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	t.Setenv("KRB5CCNAME", "FILE:"+cc)

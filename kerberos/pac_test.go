@@ -115,7 +115,7 @@ func forgedInfo(t *testing.T) *pac.ValidationInfo {
 // is refused with SEC_E_LOGON_DENIED and a cause; an unaltered MIT ticket and a ticket
 // without PAC are accepted and marked.
 func TestPACVerified(t *testing.T) {
-	k := getKDC(t)
+	k := getMITKDC(t) // MIT 1.20 puts a PAC (no logon information) in every ticket
 	cc := testClientCreds(t, k, testPassword)
 	flip := func(part *wire.EncTicketPart, _ *krbcrypto.Key) {
 		editPAC(t, part, func(raw []byte) []byte {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,14 +12,16 @@ import (
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
+	"github.com/gosspi/sspi/kerberos/kdctest"
 	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
 )
 
-// Kerberos through the sockets service, against a loopback MIT KDC (testpeers.StartKDC):
-// our client and server with each other, MIT's gss-client against our server, and our
-// client against MIT's gss-server. They skip without MIT's KDC and gss-sample programs
-// (scripts/install-peers), and fail then under SSPI_INTEROP=require.
+// Kerberos through the sockets service: our client and server with each other, against an
+// in-process KDC (kerberos/kdctest, startOwnKDC), which needs nothing installed; MIT's
+// gss-client against our server and our client against MIT's gss-server, against a
+// loopback MIT KDC (testpeers.StartKDC), which skip without MIT's KDC and gss-sample
+// programs (scripts/install-peers), and fail then under SSPI_INTEROP=require.
 
 // startKDC starts a KDC with alice (the KDC's password) and host/localhost, and points this
 // process's Kerberos at it (KRB5_CONFIG, and an empty KRB5CCNAME), for the test.
@@ -29,6 +32,36 @@ func startKDC(t *testing.T) *testpeers.KDC {
 		key, value, _ := strings.Cut(kv, "=")
 		t.Setenv(key, value)
 	}
+	t.Setenv("KRB5_KTNAME", "FILE:"+k.Keytab)
+	return k
+}
+
+// startOwnKDC starts an in-process KDC (kerberos/kdctest) with alice and host/localhost,
+// as startKDC's MIT one has them, and points this process's Kerberos at it. Only the
+// fields of the KDC returned are set (Realm, Dir, Krb5Conf, Keytab): its methods drive MIT.
+func startOwnKDC(t *testing.T) *testpeers.KDC {
+	t.Helper()
+	kdc, err := kdctest.New(&kdctest.Options{Realm: testpeers.KDCRealm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kdc.Close() })
+	if err := kdc.AddUser(testpeers.KDCUser, testpeers.KDCPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kdc.AddService(testpeers.KDCService); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	k := &testpeers.KDC{Realm: kdc.Realm(), Dir: dir, Krb5Conf: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "krb5.keytab")}
+	if err := kdc.WriteConfig(k.Krb5Conf); err != nil {
+		t.Fatal(err)
+	}
+	if err := kdc.WriteKeytab(k.Keytab); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "empty.ccache"))
 	t.Setenv("KRB5_KTNAME", "FILE:"+k.Keytab)
 	return k
 }
@@ -73,7 +106,7 @@ func krbClientCreds(t *testing.T, k *testpeers.KDC, pkg, password string) *sspi.
 // granted (Kerberos proves the server), both sides name each other, and the server logs
 // package Kerberos and alice's principal.
 func TestKerberosRoundTrip(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	type mode struct {
 		framing  Framing
 		messages bool
@@ -145,7 +178,7 @@ func TestKerberosRoundTrip(t *testing.T) {
 // cause one), refuses it in Dial's first InitializeSecurityContext, which comes before the
 // connection: a listener sees no connection. The right password then works.
 func TestKerberosWrongPassword(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	_, _, err := sspi.AcquireCredentialsHandle("", "Kerberos", sspi.CredOutbound, nil,
 		&kerberos.ClientConfig{Principal: k.Principal(testpeers.KDCUser), Password: "not the password", Config: k.Krb5Conf}, nil)
 	if !errors.Is(err, sspi.ErrLogonDenied) {

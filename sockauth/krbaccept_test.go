@@ -59,7 +59,7 @@ func TestKerberosReplayDetectionRequired(t *testing.T) {
 // TestKerberosLogNamesService (issue 8 item 8): the connection's log line names the
 // service principal whose key accepted the ticket.
 func TestKerberosLogNamesService(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	srv := startServer(t, &Server{Credentials: krbServerCreds(t, k, "Kerberos")})
 	cl := &Client{Credentials: krbClientCreds(t, k, "Kerberos", testpeers.KDCPassword), Target: testpeers.KDCService}
 	c, err := cl.Dial(testCtx(t), srv.Addr)
@@ -79,7 +79,7 @@ func TestKerberosLogNamesService(t *testing.T) {
 // whose ticket names 32k empty components makes a log line of at most a few hundred bytes
 // more than an ordinary one, not 64 KiB.
 func TestKerberosHostileNameLogBounded(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	req := messages.APReq{
 		PVNO: 5, MsgType: 14, APOptions: types.NewKrbFlags(),
 		Ticket: messages.Ticket{TktVNO: 5, Realm: k.Realm,

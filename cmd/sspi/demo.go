@@ -17,12 +17,20 @@ import (
 	"github.com/gosspi/sspi/sockauth"
 )
 
-const demoUsage = `Usage: sspi demo
+const demoUsage = `Usage: sspi demo [flags]
 
 Runs a server and a client in this process, on 127.0.0.1, with an account made up for the
 occasion, and shows for every security package built in: each leg of the handshake and
 its status, the attributes granted, the server's log line, and a sealed round trip (the
 server's greeting, then a message and its echo). Nothing is left behind.
+
+Kerberos, and Negotiate choosing Kerberos, get their tickets from a KDC the demo runs in
+this process (kerberos/kdctest, realm ` + demoRealm + ` on 127.0.0.1): the made-up account
+is one of its users, the service is ` + demoSPN + `, and neither the network nor the
+machine's Kerberos setup is used. With --keytab and --spn the demo uses the realm's KDC
+(krb5.conf, KRB5_CONFIG) instead: the service accepts with that keytab, and the client logs
+on as --user (password from --password-file, SSPI_PASSWORD or a prompt) or with the
+cached tickets (KRB5CCNAME).
 
 Next: "sspi serve" in one terminal and "sspi connect" in another.
 `
@@ -63,6 +71,11 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 
 func cmdDemo(args []string, e *env) int {
 	fs := newFlags("demo")
+	krb := &demoKerberos{}
+	fs.StringVar(&krb.keytab, "keytab", "", "Kerberos: accept with this keytab `file` and use the realm's KDC instead of the demo's own")
+	fs.StringVar(&krb.spn, "spn", "", "with --keytab: the service `principal` the client asks a ticket for (host/server.example.com)")
+	fs.StringVar(&krb.user, "user", "", "with --keytab: who the client logs on as, `user@REALM` (default: the cached tickets' user)")
+	fs.StringVar(&krb.passwordFile, "password-file", "", "with --keytab: read --user's password from the first line of `file`")
 	pos, help, err := parseFlags(fs, args)
 	if help {
 		printHelp(e.stdout, demoUsage, fs)
@@ -71,9 +84,13 @@ func cmdDemo(args []string, e *env) int {
 	if err == nil && len(pos) > 0 {
 		err = usageErrorf("unexpected argument %q", pos[0])
 	}
+	if err == nil {
+		err = krb.validate()
+	}
 	if err != nil {
 		return fail(e, "demo", err)
 	}
+	defer krb.close()
 	// The demo makes its own account whatever the environment holds.
 	demoEnv := &env{stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, getenv: func(k string) string {
 		if k == "NTLM_USER_FILE" {
@@ -91,7 +108,7 @@ func cmdDemo(args []string, e *env) int {
 			continue // Schannel under Windows' second name: the same package, shown once
 		}
 		fmt.Fprintf(e.stdout, "== %s: %s\n", p.Name, p.Comment)
-		err := demoPackage(p.Name, demoEnv)
+		err := demoPackage(p.Name, demoEnv, krb)
 		switch {
 		case err == errSkipped:
 		case err != nil:
@@ -122,8 +139,11 @@ type demoCreds struct {
 }
 
 // demoCredentials makes them: an account made up for the demo, or for Schannel a
-// throwaway certificate made in memory.
-func demoCredentials(pkg string, e *env) (*demoCreds, error) {
+// throwaway certificate made in memory; Kerberos and Negotiate use krb's KDC.
+func demoCredentials(pkg string, e *env, krb *demoKerberos) (*demoCreds, error) {
+	if usesKerberos(pkg) {
+		return krb.credentials(pkg, e)
+	}
 	if isSchannel(pkg) {
 		cert, pool, err := throwawayCertificate()
 		if err != nil {
@@ -163,7 +183,7 @@ func demoCredentials(pkg string, e *env) (*demoCreds, error) {
 		return &demoCreds{server: sc, client: cred, framing: sockauth.FramingRDP, target: "TERMSRV/127.0.0.1",
 			intro: "account " + acct.User + " (made up for the demo) inside CredSSP, a throwaway certificate outside"}, nil
 	}
-	// The account is made up: Negotiate offers NTLM only, and Kerberos is skipped.
+	// The account is made up and known to the server's NTLM store only.
 	id, err := clientIdentity(pkg, acct.User, acct.Password)
 	if err == nil {
 		var cred *sspi.Credentials
@@ -194,10 +214,10 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-func demoPackage(pkg string, e0 *env) error {
+func demoPackage(pkg string, e0 *env, krb *demoKerberos) error {
 	e := *e0
 	e.stdout = &lockedWriter{w: e0.stdout}
-	dc, err := demoCredentials(pkg, &e)
+	dc, err := demoCredentials(pkg, &e, krb)
 	if err != nil {
 		return err
 	}

@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi/internal/testpeers"
+	"github.com/gosspi/sspi/kerberos/kdctest"
 )
 
-// Kerberos through the CLI against a loopback MIT KDC (testpeers.StartKDC): MIT's gss-client
-// with a kinit'd ticket against `sspi serve --framing gss --keytab`, `sspi connect --framing
-// gss` against MIT's gss-server with the keytab, and serve against connect in both framings.
-// They skip without MIT's KDC and gss-sample programs (scripts/install-peers), and fail then
-// under SSPI_INTEROP=require.
+// Kerberos through the CLI: against a loopback MIT KDC (testpeers.StartKDC), MIT's gss-client
+// with a kinit'd ticket against `sspi serve --framing gss --keytab` and `sspi connect
+// --framing gss` against MIT's gss-server with the keytab, which skip without MIT's KDC and
+// gss-sample programs (scripts/install-peers), and fail then under SSPI_INTEROP=require;
+// against an in-process KDC (kerberos/kdctest), serve against connect in both framings,
+// --spn, Negotiate with a keytab and the replay cache file, which need nothing installed.
 
 // startKDC starts a KDC with alice and host/localhost, and sets KRB5_CONFIG for the test,
 // which the sspi children inherit (cmdEnv keeps it).
@@ -25,6 +27,49 @@ func startKDC(t *testing.T) *testpeers.KDC {
 	t.Helper()
 	k := testpeers.StartKDC(t, testpeers.KDCOptions{})
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	return k
+}
+
+// ownKDC is an in-process KDC (kerberos/kdctest, issue 15) for the tests that need a KDC
+// but not MIT's: they run with nothing installed.
+type ownKDC struct {
+	Realm  string
+	Keytab string // every service's keys
+}
+
+// Principal returns name@Realm.
+func (k *ownKDC) Principal(name string) string { return name + "@" + k.Realm }
+
+// startOwnKDC starts an in-process KDC with alice and services (default host/localhost)
+// and sets KRB5_CONFIG for the test, which the sspi children inherit.
+func startOwnKDC(t *testing.T, services ...string) *ownKDC {
+	t.Helper()
+	kdc, err := kdctest.New(&kdctest.Options{Realm: testpeers.KDCRealm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kdc.Close() })
+	if err := kdc.AddUser(testpeers.KDCUser, testpeers.KDCPassword); err != nil {
+		t.Fatal(err)
+	}
+	if len(services) == 0 {
+		services = []string{testpeers.KDCService}
+	}
+	for _, spn := range services {
+		if _, err := kdc.AddService(spn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	k := &ownKDC{Realm: kdc.Realm(), Keytab: filepath.Join(dir, "krb5.keytab")}
+	conf := filepath.Join(dir, "krb5.conf")
+	if err := kdc.WriteConfig(conf); err != nil {
+		t.Fatal(err)
+	}
+	if err := kdc.WriteKeytab(k.Keytab); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KRB5_CONFIG", conf)
 	return k
 }
 
@@ -158,7 +203,7 @@ func TestConnectAgainstGSSServerKerberos(t *testing.T) {
 // both framings: mutual authentication granted, the server names alice, and a wrong password
 // exits 1 with SEC_E_LOGON_DENIED.
 func TestServeConnectKerberos(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	alice := k.Principal(testpeers.KDCUser)
 	pw := "SSPI_PASSWORD=" + testpeers.KDCPassword
 	for _, framing := range []string{"sspi", "gss"} {
@@ -208,7 +253,7 @@ func TestServeConnectKerberos(t *testing.T) {
 // InitializeSecurityContext, which sockauth makes before dialling, after which NTLM is
 // tried (and so connects).
 func TestConnectWrongKerberosPasswordDoesNotDial(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -243,8 +288,7 @@ func TestConnectWrongKerberosPasswordDoesNotDial(t *testing.T) {
 // SEC_E_WRONG_PRINCIPAL; one for host/localhost is accepted. Without --spn both are, and
 // each log line names the service principal whose key was used.
 func TestServeSPN(t *testing.T) {
-	k := testpeers.StartKDC(t, testpeers.KDCOptions{Services: []string{testpeers.KDCService, "HTTP/localhost"}})
-	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	k := startOwnKDC(t, testpeers.KDCService, "HTTP/localhost")
 	alice := k.Principal(testpeers.KDCUser)
 	pw := "SSPI_PASSWORD=" + testpeers.KDCPassword
 	for _, tc := range []struct {
@@ -291,7 +335,7 @@ func TestServeSPN(t *testing.T) {
 // start-up that Negotiate has Kerberos and NTLM, and a client that has Kerberos
 // credentials gets Kerberos through it.
 func TestServeNegotiateKeytab(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	s := startServe(t, "--keytab", k.Keytab)
 	if s.mechanisms != "Kerberos, NTLM" {
 		t.Errorf("mechanisms %q, want Kerberos, NTLM", s.mechanisms)
@@ -308,7 +352,7 @@ func TestServeNegotiateKeytab(t *testing.T) {
 // the same file while the first runs is refused at start-up, and the flag is a usage error
 // for NTLM, which has no use for it.
 func TestServeReplayCacheFile(t *testing.T) {
-	k := startKDC(t)
+	k := startOwnKDC(t)
 	rc := filepath.Join(t.TempDir(), "replay")
 	s := startServe(t, "--package", "Kerberos", "--keytab", k.Keytab, "--replay-cache", rc, "--json")
 	fi, err := os.Stat(rc)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/kerberos/kdctest"
 )
 
 // runCmd runs the CLI in-process with the given standard input and environment.
@@ -31,9 +32,9 @@ func TestHelpAndUsage(t *testing.T) {
 			if code != exitOK || !strings.Contains(out, "Usage") {
 				t.Errorf("sspi %s %s: exit %d, output:\n%s", cmd, h, code, out)
 			}
-			// A "Flags:" heading has flags under it; demo has none, and no heading.
+			// A "Flags:" heading has flags under it.
 			_, flags, heading := strings.Cut(out, "\nFlags:\n")
-			if heading != (cmd != "demo") || heading && !strings.HasPrefix(flags, "  --") {
+			if !heading || !strings.HasPrefix(flags, "  --") {
 				t.Errorf("sspi %s %s: the Flags section is wrong:\n%s", cmd, h, out)
 			}
 		}
@@ -244,6 +245,67 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{"== NTLM", "leg 1: InitializeSecurityContext -> SEC_I_CONTINUE_NEEDED", "-> SEC_E_OK", "This is your server speaking", "echoed it back: verified", "status=SEC_E_OK"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	// Issue 15: Kerberos, and Negotiate choosing Kerberos, run with the embedded KDC, with
+	// mutual authentication and a sealed round trip.
+	for _, pkg := range []string{"Kerberos", "Negotiate"} {
+		sec := demoSection(out, pkg)
+		for _, want := range []string{"tickets from an in-process KDC", "package Kerberos;", "mutual authentication: the server proved it is host/localhost",
+			"echoed it back: verified", "package=Kerberos identity=sspi-", "@SSPI-DEMO.TEST", "status=SEC_E_OK"} {
+			if !strings.Contains(sec, want) {
+				t.Errorf("%s: demo output lacks %q:\n%s", pkg, want, sec)
+			}
+		}
+	}
+}
+
+// demoSection returns the demo's output for pkg, from its heading to the next.
+func demoSection(out, pkg string) string {
+	_, sec, _ := strings.Cut(out, "== "+pkg+":")
+	sec, _, _ = strings.Cut(sec, "\n== ")
+	return sec
+}
+
+// TestDemoKeytab: with --keytab and --spn, Kerberos and Negotiate use the realm's KDC that
+// krb5.conf names (here another in-process KDC, standing for the machine's) with that
+// keytab and --user's password; the Kerberos flags need --keytab, and --keytab needs --spn.
+func TestDemoKeytab(t *testing.T) {
+	kdc := kdctest.NewKDC("REALM.TEST")
+	defer kdc.Close()
+	if err := kdc.AddUser("carol", "Pa55-word"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kdc.AddService("HTTP/web.realm.test"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conf, kt := filepath.Join(dir, "krb5.conf"), filepath.Join(dir, "web.keytab")
+	if err := kdc.WriteConfig(conf); err != nil {
+		t.Fatal(err)
+	}
+	if err := kdc.WriteKeytab(kt); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KRB5_CONFIG", conf)
+	code, out, errOut := runCmd(t, "", map[string]string{"SSPI_PASSWORD": "Pa55-word"}, "demo", "--keytab", kt, "--spn", "HTTP/web.realm.test", "--user", "carol@REALM.TEST")
+	if code != exitOK {
+		t.Fatalf("demo: %d\n%s\n%s", code, out, errOut)
+	}
+	for _, pkg := range []string{"Kerberos", "Negotiate"} {
+		sec := demoSection(out, pkg)
+		for _, want := range []string{"carol@REALM.TEST (SSPI_PASSWORD) with the realm's KDC", "package Kerberos;", "the server proved it is HTTP/web.realm.test", "identity=carol@REALM.TEST", "echoed it back: verified"} {
+			if !strings.Contains(sec, want) {
+				t.Errorf("%s: demo output lacks %q:\n%s", pkg, want, sec)
+			}
+		}
+	}
+	if n := kdc.Counts(); n.TGS < 2 {
+		t.Errorf("the realm's KDC answered %+v", n)
+	}
+	for _, args := range [][]string{{"--spn", "host/x"}, {"--user", "carol"}, {"--keytab", kt}} {
+		if code, _, errOut := runCmd(t, "", nil, append([]string{"demo"}, args...)...); code != exitUsage {
+			t.Errorf("demo %v: exit %d, want %d\n%s", args, code, exitUsage, errOut)
 		}
 	}
 }
