@@ -103,7 +103,14 @@ func TestADPAC(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkADToken(t, d, &tok, want)
-			checkKDCSignature(t, tok.PAC, krbtgt)
+			p := checkKDCSignature(t, tok.PAC, krbtgt)
+			// Samba 4.17 writes UPN_DNS_INFO's extension: the SAM name and the user's SID.
+			if u := p.UPNDNSInfo; u == nil || u.Flags&pac.UPNFlagExtended == 0 || u.SAMName != pacUser || u.SID == nil || u.SID.String() != userSID[0] {
+				t.Errorf("UPN_DNS_INFO %+v", u)
+			}
+			if p.TicketSignature == nil {
+				t.Errorf("no ticket signature in Samba's PAC")
+			}
 		})
 	}
 }
@@ -139,8 +146,9 @@ func checkADToken(t *testing.T, d *testpeers.ADDC, tok *sspi.AccessToken, want [
 	t.Logf("PAC: user %s, %d groups %v, logon server %s, user flags %#x", tok.UserSID, len(tok.Groups), tok.Groups, tok.LogonServer, tok.UserFlags)
 }
 
-// checkKDCSignature verifies the PAC's KDC signature with the krbtgt keys in the keytab.
-func checkKDCSignature(t *testing.T, raw []byte, krbtgtKeytab string) {
+// checkKDCSignature verifies the PAC's KDC signature with the krbtgt keys in the keytab and
+// returns the parsed PAC.
+func checkKDCSignature(t *testing.T, raw []byte, krbtgtKeytab string) *pac.PAC {
 	t.Helper()
 	p, err := pac.Parse(raw)
 	if err != nil {
@@ -165,9 +173,10 @@ func checkKDCSignature(t *testing.T, raw []byte, krbtgtKeytab string) {
 			t.Fatal(err)
 		}
 		if err := p.VerifyKDC(k); err == nil {
-			return
+			return p
 		}
 		tried = append(tried, et.String()+" kvno "+strconv.Itoa(int(e.KVNO)))
 	}
 	t.Fatalf("the KDC signature (type %d) verifies with none of the krbtgt keys %v", p.KDCSignature.Type, tried)
+	return nil
 }
