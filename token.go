@@ -132,13 +132,16 @@ func (id Identity) GroupSIDs() []string {
 }
 
 // queryAccessToken answers AttrAccessToken (*AccessToken) and AttrLogoffTime (*time.Time)
-// from the package's identity: its token, or for a package without one a token that has
-// the names and says, in Source, that there is nothing more.
+// on a server context from the package's identity: its token, or for a package without
+// one a token that has the names and says, in Source, that there is nothing more.
 func (ctx *Context) queryAccessToken(attr Attribute, out any) error {
 	name := ctx.pkg.info.Name
 	ir, ok := ctx.impl.(IdentityReporter)
 	if !ok {
 		return errUnsupported(name, "SECPKG_ATTR_ACCESS_TOKEN")
+	}
+	if !ctx.server {
+		return Errorf(ErrUnsupportedFunction, "sspi: the access token is the server's view of its client; this is a %s client context", name)
 	}
 	if !ctx.established {
 		return Errorf(ErrNoContext, "sspi: the access token exists only once the %s context is established", name)

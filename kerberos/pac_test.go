@@ -249,6 +249,10 @@ func TestPACAccessToken(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkToken(t, srv)
+			var ct sspi.AccessToken
+			if err := sspi.QueryContextAttributes(cli.Handle(), sspi.AttrAccessToken, &ct); !errors.Is(err, sspi.ErrUnsupportedFunction) {
+				t.Fatalf("a client context's access token: %v", err)
+			}
 		})
 	}
 }

@@ -151,7 +151,7 @@ func (d *Decoder) Varying(max, minSize int) (offset, actual int) {
 	if d.err != nil {
 		return 0, 0
 	}
-	if uint64(o)+uint64(a) > uint64(max) {
+	if a > MaxElements || uint64(o)+uint64(a) > uint64(max) {
 		d.Failf("varying array of %d elements at offset %d exceeds its maximum %d", a, o, max)
 		return 0, 0
 	}
