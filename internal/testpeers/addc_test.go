@@ -36,7 +36,7 @@ func klist(t *testing.T, d *ADDC, args ...string) string {
 // binaries while this package's other tests run.
 func TestADDC(t *testing.T) {
 	d := StartADDC(t)
-	t.Logf("template provisioning %v (0: cached), DC start %v", d.Provisioned, d.Started)
+	t.Logf("template provisioning %v (0: cached), waited %v, DC start %v", d.Provisioned, d.Waited, d.Started)
 	if !strings.HasPrefix(d.DomainSID, "S-1-5-21-") {
 		t.Errorf("DomainSID = %q", d.DomainSID)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
@@ -59,7 +60,11 @@ func domain(t *testing.T) *testpeers.ADDC {
 	d := testpeers.SharedADDC(t)
 	setupOnce.Do(func() {
 		setupErr = "setting up the accounts failed in an earlier test"
-		t.Logf("AD DC: template provisioning %v (0: cached), start %v", d.Provisioned, d.Started)
+		begin := time.Now()
+		defer func() {
+			t.Logf("AD DC: template provisioning %v (0: cached), waited for another binary's DC %v, start %v, accounts %v",
+				d.Provisioned, d.Waited, d.Started, time.Since(begin))
+		}()
 		d.AddUser(t, userName, userPass)
 		d.AddUser(t, mixedName, mixedPass)
 		d.AddService(t, svcName, svcPass, svcSPN)
