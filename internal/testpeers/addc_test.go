@@ -53,6 +53,9 @@ func TestADDC(t *testing.T) {
 		if sid := d.UserSID(t, "tpalice"); !strings.HasPrefix(sid, d.DomainSID+"-") {
 			t.Errorf("UserSID = %q, not in domain %s", sid, d.DomainSID)
 		}
+		if out := klist(t, d, "-k", "-e", d.ExportKeytab(t, "tpalice")); !strings.Contains(out, "tpalice@SAMDOM.TEST (aes256-cts-hmac-sha1-96)") {
+			t.Errorf("keytab of a user:\n%s", out)
+		}
 		cc := d.Kinit(t, "tpalice", "Alice-Passw0rd!")
 		out := klist(t, d, "-e", "-c", "FILE:"+cc)
 		if !strings.Contains(out, "tpalice@SAMDOM.TEST") || !strings.Contains(out, "krbtgt/SAMDOM.TEST@SAMDOM.TEST") ||
