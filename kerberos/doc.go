@@ -175,4 +175,8 @@
 // sspi.ErrMutualAuthFailed; a replayed authenticator with sspi.ErrLogonDenied (and
 // errors.Is(err, ErrReplay)); a full replay cache with sspi.ErrInsufficientMemory (and
 // errors.Is(err, ErrReplayCacheFull)); a malformed token with sspi.ErrInvalidToken.
+// An Active Directory KDC's refusal of a logon is sspi.ErrLogonDenied with a cause that
+// names the NTSTATUS the KDC gave in the KRB-ERROR's e-data and says what it means
+// ("KDC_ERR_CLIENT_REVOKED with STATUS_ACCOUNT_EXPIRED; the account has expired"): the
+// Kerberos code alone does not tell a disabled account from an expired or locked-out one.
 package kerberos
