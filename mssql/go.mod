@@ -1,0 +1,15 @@
+module github.com/gosspi/sspi/mssql
+
+go 1.26.0
+
+require (
+	github.com/gosspi/sspi v0.0.0
+	github.com/microsoft/go-mssqldb v1.11.2
+)
+
+require (
+	github.com/google/uuid v1.6.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+)
+
+replace github.com/gosspi/sspi => ../
