@@ -136,4 +136,3 @@ func (cl *Client) DeleteSecContext() error {
 	c.deleteContextLocked()
 	return nil
 }
-
