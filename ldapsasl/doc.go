@@ -41,6 +41,9 @@
 // integrity), a subtree readable only at ssf 56 is readable exactly under
 // confidentiality, and slapd with "security ssf=1" refuses a connection without a layer.
 // Without slapd, krb5kdc or Cyrus SASL's GSSAPI plug-in those tests skip, and fail under
-// SSPI_INTEROP=require. This package's own tests cover the framing: the layer offer, the
+// SSPI_INTEROP=require. Against a Samba AD DC (Active Directory's default "require strong
+// auth"), binds with signing and with sealing work and a search finds the user, and a
+// bind without a layer is refused by Samba ("Strong Auth Required: SASL:[GSSAPI]: Sign or
+// Seal are required"). This package's own tests cover the framing: the layer offer, the
 // bind result, and hostile SASL buffers.
 package ldapsasl

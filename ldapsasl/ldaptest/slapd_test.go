@@ -20,6 +20,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testpeers.StopSharedKDC()
+	testpeers.StopSharedADDC()
 	os.Exit(code)
 }
 
