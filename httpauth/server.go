@@ -67,6 +67,13 @@ type Config struct {
 	// 401. By default an NTLM-authenticated connection stays authenticated (MS-NTHT), and
 	// a request without a header on it is served as that user, as IIS does.
 	SingleRequest bool
+	// KeepSecurityContext keeps the established security context with the authentication,
+	// for a handler that protects messages with it (SecurityContextFromContext): WinRM's
+	// message encryption (DecryptWinRMBody, EncryptWinRMBody), whose encrypted requests carry
+	// no Authorization header. It therefore also keeps every authentication for the rest of
+	// its connection, whatever the package, as PersistNonNTLM does; SingleRequest is then
+	// ignored. The context is deleted when the connection closes or authenticates again.
+	KeepSecurityContext bool
 
 	// Proxy makes the server a proxy's authentication: 407, Proxy-Authenticate and
 	// Proxy-Authorization instead of 401, WWW-Authenticate and Authorization. The
@@ -254,6 +261,7 @@ func (s *Server) ConnState(c net.Conn, st http.ConnState) {
 	if cs != nil {
 		cs.mu.Lock()
 		s.dropHandshake(cs, "connection closed during the handshake")
+		cs.auth.release()
 		cs.auth = nil
 		cs.mu.Unlock()
 	}
@@ -268,12 +276,34 @@ func IdentityFromContext(ctx context.Context) (sspi.Identity, bool) {
 	return a.id, true
 }
 
+// SecurityContextFromContext returns the security context the request was authenticated
+// with, when Config.KeepSecurityContext is set: its Wrap and Unwrap (or
+// DecryptWinRMBody and EncryptWinRMBody with its Handle) protect the conversation. The
+// handlers of one connection run one at a time, as HTTP/1.1 serves its requests, and so
+// may use it; it must not be kept beyond the request.
+func SecurityContextFromContext(ctx context.Context) (*sspi.ServerContext, bool) {
+	a, ok := ctx.Value(authKey{}).(*authentication)
+	if !ok || a.ctx == nil {
+		return nil, false
+	}
+	return a.ctx, true
+}
+
 type authKey struct{}
 
 // authentication is what a connection or request is authenticated as.
 type authentication struct {
 	id     sspi.Identity
 	scheme string
+	ctx    *sspi.ServerContext // with Config.KeepSecurityContext only
+}
+
+// release deletes the kept security context, if any. It accepts nil.
+func (a *authentication) release() {
+	if a != nil && a.ctx != nil {
+		a.ctx.Close()
+		a.ctx = nil
+	}
 }
 
 func (s *Server) now() time.Time {
