@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/credssp"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
@@ -23,6 +24,9 @@ const (
 	SchemeNegotiate = "Negotiate"
 	SchemeNTLM      = "NTLM"
 	SchemeKerberos  = "Kerberos"
+	// SchemeCredSSP is WinRM's CredSSP scheme (MS-WSMV): TLS records of a CredSSP
+	// exchange as tokens, ending with the client's delegated credentials.
+	SchemeCredSSP = "CredSSP"
 )
 
 // Config configures a Server. The zero value with NTLM or Kerberos set is usable:
@@ -37,6 +41,11 @@ type Config struct {
 	// the NTLM mechanism of Negotiate. Nil leaves NTLM out. Its ChannelBindings is
 	// replaced by Config.ChannelBindings.
 	NTLM *ntlm.ServerConfig
+	// CredSSP is the CredSSP server configuration (its TLS certificate and the inner
+	// Negotiate credentials), for the CredSSP scheme WinRM offers. Like Kerberos, the
+	// scheme is offered only when Schemes lists it; the client's delegated credentials
+	// are not handed to the handler.
+	CredSSP *credssp.Config
 	// Kerberos is the Kerberos acceptor configuration (its keytab, whose key for
 	// HTTP/<host> accepts the tickets browsers and curl ask for), for the Kerberos scheme
 	// and the Kerberos mechanism of Negotiate. Nil leaves Kerberos out. Its
@@ -199,13 +208,19 @@ func (s *Server) schemeCredentials(name string) (string, any, error) {
 			return "", nil, errors.New("httpauth: the NTLM scheme needs Config.NTLM")
 		}
 		return SchemeNTLM, ntlmCfg, nil
+	case strings.EqualFold(name, SchemeCredSSP):
+		if s.cfg.CredSSP == nil {
+			return "", nil, errors.New("httpauth: the CredSSP scheme needs Config.CredSSP")
+		}
+		c := *s.cfg.CredSSP
+		return SchemeCredSSP, &c, nil
 	case strings.EqualFold(name, SchemeKerberos):
 		if krbCfg == nil {
 			return "", nil, errors.New("httpauth: the Kerberos scheme needs Config.Kerberos")
 		}
 		return SchemeKerberos, krbCfg, nil
 	}
-	return "", nil, fmt.Errorf("httpauth: unknown scheme %q (Negotiate, NTLM or Kerberos)", bound(name))
+	return "", nil, fmt.Errorf("httpauth: unknown scheme %q (Negotiate, NTLM, Kerberos or CredSSP)", bound(name))
 }
 
 // Close frees the server's credentials. Handshakes in progress fail afterwards.

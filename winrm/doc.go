@@ -42,10 +42,13 @@
 // RunWithString to print a command's output and exit code. masterzen/winrm through this
 // Transport runs commands on it with NTLM and Negotiate (account file), with Kerberos and
 // Negotiate-with-Kerberos (tickets from a throw-away MIT KDC, skipped or failed under
-// SSPI_INTEROP=require without one), over HTTP with every message sealed and over HTTPS
-// with channel bindings the endpoint requires; and Debian's python3-winrm, an independent
-// client, runs commands on the same endpoint with NTLM and message encryption, so that
-// the endpoint is not only checked against our own client.
+// SSPI_INTEROP=require without one), with CredSSP (NTLM inside, the password delegated
+// under an explicit WSMAN/* policy, refused under Windows' default one), over HTTP with
+// every message sealed and over HTTPS with channel bindings the endpoint requires; and
+// Debian's python3-winrm, an independent client, runs commands on the same endpoint with
+// NTLM, sealed over HTTP and with its channel bindings over HTTPS, so that the endpoint
+// is not only checked against our own client. python3-winrm's Kerberos and CredSSP
+// transports need requests-kerberos and requests-credssp, which are not installed here.
 //
 // This package lives in its own module (github.com/gosspi/sspi/winrm), so that programs
 // that do not use it do not download masterzen/winrm.

@@ -28,6 +28,19 @@ func (t *Transport) pkg() string {
 	return t.Package
 }
 
+// credSSPReq is what a CredSSP context asks for: the user's credentials delegated (what
+// CredSSP is for) and TLS's protections, without mutual authentication, which an inner
+// NTLM cannot give (CredSSP's public-key binding authenticates the server's TLS key).
+const credSSPReq = sspi.ISCReqDelegate | sspi.ISCReqConnection | sspi.ISCReqStream |
+	sspi.ISCReqConfidentiality | sspi.ISCReqIntegrity | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect
+
+func (t *Transport) req() sspi.ContextReq {
+	if t.Req == 0 && t.pkg() == "CredSSP" {
+		return credSSPReq
+	}
+	return t.Req
+}
+
 func (t *Transport) credentials() (*sspi.Credentials, error) {
 	if t.Credentials != nil {
 		return t.Credentials, nil
@@ -56,8 +69,12 @@ func (t *Transport) handshake(body []byte) (*http.Response, error) {
 	spn := t.SPN
 	if spn == "" {
 		spn = "HTTP/" + t.endpoint.Host
+		if t.pkg() == "CredSSP" {
+			// The name Windows' delegation policy for WinRM lists (WSMAN/*).
+			spn = "WSMAN/" + t.endpoint.Host
+		}
 	}
-	opts := sspi.ClientOptions{Target: spn, Req: t.Req}
+	opts := sspi.ClientOptions{Target: spn, Req: t.req()}
 	if tc, ok := t.conn.(*tls.Conn); ok && t.pkg() != "CredSSP" {
 		// Extended Protection: bind the authentication to this TLS channel. CredSSP binds
 		// to its own TLS inside instead.

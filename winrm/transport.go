@@ -75,10 +75,14 @@ type Transport struct {
 	// Identity is the user, domain and password to acquire credentials with.
 	Identity *sspi.AuthIdentity
 	// SPN is the target name; empty means "HTTP/" and the endpoint's host, which is what
-	// Windows registers for WinRM.
+	// Windows registers for WinRM, or "WSMAN/" and the host for CredSSP, the name
+	// Windows' "Allow delegating fresh credentials" policy lists for WinRM. A CredSSP
+	// handle delegates only to targets its credssp.Config.DelegateTo (or, with NTLM inside,
+	// DelegateToNTLMOnly) allows: WSMAN/* is not among Windows' defaults.
 	SPN string
 	// Req is the context requirements; zero means sspi.DefaultClientReq (mutual
-	// authentication, integrity, confidentiality, replay and sequence detection).
+	// authentication, integrity, confidentiality, replay and sequence detection), and for
+	// CredSSP delegation with TLS's protections.
 	Req sspi.ContextReq
 	// Encryption says when messages are sealed; see Encryption.
 	Encryption Encryption
