@@ -44,6 +44,9 @@
 // SSPI_INTEROP=require. Against a Samba AD DC (Active Directory's default "require strong
 // auth"), binds with signing and with sealing work and a search finds the user, and a
 // bind without a layer is refused by Samba ("Strong Auth Required: SASL:[GSSAPI]: Sign or
-// Seal are required"). This package's own tests cover the framing: the layer offer, the
-// bind result, and hostile SASL buffers.
+// Seal are required"). This package's own tests cover the framing (the layer offer, the
+// bind result, hostile SASL buffers) and, against gosspi's own Kerberos acceptor with a
+// ticket from the MIT KDC, what no real server does: offers the client must refuse,
+// buffers only signed or altered under the confidentiality layer, and writes larger than
+// the server's maximum buffer.
 package ldapsasl
