@@ -34,8 +34,11 @@
 // InitialBytes, NextBytes, SetChannelBinding, Free), exactly as the driver's login does,
 // against gosspi's Negotiate acceptor: with NTLM and an account file, and with Kerberos
 // tickets from a throw-away MIT KDC (skipped, or failed under SSPI_INTEROP=require, when
-// MIT's KDC is not installed). The TDS framing around the tokens is go-mssqldb's and is
-// not exercised here.
+// MIT's KDC is not installed). And go-mssqldb's own login code (Connector.Connect:
+// PRELOGIN, LOGIN7 carrying the first token, SSPI messages, LOGINACK) runs against a
+// minimal TDS login endpoint in the tests, with NTLM and with Kerberos, and reports the
+// endpoint's "Login failed" for a wrong password. That endpoint does not speak TLS, so
+// Extended Protection is tested at the interface (SetChannelBinding) only.
 //
 // This package lives in its own module (github.com/gosspi/sspi/mssql), so that programs
 // that do not use it do not download go-mssqldb.
