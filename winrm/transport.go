@@ -338,7 +338,9 @@ func (t *Transport) roundTrip(body []byte, contentType, authorization string) (*
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", contentType)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("User-Agent", "gosspi WinRM client")
 	if authorization != "" {
 		req.Header.Set(httpauth.HeaderAuthorization, authorization)
