@@ -2,13 +2,17 @@ package ldaptest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/gosspi/sspi"
@@ -189,3 +193,26 @@ func TestSlapdWrongSPN(t *testing.T) {
 
 // Client satisfies go-ldap's interface without importing it.
 var _ ldap.GSSAPIClient = (*ldapsasl.Client)(nil)
+
+// TestSlapdReference runs OpenLDAP's own ldapwhoami (Cyrus SASL's GSSAPI client over MIT)
+// against the same slapd: the identity and strength factor it gets are the ones our
+// client's confidentiality bind gets in TestSlapd, so the peer's setup, not our client,
+// decides them.
+func TestSlapdReference(t *testing.T) {
+	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"ldap/localhost"}})
+	slapd := testpeers.StartSlapd(t, testpeers.SlapdOptions{KDC: kdc, Users: []string{testpeers.KDCUser}})
+	bin := testpeers.Require(t, "ldap-utils", "ldapwhoami")
+	cc := kdc.Kinit(t, testpeers.KDCUser, testpeers.KDCPassword)
+	_, port, _ := net.SplitHostPort(slapd.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// -N: no reverse DNS for the SASL host name; the principal is ldap/localhost as written.
+	cmd := exec.CommandContext(ctx, bin, "-Q", "-N", "-Y", "GSSAPI", "-H", "ldap://localhost:"+port)
+	cmd.Env = testpeers.Environ(t, testpeers.NTLMEnv{}, append(kdc.Env(), "KRB5CCNAME=FILE:"+cc, "LDAPNOINIT=1")...)
+	out, err := cmd.CombinedOutput()
+	aliceDN := "uid=" + testpeers.KDCUser + ",ou=people," + testpeers.SlapdSuffix
+	if err != nil || strings.TrimSpace(string(out)) != "dn:"+aliceDN {
+		t.Fatalf("ldapwhoami: %v: %s", err, out)
+	}
+	checkSlapdSSF(t, slapd.Log(), aliceDN, 56, 256)
+}
