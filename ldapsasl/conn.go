@@ -23,7 +23,8 @@ type Config struct {
 	Credentials *sspi.Credentials
 	// Package is the security package: "Kerberos" (what RFC 4752's GSSAPI mechanism is)
 	// by default. "Negotiate" sends SPNEGO tokens under the GSSAPI name, which Active
-	// Directory accepts and OpenLDAP does not.
+	// Directory (and Samba's AD DC, as the tests show) accepts and OpenLDAP does not; the
+	// server's authentication is then SPNEGO's business, checked only for Kerberos here.
 	Package string
 	// Layers are the security layers the client accepts; it takes the strongest the server
 	// offers among them. Zero means LayerIntegrity|LayerConfidentiality: a bind that would

@@ -43,6 +43,7 @@
 // Without slapd, krb5kdc or Cyrus SASL's GSSAPI plug-in those tests skip, and fail under
 // SSPI_INTEROP=require. Against a Samba AD DC (Active Directory's default "require strong
 // auth"), binds with signing and with sealing work and a search finds the user, and a
+// bind with SPNEGO tokens under the GSSAPI name works too, and a
 // bind without a layer is refused by Samba ("Strong Auth Required: SASL:[GSSAPI]: Sign or
 // Seal are required"). This package's own tests cover the framing (the layer offer, the
 // bind result, hostile SASL buffers) and, against gosspi's own Kerberos acceptor with a

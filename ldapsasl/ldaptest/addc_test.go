@@ -8,6 +8,7 @@ import (
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/ldapsasl"
+	"github.com/gosspi/sspi/negotiate"
 )
 
 // TestADDC binds to a Samba AD DC's LDAP server, which keeps Active Directory's default
@@ -51,6 +52,23 @@ func TestADDC(t *testing.T) {
 			}
 		})
 	}
+	t.Run("SPNEGO under the GSSAPI name", func(t *testing.T) {
+		ncred, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredOutbound, nil, &negotiate.Config{
+			Mechanisms: []string{negotiate.Kerberos}, Credentials: map[string]any{negotiate.Kerberos: &kerberos.ClientConfig{
+				Principal: dc.Principal(user), Password: password, Config: dc.Krb5Conf}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sspi.FreeCredentialsHandle(ncred)
+		l, conn, _, err := bind(t, dc.LDAPAddr, spn, ldapsasl.Config{Credentials: ncred, Package: "Negotiate"})
+		if err != nil {
+			t.Fatalf("GSSAPI bind with SPNEGO tokens: %v", err)
+		}
+		res, err := l.Search(search)
+		if err != nil || len(res.Entries) != 1 || conn.Layer() != ldapsasl.LayerConfidentiality {
+			t.Fatalf("search: %v, %+v, layer %v", err, res, conn.Layer())
+		}
+	})
 	t.Run("no layer", func(t *testing.T) {
 		l, conn, _, err := bind(t, dc.LDAPAddr, spn, ldapsasl.Config{Credentials: cred, Layers: ldapsasl.LayerNone})
 		if err == nil {
