@@ -42,10 +42,11 @@
 // confidentiality, and slapd with "security ssf=1" refuses a connection without a layer.
 // Without slapd, krb5kdc or Cyrus SASL's GSSAPI plug-in those tests skip, and fail under
 // SSPI_INTEROP=require. Against a Samba AD DC (Active Directory's default "require strong
-// auth"), binds with signing and with sealing work and a search finds the user, and a
-// bind with SPNEGO tokens under the GSSAPI name works too, and a
-// bind without a layer is refused by Samba ("Strong Auth Required: SASL:[GSSAPI]: Sign or
-// Seal are required"). This package's own tests cover the framing (the layer offer, the
+// auth"), binds with signing, with sealing, and with SPNEGO tokens under the GSSAPI name
+// work and a search finds the user, while a bind without a layer is refused by Samba
+// ("Strong Auth Required: SASL:[GSSAPI]: Sign or Seal are required"). OpenLDAP's own
+// ldapwhoami against the same slapd gets the identity and strength factor our client
+// gets. This package's own tests cover the framing (the layer offer, the
 // bind result, hostile SASL buffers) and, against gosspi's own Kerberos acceptor with a
 // ticket from the MIT KDC, what no real server does: offers the client must refuse,
 // buffers only signed or altered under the confidentiality layer, and writes larger than
