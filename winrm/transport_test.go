@@ -159,3 +159,17 @@ func TestHTTPS(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsealedAnswer: an answer in the clear to a sealed request (what a man in the middle
+// who cannot seal must send) is refused, not parsed.
+func TestUnsealedAnswer(t *testing.T) {
+	ts, h := startEndpoint(t, httpauth.Config{NTLM: ntlmServerConfig(t)}, false)
+	h.mu.Lock()
+	h.plainAnswers = true
+	h.mu.Unlock()
+	tr := &Transport{Identity: &sspi.AuthIdentity{User: `EXAMPLE\alice`, Password: password}, SPN: "HTTP/localhost"}
+	_, _, _, err := client(t, ts.URL, tr).RunWithString("whoami", "")
+	if err == nil || !strings.Contains(err.Error(), "answered a sealed request with an unsealed") {
+		t.Fatalf("an unsealed answer: %v", err)
+	}
+}
