@@ -1,7 +1,9 @@
 package ldaptest
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/gosspi/sspi"
@@ -16,7 +18,7 @@ import (
 // layer work and find the user; a bind without a layer is refused by Samba.
 func TestADDC(t *testing.T) {
 	dc := testpeers.SharedADDC(t)
-	t.Logf("AD DC: provisioned in %v, started in %v", dc.Provisioned, dc.Started)
+	t.Logf("AD DC: provisioned in %v, waited %v for another binary's, started in %v", dc.Provisioned, dc.Waited, dc.Started)
 	const user, password = "ldapuser", "LdapPassw0rd-1!"
 	dc.AddUser(t, user, password)
 	cred, _, err := sspi.AcquireCredentialsHandle("", "Kerberos", sspi.CredOutbound, nil, &kerberos.ClientConfig{
@@ -26,6 +28,7 @@ func TestADDC(t *testing.T) {
 	}
 	defer sspi.FreeCredentialsHandle(cred)
 	spn := "ldap/" + testpeers.ADDCHostName + "." + testpeers.ADDCDNSDomain
+	waitForSPN(t, cred, spn)
 	search := ldap.NewSearchRequest(dc.BaseDN(), ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 		"(sAMAccountName="+user+")", []string{"sAMAccountName", "userPrincipalName"}, nil)
 	for _, tt := range []struct {
@@ -39,7 +42,7 @@ func TestADDC(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l, conn, _, err := bind(t, dc.LDAPAddr, spn, ldapsasl.Config{Credentials: cred, Layers: tt.layers})
 			if err != nil {
-				t.Fatalf("GSSAPI bind: %v", err)
+				t.Fatalf("GSSAPI bind: %v\nDC log (end): %s", err, tail(dc.Log(), 3000))
 			}
 			if conn.Layer() != tt.want {
 				t.Fatalf("layer %v, want %v", conn.Layer(), tt.want)
@@ -79,4 +82,33 @@ func TestADDC(t *testing.T) {
 			t.Fatalf("without a layer: %v, want Samba's strongerAuthRequired", err)
 		}
 	})
+}
+
+// tail is the end of a peer's log, for a failure message.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// waitForSPN waits until the DC's KDC issues tickets for spn. The domain template gives the
+// DC's account only its HOST/ names; samba_spnupdate adds ldap/ and the others some seconds
+// after samba starts, and a bind before that fails with KDC_ERR_S_PRINCIPAL_UNKNOWN.
+func waitForSPN(t *testing.T, cred *sspi.Credentials, spn string) {
+	t.Helper()
+	start := time.Now()
+	for {
+		c := sspi.NewClientContext(cred, sspi.ClientOptions{Target: spn})
+		_, err := c.Step(nil)
+		c.Close()
+		switch {
+		case err == nil:
+			t.Logf("the KDC knew %s after %v", spn, time.Since(start).Round(time.Millisecond))
+			return
+		case !errors.Is(err, sspi.ErrTargetUnknown) || time.Since(start) > time.Minute:
+			t.Fatalf("a ticket for %s: %v", spn, err)
+		}
+		time.Sleep(250 * time.Millisecond) // no event to wait for: samba_spnupdate runs on its own
+	}
 }
