@@ -28,7 +28,7 @@ func delegKDC(t *testing.T) (*testpeers.KDC, string) {
 	t.Helper()
 	k := getKDC(t)
 	delegOnce.Do(func() {
-		k.Kadmin(t, "addprinc -randkey +ok_as_delegate "+delegSPN)
+		k.Kadmin(t, "addprinc -randkey +ok_as_delegate +ok_to_auth_as_delegate "+delegSPN)
 	})
 	return k, k.KeytabFor(t, delegSPN, testSPN)
 }
