@@ -146,7 +146,9 @@ func (s *serverContext) acceptDelegation(st *acceptState) error {
 	}
 	info, t := &part.TicketInfo[0], &kc.Tickets[0]
 	tkt := &st.tkt
-	if (info.PName != nil && !info.PName.Equal(tkt.CName)) || (info.PRealm != "" && info.PRealm != tkt.CRealm) {
+	// The ticket's own client is sealed in the KDC's key: the info's names, which MIT and
+	// Windows always send, are what can be checked against the authenticated client.
+	if info.PName == nil || !info.PName.Equal(tkt.CName) || info.PRealm != tkt.CRealm {
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: %s delegated a ticket of another client", wiretext.Name(st.principal))
 	}
 	if len(t.SName.Components) != 2 || t.SName.Components[0] != "krbtgt" {

@@ -1,6 +1,7 @@
 package kerberos
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/krb5/ccache"
+	krbclient "github.com/gosspi/sspi/internal/krb5/client"
+	krbconf "github.com/gosspi/sspi/internal/krb5/config"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/negotiate"
@@ -29,6 +32,7 @@ func delegKDC(t *testing.T) (*testpeers.KDC, string) {
 	k := getKDC(t)
 	delegOnce.Do(func() {
 		k.Kadmin(t, "addprinc -randkey +ok_as_delegate +ok_to_auth_as_delegate "+delegSPN)
+		k.Kadmin(t, "addprinc -pw "+testPassword+"x carol")
 	})
 	return k, k.KeytabFor(t, delegSPN, testSPN)
 }
@@ -298,4 +302,81 @@ func TestDelegationMITAcceptor(t *testing.T) {
 	if !cli.Attributes().Has(sspi.ISCRetDelegate) {
 		t.Errorf("client attributes %s", cli.Attributes().Format(false))
 	}
+}
+
+// swapForwarder delegates whatever cred gives instead of the client's forwarded TGT.
+type swapForwarder struct {
+	*clientTickets
+	cred func(t *testing.T) *krbclient.Credential
+	t    *testing.T
+}
+
+func (s *swapForwarder) forwardedTGT(context.Context, string, bool) (*krbclient.Credential, error) {
+	return s.cred(s.t), nil
+}
+
+// The acceptor refuses a KRB-CRED that does not carry the authenticated client's own TGT:
+// carol's TGT delegated by alice (she would have the server act as bob), or a service
+// ticket instead of a TGT. Each was delegated by our real client with its forwarder
+// swapped; the unmodified client is accepted (TestDelegationPolicy).
+func TestDelegationRefusesOthersTickets(t *testing.T) {
+	k, kt := delegKDC(t)
+	carolCl, err := krbclient.NewWithPassword(&krbclient.Options{Config: mustConfig(t, k.Krb5Conf), Forwardable: true},
+		krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: []string{"carol"}}, Realm: testRealm}, testPassword+"x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carolCl.Destroy()
+	for _, tc := range []struct {
+		name string
+		cred func(t *testing.T) *krbclient.Credential
+		want string
+	}{
+		{"another-client", func(t *testing.T) *krbclient.Credential {
+			c, err := carolCl.ForwardedTGT(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}, "delegated a ticket of another client"},
+		{"not-a-tgt", func(t *testing.T) *krbclient.Credential {
+			c, err := carolCl.ServiceTicket(context.Background(), krbclient.Principal{Name: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"host", "localhost"}}, Realm: testRealm}, &krbclient.TicketOptions{NoCache: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Client.Name.Components = []string{testUser} // the info claims alice; the ticket is still no TGT
+			return c
+		}, "not a TGT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc := delegClient(t, k, true, false)
+			if err := withCredentials(cc, "test", func(c *credentials) error {
+				c.client.tickets = &swapForwarder{clientTickets: c.client.tickets.(*clientTickets), cred: tc.cred, t: t}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: delegSPN, Req: sspi.DefaultClientReq | sspi.ISCReqDelegate})
+			defer cli.Close()
+			srv := sspi.NewServerContext(testServerCreds(t, k, ServerConfig{Keytab: kt}), sspi.ServerOptions{})
+			defer srv.Close()
+			tok, err := cli.Step(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = srv.Step(tok)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("server accepted or refused for another reason: %v", err)
+			}
+		})
+	}
+}
+
+func mustConfig(t *testing.T, path string) *krbconf.Config {
+	t.Helper()
+	c, err := krbconf.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
