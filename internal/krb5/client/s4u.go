@@ -68,7 +68,8 @@ func (c *Client) S4U2Self(ctx context.Context, user Principal) (*Credential, err
 	}
 	return c.s4u(ctx, tgt, &s4uRequest{
 		server: tgt.Client, client: user,
-		options: wire.KDCOptForwardable | wire.KDCOptRenewable | wire.KDCOptCanonicalize,
+		// Not RENEWABLE: Heimdal refuses it (BADOPTION) when the TGT is not renewable.
+		options: wire.KDCOptForwardable | wire.KDCOptCanonicalize,
 		padata:  []wire.PAData{{Type: wire.PAForUser, Value: v}},
 		what:    "getting a ticket to " + bound(tgt.Client.String()) + " for " + bound(user.String()) + " (S4U2Self)",
 	})
