@@ -33,8 +33,6 @@ type clientContext struct {
 	req    sspi.ContextReq
 	expiry time.Time
 	ck     [24]byte
-	// delegErr is why ISC_REQ_DELEGATE delegated nothing, when a KDC exchange failed.
-	delegErr error
 	established
 }
 

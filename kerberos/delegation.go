@@ -68,7 +68,6 @@ func (c *clientContext) delegate(ctx context.Context, target string, key *krbcry
 	}
 	tgt, err := f.forwardedTGT(ctx, target, c.creds.ignoreOKAsDelegate)
 	if err != nil || tgt == nil {
-		c.delegErr = err
 		return plain, nil
 	}
 	defer tgt.Key.Destroy()
