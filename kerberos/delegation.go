@@ -3,6 +3,7 @@ package kerberos
 import (
 	"context"
 	"crypto/rand"
+	"strings"
 	"time"
 
 	"github.com/gosspi/sspi"
@@ -315,16 +316,7 @@ func clientCredsFor(cl *krbclient.Client, kcfg *krbconf.Config) *clientCreds {
 	return c
 }
 
-func joinName(n wire.PrincipalName) string {
-	s := ""
-	for i, c := range n.Components {
-		if i > 0 {
-			s += "/"
-		}
-		s += c
-	}
-	return s
-}
+func joinName(n wire.PrincipalName) string { return strings.Join(n.Components, "/") }
 
 // handoff carries credentials this package made to AcquireCredentials, so that they
 // come back as an *sspi.Credentials handle like any other.
