@@ -122,8 +122,8 @@ func TestDelegationThirdService(t *testing.T) {
 			if _, err := handshake(t, cli, srv); err != nil {
 				t.Fatal(err)
 			}
-			if !srv.Attributes().Has(sspi.ASCRetDelegate) {
-				t.Fatalf("no ASC_RET_DELEGATE: %s", srv.Attributes().Format(true))
+			if !srv.Attributes().Has(sspi.ASCRetDelegate) || !cli.Attributes().Has(sspi.ISCRetDelegate) {
+				t.Fatalf("server %s, client %s: want DELEGATE on both", srv.Attributes().Format(true), cli.Attributes().Format(false))
 			}
 			dc, err := DelegatedCredentials(srv.Handle(), &DelegationOptions{Config: k.Krb5Conf})
 			if err != nil {
