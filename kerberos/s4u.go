@@ -2,6 +2,7 @@ package kerberos
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gosspi/sspi"
 	krbclient "github.com/gosspi/sspi/internal/krb5/client"
@@ -100,8 +101,15 @@ func ImpersonateUser(service *sspi.Credentials, user string, opts *DelegationOpt
 		cl.Destroy()
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: ImpersonateUser needs a user name")
 	}
-	if realm == "" {
+	switch {
+	case realm == "":
 		realm = cl.User().Realm
+	case strings.Contains(user, `\`) && !strings.Contains(realm, "."):
+		// DOMAIN\user: the NetBIOS domain's realm, as for logons.
+		if realm, err = mapDomainToRealm(realm, conf); err != nil {
+			cl.Destroy()
+			return nil, err
+		}
 	}
 	p := krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: []string{name}}, Realm: conf.CanonicalRealm(realm)}
 	ev, err := cl.S4U2Self(ctx, p)

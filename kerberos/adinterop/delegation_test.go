@@ -245,11 +245,18 @@ func TestADProtocolTransition(t *testing.T) {
 			wantRefused(t, err)
 		})
 	}
-	// Protocol transition for a user the DC does not know.
-	_, err := kerberos.ImpersonateUser(serviceCreds(t, d, frontName, frontPass), "adnobody", nil)
-	if err == nil || !strings.Contains(err.Error(), "S4U2Self") {
-		t.Errorf("S4U2Self for an unknown user: %v", err)
+	// The user named as Windows names it, DOMAIN\user (the NetBIOS domain's realm).
+	svc := serviceCreds(t, d, frontName, frontPass)
+	imp, err := kerberos.ImpersonateUser(svc, `SAMDOM\`+userName, nil)
+	if err != nil {
+		t.Fatalf("S4U2Self for SAMDOM\\%s: %v", userName, err)
 	}
+	defer sspi.FreeCredentialsHandle(imp)
+	id, err := reach(t, imp, backSPN)
+	wantUser(t, id, err, backSPN)
+	// Protocol transition for a user the DC does not know.
+	_, err = kerberos.ImpersonateUser(svc, "adnobody", nil)
+	wantStatus(t, err, sspi.ErrLogonDenied, "S4U2Self", "KDC_ERR_C_PRINCIPAL_UNKNOWN")
 }
 
 // TestADResourceBasedDelegation: the back service's msDS-AllowedToActOnBehalfOfOtherIdentity
