@@ -25,11 +25,16 @@ const delegSPN = "deleg/localhost"
 
 var delegOnce sync.Once
 
-// delegKDC is the shared KDC with delegSPN added (once), and a keytab holding delegSPN
-// and testSPN.
+// delegKDC is the test binary's MIT KDC with delegSPN and carol added (once), and a
+// keytab holding delegSPN and testSPN. The tests need MIT's: kadmin sets the
+// principals' delegation flags, and MIT's tools read what our code writes.
 func delegKDC(t *testing.T) (*testpeers.KDC, string) {
 	t.Helper()
-	k := getKDC(t)
+	k := testpeers.SharedKDC(t, testpeers.KDCOptions{
+		Realm:    testRealm,
+		Users:    map[string]string{testUser: testPassword, "bob": ""},
+		Services: []string{testSPN, otherSPN},
+	})
 	delegOnce.Do(func() {
 		k.Kadmin(t, "addprinc -randkey +ok_as_delegate +ok_to_auth_as_delegate "+delegSPN)
 		k.Kadmin(t, "addprinc -pw "+testPassword+"x carol")

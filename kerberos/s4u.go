@@ -166,6 +166,9 @@ func actingCreds(cl *krbclient.Client, conf *krbconf.Config, user krbclient.Prin
 	c.cname = wire.PrincipalName{Type: user.Name.Type, Components: user.Name.Components}
 	c.name = c.user + "@" + c.realm
 	c.tickets = &proxyTickets{svc: cl, user: user, evidence: evidence, names: clientTickets{creds: c, conf: conf}}
+	// cl is the service's: the credentials' names stay the user's, and its TGT is got
+	// when S4U2Proxy needs it, not by login.
+	c.loggedIn.Store(true)
 	return c
 }
 
