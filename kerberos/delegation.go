@@ -122,6 +122,30 @@ func marshalKRBCred(cred *krbclient.Credential, key *krbcrypto.Key, now time.Tim
 	return b, nil
 }
 
+// finishDelegating finishes the handshake (finish) after opening the delegated TGT the
+// client's checksum carries, if any, and keeps the ticket for S4U2Proxy.
+func (s *serverContext) finishDelegating(p *sspi.StepParams, st *acceptState, bp *[]byte) (sspi.Status, error) {
+	if st.ck.flags&gssDeleg != 0 && len(st.ck.deleg) > 0 {
+		if err := s.acceptDelegation(st); err != nil {
+			return 0, err
+		}
+	}
+	status, err := s.finish(p, st, bp)
+	if err != nil {
+		return 0, err
+	}
+	s.keepEvidence(st)
+	if s.deleg != nil {
+		p.Attr |= sspi.ASCRetDelegate
+	}
+	return status, nil
+}
+
+// clientOf names the ticket's client for error messages, bounded.
+func clientOf(st *acceptState) string {
+	return wiretext.Name(st.tkt.CName.String() + "@" + st.tkt.CRealm)
+}
+
 // acceptDelegation opens the KRB-CRED of the client's checksum and keeps the TGT it
 // carries. MIT and Windows seal it in the ticket's session key; RFC 4121 allows the
 // initiator's subkey, and an unencrypted part (etype 0) is taken as the authenticator
@@ -149,10 +173,10 @@ func (s *serverContext) acceptDelegation(st *acceptState) error {
 	// The ticket's own client is sealed in the KDC's key: the info's names, which MIT and
 	// Windows always send, are what can be checked against the authenticated client.
 	if info.PName == nil || !info.PName.Equal(tkt.CName) || info.PRealm != tkt.CRealm {
-		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: %s delegated a ticket of another client", wiretext.Name(st.principal))
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: %s delegated a ticket of another client", clientOf(st))
 	}
 	if len(t.SName.Components) != 2 || t.SName.Components[0] != "krbtgt" {
-		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: %s delegated a ticket for %s, not a TGT", wiretext.Name(st.principal), wiretext.Name(t.SName.String()))
+		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: %s delegated a ticket for %s, not a TGT", clientOf(st), wiretext.Name(t.SName.String()))
 	}
 	if !krbcrypto.EType(info.Key.Type).Supported() {
 		return sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: the delegated TGT's key has encryption type %d, which this package does not implement", info.Key.Type)
@@ -191,7 +215,7 @@ func openKRBCred(kc *wire.KRBCred, st *acceptState) ([]byte, error) {
 			}
 		}
 	}
-	return nil, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the delegated KRB-CRED of %s does not decrypt with the session key or the subkey", wiretext.Name(st.principal))
+	return nil, sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the delegated KRB-CRED of %s does not decrypt with the session key or the subkey", clientOf(st))
 }
 
 func clonePrincipalName(n wire.PrincipalName) wire.PrincipalName {

@@ -79,20 +79,7 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		st.principal); err != nil {
 		return 0, err
 	}
-	if st.ck.flags&gssDeleg != 0 && len(st.ck.deleg) > 0 {
-		if err := s.acceptDelegation(&st); err != nil {
-			return 0, err
-		}
-	}
-	status, err := s.finish(p, &st, bp)
-	if err != nil {
-		return 0, err
-	}
-	s.keepEvidence(&st)
-	if s.deleg != nil {
-		p.Attr |= sspi.ASCRetDelegate
-	}
-	return status, nil
+	return s.finishDelegating(p, &st, bp)
 }
 
 // readAPReq decodes the framed AP-REQ and applies the policy to the ticket's service.
