@@ -23,8 +23,9 @@ const usageKRBCred = 14
 // (DelegatedCredentials) or from a service's own credentials acting for a user
 // (ImpersonateUser, ProxyCredentials).
 type DelegationOptions struct {
-	// Config is the path of krb5.conf, which says where the KDCs of the user's realm are;
-	// empty means KRB5_CONFIG, then /etc/krb5.conf.
+	// Config is the path of krb5.conf, which says where the KDCs of the user's realm are,
+	// for DelegatedCredentials (the others use the service credentials' krb5.conf); empty
+	// means KRB5_CONFIG, then /etc/krb5.conf.
 	Config string
 	// Context bounds the KDC exchanges ImpersonateUser makes now; nil means none. Those of
 	// InitializeSecurityContext follow its own context.
