@@ -105,6 +105,12 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	c.gflags = gssFlags(p.Req)
 	ck := gssChecksum{bindings: cb, flags: c.gflags}
+	ckValue := ck.put(&c.ck)
+	if p.Req&sspi.ISCReqDelegate != 0 {
+		if ckValue, err = c.delegate(ctx, name, key, &ck); err != nil {
+			return 0, err
+		}
+	}
 
 	et := key.EType()
 	var rnd [32 + 4 + 16]byte
@@ -120,7 +126,7 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	c.seq = uint64(binary.BigEndian.Uint32(rnd[32:]) & 0x3fffffff)
 	auth := wire.Authenticator{
 		CRealm: c.creds.realm, CName: c.creds.cname,
-		Checksum: &wire.Checksum{Type: checksumType8003, Value: ck.put(&c.ck)},
+		Checksum: &wire.Checksum{Type: checksumType8003, Value: ckValue},
 		CTime:    c.ctime, CUsec: c.cusec,
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
@@ -163,6 +169,9 @@ func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorS
 		c.identity.Server = c.spn
 	}
 	p.Attr = c.granted(c.gflags, mutual, c.req&sspi.ISCReqConnection != 0)
+	if c.gflags&gssDeleg != 0 {
+		p.Attr |= sspi.ISCRetDelegate
+	}
 	p.Expiry = c.expiry
 }
 

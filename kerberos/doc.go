@@ -95,8 +95,25 @@
 // when the client asked for either, integrity always, confidentiality when the client
 // asked for it. AES and RC4 keys have message protection; a context whose key has none
 // here (DES3) reports none of these four.
-// Delegation (a forwarded TGT in the checksum) is not implemented: ISCReqDelegate is
-// accepted but not granted.
+//
+// # Delegation
+//
+// Unconstrained: with ISCReqDelegate the client puts a KRB-CRED holding a forwarded TGT
+// (sealed in the ticket's session key, as MIT and Windows seal it) into the 0x8003
+// checksum, if its TGT is forwardable (ClientConfig.Forwardable or krb5.conf) and, as on
+// Windows, the service ticket carries OK-AS-DELEGATE; ClientConfig.IgnoreOKAsDelegate
+// delegates regardless, as MIT's GSS_C_DELEG_FLAG does. ISCRetDelegate says whether it did.
+// The server opens the KRB-CRED, reports ASCRetDelegate, and DelegatedCredentials gives
+// client credentials of the user for InitializeSecurityContext to another service
+// (WriteDelegatedCCache writes them as an MIT ccache). The context's copy of the TGT's key
+// is zeroed when the context is deleted.
+//
+// Constrained (MS-SFU): a service holding its own password or keytab acts for a user with
+// ProxyCredentials (S4U2Proxy, the user's ticket to the service as evidence) or
+// ImpersonateUser (S4U2Self then S4U2Proxy: protocol transition, for a user who signed in
+// some other way). The credentials they return get their tickets from the KDC with
+// S4U2Proxy, asking also for resource-based constrained delegation (PA-PAC-OPTIONS), as
+// Windows does; a KDC's refusal is sspi.ErrDelegationPolicy.
 //
 // # Replay cache
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/krb5/ccache"
 	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/wiretext"
@@ -17,6 +18,10 @@ import (
 // serverContext is the acceptor's state.
 type serverContext struct {
 	creds *serverCreds
+	// deleg is the TGT the client delegated (ASC_RET_DELEGATE), nil without one.
+	deleg *ccache.CCache
+	// evidence is the client's ticket as it came, for S4U2Proxy (ProxyCredentials).
+	evidence evidenceTicket
 	established
 }
 
@@ -82,7 +87,7 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		st.principal); err != nil {
 		return 0, err
 	}
-	return s.finish(p, &st, bp)
+	return s.finishDelegating(p, &st, bp)
 }
 
 // readAPReq decodes the framed AP-REQ and applies the policy to the ticket's service.
