@@ -23,6 +23,7 @@ type established struct {
 	identity   sspi.Identity
 
 	acceptor   bool // this side is the acceptor
+	dceStyle   bool // DCE style: sealed tokens in Windows' layout (dce.go)
 	acceptorSK bool // the acceptor sent a subkey
 	seqCheck   bool // replay or sequence detection was asked for: check strictly
 	sendSeq    uint64
@@ -101,7 +102,7 @@ func (e *established) Sizes() sspi.Sizes {
 	switch {
 	case e.cfx != nil:
 		s.MaxSignature = e.cfx.MICSize()
-		s.SecurityTrailer = e.cfx.SSPITokenSize(true, false)
+		s.SecurityTrailer = e.cfx.SSPITokenSize(true, e.dceStyle)
 	case e.rc4 != nil:
 		s.MaxSignature = e.rc4.MICSize()
 		s.SecurityTrailer = rc4TrailerSize
@@ -277,9 +278,9 @@ func (e *established) EncryptMessage(qop uint32, msg []sspi.Buffer, _ uint32) er
 			return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: read-only (sign-only) data buffers are not supported by EncryptMessage")
 		}
 	}
-	opt := gss.WrapOptions{Seal: qop == 0}
+	opt := gss.WrapOptions{Seal: qop == 0, Windows: e.dceStyle}
 	if e.cfx != nil {
-		if need := e.cfx.SSPITokenSize(opt.Seal, false); len(tok.Data) < need {
+		if need := e.cfx.SSPITokenSize(opt.Seal, opt.Windows); len(tok.Data) < need {
 			return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the token buffer holds %d bytes, the Wrap token needs %d", len(tok.Data), need)
 		}
 		conf := e.conf[:e.key.EType().ConfounderSize()]
@@ -501,6 +502,9 @@ func (e *established) granted(gflags uint32, mutual, connection bool) sspi.Conte
 	}
 	if connection {
 		a |= sspi.ISCRetConnection
+	}
+	if e.dceStyle {
+		a |= sspi.ISCRetUsedDCEStyle // the same bit as ASC_RET_USED_DCE_STYLE
 	}
 	if !e.protects() {
 		return a
