@@ -98,6 +98,17 @@
 // Delegation (a forwarded TGT in the checksum) is not implemented: ISCReqDelegate is
 // accepted but not granted.
 //
+// DCE style (ISCReqUseDCEStyle; MS-KILE 3.4.5.1, GSS_C_DCE_STYLE), as DCE/RPC uses it, is
+// a three-leg exchange of bare Kerberos messages without GSS framing: AP-REQ, the
+// server's AP-REP (always with an acceptor subkey, RC4 too; the server's Step returns
+// ContinueNeeded), and the client's AP-REP, which echoes the server's sequence number and
+// carries no subkey. DCE style implies mutual authentication; both sides report
+// USED_DCE_STYLE. The server takes a bare AP-REQ only when its checksum asks for DCE style
+// and a framed one only when it does not, as MIT does. Sealed messages of a DCE-style AES
+// context use Windows' layout (EC = 16, RRC = 28, a 76-byte SecurityTrailer for aes-sha1),
+// which Windows and MIT's and Heimdal's gss_unwrap_iov read; Heimdal's gss_unwrap reads it
+// too, MIT's does not (dce.go).
+//
 // # Replay cache
 //
 // The server remembers every authenticator it accepts until the authenticator's time plus
@@ -138,7 +149,7 @@
 // split anywhere.
 //
 // EncryptMessage takes a BufferToken buffer of Sizes.SecurityTrailer bytes and one or
-// more BufferData buffers. It writes an RFC 4121 Wrap token with EC = 0 and a right
+// more BufferData buffers. Outside DCE style it writes an RFC 4121 Wrap token with EC = 0 and a right
 // rotation count (RRC) of 16 + the checksum size, so that the token buffer (the 16-byte
 // header, then the rotated encrypted header copy, checksum and encrypted confounder)
 // followed by the data buffers (the encrypted data, same length as the plaintext) is

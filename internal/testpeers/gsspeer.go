@@ -297,6 +297,18 @@ func (p *GSSPeer) Unwrap(token []byte) (msg []byte, encrypted bool, err error) {
 	return nonNil(r.Data), r.Conf, nil
 }
 
+// UnwrapIOV undoes a Wrap token split as SSPI's EncryptMessage splits it (header and
+// trailer in header, the sealed data in data) with gss_unwrap_iov, and reports whether it
+// was encrypted. It is how DCE/RPC peers read Windows' DCE-style layout, which MIT's
+// plain gss_unwrap refuses.
+func (p *GSSPeer) UnwrapIOV(header, data []byte) (msg []byte, encrypted bool, err error) {
+	r, err := p.do(driverRequest{Op: "unwrap_iov", Token: nonNil(header), Data: nonNil(data)})
+	if err != nil {
+		return nil, false, err
+	}
+	return nonNil(r.Data), r.Conf, nil
+}
+
 // GetMIC returns gss_get_mic's signature over msg.
 func (p *GSSPeer) GetMIC(msg []byte) ([]byte, error) {
 	r, err := p.do(driverRequest{Op: "get_mic", Data: nonNil(msg)})

@@ -16,6 +16,9 @@ standard base64 (what Go's encoding/json does with []byte), absent ones are null
   then          {"op": "step", "token": b64|null}     -> {"ok", "token", "done"}
                 {"op": "wrap", "data": b64, "conf": bool} -> {"ok", "data", "conf"}
                 {"op": "unwrap", "data": b64}          -> {"ok", "data", "conf", "qop"}
+                {"op": "unwrap_iov", "token": b64, "data": b64} -> {"ok", "data", "conf"}
+                    gss_unwrap_iov of a HEADER buffer (the token) and a DATA buffer, as
+                    SSPI's DecryptMessage takes a split token
                 {"op": "get_mic", "data": b64}         -> {"ok", "data"}
                 {"op": "verify_mic", "data": b64, "mic": b64} -> {"ok", "qop"}
                 {"op": "info"} -> {"ok", "established", "peer_name", "local_name", "mech",
@@ -207,6 +210,11 @@ class Driver:
         if op == "unwrap":
             r = ctx.unwrap(unb64(req["data"]))
             return {"ok": True, "data": b64(r.message), "conf": bool(r.encrypted), "qop": int(r.qop)}
+        if op == "unwrap_iov":
+            iov = graw.IOV((graw.IOVBufferType.header, False, unb64(req.get("token"))),
+                           (graw.IOVBufferType.data, unb64(req["data"])), std_layout=False)
+            res = graw.unwrap_iov(ctx, iov)
+            return {"ok": True, "data": b64(iov[1].value), "conf": bool(res.encrypted)}
         if op == "get_mic":
             return {"ok": True, "data": b64(ctx.get_signature(unb64(req["data"])))}
         if op == "verify_mic":
