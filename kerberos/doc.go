@@ -76,6 +76,19 @@
 // write SPNs), "service@host" (GSS host-based form) or "service/host@REALM". A bare host
 // name means "host/<host>".
 //
+// A two-part name without a realm is host-based, and its host is handled as MIT's
+// krb5_sname_to_principal does with krb5.conf's settings: lower-cased; with
+// dns_canonicalize_hostname = true (MIT's default) replaced by its canonical name from a
+// forward DNS look-up and, with rdns (default true), by the name a reverse look-up of its
+// address gives; with "fallback" the name as given is asked for first and the canonical
+// one when the KDC does not know it; with "false" DNS is not used. Its realm is the one
+// [domain_realm] maps the host to, else with dns_lookup_realm (default false) the TXT
+// record of _kerberos.<host> or of a parent domain, else none (the client's realm, which
+// may refer the request). A name with an explicit realm is used as written. DNS answers
+// that are not host names or realms are ignored; the result is remembered per target for
+// the life of the credentials handle. Canonicalisation trusts DNS, which is why MIT
+// advises rdns = false and "fallback" or "false" where DNS is not secured.
+//
 // # Handshake
 //
 // The client's first Step sends the GSS-framed AP-REQ (RFC 1964 section 1.1: 60 ..
