@@ -149,3 +149,28 @@ func (s *serverContext) Close() error {
 	}
 	return s.established.Close()
 }
+
+// signOnlyMask marks the data buffers of msg that are protected but not encrypted
+// (SECBUFFER_READONLY_WITH_CHECKSUM, as DCE/RPC passes its PDU header and security
+// trailer): bit i for the i-th data buffer. A data buffer that is read-only without the
+// checksum bit (neither encrypted nor protected, on Windows) is refused.
+func signOnlyMask(msg []sspi.Buffer) (uint64, error) {
+	var mask uint64
+	n := 0
+	for _, b := range msg {
+		if b.Type.Base() != sspi.BufferData {
+			continue
+		}
+		switch {
+		case b.Type&sspi.BufferReadOnlyWithChecksum != 0:
+			if n >= 62 {
+				return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: more than 62 data buffers in one message")
+			}
+			mask |= 1 << n
+		case b.Type&sspi.BufferReadOnly != 0:
+			return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: read-only data buffers without SECBUFFER_READONLY_WITH_CHECKSUM are not supported; mark them with the checksum bit to have them signed")
+		}
+		n++
+	}
+	return mask, nil
+}

@@ -53,6 +53,7 @@ func TestDCEStyleMIT(t *testing.T) {
 			t.Errorf("attributes %s", srv.Attributes().Format(true))
 		}
 		mitDCEMessages(t, ini, srv)
+		mitSignOnly(t, ini, srv.Handle())
 	})
 	t.Run("mit-acceptor", func(t *testing.T) {
 		acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
@@ -85,6 +86,7 @@ func TestDCEStyleMIT(t *testing.T) {
 			t.Errorf("MIT acceptor: %+v; our session key %x", info, sk)
 		}
 		mitDCEMessages(t, acc, cli)
+		mitSignOnly(t, acc, cli.Handle())
 	})
 }
 
@@ -112,7 +114,7 @@ func mitDCEMessages(t *testing.T, peer *testpeers.GSSPeer, us session) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, sealed, err := peer.UnwrapIOV(w[:76], w[76:]); err != nil || !sealed || !bytes.Equal(got, msg) {
+		if got, sealed, err := peer.UnwrapIOV(w[:76], nil, w[76:], nil); err != nil || !sealed || !bytes.Equal(got, msg) {
 			t.Fatalf("MIT's gss_unwrap_iov of our sealed token (Windows layout): %q sealed %v, %v", got, sealed, err)
 		}
 		mic, err := peer.GetMIC(msg)
@@ -128,5 +130,29 @@ func mitDCEMessages(t *testing.T, peer *testpeers.GSSPeer, us session) {
 		if err := peer.VerifyMIC(msg, mic); err != nil {
 			t.Errorf("MIT's gss_verify_mic of our MIC: %v", err)
 		}
+	}
+}
+
+// mitSignOnly exchanges DCE/RPC-shaped messages (sign-only PDU header and trailer around
+// sealed stub data) with MIT's gss_wrap_iov and gss_unwrap_iov, both ways.
+func mitSignOnly(t *testing.T, peer *testpeers.GSSPeer, us *sspi.Context) {
+	t.Helper()
+	const hdr, stub, trl = "\x05\x00\x00\x83pdu-header", "stub data of the request", "\x10\x06\x00\x00trailer"
+	msg := dcePDU(76, hdr, stub, trl)
+	if err := sspi.EncryptMessage(us, 0, msg, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, sealed, err := peer.UnwrapIOV(msg[0].Data, msg[1].Data, msg[2].Data, msg[3].Data)
+	if err != nil || !sealed || string(got) != stub {
+		t.Fatalf("MIT's gss_unwrap_iov of our sign-only PDU: %q sealed %v, %v", got, sealed, err)
+	}
+	header, data, err := peer.WrapIOV([]byte(hdr), []byte(stub), []byte(trl), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg = dcePDU(0, hdr, string(data), trl)
+	msg[0].Data = header
+	if _, _, err := sspi.DecryptMessage(us, msg, 0); err != nil || string(msg[2].Data) != stub {
+		t.Fatalf("our DecryptMessage of MIT's gss_wrap_iov PDU (%d-byte header): %q %v", len(header), msg[2].Data, err)
 	}
 }

@@ -275,3 +275,55 @@ func ticketSessionKey(t *testing.T, kt *keytab.Keytab, apReq []byte) *krbcrypto.
 	}
 	return s
 }
+
+// dcePDU returns DCE/RPC's EncryptMessage buffers: the token, the PDU header and the
+// security trailer as sign-only (SECBUFFER_READONLY_WITH_CHECKSUM), the stub data between.
+func dcePDU(trailer int, hdr, stub, trl string) []sspi.Buffer {
+	return []sspi.Buffer{
+		{Type: sspi.BufferToken, Data: make([]byte, trailer)},
+		{Type: sspi.BufferData | sspi.BufferReadOnlyWithChecksum, Data: []byte(hdr)},
+		{Type: sspi.BufferData, Data: []byte(stub)},
+		{Type: sspi.BufferData | sspi.BufferReadOnlyWithChecksum, Data: []byte(trl)},
+	}
+}
+
+// TestDCESignOnlyBuffers: EncryptMessage and DecryptMessage with DCE/RPC's buffers: the
+// sign-only header and trailer stay in the clear and are protected (altering one is
+// SEC_E_MESSAGE_ALTERED), the stub data is sealed; a read-only buffer without the
+// checksum bit is refused.
+func TestDCESignOnlyBuffers(t *testing.T) {
+	k := getKDC(t)
+	cli := sspi.NewClientContext(testClientCreds(t, k, testPassword), sspi.ClientOptions{Target: testSPN, Req: dceReq})
+	srv := sspi.NewServerContext(testServerCreds(t, k, ServerConfig{}), sspi.ServerOptions{})
+	defer cli.Close()
+	defer srv.Close()
+	if _, err := handshake(t, cli, srv); err != nil {
+		t.Fatal(err)
+	}
+	const hdr, stub, trl = "\x05\x00\x00\x83pdu-header", "stub data of the request", "\x10\x06\x00\x00trailer"
+	for i, pair := range [][2]*sspi.Context{{cli.Handle(), srv.Handle()}, {srv.Handle(), cli.Handle()}} {
+		msg := dcePDU(76, hdr, stub, trl)
+		if err := sspi.EncryptMessage(pair[0], 0, msg, 0); err != nil {
+			t.Fatal(err)
+		}
+		if string(msg[1].Data) != hdr || string(msg[3].Data) != trl || string(msg[2].Data) == stub {
+			t.Fatalf("%d: after EncryptMessage: header %q, trailer %q, stub %q", i, msg[1].Data, msg[3].Data, msg[2].Data)
+		}
+		if _, _, err := sspi.DecryptMessage(pair[1], msg, 0); err != nil || string(msg[2].Data) != stub {
+			t.Fatalf("%d: DecryptMessage: %q %v", i, msg[2].Data, err)
+		}
+	}
+	msg := dcePDU(76, hdr, stub, trl)
+	if err := sspi.EncryptMessage(cli.Handle(), 0, msg, 0); err != nil {
+		t.Fatal(err)
+	}
+	msg[1].Data = []byte("\x05\x00\x00\x83pdu-headeR")
+	if _, _, err := sspi.DecryptMessage(srv.Handle(), msg, 0); !errors.Is(err, sspi.ErrMessageAltered) {
+		t.Errorf("altered sign-only header: %v", err)
+	}
+	msg = dcePDU(76, hdr, stub, trl)
+	msg[1].Type = sspi.BufferData | sspi.BufferReadOnly
+	if err := sspi.EncryptMessage(cli.Handle(), 0, msg, 0); !errors.Is(err, sspi.ErrUnsupportedFunction) {
+		t.Errorf("read-only buffer without the checksum bit: %v", err)
+	}
+}

@@ -122,6 +122,12 @@
 // which Windows and MIT's and Heimdal's gss_unwrap_iov read; Heimdal's gss_unwrap reads it
 // too, MIT's does not (dce.go).
 //
+// EncryptMessage and DecryptMessage take data buffers marked
+// SECBUFFER_READONLY_WITH_CHECKSUM (sspi.BufferReadOnlyWithChecksum) as DCE/RPC passes its
+// PDU header and security trailer: protected by the token's checksum, not encrypted, left
+// as they are (GSS's SIGN_ONLY IOV buffers; MIT's gss_wrap_iov and gss_unwrap_iov agree).
+// A data buffer that is read-only without the checksum bit is refused.
+//
 // # Replay cache
 //
 // The server remembers every authenticator it accepts until the authenticator's time plus

@@ -273,12 +273,11 @@ func (e *established) EncryptMessage(qop uint32, msg []sspi.Buffer, _ uint32) er
 	if err != nil {
 		return err
 	}
-	for i := idx; i < len(msg); i++ {
-		if msg[i].Type.Base() == sspi.BufferData && msg[i].Type.ReadOnly() {
-			return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: read-only (sign-only) data buffers are not supported by EncryptMessage")
-		}
+	signOnly, err := signOnlyMask(msg[idx:])
+	if err != nil {
+		return err
 	}
-	opt := gss.WrapOptions{Seal: qop == 0, Windows: e.dceStyle}
+	opt := gss.WrapOptions{Seal: qop == 0, Windows: e.dceStyle, SignOnly: signOnly}
 	if e.cfx != nil {
 		if need := e.cfx.SSPITokenSize(opt.Seal, opt.Windows); len(tok.Data) < need {
 			return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the token buffer holds %d bytes, the Wrap token needs %d", len(tok.Data), need)
@@ -347,10 +346,14 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	if err != nil {
 		return 0, err
 	}
+	signOnly, err := signOnlyMask(msg[idx:])
+	if err != nil {
+		return 0, err
+	}
 	var seq uint64
 	var sealed bool
 	if e.cfx != nil {
-		seq, sealed, err = e.cfx.UnwrapSSPI(tok.Data, data, 0)
+		seq, sealed, err = e.cfx.UnwrapSSPI(tok.Data, data, signOnly)
 	} else {
 		// The pad is in the padding buffer when the sender had one (Windows' layout).
 		last := lastData(msg)
@@ -358,7 +361,7 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 			data, last = append(data, pad.Data), pad
 		}
 		var s uint32
-		s, sealed, err = e.rc4.UnwrapSSPI(tok.Data, data, 0)
+		s, sealed, err = e.rc4.UnwrapSSPI(tok.Data, data, signOnly)
 		seq = uint64(s)
 		if pad != nil && len(pad.Data) > 0 {
 			data = data[:len(data)-1]
@@ -369,6 +372,9 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 		} else if err == nil {
 			err = stripRC4Pad(tok.Data, last)
 		}
+	}
+	if errors.Is(err, gss.ErrLayout) && signOnly != 0 {
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the token buffer does not hold the whole Wrap header and trailer, which sign-only data buffers need")
 	}
 	if errors.Is(err, gss.ErrLayout) {
 		// Split elsewhere than at the trailer (gss_wrap's own layout cut at
