@@ -163,9 +163,10 @@
 // An RC4 EncryptMessage writes the framing and the 32-byte header into the token buffer
 // and encrypts the data in place; given a BufferPadding buffer (as the SSPI samples and
 // sspi's Go-layer Wrap pass one) it puts the one pad byte there and frames the whole
-// token, so token, data and padding joined are what gss_wrap makes; without one it makes
-// the DCE-style token (framing over the header alone, no pad). DecryptMessage takes either,
-// split anywhere.
+// token, so token, data and padding joined are what gss_wrap makes; without one, and
+// always in a DCE-style context, it makes the DCE-style token (framing over the header
+// alone, no pad), as Windows and Heimdal do there. DecryptMessage takes either, split
+// anywhere.
 //
 // EncryptMessage takes a BufferToken buffer of Sizes.SecurityTrailer bytes and one or
 // more BufferData buffers. Outside DCE style it writes an RFC 4121 Wrap token with EC = 0 and a right

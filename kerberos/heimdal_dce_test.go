@@ -3,6 +3,7 @@ package kerberos_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gosspi/sspi"
@@ -40,12 +41,18 @@ type ours interface {
 // ways (our sealed tokens in Windows' EC = 16 / RRC = 28 layout).
 func TestHeimdalDCEStyle(t *testing.T) {
 	k, keytab, _ := getHeimdal(t)
+	for _, svc := range []string{hService, "rc4/localhost"} {
+		t.Run(svc, func(t *testing.T) { heimdalDCE(t, k, keytab, svc) })
+	}
+}
+
+func heimdalDCE(t *testing.T, k *testpeers.HeimdalKDC, keytab, svc string) {
 	t.Run("heimdal-initiator", func(t *testing.T) {
 		ccache := k.Kinit(t, hUser, hPassword)
 		sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytab})
 		srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
 		defer srv.Close()
-		cli := testpeers.NewHeimdalGSSClient(t, k, ccache, "host@localhost", heimdalDCEFlags)
+		cli := testpeers.NewHeimdalGSSClient(t, k, ccache, strings.Replace(svc, "/", "@", 1), heimdalDCEFlags)
 		toks := dceHandshake(t, cli, srv, true)
 		if cli.Flags&testpeers.GSSDCEStyleFlag == 0 {
 			t.Errorf("Heimdal's context flags %#x lack DCE style", cli.Flags)
@@ -58,7 +65,7 @@ func TestHeimdalDCEStyle(t *testing.T) {
 	})
 	t.Run("heimdal-acceptor", func(t *testing.T) {
 		cc := acquire(t, sspi.CredOutbound, &kerberos.ClientConfig{Principal: hUser + "@" + hRealm, Password: hPassword, Config: k.Krb5Conf})
-		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: hService, Req: sspi.DefaultClientReq | sspi.ISCReqUseDCEStyle |
+		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: svc, Req: sspi.DefaultClientReq | sspi.ISCReqUseDCEStyle |
 			sspi.ISCReqMutualAuth | sspi.ISCReqConfidentiality | sspi.ISCReqSequenceDetect | sspi.ISCReqReplayDetect})
 		defer cli.Close()
 		srv := testpeers.NewHeimdalGSSServer(t, k, keytab)

@@ -304,7 +304,11 @@ func (e *established) EncryptMessage(qop uint32, msg []sspi.Buffer, _ uint32) er
 // pad and the framing covers the header alone, as in DCE style.
 func (e *established) wrapRC4(tok, pad *sspi.Buffer, data [][]byte, opt gss.WrapOptions) error {
 	const hdr = 32
-	dce := pad == nil || len(pad.Data) == 0
+	// A DCE-style context always sends DCE's token, as Windows and Heimdal do there.
+	dce := e.dceStyle || pad == nil || len(pad.Data) == 0
+	if dce && pad != nil {
+		pad.Data = pad.Data[:0]
+	}
 	n := 0
 	for _, d := range data {
 		n += len(d)
@@ -393,6 +397,16 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	return 0, nil
 }
 
+// rc4HeaderOnly reports whether tok is an RC4 Wrap token whose framing covers the
+// 32-byte header alone (DCE style), followed by data, and where the header ends.
+func rc4HeaderOnly(tok []byte) (end int, ok bool) {
+	hdr, n, err := parseFramingLen(tok)
+	if err != nil || n != len(oidKRB5)+32 || len(tok) < hdr+n {
+		return 0, false
+	}
+	return hdr + n, true
+}
+
 // lastData is msg's last data buffer, or nil.
 func lastData(msg []sspi.Buffer) *sspi.Buffer {
 	for i := len(msg) - 1; i >= 0; i-- {
@@ -445,6 +459,13 @@ func (e *established) unwrapJoined(msg []sspi.Buffer, idx int, tok []byte, data 
 	var err error
 	if e.cfx != nil {
 		pt, seq, sealed, err = e.cfx.UnwrapInPlace(e.scratch)
+	} else if at, ok := rc4HeaderOnly(e.scratch); ok {
+		// DCE style's token: the framing covers the header alone, the data follows
+		// without a pad.
+		var s uint32
+		body := [1][]byte{e.scratch[at:]}
+		s, sealed, err = e.rc4.UnwrapSSPI(e.scratch[:at], body[:], 0)
+		pt, seq = body[0], uint64(s)
 	} else {
 		var s uint32
 		pt, s, sealed, err = e.rc4.UnwrapInPlace(e.scratch)
