@@ -53,6 +53,17 @@
 //     NTLM_USER_FILE as its account store; NETBIOS_COMPUTER_NAME and NETBIOS_DOMAIN_NAME
 //     name the machine and domain, and LM_COMPAT_LEVEL sets the client's level.
 //
+// # Verifiers
+//
+// The server checks the client's responses through a Verifier (ServerConfig.Verifier):
+// by default an AccountVerifier over the AccountStore; a domain controller or Samba's
+// winbind for domain accounts (pass-through authentication); or a VerifierChain, a local
+// account file first and then the domain. The verifier returns the session base key and
+// the account's SIDs where it knows them, or a refusal carrying the NTSTATUS a domain
+// controller answers with (NTStatus, LogonError), mapped to a SECURITY_STATUS as Windows
+// maps it. Everything else stays with the server: the MIC is checked with the key the
+// verifier returned, and so are the policies of ServerConfig.
+//
 // Wrong passwords and unknown users both fail with sspi.ErrLogonDenied; the cause says
 // which (errors.Is(err, ErrNoSuchUser) for an unknown one) so the server can log them
 // apart, while the client learns nothing more than the denial.
@@ -179,6 +190,13 @@ type ServerConfig struct {
 	// Identity then names the resolved account, EXAMPLE\alice, with the domain as the client
 	// spelled it, never "alice@EXAMPLE".
 	Accounts AccountStore
+	// Verifier, when set, checks the responses instead of Accounts: a domain controller
+	// (pass-through authentication over Netlogon), Samba's winbind, or a VerifierChain
+	// of them after a local AccountVerifier. The server still enforces everything else
+	// in this struct itself (NTLMv1, the MIC and its presence, the timestamp echo,
+	// channel bindings, clock skew) and checks the MIC with the session key the verifier
+	// returns. Nil means AccountVerifier{Accounts}.
+	Verifier Verifier
 	// NetBIOSDomain, NetBIOSComputer, DNSDomain and DNSComputer go into the challenge's
 	// target information; empty NetBIOS names come from NETBIOS_DOMAIN_NAME and
 	// NETBIOS_COMPUTER_NAME (or the host name), empty DNS names from the NetBIOS ones.
@@ -265,8 +283,8 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 			return nil, err
 		}
 	case *ServerConfig:
-		if a == nil || a.Accounts == nil {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "ntlm: server credentials need an AccountStore; none was given")
+		if a == nil || a.Accounts == nil && a.Verifier == nil {
+			return nil, sspi.Errorf(sspi.ErrNoCredentials, "ntlm: server credentials need an AccountStore or a Verifier; none was given")
 		}
 		cp := *a
 		c.server = &cp
@@ -403,6 +421,9 @@ func defaultComputerName() string {
 }
 
 func (s *ServerConfig) fillDefaults() {
+	if s.Verifier == nil {
+		s.Verifier = AccountVerifier{Accounts: s.Accounts}
+	}
 	if s.NetBIOSComputer == "" {
 		s.NetBIOSComputer = defaultComputerName()
 	}
