@@ -25,6 +25,17 @@
 // RFC 8009 enctypes get a random salt, so a client must take the salt from ETYPE-INFO2;
 // ktutil writes a 32-bit flags word after the 32-bit kvno of each keytab entry.
 //
+// SharedADDC runs a Samba 4.17 Active Directory domain controller (realm SAMDOM.TEST,
+// NetBIOS domain SAMDOM) on 127.0.0.2, one per test binary: the domain is provisioned once
+// per machine into a cached template under os.TempDir() (keyed by Samba's version and the
+// provisioning parameters, built under a lock and renamed into place), and each binary runs
+// `samba -i -M single` on a private copy. One DC runs on the machine at a time (a flock held
+// from start to Stop), because it needs 127.0.0.2 on lo (added, and removed again, by the
+// peer) and its winbindd takes the machine-wide /run/samba/winbindd. ADDC's methods add
+// users and service accounts, export keytabs (an SPN's keytab holds its account's AES and
+// RC4 keys, as ktpass makes them), set msDS-SupportedEncryptionTypes and run samba-tool and
+// ldbmodify. Test packages that use it call StopSharedADDC in TestMain.
+//
 // Each child process gets a private environment, built from nothing but the host's PATH:
 // _NO_WINBINDD=1 and a winbindd socket directory that does not exist (so gss-ntlmssp and
 // ntlm_auth never hand NTLM to a winbindd running on the host), a private krb5.conf (no DNS
