@@ -457,6 +457,8 @@ type NegotiationInfo struct {
 //	AttrNegotiationInfo  *NegotiationInfo
 //	AttrPackageInfo      *PackageInfo
 //	AttrFlags            *ContextAttr
+//	AttrAccessToken      *AccessToken (a copy; see AccessToken.Source)
+//	AttrLogoffTime       *time.Time (the zero time for never or unknown)
 //
 // Other ids go to the package. It returns an error carrying ErrInvalidParameter for the
 // wrong pointer type, ErrUnsupportedFunction when the package does not report the
@@ -493,6 +495,8 @@ func QueryContextAttributes(ctx *Context, attr Attribute, out any) error {
 		return ctx.queryNames(attr, out)
 	case AttrSessionKey:
 		return ctx.querySessionKey(out)
+	case AttrAccessToken, AttrLogoffTime:
+		return ctx.queryAccessToken(attr, out)
 	}
 	if aq, ok := ctx.impl.(AttributeQuerier); ok {
 		return WithStatus(ErrUnsupportedFunction, aq.QueryAttribute(attr, out))

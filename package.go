@@ -258,4 +258,14 @@ type Identity struct {
 	// (service/host@REALM) the client's ticket was for, which names the key that accepted
 	// it. Empty otherwise.
 	Server string
+	// Authorization says whether the identity carries the client's SIDs and groups and
+	// where from: AuthzNone for packages that authenticate names only (NTLM), AuthzNoPAC
+	// for a Kerberos ticket without a PAC, AuthzPAC for a verified PAC.
+	Authorization AuthorizationSource
+	// UserSID is the client's security identifier (S-1-5-21-...-1104) when known, else "".
+	UserSID string
+	// Token is the client's access token (its names, SIDs and groups: see GroupSIDs) when
+	// the package has authorization data for it (a Kerberos PAC, even one without logon
+	// information); nil otherwise. It is shared: do not modify it.
+	Token *AccessToken
 }

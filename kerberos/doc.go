@@ -51,6 +51,21 @@
 // context's Identity().Server is the service principal (service/host@REALM) whose key
 // accepted it.
 //
+// # The PAC
+//
+// A ticket from Active Directory, Samba or MIT krb5 1.20 carries a PAC (MS-PAC) in its
+// authorization data. The server verifies its server signature with the key that
+// decrypted the ticket and checks its PAC_CLIENT_INFO against the ticket's client name
+// and authtime; a PAC that fails either, is malformed or comes twice refuses the ticket
+// with sspi.ErrLogonDenied and the reason. A ticket without a PAC is accepted and its
+// identity says sspi.AuthzNoPAC, unless ServerConfig.RequirePAC refuses it. A verified
+// PAC gives the identity its Token (sspi.AccessToken: user and group SIDs, names, logoff
+// time, the raw PAC), answered by QueryContextAttributes for AttrAccessToken and
+// AttrLogoffTime; MIT's PACs hold no logon information, so their token has names only
+// (sspi.AuthzPACWithoutLogonInfo). The KDC signature needs the KDC's key and is not
+// checked: anyone holding the service key can make a PAC this server accepts, which is
+// why a service key must be kept as secret as the service's data.
+//
 // # Targets
 //
 // The client's target name is the service principal: "service/host" (as SSPI callers

@@ -45,6 +45,10 @@ func TestInteropMITInitiator(t *testing.T) {
 		if id.Principal != "alice@"+testRealm {
 			t.Errorf("identity %+v", id)
 		}
+		// MIT 1.20's KDC puts a PAC without logon information in the ticket; it verified.
+		if id.Authorization != sspi.AuthzPACWithoutLogonInfo || id.Token == nil || id.Token.UserName != testUser {
+			t.Errorf("authorization %v, token %+v", id.Authorization, id.Token)
+		}
 		info, err := ini.Info()
 		if err != nil {
 			t.Fatal(err)

@@ -93,6 +93,10 @@ type ServerConfig struct {
 	// exits; a FileReplayCache also survives restarts; replicas of one service need one
 	// shared cache (see ReplayCache).
 	ReplayCache ReplayCache
+	// RequirePAC refuses tickets without a PAC (sspi.ErrLogonDenied). By default they are
+	// accepted and their identity says AuthzNoPAC. A PAC that is present is always
+	// verified, and a ticket whose PAC fails is refused either way.
+	RequirePAC bool
 }
 
 // credentials is the package's side of a credentials handle; it is safe for concurrent
@@ -121,6 +125,8 @@ type serverCreds struct {
 	skew     time.Duration
 	now      func() time.Time
 	replays  ReplayCache // nil for the process's cache of the ticket's service
+	// requirePAC refuses tickets without a PAC (ServerConfig.RequirePAC).
+	requirePAC bool
 	// lastCache is the process cache of the service of the last AP-REQ (replays nil).
 	lastCache atomic.Pointer[lastReplayCache]
 }
@@ -388,7 +394,7 @@ func newServerCreds(cfg *ServerConfig) (*serverCreds, error) {
 	if cfg == nil {
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: nil *ServerConfig")
 	}
-	s := &serverCreds{skew: cfg.MaxClockSkew, now: cfg.Time, replays: cfg.ReplayCache}
+	s := &serverCreds{skew: cfg.MaxClockSkew, now: cfg.Time, replays: cfg.ReplayCache, requirePAC: cfg.RequirePAC}
 	if s.skew <= 0 {
 		s.skew = 5 * time.Minute
 	}

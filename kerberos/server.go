@@ -39,6 +39,11 @@ type acceptState struct {
 	// client and principal name the ticket's client (the authenticator's, which must be
 	// the same), made once for the replay cache and the identity.
 	client, principal string
+	// ticketKey is the service key that decrypted the ticket; authz and token what its PAC
+	// says (pac.go).
+	ticketKey *krbcrypto.Key
+	authz     sspi.AuthorizationSource
+	token     *sspi.AccessToken
 }
 
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
@@ -63,6 +68,9 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		return 0, err
 	}
 	defer st.session.Destroy()
+	if err := s.checkPAC(&st); err != nil {
+		return 0, err
+	}
 	if err := s.openAuthenticator(&st, bp); err != nil {
 		return 0, err
 	}
@@ -118,6 +126,7 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 		*bp = make([]byte, 0, need)
 	}
 	*bp = append((*bp)[:0], t.EncPart.Cipher...)
+	st.ticketKey = k.key
 	plain, err := k.ticket.OpenInPlace(*bp)
 	if err != nil {
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service, err)
@@ -234,7 +243,10 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 	}
 	s.setup(key, true, acceptorSK, st.ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
 	s.identity = sspi.Identity{Package: PackageName, User: st.client, Domain: tkt.CRealm, Principal: st.principal,
-		Server: st.sname + "@" + st.req.Ticket.Realm}
+		Server: st.sname + "@" + st.req.Ticket.Realm, Authorization: st.authz, Token: st.token}
+	if st.token != nil {
+		s.identity.UserSID = st.token.UserSID
+	}
 	p.Attr = s.granted(st.ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
 	p.Expiry = tkt.EndTime
 	return sspi.OK, nil
