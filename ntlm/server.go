@@ -34,15 +34,7 @@ type serverContext struct {
 	issuedAt  time.Time
 	timestamp uint64 // MsvAvTimestamp of the CHALLENGE: issuedAt as a FILETIME
 	micSent   bool
-	logon     logonInfo
 	established
-}
-
-// logonInfo is what the verifier told about the user beyond the name.
-type logonInfo struct {
-	userSID   string
-	groupSIDs []string
-	authority string
 }
 
 // weakSession reports signing or sealing without NTLMSSP_NEGOTIATE_128, whose seal key
@@ -350,7 +342,9 @@ func (s *serverContext) establish(p *sspi.StepParams, auth *ntlmssp.Authenticate
 		domain, user = resolveName(auth.DomainName, auth.UserName)
 	}
 	s.identity = sspi.Identity{Package: PackageName, User: user, Domain: domain, Principal: principal(domain, user), Workstation: auth.Workstation}
-	s.logon = logonInfo{userSID: logon.UserSID, groupSIDs: logon.GroupSIDs, authority: logon.Authority}
+	if t := logon.Token; t != nil {
+		s.identity.Authorization, s.identity.UserSID, s.identity.Token = t.Source, t.UserSID, t
+	}
 	p.Attr = grantedASC(flags, p.Req, false)
 	s.release()
 	return nil

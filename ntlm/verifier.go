@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/ntlmssp"
 )
 
@@ -69,11 +70,11 @@ type LogonResult struct {
 	// Domain and User name the account as the authority knows it; empty means the
 	// request's resolved name.
 	Domain, User string
-	// UserSID and GroupSIDs are the account's SID and the SIDs of its groups, in
-	// string form (S-1-5-21-...), where the authority knows them; an account file
-	// knows none.
-	UserSID   string
-	GroupSIDs []string
+	// Token is the user's access token where the authority gives one (a domain
+	// controller's validation information: the user's SID, groups, names); nil when it
+	// knows no more than the name, as an account file. The context's Identity carries
+	// it, with Authorization set to Token.Source.
+	Token *sspi.AccessToken
 	// Authority names who verified the logon (a domain controller's name, "winbind",
 	// "accounts"), for logs.
 	Authority string

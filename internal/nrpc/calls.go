@@ -6,6 +6,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/gosspi/sspi/internal/dcerpc"
+	"github.com/gosspi/sspi/internal/krb5/pac"
 	"github.com/gosspi/sspi/internal/ndr"
 )
 
@@ -177,30 +178,11 @@ func SamLogonExRequest(server, computer string, l *NetworkLogon, validationLevel
 	return e.Bytes(), nil
 }
 
-// GroupMembership is a GROUP_MEMBERSHIP (MS-NRPC 2.2.1.4.8).
-type GroupMembership struct {
-	RID, Attributes uint32
-}
-
-// SIDAndAttributes is a NETLOGON_SID_AND_ATTRIBUTES (MS-NRPC 2.2.1.4.9).
-type SIDAndAttributes struct {
-	SID        ndr.SID
-	Attributes uint32
-}
-
-// Validation is the part of NETLOGON_VALIDATION_SAM_INFO2 or _INFO4 (MS-NRPC 2.2.1.4.12,
-// 2.2.1.4.13) that a member server uses.
+// Validation is NETLOGON_VALIDATION_SAM_INFO4 (MS-NRPC 2.2.1.4.13): the fields it
+// shares with a PAC's KERB_VALIDATION_INFO, read by the PAC decoder, then the DNS
+// domain name and the user principal name.
 type Validation struct {
-	EffectiveName, FullName      string
-	LogonServer, LogonDomainName string
-	UserID, PrimaryGroupID       uint32
-	Groups                       []GroupMembership
-	UserFlags                    uint32
-	UserSessionKey               [16]byte
-	LogonDomainID                *ndr.SID
-	UserAccountControl           uint32
-	ExtraSIDs                    []SIDAndAttributes
-	// DNSLogonDomainName and UPN come only with SAM_INFO4.
+	pac.ValidationInfo
 	DNSLogonDomainName, UPN string
 }
 
@@ -237,64 +219,14 @@ func ParseSamLogonExResponse(b []byte) (*SamLogonResponse, error) {
 	return r, nil
 }
 
-// maxGroups bounds the group and SID counts of validation information; Active Directory's
-// own limit on a token is 1015 groups.
-const maxGroups = 4096
-
-// decodeValidation reads NETLOGON_VALIDATION_SAM_INFO2 (the NETLOGON_VALIDATION_SAM_INFO
-// base, then SidCount and ExtraSids) or _INFO4 (the same, then DNS names and the UPN).
+// decodeValidation reads NETLOGON_VALIDATION_SAM_INFO2 (the common fields alone) or
+// _INFO4 (then DNS names, the UPN and ten expansion strings); the referents follow at
+// the caller's Flush.
 func decodeValidation(d *ndr.Decoder, info4 bool) *Validation {
 	v := &Validation{}
-	for range 6 { // LogonTime, LogoffTime, KickOffTime, PasswordLastSet, PasswordCanChange, PasswordMustChange
-		d.FileTime()
-	}
-	var ignore string
-	d.UnicodeString(&v.EffectiveName)
-	d.UnicodeString(&v.FullName)
-	for range 4 { // LogonScript, ProfilePath, HomeDirectory, HomeDirectoryDrive
-		d.UnicodeString(&ignore)
-	}
-	d.Uint16() // LogonCount
-	d.Uint16() // BadPasswordCount
-	v.UserID = d.Uint32()
-	v.PrimaryGroupID = d.Uint32()
-	groupCount := d.Uint32()
-	d.Pointer(func(d *ndr.Decoder) {
-		n := d.Count(8)
-		if d.Err() == nil && (uint32(n) != groupCount || n > maxGroups) {
-			d.Failf("%d groups, GroupCount %d", n, groupCount)
-			return
-		}
-		v.Groups = make([]GroupMembership, n)
-		for i := range v.Groups {
-			v.Groups[i] = GroupMembership{RID: d.Uint32(), Attributes: d.Uint32()}
-		}
-	})
-	v.UserFlags = d.Uint32()
-	copy(v.UserSessionKey[:], d.Bytes(16))
-	d.UnicodeString(&v.LogonServer)
-	d.UnicodeString(&v.LogonDomainName)
-	d.SIDPointer(&v.LogonDomainID)
-	d.Bytes(8) // LMKey
-	v.UserAccountControl = d.Uint32()
-	for range 7 { // SubAuthStatus, LastSuccessfulILogon, LastFailedILogon, FailedILogonCount, Reserved4
-		d.Uint32()
-	}
-	sidCount := d.Uint32()
-	d.Pointer(func(d *ndr.Decoder) {
-		n := d.Count(8)
-		if d.Err() == nil && (uint32(n) != sidCount || n > maxGroups) {
-			d.Failf("%d extra SIDs, SidCount %d", n, sidCount)
-			return
-		}
-		v.ExtraSIDs = make([]SIDAndAttributes, n)
-		for i := range v.ExtraSIDs {
-			p := &v.ExtraSIDs[i]
-			d.Pointer(func(d *ndr.Decoder) { p.SID = d.SID() })
-			p.Attributes = d.Uint32()
-		}
-	})
+	v.ReadCommon(d)
 	if info4 {
+		var ignore string
 		d.UnicodeString(&v.DNSLogonDomainName)
 		d.UnicodeString(&v.UPN)
 		for range 10 { // ExpansionString1..10

@@ -26,18 +26,24 @@ type ChannelConfig struct {
 	ChannelType uint16
 	// Seal chooses privacy (sealing) over integrity; DCs since CVE-2022-38023 require it.
 	Seal bool
-	Rand io.Reader
+	// Connections is how many RPC connections the channel binds with its session key,
+	// each running one call at a time; zero means one.
+	Connections int
+	Rand        io.Reader
 }
 
-// Channel is an established secure channel, bound as the security provider of one RPC
-// connection to the DC. Its calls run one at a time.
+// Channel is an established secure channel, bound as the security provider of one or
+// more RPC connections to the DC, each of which runs one call at a time.
 type Channel struct {
-	conn   *dcerpc.Conn
+	conns  chan *dcerpc.Conn
+	all    []*dcerpc.Conn
 	creds  *Credentials
 	server string // \\DC as the calls name it
 	cfg    ChannelConfig
 	// Flags are the negotiate flags the DC agreed to.
 	Flags uint32
+	// Addr is the DC's Netlogon endpoint, host:port.
+	Addr string
 }
 
 // Open sets up a secure channel (MS-NRPC 3.1.4.1): NetrServerReqChallenge and
@@ -56,19 +62,36 @@ func Open(ctx context.Context, cfg ChannelConfig) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
+	n := max(cfg.Connections, 1)
+	c := &Channel{conns: make(chan *dcerpc.Conn, n), creds: creds, server: `\\` + host, cfg: cfg, Flags: creds.Flags, Addr: addr}
+	for range n {
+		conn, err := c.bind(ctx, addr)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.all = append(c.all, conn)
+		c.conns <- conn
+	}
+	return c, nil
+}
+
+// bind opens one RPC connection bound with the channel's session key; each has its own
+// security context and so its own sequence numbers.
+func (c *Channel) bind(ctx context.Context, addr string) (*dcerpc.Conn, error) {
 	conn, err := dcerpc.Dial(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	sc := NewSecureChannel(creds.SessionKey, strings.ToUpper(cfg.Domain), strings.ToUpper(cfg.Computer), cfg.Seal)
-	if cfg.Rand != nil {
-		sc.rand = cfg.Rand
+	sc := NewSecureChannel(c.creds.SessionKey, strings.ToUpper(c.cfg.Domain), strings.ToUpper(c.cfg.Computer), c.cfg.Seal)
+	if c.cfg.Rand != nil {
+		sc.rand = c.cfg.Rand
 	}
 	if err := conn.Bind(ctx, Netlogon, sc); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("nrpc: binding the secure channel: %w", err)
 	}
-	return &Channel{conn: conn, creds: creds, server: `\\` + host, cfg: cfg, Flags: creds.Flags}, nil
+	return conn, nil
 }
 
 // resolve turns a configured address into host:port, asking the endpoint mapper for
@@ -132,8 +155,13 @@ func authenticate(ctx context.Context, addr string, cfg ChannelConfig) (*Credent
 	return creds, nil
 }
 
-// Close closes the channel's connection.
-func (c *Channel) Close() error { return c.conn.Close() }
+// Close closes the channel's connections.
+func (c *Channel) Close() error {
+	for _, conn := range c.all {
+		conn.Close()
+	}
+	return nil
+}
 
 // SessionKey returns the channel's session key.
 func (c *Channel) SessionKey() [16]byte { return c.creds.SessionKey }
@@ -145,7 +173,14 @@ func (c *Channel) SamLogon(ctx context.Context, l *NetworkLogon) (*SamLogonRespo
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.conn.Call(ctx, OpLogonSamLogonEx, req)
+	var conn *dcerpc.Conn
+	select {
+	case conn = <-c.conns:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("nrpc: no secure channel connection free in time: %w", ctx.Err())
+	}
+	resp, err := conn.Call(ctx, OpLogonSamLogonEx, req)
+	c.conns <- conn
 	if err != nil {
 		return nil, err
 	}

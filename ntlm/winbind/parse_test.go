@@ -72,9 +72,9 @@ func TestQueryMarshalEscapesNames(t *testing.T) {
 func TestStatusOfText(t *testing.T) {
 	for in, want := range map[string]ntlm.NTStatus{
 		"NT_STATUS_LOGON_FAILURE: Logon failure (0xc000006d)": ntlm.StatusLogonFailure,
-		"Account disabled (0xc0000072)":                      ntlm.StatusAccountDisabled,
-		"NT_STATUS_PASSWORD_EXPIRED":                         ntlm.StatusPasswordExpired,
-		"No such user":                                       ntlm.StatusNoSuchUser,
+		"Account disabled (0xc0000072)":                       ntlm.StatusAccountDisabled,
+		"NT_STATUS_PASSWORD_EXPIRED":                          ntlm.StatusPasswordExpired,
+		"No such user":                                        ntlm.StatusNoSuchUser,
 	} {
 		if got := statusOfText(in); got != want {
 			t.Errorf("statusOfText(%q) = %v, want %v", in, got, want)

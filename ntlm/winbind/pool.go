@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/ntlm"
 )
 
@@ -19,11 +20,12 @@ import (
 // not what was expected (or late) is killed rather than reused: its stream may be out of
 // step.
 type helper struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Reader
-	done chan struct{} // closed when the process has exited
-	once sync.Once
+	cmd    *exec.Cmd
+	stderr *tailBuffer
+	in     io.WriteCloser
+	out    *bufio.Reader
+	done   chan struct{} // closed when the process has exited
+	once   sync.Once
 }
 
 func (v *Verifier) start() (*helper, error) {
@@ -38,10 +40,12 @@ func (v *Verifier) start() (*helper, error) {
 	if err != nil {
 		return nil, err
 	}
+	stderr := &tailBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("winbind: starting ntlm_auth: %w", err)
 	}
-	h := &helper{cmd: cmd, in: in, out: bufio.NewReaderSize(out, maxLine), done: make(chan struct{})}
+	h := &helper{cmd: cmd, stderr: stderr, in: in, out: bufio.NewReaderSize(out, maxLine), done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		close(h.done)
@@ -115,6 +119,11 @@ func (v *Verifier) pooled(ctx context.Context, q *query) (*answer, error) {
 			return
 		}
 		a, err := readAnswer(h.out)
+		if err != nil {
+			if tail := h.stderr.String(); tail != "" {
+				err = fmt.Errorf("%w (ntlm_auth: %s)", err, bounded(tail))
+			}
+		}
 		ch <- result{a, err}
 	}()
 	select {
@@ -134,7 +143,8 @@ func (v *Verifier) pooled(ctx context.Context, q *query) (*answer, error) {
 var sidPattern = regexp.MustCompile(`^S-1-[0-9-]+$`)
 
 // lookupGroups asks winbind for the user's SID (wbinfo -n) and the SIDs of its groups
-// (wbinfo --user-sids, which answers with the user's own SID first).
+// (wbinfo --user-sids, which answers with the user's own SID first) and gives the result
+// a token with them.
 func (v *Verifier) lookupGroups(ctx context.Context, res *ntlm.LogonResult) error {
 	name := res.User
 	if res.Domain != "" {
@@ -148,7 +158,10 @@ func (v *Verifier) lookupGroups(ctx context.Context, res *ntlm.LogonResult) erro
 	if !sidPattern.MatchString(sid) {
 		return fmt.Errorf("winbind: wbinfo -n answered %q, not a SID", bounded(out))
 	}
-	res.UserSID = sid
+	t := &sspi.AccessToken{Source: sspi.AuthzDomainLogon, UserName: res.User, LogonDomain: res.Domain, UserSID: sid}
+	if i := strings.LastIndexByte(sid, '-'); i > 0 {
+		t.DomainSID = sid[:i]
+	}
 	if out, err = v.wbinfo(ctx, "--user-sids="+sid); err != nil {
 		return err
 	}
@@ -160,8 +173,9 @@ func (v *Verifier) lookupGroups(ctx context.Context, res *ntlm.LogonResult) erro
 		if !sidPattern.MatchString(s) {
 			return fmt.Errorf("winbind: wbinfo --user-sids answered %q, not a SID", bounded(s))
 		}
-		res.GroupSIDs = append(res.GroupSIDs, s)
+		t.Groups = append(t.Groups, sspi.GroupSID{SID: s, Attributes: sspi.GroupMandatory | sspi.GroupEnabledByDefault | sspi.GroupEnabled})
 	}
+	res.Token = t
 	return nil
 }
 
@@ -174,4 +188,26 @@ func (v *Verifier) wbinfo(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("winbind: wbinfo %s: %w", args[0], err)
 	}
 	return out.String(), nil
+}
+
+// tailBuffer keeps the last bytes a helper wrote to its standard error, for errors.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > 512 {
+		t.b = append(t.b[:0], t.b[len(t.b)-512:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.b))
 }

@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +45,8 @@ import (
 type Config struct {
 	// NTLMAuth is the ntlm_auth program; empty means "ntlm_auth" on PATH.
 	NTLMAuth string
-	// ConfigFile is the smb.conf ntlm_auth reads (-s); empty means Samba's default.
+	// ConfigFile is the smb.conf ntlm_auth reads (--configfile); empty means Samba's
+	// default.
 	ConfigFile string
 	// RequireMembershipOf refuses users who are not members of this group (a SID or
 	// DOMAIN\group), as ntlm_auth's --require-membership-of does.
@@ -278,6 +280,26 @@ var winbindErrors = map[string]ntlm.NTStatus{
 	"the password of this user has expired": ntlm.StatusPasswordExpired,
 }
 
+// winbindMessages are telling parts of the descriptions Samba 4.17's winbindd gives
+// (Windows' own message texts for the codes), tried in order.
+var winbindMessages = []struct {
+	text   string
+	status ntlm.NTStatus
+}{
+	{"current password is not correct", ntlm.StatusWrongPassword},
+	{"account does not exist", ntlm.StatusNoSuchUser},
+	{"currently disabled", ntlm.StatusAccountDisabled},
+	{"password has expired", ntlm.StatusPasswordExpired},
+	{"account has expired", ntlm.StatusAccountExpired},
+	{"must be changed before logging on", ntlm.StatusPasswordMustChange},
+	{"automatically locked", ntlm.StatusAccountLockedOut},
+	{"time restrictions", ntlm.StatusInvalidLogonHours},
+	{"source workstation", ntlm.StatusInvalidWorkstation},
+	{"type of logon", ntlm.StatusLogonTypeNotGranted},
+	{"account restriction", ntlm.StatusAccountRestriction},
+	{"logon is invalid", ntlm.StatusLogonFailure},
+}
+
 // statusOfText maps winbind's error text, an NT_STATUS_ name or one of its friendly
 // messages, to a code; anything else is a plain logon failure.
 func statusOfText(text string) ntlm.NTStatus {
@@ -291,8 +313,14 @@ func statusOfText(text string) ntlm.NTStatus {
 	if s, ok := ntlm.ParseNTStatusName(t); ok {
 		return s
 	}
-	if s, ok := winbindErrors[strings.ToLower(t)]; ok {
+	lower := strings.ToLower(t)
+	if s, ok := winbindErrors[lower]; ok {
 		return s
+	}
+	for _, m := range winbindMessages {
+		if strings.Contains(lower, m.text) {
+			return m.status
+		}
 	}
 	return ntlm.StatusLogonFailure
 }
@@ -313,7 +341,7 @@ func bounded(s string) string {
 func (v *Verifier) baseArgs() []string {
 	var args []string
 	if v.cfg.ConfigFile != "" {
-		args = append(args, "-s", v.cfg.ConfigFile)
+		args = append(args, "--configfile="+v.cfg.ConfigFile) // ntlm_auth has no -s
 	}
 	if v.cfg.RequireMembershipOf != "" {
 		args = append(args, "--require-membership-of="+v.cfg.RequireMembershipOf)
@@ -342,7 +370,9 @@ func (v *Verifier) oneShot(ctx context.Context, q *query) (*answer, error) {
 	cmd := exec.CommandContext(ctx, v.cfg.NTLMAuth, args...)
 	cmd.Env = v.env()
 	var out bytes.Buffer
+	stderr := &tailBuffer{}
 	cmd.Stdout = &limitedWriter{w: &out, n: maxLine}
+	cmd.Stderr = stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("winbind: ntlm_auth did not answer in time: %w", ctx.Err())
@@ -364,8 +394,15 @@ func (v *Verifier) oneShot(ctx context.Context, q *query) (*answer, error) {
 	if !errors.As(err, &ee) {
 		return nil, fmt.Errorf("winbind: running ntlm_auth: %w", err)
 	}
+	// A refusal is one line, "<text> (0x<code>)"; anything else (a usage message, no
+	// winbindd) is no answer about the user.
+	if !oneShotRefusal.MatchString(text) {
+		return nil, fmt.Errorf("winbind: ntlm_auth failed: %s", bounded(text+" "+stderr.String()))
+	}
 	return &answer{status: statusOfText(text), text: text}, nil
 }
+
+var oneShotRefusal = regexp.MustCompile(`^[^\n]* \(0x[0-9a-fA-F]{1,8}\)$`)
 
 type limitedWriter struct {
 	w io.Writer
