@@ -44,6 +44,9 @@ type SecureChannel struct {
 	computer string
 	seq      uint64
 	rand     io.Reader
+	// server is set on the acceptor's side, which only tests use: it flips the
+	// direction bit of the sequence numbers.
+	server bool
 }
 
 // NewSecureChannel returns the provider for a channel keyed by sessionKey, binding as
@@ -148,7 +151,7 @@ func (s *SecureChannel) Protect(data []byte) ([]byte, error) {
 	sig := make([]byte, sha2SignatureSize)
 	h := s.header()
 	copy(sig, h[:])
-	seq := seqBytes(s.seq, true)
+	seq := seqBytes(s.seq, !s.server)
 	s.seq++
 	confounder := sig[confounderOfs : confounderOfs+8]
 	if s.seal {
@@ -181,7 +184,7 @@ func (s *SecureChannel) Unprotect(data, sig []byte) error {
 	}
 	var seq [8]byte
 	newCFB8(s.key[:], doubled(sig[16:24]), true).XORKeyStream(seq[:], sig[8:16])
-	if want := seqBytes(s.seq, false); subtle.ConstantTimeCompare(seq[:], want[:]) != 1 {
+	if want := seqBytes(s.seq, s.server); subtle.ConstantTimeCompare(seq[:], want[:]) != 1 {
 		return errors.New("nrpc: the Netlogon signature's sequence number is out of order (a replayed or reordered PDU)")
 	}
 	s.seq++
