@@ -32,7 +32,11 @@
 //     only when krb5.conf maps it to a realm (a realm of that name, or the one realm, or
 //     the default realm among several, whose first label it is, directly or through
 //     [domain_realm]); otherwise acquiring fails with sspi.ErrNoAuthenticatingAuthority
-//     before any KDC is looked for, and Negotiate uses NTLM.
+//     before any KDC is looked for, and Negotiate uses NTLM. A "user@suffix" whose suffix
+//     is no realm krb5.conf knows (in any case, [domain_realm] included) is a UPN: as
+//     Windows does, it goes to the default realm's KDC as an enterprise name (RFC 6806
+//     NT-ENTERPRISE, with canonicalize), and the client's name becomes the canonical one
+//     the KDC answers with (ClientConfig.Enterprise asks for this explicitly).
 //   - *ClientConfig: a client with a principal and a password, a keytab or a ccache.
 //
 // With a password or a keytab the TGT is obtained with an AS exchange when the

@@ -62,6 +62,12 @@ type ClientConfig struct {
 	// Config is the path of krb5.conf; empty means KRB5_CONFIG (a colon-separated list of
 	// files, merged as MIT merges them), then /etc/krb5.conf.
 	Config string
+	// Enterprise makes Principal an enterprise name (RFC 6806): "user@upn.suffix", asked for
+	// in the default realm, or "user@upn.suffix@REALM". It is sent as an NT-ENTERPRISE
+	// principal with the canonicalize option, and the KDC answers with the account's
+	// canonical name, which becomes the client's name. An *sspi.AuthIdentity whose
+	// "user@suffix" names no realm krb5.conf knows is sent this way too, as Windows does.
+	Enterprise bool
 }
 
 // ServerConfig configures server (acceptor) credentials.
@@ -159,12 +165,7 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 		if a.Password == "" {
 			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no password given for %s", a.String())
 		}
-		user, realm := splitUser(a.User, a.Domain)
-		p := user
-		if realm != "" {
-			p = user + "@" + realm
-		}
-		if c.client, err = newClientCreds(&ClientConfig{Principal: p, Password: a.Password}, true); err != nil {
+		if c.client, err = newClientCreds(&ClientConfig{Principal: identityPrincipal(a), Password: a.Password}, true); err != nil {
 			return nil, err
 		}
 	case *ClientConfig:
@@ -267,21 +268,10 @@ func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 		if cfg.Principal == "" {
 			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no client principal given")
 		}
-		user, realm := splitUser(cfg.Principal, "")
-		switch {
-		case realm == "":
-			realm = kcfg.LibDefaults.DefaultRealm
-		case windowsName && !strings.Contains(realm, "."):
-			if realm, err = mapDomainToRealm(realm, kcfg); err != nil {
-				return nil, err
-			}
-		case windowsName:
-			realm = dnsDomainRealm(realm, kcfg)
+		p, err := clientPrincipal(cfg, kcfg, windowsName)
+		if err != nil {
+			return nil, err
 		}
-		if realm == "" {
-			return nil, sspi.Errorf(sspi.ErrNoAuthenticatingAuthority, "kerberos: %s has no realm and krb5.conf has no default_realm", cfg.Principal)
-		}
-		p := krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: strings.Split(user, "/")}, Realm: realm}
 		if cfg.Password != "" {
 			c.cl, err = krbclient.NewWithPassword(opts, p, cfg.Password)
 		} else {
@@ -297,10 +287,7 @@ func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 	}
 	// The client's name as krbclient holds it: the realm spelt as krb5.conf spells it, or
 	// the cache's principal.
-	u := c.cl.User()
-	c.user, c.realm = strings.Join(u.Name.Components, "/"), u.Realm
-	c.cname = wire.PrincipalName{Type: wire.NamePrincipal, Components: u.Name.Components}
-	c.name = c.user + "@" + c.realm
+	c.adoptCanonicalName()
 	c.tickets = &clientTickets{creds: c, conf: kcfg}
 	return c, nil
 }
@@ -386,6 +373,7 @@ func (c *clientCreds) login(ctx context.Context) error {
 	if _, err := c.cl.TGT(ctx); err != nil {
 		return kdcError("getting a TGT for "+c.name, err)
 	}
+	c.adoptCanonicalName()
 	c.loggedIn.Store(true)
 	return nil
 }
@@ -534,7 +522,7 @@ func (c *credentials) QueryCredentialsAttribute(attr sspi.CredentialAttribute, o
 	if c.client == nil {
 		return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: server credentials have no user name")
 	}
-	o.UserName = c.client.name
+	o.UserName = c.client.userName()
 	return nil
 }
 

@@ -56,9 +56,10 @@ type ADDC struct {
 	Krb5Conf string
 
 	// Provisioned is how long provisioning the template took in this process (zero when a
-	// cached template was used); Started is how long copying it and starting samba took, up
-	// to the KDC, LDAP and DNS ports accepting connections.
-	Provisioned, Started time.Duration
+	// cached template was used); Waited is how long this process waited for another test
+	// binary's DC to stop; Started is how long copying the template and starting samba took,
+	// up to the KDC, LDAP and DNS ports accepting connections.
+	Provisioned, Waited, Started time.Duration
 
 	stop func()
 	out  capBuffer
@@ -94,6 +95,14 @@ func SharedADDC(tb testing.TB) *ADDC {
 	tb.Helper()
 	samba := RequireADDC(tb)
 	return sharedDC.get(tb, func() (*ADDC, error) { return launchADDC(samba, testTimeout()) })
+}
+
+// StartADDC starts a DC for tb alone; tb's Cleanup stops it, which frees the machine's DC for
+// other test binaries sooner than StopSharedADDC at the end of the binary would.
+func StartADDC(tb testing.TB) *ADDC {
+	tb.Helper()
+	samba := RequireADDC(tb)
+	return startPeer(tb, func() (*ADDC, error) { return launchADDC(samba, testTimeout()) })
 }
 
 // StopSharedADDC stops the DC SharedADDC started, if any.
@@ -243,11 +252,13 @@ func launchADDC(samba string, lifetime time.Duration) (_ *ADDC, err error) {
 	if err != nil {
 		return nil, err
 	}
+	begin := time.Now()
 	lock, err := lockFile(addcLockPath(), lifetime)
 	if err != nil {
 		return nil, err
 	}
-	begin := time.Now()
+	waited := time.Since(begin)
+	begin = time.Now()
 	var cleanups []func()
 	undo := func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -272,7 +283,7 @@ func launchADDC(samba string, lifetime time.Duration) (_ *ADDC, err error) {
 		Realm: ADDCRealm, Domain: ADDCDomain, Addr: ADDCAddr,
 		KDCAddr: net.JoinHostPort(ADDCAddr, "88"), LDAPAddr: net.JoinHostPort(ADDCAddr, "389"),
 		AdminUser: ADDCAdminUser, AdminPassword: ADDCAdminPassword,
-		DomainSID: tmpl.domainSID, Provisioned: provisioned,
+		DomainSID: tmpl.domainSID, Provisioned: provisioned, Waited: waited,
 	}
 	if dialable(d.KDCAddr) {
 		return nil, fmt.Errorf("testpeers: something already serves %s (a DC left running by a killed test binary?); stop it first", d.KDCAddr)

@@ -2,6 +2,7 @@ package testpeers
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 )
 
 // Values of msDS-SupportedEncryptionTypes (MS-KILE 2.2.7), for SetEncTypes.
@@ -67,21 +69,60 @@ func (d *ADDC) SambaTool(tb testing.TB, args ...string) string {
 	return d.run(tb, "", "samba-tool", append(args, "-s", d.SMBConf)...)
 }
 
-// AddUser adds a user account whose password never expires. password must satisfy the
-// domain's complexity rules (three of upper case, lower case, digits, symbols; 7 characters).
+// AddUser adds an enabled user account (userPrincipalName name@samdom.test) whose password
+// never expires. password must satisfy the domain's complexity rules (three of upper case,
+// lower case, digits, symbols; 7 characters or more).
 func (d *ADDC) AddUser(tb testing.TB, name, password string) {
 	tb.Helper()
-	d.SambaTool(tb, "user", "add", name, password)
+	d.addAccount(tb, name, password, nil)
 }
 
 // AddService adds a user account for a service, with password (so its keys are known
 // through the AD salt) and the service principal names spns ("HTTP/web.samdom.test").
 func (d *ADDC) AddService(tb testing.TB, account, password string, spns ...string) {
 	tb.Helper()
-	d.AddUser(tb, account, password)
-	for _, spn := range spns {
-		d.SambaTool(tb, "spn", "add", spn, account)
+	d.addAccount(tb, account, password, spns)
+}
+
+// addAccount adds the account with one ldbmodify, as samba-tool user add would (a Python
+// start-up each is seconds on a loaded machine): the password in unicodePwd (the quoted
+// password in UTF-16LE), from which Samba derives the AES and RC4 keys with the AD salt,
+// and userAccountControl NORMAL_ACCOUNT.
+func (d *ADDC) addAccount(tb testing.TB, name, password string, spns []string) {
+	tb.Helper()
+	if strings.ContainsAny(name, ",=+<>#;\\\"\n") {
+		tb.Fatalf("testpeers: account name %q needs DN escaping; use SambaTool", name)
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "dn: CN=%s,CN=Users,%s\nchangetype: add\nobjectClass: user\nsAMAccountName: %s\n", name, d.BaseDN(), name)
+	fmt.Fprintf(&b, "userPrincipalName: %s@%s\nuserAccountControl: %d\n", name, ADDCDNSDomain, uacNormalAccount)
+	fmt.Fprintf(&b, "unicodePwd:: %s\n", base64.StdEncoding.EncodeToString(utf16le("\""+password+"\"")))
+	for _, spn := range spns {
+		fmt.Fprintf(&b, "servicePrincipalName: %s\n", spn)
+	}
+	d.Ldbmodify(tb, b.String())
+}
+
+// userAccountControl bits (MS-ADTS 2.2.16).
+const (
+	uacAccountDisable = 0x2
+	uacNormalAccount  = 0x200
+)
+
+func utf16le(s string) []byte {
+	var out []byte
+	for _, r := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(r), byte(r>>8))
+	}
+	return out
+}
+
+// DisableAccount sets ACCOUNTDISABLE in account's userAccountControl, as samba-tool user
+// disable does.
+func (d *ADDC) DisableAccount(tb testing.TB, account string) {
+	tb.Helper()
+	d.Ldbmodify(tb, fmt.Sprintf("dn: %s\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: %d\n",
+		d.DN(tb, account), uacNormalAccount|uacAccountDisable))
 }
 
 // ExportKeytab writes the current keys of principals (account names, "name$" for computers,
@@ -172,10 +213,10 @@ var objectSIDLine = regexp.MustCompile(`(?m)^objectSid: (S-1-5-21-[0-9-]+)\s*$`)
 // UserSID returns the SID of the account name.
 func (d *ADDC) UserSID(tb testing.TB, name string) string {
 	tb.Helper()
-	out := d.SambaTool(tb, "user", "show", name, "--attributes=objectSid")
+	out := d.search(tb, "(sAMAccountName="+ldapEscape(name)+")", "objectSid")
 	m := objectSIDLine.FindStringSubmatch(out)
 	if m == nil {
-		tb.Fatalf("testpeers: samba-tool user show %s printed no objectSid:\n%s", name, out)
+		tb.Fatalf("testpeers: no objectSid for %s:\n%s", name, out)
 	}
 	return m[1]
 }

@@ -32,9 +32,11 @@ func klist(t *testing.T, d *ADDC, args ...string) string {
 	return string(out)
 }
 
+// TestADDC starts a DC of its own (StartADDC), so that the DC is free for other test
+// binaries while this package's other tests run.
 func TestADDC(t *testing.T) {
-	d := SharedADDC(t)
-	t.Logf("template provisioning %v (0: cached), DC start %v", d.Provisioned, d.Started)
+	d := StartADDC(t)
+	t.Logf("template provisioning %v (0: cached), waited %v, DC start %v", d.Provisioned, d.Waited, d.Started)
 	if !strings.HasPrefix(d.DomainSID, "S-1-5-21-") {
 		t.Errorf("DomainSID = %q", d.DomainSID)
 	}

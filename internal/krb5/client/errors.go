@@ -80,6 +80,9 @@ type KDCError struct {
 	Text string
 	// ServerTime is the KDC's clock when it answered (stime).
 	ServerTime time.Time
+	// NTStatus is the NTSTATUS an Active Directory KDC gave as the reason
+	// (StatusAccountDisabled, ...), or 0.
+	NTStatus uint32
 }
 
 // Name is the RFC 4120 name of the code ("KDC_ERR_PREAUTH_FAILED").
@@ -94,6 +97,11 @@ func (e *KDCError) Error() string {
 	s := "the KDC of " + bound(e.Realm) + " answered " + e.Name()
 	if e.Text != "" {
 		s += " (" + e.Text + ")"
+	}
+	if t, ok := ntStatusText[e.NTStatus]; ok {
+		s += " with " + t.name
+	} else if e.NTStatus != 0 {
+		s += " with NTSTATUS 0x" + strconv.FormatUint(uint64(e.NTStatus), 16)
 	}
 	return s
 }
@@ -128,6 +136,9 @@ func (e *KDCError) Status() sspi.Status {
 
 // hint says what the caller can do about a code.
 func (e *KDCError) hint() string {
+	if t, ok := ntStatusText[e.NTStatus]; ok {
+		return t.meaning
+	}
 	switch e.Code {
 	case wire.KDCErrCPrincipalUnknown:
 		return "check the user name and realm"
@@ -148,7 +159,7 @@ func (e *KDCError) hint() string {
 }
 
 func kdcError(k *wire.KRBError, realm string) *KDCError {
-	e := &KDCError{Code: k.Code, Realm: realm, ServerTime: k.STime}
+	e := &KDCError{Code: k.Code, Realm: realm, ServerTime: k.STime, NTStatus: extendedStatus(k.EData)}
 	if k.HasEText {
 		e.Text = bound(k.EText)
 	}

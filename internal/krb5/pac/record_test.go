@@ -105,6 +105,14 @@ func findKey(t *testing.T, kt []byte, etype int32) *krbcrypto.Key {
 	return nil
 }
 
+func readMITPart(tb testing.TB) *wire.EncTicketPart {
+	var part wire.EncTicketPart
+	if err := part.Unmarshal(readFile(tb, "mit-enc-ticket-part.der")); err != nil {
+		tb.Fatal(err)
+	}
+	return &part
+}
+
 func checkMIT(t *testing.T, dir string) {
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, name))
