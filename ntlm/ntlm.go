@@ -287,6 +287,9 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 			return nil, sspi.Errorf(sspi.ErrNoCredentials, "ntlm: server credentials need an AccountStore or a Verifier; none was given")
 		}
 		cp := *a
+		if err := cp.applyTargetNames(); err != nil {
+			return nil, err
+		}
 		c.server = &cp
 	default:
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "ntlm: cannot use %T as credentials (want *sspi.AuthIdentity, *ntlm.ClientConfig or *ntlm.ServerConfig)", req.AuthData)

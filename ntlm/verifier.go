@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/ntlmssp"
@@ -29,6 +30,19 @@ type Verifier interface {
 	// an error wrapping ErrNoSuchUser is an unknown user. Any other error means the
 	// authority could not answer (SEC_E_NO_AUTHENTICATING_AUTHORITY).
 	VerifyLogon(ctx context.Context, req *LogonRequest) (*LogonResult, error)
+}
+
+// TargetNamer is implemented by a Verifier whose authority binds NTLMv2 responses to the
+// names in the server's CHALLENGE: a domain controller checks that the MsvAvNbComputerName
+// and MsvAvNbDomainName the client echoed are its secure channel's machine account and
+// domain, and refuses (STATUS_LOGON_FAILURE) a response made for another server, which
+// stops a logon relayed from one member server to another. A server whose Verifier is one
+// puts these names in its CHALLENGE when ServerConfig leaves NetBIOSComputer and
+// NetBIOSDomain empty, and refuses other names at AcquireCredentialsHandle.
+type TargetNamer interface {
+	// TargetNames returns the NetBIOS domain and computer names responses must carry;
+	// empty strings mean no constraint.
+	TargetNames() (netbiosDomain, netbiosComputer string)
 }
 
 // LogonRequest is what the client sent, as a domain controller's NetrLogonSamLogon
@@ -187,6 +201,42 @@ func (c VerifierChain) VerifyLogon(ctx context.Context, req *LogonRequest) (*Log
 // HMAC work, and no random read that a known user does not make. It is no secret: the
 // outcome is a refusal whatever the client answered.
 var unknownUserHash = [16]byte{0x8a, 0x46, 0xc1, 0x5e, 0x27, 0x90, 0x3b, 0xd4, 0x61, 0xf2, 0x0c, 0x9d, 0x73, 0xa8, 0x15, 0xe6}
+
+// TargetNames returns the names of the first verifier of the chain that has any: a
+// server's CHALLENGE can carry only one set, and a domain verifier needs its own.
+func (c VerifierChain) TargetNames() (netbiosDomain, netbiosComputer string) {
+	for _, v := range c {
+		if tn, ok := v.(TargetNamer); ok {
+			if d, n := tn.TargetNames(); d != "" || n != "" {
+				return d, n
+			}
+		}
+	}
+	return "", ""
+}
+
+// applyTargetNames gives the server the names its verifier binds responses to.
+func (s *ServerConfig) applyTargetNames() error {
+	tn, ok := s.Verifier.(TargetNamer)
+	if !ok {
+		return nil
+	}
+	domain, computer := tn.TargetNames()
+	check := func(field *string, want, what string) error {
+		switch {
+		case want == "":
+		case *field == "":
+			*field = want
+		case !strings.EqualFold(*field, want):
+			return sspi.Errorf(sspi.ErrInvalidParameter, "ntlm: ServerConfig.%s is %q, but the verifier's domain controller accepts only responses made for %q (the machine account's names); leave it empty or set it to %[3]q", what, truncate(*field), want)
+		}
+		return nil
+	}
+	if err := check(&s.NetBIOSDomain, domain, "NetBIOSDomain"); err != nil {
+		return err
+	}
+	return check(&s.NetBIOSComputer, computer, "NetBIOSComputer")
+}
 
 // essChallenge is the challenge an NTLMv1 response with extended session security
 // answers (MS-NLMP 3.3.1): MD5(ServerChallenge || ClientChallenge)[0:8], the client

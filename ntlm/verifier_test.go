@@ -260,3 +260,44 @@ func TestServerConfigNeedsAnAuthority(t *testing.T) {
 	_, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredInbound, nil, &ServerConfig{}, nil)
 	wantErr(t, err, sspi.ErrNoCredentials, "AccountStore or a Verifier")
 }
+
+type namedVerifier struct {
+	Verifier
+	domain, computer string
+}
+
+func (n namedVerifier) TargetNames() (string, string) { return n.domain, n.computer }
+
+// A verifier whose DC binds responses to the machine account's names gives the server's
+// CHALLENGE those names, and a configuration that names another server is refused.
+func TestTargetNamer(t *testing.T) {
+	v := namedVerifier{Verifier: AccountVerifier{Accounts: testStore(t)}, domain: "SAMDOM", computer: "WEB1"}
+	cfg := &ServerConfig{Verifier: VerifierChain{v}}
+	cred, _, err := sspi.AcquireCredentialsHandle("", PackageName, sspi.CredInbound, nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sspi.FreeCredentialsHandle(cred)
+	ccred := clientCredsFor(t, ClientConfig{User: `EXAMPLE\alice`, Password: "Passw0rd!"})
+	neg, _ := sspi.NewClientContext(ccred, sspi.ClientOptions{}).Step(nil)
+	chalMsg, err := sspi.NewServerContext(cred, sspi.ServerOptions{}).Step(neg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chal, err := ntlmssp.ParseChallenge(chalMsg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti, _ := ntlmssp.ParseAVPairs(chal.TargetInfo)
+	if d, _ := ti.GetString(ntlmssp.MsvAvNbDomainName); d != "SAMDOM" {
+		t.Errorf("MsvAvNbDomainName %q", d)
+	}
+	if c, _ := ti.GetString(ntlmssp.MsvAvNbComputerName); c != "WEB1" {
+		t.Errorf("MsvAvNbComputerName %q", c)
+	}
+	_, _, err = sspi.AcquireCredentialsHandle("", PackageName, sspi.CredInbound, nil, &ServerConfig{Verifier: v, NetBIOSComputer: "OTHER"}, nil)
+	wantErr(t, err, sspi.ErrInvalidParameter, `"WEB1"`)
+	if _, _, err = sspi.AcquireCredentialsHandle("", PackageName, sspi.CredInbound, nil, &ServerConfig{Verifier: v, NetBIOSComputer: "web1"}, nil); err != nil {
+		t.Errorf("names differing in case only: %v", err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
+	_ "github.com/gosspi/sspi/kerberos"
+	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
 	"github.com/gosspi/sspi/ntlm/netlogon"
 	"github.com/gosspi/sspi/ntlm/winbind"
@@ -40,7 +42,9 @@ var (
 
 // setUp returns the DC with the machine account and the users every test here uses:
 // alice (a member of gosspi-readers), and one user per refusal.
-func setUp(t *testing.T) *domain {
+func setUp(t *testing.T) *domain { return setUpB(t) }
+
+func setUpB(t testing.TB) *domain {
 	t.Helper()
 	dc := testpeers.SharedADDC(t)
 	domainOnce.Do(func() {
@@ -320,4 +324,93 @@ func TestNetlogonDiscoveryAndReconnect(t *testing.T) {
 			t.Fatalf("second verifier: %v", err)
 		}
 	}
+}
+
+// Negotiate falls back to NTLM when the client cannot use Kerberos for the target (the
+// service has no principal in the realm), and the NTLM inside is verified by the DC.
+func TestNegotiateNTLMFallbackThroughNetlogon(t *testing.T) {
+	d := setUp(t)
+	t.Setenv("KRB5_CONFIG", d.dc.Krb5Conf)
+	t.Setenv("KRB5CCNAME", "MEMORY:negotiate-fallback")
+	scfg := &negotiate.Config{Mechanisms: []string{ntlm.PackageName}, Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Verifier: d.netlogon(t, 1), NetBIOSDomain: d.dc.Domain}}}
+	scred, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredInbound, nil, scfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sspi.FreeCredentialsHandle(scred)
+	ccred, _, err := sspi.AcquireCredentialsHandle("", "Negotiate", sspi.CredOutbound, nil, &sspi.AuthIdentity{User: "alice", Domain: "SAMDOM", Password: userPassword}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sspi.FreeCredentialsHandle(ccred)
+	client := sspi.NewClientContext(ccred, sspi.ClientOptions{Target: "host/localhost", Req: sspi.ISCReqConfidentiality | sspi.ISCReqIntegrity | sspi.ISCReqMutualAuth})
+	server := sspi.NewServerContext(scred, sspi.ServerOptions{Req: sspi.ASCReqConfidentiality | sspi.ASCReqIntegrity})
+	defer client.Close()
+	defer server.Close()
+	var in []byte
+	for i := 0; i < 6 && !(client.Established() && server.Established()); i++ {
+		out, err := client.Step(in)
+		if err != nil {
+			t.Fatalf("client step %d: %v", i, err)
+		}
+		if len(out) == 0 && client.Established() {
+			break
+		}
+		if in, err = server.Step(out); err != nil {
+			t.Fatalf("server step %d: %v", i, err)
+		}
+	}
+	if !client.Established() || !server.Established() {
+		t.Fatal("Negotiate did not finish")
+	}
+	sealed(t, client, server)
+	id, err := server.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Package != ntlm.PackageName || id.UserSID != d.aliceSID || !id.Token.IsMember(d.groupSID) {
+		t.Fatalf("identity %+v, want NTLM with %s in %s", id, d.aliceSID, d.groupSID)
+	}
+}
+
+// hiddenNames hides the netlogon verifier's TargetNames, so that a server can be set up
+// under other names than its machine account's.
+type hiddenNames struct{ ntlm.Verifier }
+
+// A response made for a CHALLENGE that names another server (what a relaying attacker
+// has: a client's response to some other member server) is refused by the DC, which binds
+// NTLMv2 responses to the secure channel's machine account; the server therefore takes
+// its CHALLENGE's names from the verifier.
+func TestNetlogonRefusesResponsesForOtherServers(t *testing.T) {
+	d := setUp(t)
+	v := d.netlogon(t, 1)
+	cfg := &ntlm.ServerConfig{Verifier: hiddenNames{v}, NetBIOSDomain: d.dc.Domain, NetBIOSComputer: "OTHERSRV"}
+	scred, _, err := sspi.AcquireCredentialsHandle("", ntlm.PackageName, sspi.CredInbound, nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sspi.FreeCredentialsHandle(scred)
+	_, _, err = logon(t, clientCreds(t, `SAMDOM\alice`, userPassword), scred, nil)
+	var st ntlm.NTStatus
+	if !errors.Is(err, sspi.ErrLogonDenied) || !errors.As(err, &st) || st != ntlm.StatusLogonFailure {
+		t.Fatalf("response for OTHERSRV: %v, want SEC_E_LOGON_DENIED (STATUS_LOGON_FAILURE)", err)
+	}
+	// With the verifier's own names (ServerConfig leaves them empty) the same user logs on.
+	scred2 := serverCredsNamed(t, v, "", "")
+	if _, _, err := logon(t, clientCreds(t, `SAMDOM\alice`, userPassword), scred2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sspi.AcquireCredentialsHandle("", ntlm.PackageName, sspi.CredInbound, nil, &ntlm.ServerConfig{Verifier: v, NetBIOSComputer: "OTHERSRV"}, nil); !errors.Is(err, sspi.ErrInvalidParameter) {
+		t.Fatalf("a server named OTHERSRV with the GOSSPI1 verifier: %v", err)
+	}
+}
+
+func serverCredsNamed(t testing.TB, v ntlm.Verifier, domain, computer string) *sspi.Credentials {
+	t.Helper()
+	c, _, err := sspi.AcquireCredentialsHandle("", ntlm.PackageName, sspi.CredInbound, nil, &ntlm.ServerConfig{Verifier: v, NetBIOSDomain: domain, NetBIOSComputer: computer}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sspi.FreeCredentialsHandle(c) })
+	return c
 }

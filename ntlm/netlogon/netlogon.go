@@ -108,6 +108,13 @@ func New(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
+// TargetNames returns the domain and the machine account's name: the DC accepts only
+// NTLMv2 responses made for a CHALLENGE that names them (see ntlm.TargetNamer), so the
+// server's CHALLENGE must carry them.
+func (v *Verifier) TargetNames() (netbiosDomain, netbiosComputer string) {
+	return strings.ToUpper(v.cfg.Domain), strings.ToUpper(v.cfg.Computer)
+}
+
 // Close closes the secure channel and zeroes the machine account's hash.
 func (v *Verifier) Close() error {
 	v.mu.Lock()
