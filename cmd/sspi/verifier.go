@@ -48,8 +48,12 @@ func (v *verifierSettings) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&v.winbindGroups, "winbind-groups", false, "winbind: also fetch the user's SID and groups (two more processes per logon)")
 }
 
-// list returns the verifier kinds, checked.
+// list returns the verifier kinds, checked; none (the demo's settings) means the
+// account file.
 func (v *verifierSettings) list() ([]string, error) {
+	if strings.TrimSpace(v.kinds) == "" {
+		return []string{"accounts"}, nil
+	}
 	var out []string
 	for _, k := range strings.Split(v.kinds, ",") {
 		k = strings.ToLower(strings.TrimSpace(k))

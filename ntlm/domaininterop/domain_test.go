@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/dcerpc"
+	"github.com/gosspi/sspi/internal/nrpc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	_ "github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
@@ -413,4 +418,87 @@ func serverCredsNamed(t testing.TB, v ntlm.Verifier, domain, computer string) *s
 	}
 	t.Cleanup(func() { sspi.FreeCredentialsHandle(c) })
 	return c
+}
+
+// proxy forwards TCP connections to target until cut.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+// cut closes every connection made so far, as a DC restart or a network failure would.
+func (p *proxy) cut() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.conns)
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	return n
+}
+
+// The verifier fails over from a DC that does not answer to the next, and sets its
+// channel up again when its connections are cut.
+func TestNetlogonFailoverAndReconnect(t *testing.T) {
+	d := setUp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	port, err := dcerpc.EptMap(ctx, d.dc.Addr, nrpc.Netlogon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, net.JoinHostPort(d.dc.Addr, strconv.Itoa(port)))
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close() // nothing listens there any more: connections are refused
+	v, err := netlogon.New(netlogon.Config{DomainControllers: []string{deadAddr, p.ln.Addr().String()}, Domain: d.dc.Domain, Computer: machine, Password: machinePassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	scred := serverCreds(t, d, v)
+	for i := 0; i < 3; i++ {
+		client, server, err := logon(t, clientCreds(t, `SAMDOM\alice`, userPassword), scred, nil)
+		if err != nil {
+			t.Fatalf("logon %d: %v", i, err)
+		}
+		sealed(t, client, server)
+		if n := p.cut(); n == 0 {
+			t.Fatalf("logon %d went through no connection of the proxy", i)
+		}
+	}
 }

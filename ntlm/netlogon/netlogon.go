@@ -19,8 +19,11 @@
 // secure channels that are not AES and sealed since the fixes for CVE-2020-1472 and
 // CVE-2022-38023; this package offers nothing else.
 //
+// The server's CHALLENGE must name the machine account: the DC binds NTLMv2 responses to
+// it (ntlm.TargetNamer), and an ntlm.ServerConfig takes the names from the Verifier.
+//
 // One secure channel serves all logons. Its calls go one at a time over each of
-// Config.Connections RPC connections; a channel that fails (the DC restarted, the
+// Config.Connections RPC connections (one by default); a channel that fails (the DC restarted, the
 // connection dropped, the DC answers STATUS_ACCESS_DENIED because the channel was
 // reset) is set up again, on the next DC of the list if the first does not answer, and
 // the logon is retried once.
@@ -59,8 +62,11 @@ type Config struct {
 	Computer string
 	Password string
 	NTHash   *[16]byte
-	// Connections is the number of RPC connections over the secure channel, each
-	// running one logon at a time; zero means 2.
+	// Connections is the number of RPC connections bound to the secure channel, each
+	// running one logon at a time; zero means one, so that the channel's calls are
+	// serialised, as a DC expects of a member server by default. NetrLogonSamLogonEx
+	// does not advance the channel's authenticator chain, so more connections may run
+	// logons side by side (Windows' MaxConcurrentApi); each has its own sequence numbers.
 	Connections int
 	// Timeout bounds one logon, setting up the channel included; zero means 30s.
 	Timeout time.Duration
@@ -93,7 +99,7 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	cfg.Computer = strings.TrimSuffix(cfg.Computer, "$")
 	if cfg.Connections <= 0 {
-		cfg.Connections = 2
+		cfg.Connections = 1
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
