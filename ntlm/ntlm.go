@@ -62,7 +62,10 @@
 // the account's SIDs where it knows them, or a refusal carrying the NTSTATUS a domain
 // controller answers with (NTStatus, LogonError), mapped to a SECURITY_STATUS as Windows
 // maps it. Everything else stays with the server: the MIC is checked with the key the
-// verifier returned, and so are the policies of ServerConfig.
+// verifier returned, and so are the policies of ServerConfig. Package ntlm/netlogon is the
+// domain controller over Netlogon, in pure Go; ntlm/winbind is Samba's winbind. A domain
+// controller binds NTLMv2 responses to the member server's machine account: such a
+// verifier is a TargetNamer, and the server's CHALLENGE takes its names.
 //
 // Wrong passwords and unknown users both fail with sspi.ErrLogonDenied; the cause says
 // which (errors.Is(err, ErrNoSuchUser) for an unknown one) so the server can log them
