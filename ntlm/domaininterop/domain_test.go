@@ -3,6 +3,7 @@ package domaininterop
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -56,12 +57,18 @@ func setUpB(t testing.TB) *domain {
 		d := &domain{dc: dc}
 		dc.SambaTool(t, "computer", "create", machine)
 		dc.SambaTool(t, "user", "setpassword", machine+"$", "--newpassword="+machinePassword)
-		for _, u := range []string{"alice", "dora", "edgar", "mona"} {
+		for _, u := range []string{"alice", "dora", "edgar", "hank", "lena"} {
 			dc.AddUser(t, u, userPassword)
 		}
 		dc.SambaTool(t, "user", "add", "mustchange", userPassword, "--must-change-at-next-login")
 		dc.SambaTool(t, "user", "disable", "dora")
 		dc.SambaTool(t, "user", "setexpiry", "edgar", "--days=0")
+		// hank may never log on: logonHours all zero.
+		dc.Ldbmodify(t, "dn: "+dc.DN(t, "hank")+"\nchangetype: modify\nreplace: logonHours\nlogonHours:: "+base64.StdEncoding.EncodeToString(make([]byte, 21))+"\n")
+		// lena is locked out: ten wrong passwords under a threshold of ten. (Other
+		// users' few wrong passwords stay below it.)
+		dc.SambaTool(t, "domain", "passwordsettings", "set", "--account-lockout-threshold=10")
+		lockOut(t, d, "lena")
 		dc.SambaTool(t, "group", "add", groupName)
 		dc.SambaTool(t, "group", "addmembers", groupName, "alice")
 		out := dc.SambaTool(t, "group", "show", groupName, "--attributes=objectSid")
@@ -78,6 +85,17 @@ func setUpB(t testing.TB) *domain {
 		t.Fatalf("setting up the domain failed earlier: %s", domainErr)
 	}
 	return theDomain
+}
+
+// lockOut makes ten logons with a wrong password for user through Netlogon.
+func lockOut(t testing.TB, d *domain, user string) {
+	t.Helper()
+	scred := serverCreds(t, d, d.netlogon(t, 1))
+	for i := 0; i < 10; i++ {
+		if _, _, err := logon(t, clientCreds(t, `SAMDOM\`+user, "Wrong-Passw0rd!"), scred, nil); !errors.Is(err, sspi.ErrLogonDenied) {
+			t.Fatalf("locking %s out, wrong password %d: %v", user, i, err)
+		}
+	}
 }
 
 func (d *domain) netlogon(t testing.TB, conns int) *netlogon.Verifier {
@@ -249,6 +267,8 @@ func TestDomainRefusals(t *testing.T) {
 		{`SAMDOM\dora`, userPassword, ntlm.StatusAccountDisabled, ntlm.StatusAccountDisabled},
 		{`SAMDOM\edgar`, userPassword, ntlm.StatusAccountExpired, ntlm.StatusAccountExpired},
 		{`SAMDOM\mustchange`, userPassword, ntlm.StatusPasswordMustChange, ntlm.StatusPasswordMustChange},
+		{`SAMDOM\hank`, userPassword, ntlm.StatusInvalidLogonHours, ntlm.StatusInvalidLogonHours},
+		{`SAMDOM\lena`, userPassword, ntlm.StatusAccountLockedOut, ntlm.StatusAccountLockedOut},
 	}
 	for _, vc := range verifiers {
 		t.Run(vc.name, func(t *testing.T) {
