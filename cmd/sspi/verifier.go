@@ -30,7 +30,8 @@ Netlogon secure channel set up with the machine account --machine, whose passwor
 first line of --machine-password-file (never on the command line); the DCs are --dc
 host[,host...] (or host:port of Netlogon itself), else found in DNS under --dns-domain.
 winbind asks the host's winbindd through Samba's ntlm_auth (--smb-conf names its smb.conf;
---winbind-groups also fetches the user's groups). A list, "accounts,netlogon", asks each in
+--winbind-groups also fetches the user's groups; --domain and --machine name the host's
+workgroup and netbios name, which a DC binds the responses to). A list, "accounts,netlogon", asks each in
 turn while the previous one does not know the user. With a domain verifier, the identity
 logged carries the user's SID and groups where the verifier gives them.
   sspi serve --package NTLM --ntlm-verifier netlogon --domain SAMDOM --dc dc1.samdom.test \
@@ -104,7 +105,7 @@ func (v *verifierSettings) serverConfig(store ntlm.AccountStore, source string) 
 			}
 			chain, names, closers = append(chain, nv), append(names, desc), append(closers, nv.Close)
 		case "winbind":
-			wv, err := winbind.New(winbind.Config{ConfigFile: v.smbConf, LookupGroups: v.winbindGroups})
+			wv, err := winbind.New(winbind.Config{ConfigFile: v.smbConf, LookupGroups: v.winbindGroups, Domain: v.domain, Computer: v.machine})
 			if err != nil {
 				return nil, "", nil, err
 			}

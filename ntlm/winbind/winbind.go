@@ -11,7 +11,10 @@
 //
 // By default a small pool of long-running helpers serves the logons, one logon per
 // helper at a time; Config.OneShot runs one ntlm_auth per logon instead, which costs a
-// process start each (see the benchmark in the domaininterop tests for the figures).
+// process start each (see the benchmark in the domaininterop tests for the figures) and
+// puts the user name and responses on a command line other local users can read, and
+// whose refusals ntlm_auth reports with an unknown user and a wrong password alike as
+// STATUS_LOGON_FAILURE.
 //
 // The helper protocol gives no groups. With Config.LookupGroups the verifier asks winbind
 // for the user's SID and group SIDs with wbinfo after a successful logon, at the cost of
@@ -66,6 +69,12 @@ type Config struct {
 	WBInfo string
 	// Env is the helpers' environment; nil means this process's.
 	Env []string
+	// Domain and Computer are the host's Samba workgroup and netbios name. On a member
+	// server winbindd passes logons to a DC over its own secure channel, and the DC
+	// accepts only NTLMv2 responses made for a CHALLENGE naming that machine account:
+	// set them, and the ntlm server's CHALLENGE carries them (ntlm.TargetNamer). On a
+	// DC itself, winbindd checks logons locally and any names do.
+	Domain, Computer string
 }
 
 // Verifier is an ntlm.Verifier backed by winbind. It is safe for concurrent use.
@@ -102,6 +111,11 @@ func New(cfg Config) (*Verifier, error) {
 		v.slot <- struct{}{}
 	}
 	return v, nil
+}
+
+// TargetNames returns Config.Domain and Config.Computer.
+func (v *Verifier) TargetNames() (netbiosDomain, netbiosComputer string) {
+	return strings.ToUpper(v.cfg.Domain), strings.ToUpper(v.cfg.Computer)
 }
 
 // Close stops the helpers. Logons in progress fail.
