@@ -201,8 +201,10 @@ type ServerConfig struct {
 	// returns. Nil means AccountVerifier{Accounts}.
 	Verifier Verifier
 	// NetBIOSDomain, NetBIOSComputer, DNSDomain and DNSComputer go into the challenge's
-	// target information; empty NetBIOS names come from NETBIOS_DOMAIN_NAME and
-	// NETBIOS_COMPUTER_NAME (or the host name), empty DNS names from the NetBIOS ones.
+	// target information; empty NetBIOS names come from the Verifier when it is a
+	// TargetNamer (a domain controller binds responses to the machine account's names),
+	// else from NETBIOS_DOMAIN_NAME and NETBIOS_COMPUTER_NAME (or the host name); empty
+	// DNS names from the NetBIOS ones.
 	NetBIOSDomain, NetBIOSComputer string
 	DNSDomain, DNSComputer         string
 	// AllowNTLMv1 accepts NTLMv1 and NTLMv1 with extended session security. Off by

@@ -240,6 +240,10 @@ func (v *Verifier) reset(ch *nrpc.Channel) {
 
 // open sets up a secure channel with the first DC that answers.
 func (v *Verifier) open(ctx context.Context) (*nrpc.Channel, error) {
+	v.mu.Lock()
+	ntHash := v.ntHash // Close zeroes it
+	v.mu.Unlock()
+	defer clear(ntHash[:])
 	dcs := v.cfg.DomainControllers
 	if len(dcs) == 0 {
 		var err error
@@ -250,7 +254,7 @@ func (v *Verifier) open(ctx context.Context) (*nrpc.Channel, error) {
 	var errs []error
 	for _, dc := range dcs {
 		ch, err := nrpc.Open(ctx, nrpc.ChannelConfig{
-			Addr: dc, Domain: v.cfg.Domain, Computer: v.cfg.Computer, NTHash: v.ntHash,
+			Addr: dc, Domain: v.cfg.Domain, Computer: v.cfg.Computer, NTHash: ntHash,
 			Seal: true, Connections: v.cfg.Connections, Rand: v.cfg.Rand,
 		})
 		if err == nil {
