@@ -75,7 +75,7 @@ func (c *Conn) Bind(ctx context.Context, iface SyntaxID, sec Security) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer c.withDeadline(ctx)()
-	body := bindBody(MaxFragment, MaxFragment, 0, iface)
+	body := bindBody(MaxFragment, uint16(min(max(RecvFragment, 1432), MaxFragment)), 0, iface)
 	var authLen int
 	if sec != nil {
 		tok, err := sec.BindToken()

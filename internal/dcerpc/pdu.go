@@ -36,7 +36,7 @@ const (
 	// trailerLen is the sec_trailer before an auth value (MS-RPCE 2.2.2.11).
 	trailerLen = 8
 	// MaxFragment bounds a fragment we read, whatever the peer's max_xmit_frag says; it
-	// is also the max_recv_frag we offer.
+	// is also the largest fragment we send.
 	MaxFragment = 5840
 	// MaxResponse bounds the stub data of one whole (reassembled) response.
 	MaxResponse = 1 << 20
@@ -44,6 +44,11 @@ const (
 	// requires 4, Windows and Samba use 16.
 	authPadAlign = 16
 )
+
+// RecvFragment is the max_recv_frag a bind offers: Windows' 5840. It is a variable so
+// that a test can make a server fragment a response that would otherwise fit in one; it
+// must stay between 1432 (C706's minimum) and MaxFragment.
+var RecvFragment = MaxFragment
 
 // UUID is a DCE UUID in its NDR (little-endian fields) byte order.
 type UUID [16]byte

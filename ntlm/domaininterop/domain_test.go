@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -520,5 +521,34 @@ func TestNetlogonFailoverAndReconnect(t *testing.T) {
 		if n := p.cut(); n == 0 {
 			t.Fatalf("logon %d went through no connection of the proxy", i)
 		}
+	}
+}
+
+// A user in many groups gets validation information larger than one RPC fragment: the
+// DC sends it in several sealed fragments, each with its own signature and sequence
+// number, which the client reassembles. (The client offers small fragments here, so that
+// a few hundred groups are enough: a thousand would take the DC half a minute to add.)
+func TestNetlogonManyGroups(t *testing.T) {
+	d := setUp(t)
+	defer func(n int) { dcerpc.RecvFragment = n }(dcerpc.RecvFragment)
+	dcerpc.RecvFragment = 2048
+	const n = 300
+	d.dc.AddUser(t, "gina", userPassword)
+	gina := d.dc.DN(t, "gina")
+	base := d.dc.BaseDN()
+	var ldif strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&ldif, "dn: CN=gosspi-many-%d,CN=Users,%s\nchangetype: add\nobjectClass: group\nsAMAccountName: gosspi-many-%d\nmember: %s\n\n", i, base, i, gina)
+	}
+	d.dc.Ldbmodify(t, ldif.String())
+	v := d.netlogon(t, 1)
+	client, server, err := logon(t, clientCreds(t, `SAMDOM\gina`, userPassword), serverCreds(t, d, v), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed(t, client, server)
+	id, _ := server.Identity()
+	if got := len(id.GroupSIDs()); got < n {
+		t.Fatalf("%d groups in the identity, want at least %d", got, n)
 	}
 }
