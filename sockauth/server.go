@@ -708,6 +708,10 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 			slog.String("package", c.pkg),
 			slog.String("identity", wiretext.Name(c.id.Principal)),
 			slog.String("attributes", c.attrs.Format(true)))
+		if c.id.UserSID != "" {
+			// A PAC or a domain controller vouched for the client's SID and groups.
+			attrs = append(attrs, slog.String("sid", c.id.UserSID), slog.Int("groups", len(c.id.GroupSIDs())))
+		}
 		if c.id.Server != "" {
 			// The key that accepted the client (Kerberos): which service it reached.
 			attrs = append(attrs, slog.String("service", wiretext.Name(c.id.Server)))
