@@ -8,6 +8,9 @@ import (
 	"github.com/gosspi/sspi/kerberos/kdctest"
 )
 
+// ownKDCDomainSID is the made-up domain of startOwnKDC's PAC.
+const ownKDCDomainSID = "S-1-5-21-1004336348-1177238915-682003330"
+
 // startOwnKDC starts an in-process KDC (kerberos/kdctest, issue 15) with alice and
 // services, for the tests of our client and our middleware, which need a KDC but not
 // MIT's: they run with nothing installed. It comes in testpeers.KDC's shape with the
@@ -21,6 +24,10 @@ func startOwnKDC(t testing.TB, services ...string) *testpeers.KDC {
 	}
 	t.Cleanup(func() { kdc.Close() })
 	if err := kdc.AddUser(testpeers.KDCUser, testpeers.KDCPassword); err != nil {
+		t.Fatal(err)
+	}
+	// alice's tickets carry a PAC, as a domain's do, so the handler sees SIDs and groups.
+	if err := kdc.SetPAC(testpeers.KDCUser, &kdctest.PAC{DomainSID: ownKDCDomainSID, UserRID: 1105, GroupRIDs: []uint32{kdctest.RIDDomainAdmins}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, spn := range services {

@@ -7,27 +7,27 @@ import (
 )
 
 // TestIdentityAuthorization (issue 14): the handler's IdentityFromContext carries the
-// whole identity, its authorization data included: with Negotiate/Kerberos from the MIT
-// KDC, a verified PAC (MIT's: no logon information) and its token; with NTLM, plainly
-// none.
+// whole identity, its authorization data included: with Negotiate/Kerberos from the
+// in-process KDC, a verified PAC with the user's SID and groups; with NTLM, plainly none.
 func TestIdentityAuthorization(t *testing.T) {
 	for _, tc := range []struct {
 		e2eCase
 		want string
 	}{
-		{e2eCases[2], "authz=PAC without logon information (no SIDs or groups) token=true user=alice pac=true"},
-		{e2eCases[1], "authz=none (the package carries no group information) token=false user= pac=false"},
+		{e2eCases[2], "authz=PAC token=true user=alice pac=true sid=" + ownKDCDomainSID + "-1105 admins=true"},
+		{e2eCases[1], "authz=none (the package carries no group information) token=false user= pac=false sid= admins=false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, tr, _ := e2eSetup(t, tc.e2eCase, nil)
 			ts.Config.Handler = ts.auth.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				id, _ := IdentityFromContext(r.Context())
 				var user string
-				var pac bool
+				var pac, admins bool
 				if id.Token != nil {
 					user, pac = id.Token.UserName, len(id.Token.PAC) > 0
+					admins = id.Token.IsMember(ownKDCDomainSID + "-512") // Domain Admins
 				}
-				fmt.Fprintf(w, "authz=%v token=%v user=%s pac=%v", id.Authorization, id.Token != nil, user, pac)
+				fmt.Fprintf(w, "authz=%v token=%v user=%s pac=%v sid=%s admins=%v", id.Authorization, id.Token != nil, user, pac, id.UserSID, admins)
 			}))
 			resp, got, err := get(t, tr, "GET", localURL(ts), nil)
 			if err != nil {
