@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
+	"os"
 	"testing"
 	"time"
 
@@ -43,6 +43,31 @@ type localKDC struct {
 
 func newLocalKDC(tb testing.TB, et krbcrypto.EType) *localKDC {
 	tb.Helper()
+	return newLocalKDCAuthData(tb, et, nil)
+}
+
+// mitPACAuthData is the authorization data of a ticket MIT krb5 1.20's KDC issued
+// (internal/krb5/wire's recording): AD-IF-RELEVANT holding AD-WIN2K-PAC with the client
+// info, server, KDC and ticket checksums, as every MIT 1.20 ticket carries.
+func mitPACAuthData(tb testing.TB) []wire.AuthorizationData {
+	tb.Helper()
+	der, err := os.ReadFile("../internal/krb5/wire/testdata/mit-enc-ticket-part.der")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var part wire.EncTicketPart
+	if err := part.Unmarshal(der); err != nil {
+		tb.Fatal(err)
+	}
+	if len(part.AuthData) == 0 {
+		tb.Fatal("the recorded MIT ticket has no authorization data")
+	}
+	return part.AuthData
+}
+
+// newLocalKDCAuthData is newLocalKDC whose ticket carries the authorization data ad.
+func newLocalKDCAuthData(tb testing.TB, et krbcrypto.EType, ad []wire.AuthorizationData) *localKDC {
+	tb.Helper()
 	svcBytes := make([]byte, et.KeySize())
 	rand.Read(svcBytes)
 	sname := wire.PrincipalName{Type: 2, Components: []string{"host", "localhost"}}
@@ -60,7 +85,7 @@ func newLocalKDC(tb testing.TB, et krbcrypto.EType) *localKDC {
 	cname := wire.PrincipalName{Type: 1, Components: []string{"alice"}}
 	part := wire.EncTicketPart{Flags: wire.FlagInitial | wire.FlagPreAuthent, Key: wire.EncryptionKey{Type: int32(et), Value: sessBytes},
 		CRealm: testRealm, CName: cname, Transited: wire.TransitedEncoding{Type: 1},
-		AuthTime: now, StartTime: now, EndTime: now.Add(10 * time.Hour)}
+		AuthTime: now, StartTime: now, EndTime: now.Add(10 * time.Hour), AuthData: ad}
 	plain, err := part.Marshal()
 	if err != nil {
 		tb.Fatal(err)
@@ -123,7 +148,7 @@ func TestLocalKDCHandshake(t *testing.T) {
 		if st, err := cs[0].Step(cp); err != nil || st != sspi.OK {
 			t.Fatal(st, err)
 		}
-		if !cs[0].key.Equal(l.client.tickets.(*localTickets).key) || subtle.ConstantTimeCompare(cs[0].sessionKey, s.sessionKey) != 1 {
+		if !cs[0].key.Equal(l.client.tickets.(*localTickets).key) || !cs[0].established.key.Equal(s.key) {
 			t.Fatalf("%v: context keys differ", et)
 		}
 		exchangeMessagesPkg(t, &cs[0].established, &s.established)
@@ -157,12 +182,29 @@ func exchangeMessagesPkg(t *testing.T, a, b *established) {
 	}
 }
 
+type acceptCase struct {
+	name string
+	et   krbcrypto.EType
+	ad   []wire.AuthorizationData
+}
+
+// acceptCases are the accept benchmarks' tickets: each session-key type, without
+// authorization data and with the PAC an MIT 1.20 KDC puts in every ticket.
+func acceptCases(tb testing.TB) []acceptCase {
+	pac := mitPACAuthData(tb)
+	var cs []acceptCase
+	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
+		cs = append(cs, acceptCase{et.String(), et, nil}, acceptCase{et.String() + "+mit-pac", et, pac})
+	}
+	return cs
+}
+
 // BenchmarkAccept is the acceptor's step: AP-REQ decode, ticket and authenticator
 // decryption and checks, replay cache, AP-REP with an acceptor subkey, context set-up.
 func BenchmarkAccept(b *testing.B) {
-	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
-		b.Run(et.String(), func(b *testing.B) {
-			l := newLocalKDC(b, et)
+	for _, tc := range acceptCases(b) {
+		b.Run(tc.name, func(b *testing.B) {
+			l := newLocalKDCAuthData(b, tc.et, tc.ad)
 			sc := l.serverCreds(b, NewMemoryReplayCache(0))
 			const batch = 512
 			_, toks := l.apReqs(b, batch)
@@ -398,9 +440,9 @@ func BenchmarkMessages(b *testing.B) {
 //
 //	go test -run X -bench AcceptSSPI -benchmem ./kerberos/
 func BenchmarkAcceptSSPI(b *testing.B) {
-	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
-		b.Run(et.String(), func(b *testing.B) {
-			l := newLocalKDC(b, et)
+	for _, tc := range acceptCases(b) {
+		b.Run(tc.name, func(b *testing.B) {
+			l := newLocalKDCAuthData(b, tc.et, tc.ad)
 			scred := acquire(b, sspi.CredInbound, &ServerConfig{KeytabData: l.keytab, ReplayCache: NewMemoryReplayCache(0)})
 			const batch = 512
 			_, toks := l.apReqs(b, batch)

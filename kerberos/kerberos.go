@@ -123,6 +123,8 @@ type serverCreds struct {
 	replays  ReplayCache // nil for the process's cache of the ticket's service
 	// lastCache is the process cache of the service of the last AP-REQ (replays nil).
 	lastCache atomic.Pointer[lastReplayCache]
+	// services and clients keep the last accepted names' strings (names.go).
+	services, clients nameCache
 }
 
 func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredentials, error) {

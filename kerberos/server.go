@@ -28,18 +28,21 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 // acceptState is what one AP-REQ yields as it is checked, step by step.
 type acceptState struct {
 	req     wire.APReq
-	sname   string // the ticket's service, as sent
-	service string // sname@realm, bounded: it comes from the unauthenticated ticket
+	svc     *acceptNames // the ticket's service, as sent
 	tkt     wire.EncTicketPart
 	session *krbcrypto.Key
 	auth    wire.Authenticator
 	ctime   time.Time
 	ck      gssChecksum
 	now     time.Time
-	// client and principal name the ticket's client (the authenticator's, which must be
-	// the same), made once for the replay cache and the identity.
-	client, principal string
+	// client names the ticket's client (the authenticator's, which must be the same), for
+	// the replay cache and the identity.
+	client *acceptNames
 }
+
+// service is the ticket's service for error messages, bounded: it comes from the
+// unauthenticated ticket.
+func (st *acceptState) service() string { return wiretext.Name(st.svc.full) }
 
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	if s.done {
@@ -70,8 +73,8 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		return 0, err
 	}
 	// Replay cache (RFC 4120 3.2.3): the authenticator ciphertext identifies it, per service.
-	if err := s.creds.checkReplay(st.sname, st.req.Ticket.Realm, st.req.Authenticator.Cipher, st.now, st.ctime,
-		st.principal); err != nil {
+	if err := s.creds.checkReplay(st.svc.name, st.req.Ticket.Realm, st.req.Authenticator.Cipher, st.now, st.ctime,
+		st.client.full); err != nil {
 		return 0, err
 	}
 	return s.finish(p, &st, bp)
@@ -93,10 +96,9 @@ func (s *serverContext) readAPReq(in []byte, st *acceptState) error {
 	if len(t.SName.Components) == 0 {
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket names no service")
 	}
-	st.sname = t.SName.String()
-	st.service = wiretext.Name(st.sname + "@" + t.Realm)
-	if !s.creds.accepts(st.sname, t.Realm) {
-		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", st.service, s.creds.spn)
+	st.svc = s.creds.services.lookup(&t.SName, t.Realm)
+	if !s.creds.accepts(st.svc.name, t.Realm) {
+		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", st.service(), s.creds.spn)
 	}
 	if st.req.Options&wire.APOptionUseSessionKey != 0 {
 		return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: user-to-user AP-REQs are not supported")
@@ -110,7 +112,7 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 	cr, t := s.creds, &st.req.Ticket
 	k := cr.kt.find(t.SName, t.Realm, t.EncPart.KVNO, t.EncPart.EType)
 	if k == nil {
-		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", st.service, t.EncPart.KVNO, t.EncPart.EType)
+		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", st.service(), t.EncPart.KVNO, t.EncPart.EType)
 	}
 	// Room for the ticket, the authenticator and the AP-REP, so that nothing moves (the
 	// decoded parts alias the plaintexts) and all of it is zeroed after the step.
@@ -120,7 +122,7 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 	*bp = append((*bp)[:0], t.EncPart.Cipher...)
 	plain, err := k.ticket.OpenInPlace(*bp)
 	if err != nil {
-		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service, err)
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service(), err)
 	}
 	if err := st.tkt.Unmarshal(plain); err != nil {
 		return malformed("ticket", err)
@@ -175,8 +177,7 @@ func (s *serverContext) checkAuthenticator(st *acceptState, plain []byte, cr *se
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s is not the ticket's %s",
 			wiretext.Name(auth.CName.String()+"@"+auth.CRealm), wiretext.Name(tkt.CName.String()+"@"+tkt.CRealm))
 	}
-	st.client = tkt.CName.String()
-	st.principal = st.client + "@" + tkt.CRealm
+	st.client = cr.clients.lookup(&tkt.CName, tkt.CRealm)
 	st.ctime = auth.CTime.Add(time.Duration(auth.CUsec) * time.Microsecond)
 	if d := st.now.Sub(st.ctime); d > cr.skew || -d > cr.skew {
 		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the client's clock is %v off (more than %v)", d.Round(time.Second), cr.skew)
@@ -233,8 +234,11 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 		}
 	}
 	s.setup(key, true, acceptorSK, st.ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
-	s.identity = sspi.Identity{Package: PackageName, User: st.client, Domain: tkt.CRealm, Principal: st.principal,
-		Server: st.sname + "@" + st.req.Ticket.Realm}
+	// The names passed every check: keep their strings for the next AP-REQ.
+	s.creds.services.keep(st.svc)
+	s.creds.clients.keep(st.client)
+	s.identity = sspi.Identity{Package: PackageName, User: st.client.name, Domain: tkt.CRealm, Principal: st.client.full,
+		Server: st.svc.full}
 	p.Attr = s.granted(st.ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
 	p.Expiry = tkt.EndTime
 	return sspi.OK, nil

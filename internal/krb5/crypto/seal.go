@@ -86,7 +86,6 @@ func (uk *UsageKey) encParts(buf *[maxStackParts][]byte, signOnly uint64, parts 
 // mac is the (truncated) integrity tag over parts, after the zero IV for RFC 8009.
 func (uk *UsageKey) mac(s *state, iv bool, parts [][]byte) []byte {
 	mi := uk.integrity(s)
-	s.resetMI()
 	if iv {
 		mi.Write(zeroIV[:])
 	}
@@ -101,7 +100,6 @@ func (uk *UsageKey) rc4(s *state, cks []byte, parts [][]byte) {
 	c := s.blk[0][:]
 	copy(c, cks)
 	mi := uk.integrity(s)
-	s.resetMI()
 	mi.Write(c)
 	var rc rc4State
 	rc.init(mi.Sum(s.sum[16:16]))
@@ -222,7 +220,7 @@ func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
 }
 
 func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
-	uk.checksummer(s) // makes s.md for RC4 too
+	mc := uk.checksummer(s) // makes s.md for RC4 too
 	if uk.p.family == famRC4 {
 		// RFC 4757 4: HMAC-MD5(Ksign, MD5(usage | data)).
 		u := s.blk[0][:4]
@@ -235,15 +233,13 @@ func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
 		inner := s.md.Sum(s.sum[:0])
 		in := s.blk[1][:]
 		copy(in, inner)
-		uk.checksummer(s).Reset()
-		uk.checksummer(s).Write(in)
-		return uk.checksummer(s).Sum(s.sum[:0])
+		mc.Write(in)
+		return mc.Sum(s.sum[:0])
 	}
-	uk.checksummer(s).Reset()
 	for _, p := range parts {
-		uk.checksummer(s).Write(p)
+		mc.Write(p)
 	}
-	return uk.checksummer(s).Sum(s.sum[:0])[:uk.p.macSize]
+	return mc.Sum(s.sum[:0])[:uk.p.macSize]
 }
 
 // VerifyChecksum reports, in constant time, whether mac is the checksum of parts.

@@ -76,7 +76,7 @@ func (a *Authenticator) parse(s *cryptobyte.String) error {
 	if vno != 5 {
 		return &Error{Type: typ, Field: "authenticator-vno", Err: ErrVersion}
 	}
-	if !stringField(s, 1, &a.CRealm) {
+	if !realmField(s, 1, &a.CRealm) {
 		return malformed(typ, "crealm")
 	}
 	if err := parseNameField(s, 2, &a.CName); err != nil {
