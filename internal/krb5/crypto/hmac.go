@@ -16,9 +16,9 @@ type macState struct {
 	h       hash.Hash
 	key     [32]byte // Ki, Kc (16 to 32 bytes) or RC4's K1/Ksign (16)
 	klen    int
-	ready   bool   // h holds the inner pad and nothing else
-	saved   []byte // h after the inner pad, then after the outer pad; nil until the second MAC
-	innerSz int    // length of the inner state within saved
+	ready   bool          // h holds the inner pad and nothing else
+	saved   []byte        // h after the inner pad, then after the outer pad; nil until the second MAC
+	innerSz int           // length of the inner state within saved
 	scratch [32 + 48]byte // the keyed pad bytes, then the inner digest
 }
 
