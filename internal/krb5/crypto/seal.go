@@ -19,7 +19,8 @@ var (
 	errTooMany    = errors.New("krbcrypto: more than 64 pieces")
 )
 
-// maxStackParts is how many encrypted pieces are listed without allocating.
+// maxStackParts is how many encrypted pieces are listed without allocating (in the call's
+// state, not on the stack: a per-connection goroutine would grow its stack for them).
 const maxStackParts = 16
 
 // SealParts encrypts in place the message made of parts, whose first ConfounderSize
@@ -37,13 +38,12 @@ func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
 // tag covers every part in order, the encryption only the others (which must hold at
 // least 16 bytes for AES).
 func (uk *UsageKey) SealPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) ([]byte, error) {
-	var buf [maxStackParts][]byte
-	enc, n, err := uk.encParts(&buf, signOnly, parts)
+	s := uk.get()
+	defer uk.put(s)
+	enc, n, err := uk.encParts(&s.parts, signOnly, parts)
 	if err != nil {
 		return tag, err
 	}
-	s := uk.get()
-	defer uk.put(s)
 	switch uk.p.family {
 	case famSHA1:
 		// RFC 3961 5.3: HMAC over the plaintext, then encryption.
@@ -119,13 +119,12 @@ func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
 // OpenPartsSignOnly undoes SealPartsSignOnly; sign-only parts are checked, not
 // decrypted, and on failure only the decrypted parts are zeroed.
 func (uk *UsageKey) OpenPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) error {
-	var buf [maxStackParts][]byte
-	enc, n, err := uk.encParts(&buf, signOnly, parts)
+	s := uk.get()
+	defer uk.put(s)
+	enc, n, err := uk.encParts(&s.parts, signOnly, parts)
 	if err != nil || len(tag) != uk.p.macSize {
 		return ErrShort
 	}
-	s := uk.get()
-	defer uk.put(s)
 	if uk.p.family == famSHA2 {
 		if subtle.ConstantTimeCompare(uk.mac(s, true, parts), tag) != 1 {
 			return ErrIntegrity // nothing decrypted yet
