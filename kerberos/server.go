@@ -2,6 +2,7 @@ package kerberos
 
 import (
 	"crypto/rand"
+	"errors"
 	"crypto/subtle"
 	"encoding/asn1"
 	"encoding/binary"
@@ -38,6 +39,7 @@ type acceptState struct {
 	// client names the ticket's client (the authenticator's, which must be the same), for
 	// the replay cache and the identity.
 	client *acceptNames
+	code   int32 // the KRB-ERROR code of a refusal, 0 for none
 }
 
 // service is the ticket's service for error messages, bounded: it comes from the
@@ -59,25 +61,38 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		scratchPool.Put(bp)
 	}()
 	var st acceptState
-	if err := s.readAPReq(in, &st); err != nil {
+	status, err := s.accept(p, &st, in, bp)
+	if err != nil {
+		s.appendKRBError(p, &st)
+	}
+	return status, err
+}
+
+// accept checks the AP-REQ in in and answers it. A refusal sets st.code to the Kerberos
+// error code the client is told (krberror.go); 0 tells it nothing.
+func (s *serverContext) accept(p *sspi.StepParams, st *acceptState, in []byte, bp *[]byte) (sspi.Status, error) {
+	if err := s.readAPReq(in, st); err != nil {
 		return 0, err
 	}
-	if err := s.openTicket(&st, bp); err != nil {
+	if err := s.openTicket(st, bp); err != nil {
 		return 0, err
 	}
 	defer st.session.Destroy()
-	if err := s.openAuthenticator(&st, bp); err != nil {
+	if err := s.openAuthenticator(st, bp); err != nil {
 		return 0, err
 	}
 	if err := s.creds.checkBindings(p, st.ck.bindings); err != nil {
-		return 0, err
+		return 0, err // a policy of this server, not a Kerberos error: MIT sends none either
 	}
 	// Replay cache (RFC 4120 3.2.3): the authenticator ciphertext identifies it, per service.
 	if err := s.creds.checkReplay(st.svc.name, st.req.Ticket.Realm, st.req.Authenticator.Cipher, st.now, st.ctime,
 		st.client.full); err != nil {
+		if errors.Is(err, ErrReplay) {
+			st.code = errRepeat
+		}
 		return 0, err
 	}
-	return s.finish(p, &st, bp)
+	return s.finish(p, st, bp)
 }
 
 // readAPReq decodes the framed AP-REQ and applies the policy to the ticket's service.
@@ -98,9 +113,11 @@ func (s *serverContext) readAPReq(in []byte, st *acceptState) error {
 	}
 	st.svc = s.creds.services.lookup(&t.SName, t.Realm)
 	if !s.creds.accepts(st.svc.name, t.Realm) {
+		st.code = errNotUs
 		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", st.service(), s.creds.spn)
 	}
 	if st.req.Options&wire.APOptionUseSessionKey != 0 {
+		st.code = errBadOption
 		return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: user-to-user AP-REQs are not supported")
 	}
 	return nil
@@ -112,6 +129,7 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 	cr, t := s.creds, &st.req.Ticket
 	k := cr.kt.find(t.SName, t.Realm, t.EncPart.KVNO, t.EncPart.EType)
 	if k == nil {
+		st.code = cr.kt.missingKeyCode(t.SName, t.Realm, t.EncPart.KVNO)
 		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", st.service(), t.EncPart.KVNO, t.EncPart.EType)
 	}
 	// Room for the ticket, the authenticator and the AP-REP, so that nothing moves (the
@@ -122,17 +140,21 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 	*bp = append((*bp)[:0], t.EncPart.Cipher...)
 	plain, err := k.ticket.OpenInPlace(*bp)
 	if err != nil {
+		st.code = errBadIntegrity
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service(), err)
 	}
 	if err := st.tkt.Unmarshal(plain); err != nil {
+		st.code = errGeneric
 		return malformed("ticket", err)
 	}
 	tkt := &st.tkt
 	et := krbcrypto.EType(tkt.Key.Type)
 	if !et.Supported() {
+		st.code = errETypeNoSupp
 		return sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: the ticket's session key has encryption type %d, which this package does not implement", tkt.Key.Type)
 	}
 	if st.session, err = krbcrypto.NewKey(et, tkt.Key.Value); err != nil {
+		st.code = errGeneric
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket's session key: %v", err)
 	}
 	st.now = cr.now().UTC()
@@ -141,9 +163,11 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 		start = tkt.AuthTime
 	}
 	if start.Sub(st.now) > cr.skew || tkt.Flags&wire.FlagInvalid != 0 {
+		st.code = errTktNYV
 		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the ticket is not valid yet (starts %v, now %v)", start, st.now)
 	}
 	if st.now.Sub(tkt.EndTime) > cr.skew {
+		st.code = errTktExpired
 		return sspi.Errorf(sspi.ErrContextExpired, "kerberos: the ticket expired at %v", tkt.EndTime)
 	}
 	return nil
@@ -154,6 +178,7 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 func (s *serverContext) openAuthenticator(st *acceptState, bp *[]byte) error {
 	cr, a := s.creds, &st.req.Authenticator
 	if a.EType != int32(st.session.EType()) {
+		st.code = errBadIntegrity
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator is encrypted with type %d, the ticket's session key is type %d", a.EType, int32(st.session.EType()))
 	}
 	// The ticket's plaintext stays where it is (st.tkt aliases it): the authenticator
@@ -162,6 +187,7 @@ func (s *serverContext) openAuthenticator(st *acceptState, bp *[]byte) error {
 	buf := append(*bp, a.Cipher...)
 	plain, err := st.session.Usage(usageAuthenticator).OpenInPlace(buf[off:])
 	if err != nil {
+		st.code = errBadIntegrity
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator does not decrypt with the ticket's session key: %v", err)
 	}
 	*bp = buf
@@ -170,26 +196,32 @@ func (s *serverContext) openAuthenticator(st *acceptState, bp *[]byte) error {
 
 func (s *serverContext) checkAuthenticator(st *acceptState, plain []byte, cr *serverCreds) error {
 	if err := st.auth.Unmarshal(plain); err != nil {
+		st.code = errGeneric
 		return malformed("authenticator", err)
 	}
 	auth, tkt := &st.auth, &st.tkt
 	if !auth.CName.Equal(tkt.CName) || auth.CRealm != tkt.CRealm {
+		st.code = errBadMatch
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s is not the ticket's %s",
 			wiretext.Name(auth.CName.String()+"@"+auth.CRealm), wiretext.Name(tkt.CName.String()+"@"+tkt.CRealm))
 	}
 	st.client = cr.clients.lookup(&tkt.CName, tkt.CRealm)
 	st.ctime = auth.CTime.Add(time.Duration(auth.CUsec) * time.Microsecond)
 	if d := st.now.Sub(st.ctime); d > cr.skew || -d > cr.skew {
+		st.code = errSkew
 		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the client's clock is %v off (more than %v)", d.Round(time.Second), cr.skew)
 	}
 	if auth.Checksum == nil {
+		st.code = errInappCksum
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the authenticator has no checksum, not the GSS type 0x8003")
 	}
 	if auth.Checksum.Type != checksumType8003 {
+		st.code = errInappCksum
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the authenticator checksum has type %d, not the GSS type 0x8003", auth.Checksum.Type)
 	}
 	ck, err := parseGSSChecksum(auth.Checksum.Value)
 	if err != nil {
+		st.code = errGeneric
 		return malformed("authenticator checksum", err)
 	}
 	st.ck = ck

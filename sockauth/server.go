@@ -472,7 +472,14 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 	case FramingRDP:
 		return s.rdpServerHandshake(c, m)
 	}
-	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: s.Req, Scheduler: s.Scheduler})
+	req := s.Req
+	if req == 0 {
+		req = sspi.DefaultServerReq
+	}
+	// EXTENDED_ERROR: a refusal may come with a token that tells the client why (Kerberos's
+	// KRB-ERROR, "Clock skew too great"); it is sent before the connection closes.
+	req |= sspi.ASCReqExtendedError
+	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: req, Scheduler: s.Scheduler})
 	ok := false
 	defer func() {
 		if !ok {
@@ -522,9 +529,6 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 		ctx, cancel := context.WithDeadline(context.Background(), m.deadline)
 		out, err := sc.StepContext(ctx, in)
 		cancel()
-		if err != nil {
-			return err
-		}
 		if len(out) > 0 {
 			wbuf = wbuf[:0]
 			if s.Framing == FramingGSS {
@@ -532,6 +536,16 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 			} else {
 				wbuf = appendSSPIFrame(wbuf, out)
 			}
+		}
+		if err != nil {
+			if len(out) > 0 {
+				// The refusal's token, as gss-server sends it: the client learns why.
+				_ = c.nc.SetWriteDeadline(m.deadline)
+				_, _ = c.nc.Write(wbuf)
+			}
+			return err
+		}
+		if len(out) > 0 {
 			if sc.Established() && s.Handler == nil {
 				// The last token: the default handler's first act is to write (the
 				// greeting) or to read, either of which sends it first, in the same
