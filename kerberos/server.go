@@ -2,10 +2,10 @@ package kerberos
 
 import (
 	"crypto/rand"
-	"errors"
 	"crypto/subtle"
 	"encoding/asn1"
 	"encoding/binary"
+	"errors"
 	"sync"
 	"time"
 
