@@ -129,7 +129,6 @@ type state struct {
 	md       hash.Hash // RC4: MD5
 	sum      [64]byte
 	blk      [3][16]byte // CTS scratch blocks
-	parts    [maxStackParts][]byte
 }
 
 type cbcMode interface {
@@ -252,7 +251,6 @@ func (uk *UsageKey) get() *state {
 func (uk *UsageKey) put(s *state) {
 	clear(s.sum[:])
 	clear(s.blk[:])
-	clear(s.parts[:]) // the caller's buffers: not kept alive by the key
 	if uk.spare.CompareAndSwap(nil, s) {
 		return
 	}

@@ -19,8 +19,8 @@ var (
 	errTooMany    = errors.New("krbcrypto: more than 64 pieces")
 )
 
-// maxStackParts is how many encrypted pieces are listed without allocating (in the call's
-// state, not on the stack: a per-connection goroutine would grow its stack for them).
+// maxStackParts is how many encrypted pieces of a message with sign-only parts are listed
+// without allocating.
 const maxStackParts = 16
 
 // SealParts encrypts in place the message made of parts, whose first ConfounderSize
@@ -38,12 +38,34 @@ func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
 // tag covers every part in order, the encryption only the others (which must hold at
 // least 16 bytes for AES).
 func (uk *UsageKey) SealPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) ([]byte, error) {
-	s := uk.get()
-	defer uk.put(s)
-	enc, n, err := uk.encParts(&s.parts, signOnly, parts)
+	if signOnly != 0 {
+		return uk.sealSignOnly(tag, signOnly, parts)
+	}
+	return uk.sealParts(tag, parts, parts)
+}
+
+// sealSignOnly lists the parts to encrypt in a frame of its own: only a message with
+// sign-only parts pays for the list's stack space (a per-connection goroutine whose first
+// message needed it would grow its stack).
+//
+//go:noinline
+func (uk *UsageKey) sealSignOnly(tag []byte, signOnly uint64, parts [][]byte) ([]byte, error) {
+	var buf [maxStackParts][]byte
+	enc, err := encParts(&buf, signOnly, parts)
 	if err != nil {
 		return tag, err
 	}
+	return uk.sealParts(tag, enc, parts)
+}
+
+// sealParts encrypts enc (parts, or those of them not sign-only) and tags parts.
+func (uk *UsageKey) sealParts(tag []byte, enc, parts [][]byte) ([]byte, error) {
+	n, err := uk.encLen(parts, enc)
+	if err != nil {
+		return tag, err
+	}
+	s := uk.get()
+	defer uk.put(s)
 	switch uk.p.family {
 	case famSHA1:
 		// RFC 3961 5.3: HMAC over the plaintext, then encryption.
@@ -62,25 +84,31 @@ func (uk *UsageKey) SealPartsSignOnly(tag []byte, signOnly uint64, parts ...[]by
 	return tag, nil
 }
 
-// encParts lists the parts to encrypt (all but the sign-only ones) on buf when they fit.
-func (uk *UsageKey) encParts(buf *[maxStackParts][]byte, signOnly uint64, parts [][]byte) ([][]byte, int, error) {
+// encParts lists on buf the parts to encrypt: all but the sign-only ones.
+func encParts(buf *[maxStackParts][]byte, signOnly uint64, parts [][]byte) ([][]byte, error) {
 	if len(parts) > 64 {
-		return nil, 0, errTooMany
+		return nil, errTooMany
 	}
-	enc := parts
-	if signOnly != 0 {
-		enc = buf[:0]
-		for i, p := range parts {
-			if signOnly&(1<<i) == 0 {
-				enc = append(enc, p)
-			}
+	enc := buf[:0]
+	for i, p := range parts {
+		if signOnly&(1<<i) == 0 {
+			enc = append(enc, p)
 		}
+	}
+	return enc, nil
+}
+
+// encLen is the length of the parts to encrypt, checked: at least a confounder, and a
+// block for AES's CTS.
+func (uk *UsageKey) encLen(parts, enc [][]byte) (int, error) {
+	if len(parts) > 64 {
+		return 0, errTooMany
 	}
 	n := totalLen(enc)
 	if n < uk.p.confSize || (uk.p.family != famRC4 && n < 16) {
-		return nil, 0, errPartsShort
+		return 0, errPartsShort
 	}
-	return enc, n, nil
+	return n, nil
 }
 
 // mac is the (truncated) integrity tag over parts, after the zero IV for RFC 8009.
@@ -119,12 +147,32 @@ func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
 // OpenPartsSignOnly undoes SealPartsSignOnly; sign-only parts are checked, not
 // decrypted, and on failure only the decrypted parts are zeroed.
 func (uk *UsageKey) OpenPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) error {
-	s := uk.get()
-	defer uk.put(s)
-	enc, n, err := uk.encParts(&s.parts, signOnly, parts)
+	if signOnly != 0 {
+		return uk.openSignOnly(tag, signOnly, parts)
+	}
+	return uk.openParts(tag, parts, parts)
+}
+
+// openSignOnly is sealSignOnly's counterpart.
+//
+//go:noinline
+func (uk *UsageKey) openSignOnly(tag []byte, signOnly uint64, parts [][]byte) error {
+	var buf [maxStackParts][]byte
+	enc, err := encParts(&buf, signOnly, parts)
+	if err != nil {
+		return ErrShort
+	}
+	return uk.openParts(tag, enc, parts)
+}
+
+// openParts checks the tag over parts and decrypts enc.
+func (uk *UsageKey) openParts(tag []byte, enc, parts [][]byte) error {
+	n, err := uk.encLen(parts, enc)
 	if err != nil || len(tag) != uk.p.macSize {
 		return ErrShort
 	}
+	s := uk.get()
+	defer uk.put(s)
 	if uk.p.family == famSHA2 {
 		if subtle.ConstantTimeCompare(uk.mac(s, true, parts), tag) != 1 {
 			return ErrIntegrity // nothing decrypted yet
