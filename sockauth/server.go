@@ -138,6 +138,7 @@ type Server struct {
 	pending    chan struct{}
 	done       chan struct{}
 	doneOnce   sync.Once
+	work       chan connWork // to goroutines waiting for a connection (workers.go)
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
 	inShutdown atomic.Bool
@@ -156,6 +157,7 @@ func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.pending = make(chan struct{}, s.maxPending())
 		s.done = make(chan struct{})
+		s.work = make(chan connWork)
 		s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
@@ -257,7 +259,7 @@ func (s *Server) Serve(l net.Listener) error {
 			}
 			continue
 		}
-		go s.serve(c, m)
+		s.goServe(c, m)
 	}
 }
 
