@@ -156,4 +156,12 @@
 // sspi.ErrMutualAuthFailed; a replayed authenticator with sspi.ErrLogonDenied (and
 // errors.Is(err, ErrReplay)); a full replay cache with sspi.ErrInsufficientMemory (and
 // errors.Is(err, ErrReplayCacheFull)); a malformed token with sspi.ErrInvalidToken.
+//
+// With ASC_REQ_EXTENDED_ERROR, an acceptor that refuses an AP-REQ whose client asked for
+// mutual authentication also returns a KRB-ERROR token (RFC 1964 TOK_ID 03 00), as MIT's
+// does: KRB_AP_ERR_SKEW, _REPEAT, _BAD_INTEGRITY, _BADKEYVER, _NOKEY, _NOT_US,
+// _TKT_EXPIRED, _TKT_NYV, _BADMATCH, _INAPP_CKSUM and KRB_ERR_GENERIC, with the code's
+// standard text and the server's time, never the cause it returns to its caller. A client
+// given one fails with the status the code stands for (SEC_E_TIME_SKEW for skew) and
+// names the code and text in its cause.
 package kerberos

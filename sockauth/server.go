@@ -561,8 +561,28 @@ func (s *Server) answer(c *Conn, m *handshakeMeter, sc *sspi.ServerContext, wbuf
 	_ = c.nc.SetWriteDeadline(m.deadline)
 	if _, err := c.nc.Write(wbuf); err != nil && stepErr == nil {
 		return wbuf, err
+	} else if err == nil && stepErr != nil {
+		lingerAfterRefusal(c, m)
 	}
 	return wbuf, stepErr
+}
+
+// refusalLinger bounds how long a refused client is given to answer the refusal's token
+// before the connection closes.
+const refusalLinger = 2 * time.Second
+
+// lingerAfterRefusal reads and drops what the client sends after the refusal's token, until
+// it closes, for at most refusalLinger and 64 KiB. A GSS-API client that fails on the token
+// may answer it with one of its own (MIT's SPNEGO initiator sends a reject), and a client
+// writing to a closed connection is killed by SIGPIPE (gss-client) before it can report
+// the cause it was sent.
+func lingerAfterRefusal(c *Conn, m *handshakeMeter) {
+	until := time.Now().Add(refusalLinger)
+	if m.deadline.Before(until) {
+		until = m.deadline
+	}
+	_ = c.nc.SetReadDeadline(until)
+	_, _ = io.CopyN(io.Discard, c.br, 64<<10)
 }
 
 // established gives the finished context to c, with the protection the server requires,
