@@ -134,14 +134,15 @@ type Server struct {
 	// it (credssp.Config.EarlyUserAuthResult). Without it PROTOCOL_HYBRID is selected.
 	HybridEx bool
 
-	initOnce   sync.Once
-	pending    chan struct{}
-	done       chan struct{}
-	doneOnce   sync.Once
-	work       chan connWork // to goroutines waiting for a connection (workers.go)
-	baseCtx    context.Context
-	cancelBase context.CancelFunc
-	inShutdown atomic.Bool
+	initOnce    sync.Once
+	pending     chan struct{}
+	done        chan struct{}
+	doneOnce    sync.Once
+	work        chan connWork // to goroutines waiting for a connection (workers.go)
+	idleWorkers atomic.Int32
+	baseCtx     context.Context
+	cancelBase  context.CancelFunc
+	inShutdown  atomic.Bool
 
 	refusal refusals
 

@@ -1,6 +1,8 @@
 package sockauth
 
-import "time"
+import (
+	"time"
+)
 
 // Connections are served on goroutines that outlive them: a new goroutine's stack starts
 // at the runtime's minimum and is copied, each time twice the size, until it holds a
@@ -8,8 +10,13 @@ import "time"
 // session about 4% of its CPU. A goroutine whose connection has ended waits a while for
 // the next one instead of exiting, with its stack grown already.
 
-// workerIdle is how long a goroutine without a connection waits for one before it exits.
-const workerIdle = 10 * time.Second
+// workerIdle is how long a goroutine without a connection waits for one before it exits,
+// and maxIdleWorkers how many wait at most: after a burst the rest exit at once, so their
+// stacks are not held.
+const (
+	workerIdle     = 10 * time.Second
+	maxIdleWorkers = 128
+)
 
 // connWork is a connection to serve.
 type connWork struct {
@@ -33,12 +40,19 @@ func (s *Server) worker(w connWork) {
 	defer idle.Stop()
 	for {
 		s.serve(w.c, w.m)
+		if s.idleWorkers.Add(1) > maxIdleWorkers {
+			s.idleWorkers.Add(-1)
+			return
+		}
 		idle.Reset(workerIdle)
 		select {
 		case w = <-s.work:
+			s.idleWorkers.Add(-1)
 		case <-idle.C:
+			s.idleWorkers.Add(-1)
 			return
 		case <-s.done:
+			s.idleWorkers.Add(-1)
 			return
 		}
 	}
