@@ -107,9 +107,12 @@ func (a *Authenticator) parse(s *cryptobyte.String) error {
 }
 
 // Marshal encodes a.
-func (a *Authenticator) Marshal() ([]byte, error) {
+func (a *Authenticator) Marshal() ([]byte, error) { return a.Append(nil) }
+
+// Append appends a's encoding to dst.
+func (a *Authenticator) Append(dst []byte) ([]byte, error) {
 	const typ = "Authenticator"
-	var e encoder
+	e := encoder{b: dst}
 	if !microseconds(a.CUsec) {
 		e.fail(invalid(typ, "cusec"))
 	}
