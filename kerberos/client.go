@@ -132,16 +132,21 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
 	}
-	plain, err := auth.Marshal()
+	// One buffer for the authenticator (zeroed once sealed: it holds the subkey), its
+	// ciphertext and the AP-REQ.
+	buf := make([]byte, 0, 2*len(tkt)+1024)
+	buf, err = auth.Append(buf)
 	if err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
 	}
-	defer clear(plain)
-	buf := make([]byte, 0, len(tkt)+2*len(plain)+128)
+	plain := buf
 	buf, err = key.Usage(usageAuthenticator).Seal(buf, plain, rnd[36:36+et.ConfounderSize()])
+	clear(plain)
 	if err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
 	}
+	clear(buf[:len(plain)]) // the copy, had Seal needed a larger buffer
+	buf = buf[len(plain):]
 	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: buf}}
 	if c.gflags&gssMutual != 0 {
 		req.Options |= wire.APOptionMutualRequired

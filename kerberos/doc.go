@@ -227,4 +227,12 @@
 // names the NTSTATUS the KDC gave in the KRB-ERROR's e-data and says what it means
 // ("KDC_ERR_CLIENT_REVOKED with STATUS_ACCOUNT_EXPIRED; the account has expired"): the
 // Kerberos code alone does not tell a disabled account from an expired or locked-out one.
+//
+// With ASC_REQ_EXTENDED_ERROR, an acceptor that refuses an AP-REQ whose client asked for
+// mutual authentication also returns a KRB-ERROR token (RFC 1964 TOK_ID 03 00), as MIT's
+// does: KRB_AP_ERR_SKEW, _REPEAT, _BAD_INTEGRITY, _BADKEYVER, _NOKEY, _NOT_US,
+// _TKT_EXPIRED, _TKT_NYV, _BADMATCH, _INAPP_CKSUM and KRB_ERR_GENERIC, with the code's
+// standard text and the server's time, never the cause it returns to its caller. A client
+// given one fails with the status the code stands for (SEC_E_TIME_SKEW for skew) and
+// names the code and text in its cause.
 package kerberos

@@ -14,13 +14,12 @@ import (
 // messages, its RFC 4121 (AES) or RFC 4757 (RC4) token state, and the sequence numbers,
 // which the token code leaves to its caller.
 type established struct {
-	done       bool
-	sessionKey []byte
-	key        *krbcrypto.Key
-	cfx        *gss.CFX // AES keys
-	rc4        *gss.RC4 // rc4-hmac keys
-	secErr     error    // why neither is set
-	identity   sspi.Identity
+	done     bool
+	key      *krbcrypto.Key // the session key: SessionKey copies it only when asked
+	cfx      *gss.CFX       // AES keys
+	rc4      *gss.RC4       // rc4-hmac keys
+	secErr   error          // why neither is set
+	identity sspi.Identity
 
 	acceptor   bool // this side is the acceptor
 	dceStyle   bool // DCE style: sealed tokens in Windows' layout (dce.go)
@@ -42,7 +41,6 @@ type established struct {
 func (e *established) setup(key *krbcrypto.Key, acceptor, acceptorSK, seqCheck bool, sendSeq, recvSeq uint64) {
 	e.done = true
 	e.key = key
-	e.sessionKey = key.Bytes()
 	e.acceptor, e.acceptorSK, e.seqCheck = acceptor, acceptorSK, seqCheck
 	e.sendSeq, e.recvSeq = sendSeq, recvSeq
 	if !protectable(key.EType()) {
@@ -117,7 +115,7 @@ func (e *established) SessionKey() ([]byte, error) {
 	if !e.done {
 		return nil, sspi.Errorf(sspi.ErrNoContext, "kerberos: no session key before the handshake completes")
 	}
-	return append([]byte(nil), e.sessionKey...), nil
+	return e.key.Bytes(), nil
 }
 
 // Identity reports who authenticated.
@@ -125,7 +123,6 @@ func (e *established) Identity() sspi.Identity { return e.identity }
 
 // Close zeroes the keys.
 func (e *established) Close() error {
-	clear(e.sessionKey)
 	clear(e.scratch)
 	if e.key != nil {
 		e.key.Destroy()
