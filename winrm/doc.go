@@ -25,6 +25,9 @@
 // protection to TLS (Encryption chooses otherwise) and binds the authentication to the
 // TLS channel (Extended Protection's tls-server-end-point bindings). The target name is
 // HTTP/<host>, what Windows registers for WinRM, unless Transport.SPN says otherwise.
+// A sealed body names the HTTP scheme in its protocol parameter, not the package:
+// HTTP-SPNEGO-session-encrypted under Negotiate whether NTLM or Kerberos is inside (what
+// Windows and pywinrm send), HTTP-CredSSP-session-encrypted under CredSSP.
 //
 // # What it needs
 //

@@ -119,6 +119,10 @@ s = winrm.Session(sys.argv[1], auth=(None, None), transport='kerberos',
 for cmd, args in (('echo', ['from', 'pywinrm']), ('whoami', [])):
     r = s.run_cmd(cmd, args)
     print('%s|%d|%s' % (cmd, r.status_code, r.std_out.decode().strip()))
+# A request and an answer over 16 KiB: Kerberos seals each whole in one Wrap token.
+big = 'k' * 40000
+r = s.run_cmd('echo', [big])
+print('big|%d|%s' % (r.status_code, r.std_out.decode().strip() == big))
 `
 
 // TestPywinrmKerberos: python3-winrm with transport='kerberos' (requests-kerberos over
@@ -153,7 +157,7 @@ func TestPywinrmKerberos(t *testing.T) {
 			if err != nil {
 				t.Fatalf("pywinrm: %v\n%s", err, out)
 			}
-			for _, want := range []string{"echo|0|from pywinrm", "whoami|0|" + kdc.Principal(testpeers.KDCUser)} {
+			for _, want := range []string{"echo|0|from pywinrm", "whoami|0|" + kdc.Principal(testpeers.KDCUser), "big|0|True"} {
 				if !strings.Contains(string(out), want) {
 					t.Fatalf("pywinrm printed %q, want a line %q", out, want)
 				}
