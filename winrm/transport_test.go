@@ -88,6 +88,18 @@ func checkSealed(t *testing.T, h *wsman, sealed bool) {
 	}
 }
 
+// checkProtocol checks that every sealed request named protocol.
+func checkProtocol(t *testing.T, h *wsman, protocol string) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, p := range h.protocols {
+		if h.sealed[i] && p != protocol {
+			t.Fatalf("request %d (%s) sealed under %q, want %q", i, h.actions[i], p, protocol)
+		}
+	}
+}
+
 // TestNTLM: masterzen/winrm through Transport with NTLM runs commands on the endpoint over
 // plain HTTP, every message sealed with NTLM session security, the identity the endpoint
 // sees being the Transport's user.
@@ -137,6 +149,8 @@ func TestKerberos(t *testing.T) {
 			tr := &Transport{Package: tt.pkg, Credentials: cred}
 			runCommands(t, client(t, strings.Replace(ts.URL, "127.0.0.1", "localhost", 1), tr), kdc.Principal(testpeers.KDCUser))
 			checkSealed(t, h, true)
+			// The protocol names the Negotiate scheme the tokens went under, not the package.
+			checkProtocol(t, h, httpauth.WinRMProtocolSPNEGO)
 			if tr.sess == nil || tr.sess.Attributes()&sspi.ISCRetMutualAuth == 0 {
 				t.Fatal("the Transport's context did not authenticate the server")
 			}
