@@ -52,7 +52,7 @@ func TestServerKerberos(t *testing.T) {
 // TestServerKerberosExtendedProtection: a Kerberos authenticator bound to another TLS
 // channel is refused; one bound to ours is accepted.
 func TestServerKerberosExtendedProtection(t *testing.T) {
-	k := startOwnKDC(t, httpService)
+	k := ownKDC(t)
 	pki := testpeers.NewPKI(t)
 	cert := pki.Server.Cert
 	ts := startServer(t, Config{Kerberos: &kerberos.ServerConfig{Keytab: k.Keytab}}, &cert)

@@ -4,15 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
-	"github.com/gosspi/sspi/kerberos/kdctest"
 	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
 )
@@ -36,34 +37,23 @@ func startKDC(t *testing.T) *testpeers.KDC {
 	return k
 }
 
-// startOwnKDC starts an in-process KDC (kerberos/kdctest) with alice and host/localhost,
-// as startKDC's MIT one has them, and points this process's Kerberos at it. Only the
-// fields of the KDC returned are set (Realm, Dir, Krb5Conf, Keytab): its methods drive MIT.
+// startOwnKDC returns the test binary's in-process KDC (kerberos/kdctest), with alice and
+// host/localhost as startKDC's MIT one has them, and points this process's Kerberos at it
+// for the test. Only the KDC's fields and Principal and Env apply: its other methods drive
+// MIT's tools.
 func startOwnKDC(t *testing.T) *testpeers.KDC {
 	t.Helper()
-	kdc, err := kdctest.New(&kdctest.Options{Realm: testpeers.KDCRealm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kdc.Close() })
-	if err := kdc.AddUser(testpeers.KDCUser, testpeers.KDCPassword); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kdc.AddService(testpeers.KDCService); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	k := &testpeers.KDC{Realm: kdc.Realm(), Dir: dir, Krb5Conf: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "krb5.keytab")}
-	if err := kdc.WriteConfig(k.Krb5Conf); err != nil {
-		t.Fatal(err)
-	}
-	if err := kdc.WriteKeytab(k.Keytab); err != nil {
-		t.Fatal(err)
-	}
+	k := testkdc.Shared(t, testpeers.KDCOptions{})
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
-	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "empty.ccache"))
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "empty.ccache"))
 	t.Setenv("KRB5_KTNAME", "FILE:"+k.Keytab)
-	return k
+	return k.KDC
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testkdc.StopShared()
+	os.Exit(code)
 }
 
 // krbServerCreds acquires inbound credentials with the KDC's service keytab: Kerberos

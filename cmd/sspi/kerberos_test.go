@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
-	"github.com/gosspi/sspi/kerberos/kdctest"
 )
 
 // Kerberos through the CLI: against a loopback MIT KDC (testpeers.StartKDC), MIT's gss-client
@@ -30,46 +30,20 @@ func startKDC(t *testing.T) *testpeers.KDC {
 	return k
 }
 
-// ownKDC is an in-process KDC (kerberos/kdctest, issue 15) for the tests that need a KDC
-// but not MIT's: they run with nothing installed.
-type ownKDC struct {
-	Realm  string
-	Keytab string // every service's keys
+// ownKDC is the test binary's in-process KDC (kerberos/kdctest, issue 15), for the tests
+// that need a KDC but not MIT's: they run with nothing installed. alice has the KDC's
+// password; host/localhost, HTTP/localhost and TERMSRV/localhost are in its Keytab.
+func ownKDC(t *testing.T) *testkdc.KDC {
+	t.Helper()
+	return testkdc.Shared(t, testpeers.KDCOptions{Services: []string{testpeers.KDCService, "HTTP/localhost", "TERMSRV/localhost"}})
 }
 
-// Principal returns name@Realm.
-func (k *ownKDC) Principal(name string) string { return name + "@" + k.Realm }
-
-// startOwnKDC starts an in-process KDC with alice and services (default host/localhost)
-// and sets KRB5_CONFIG for the test, which the sspi children inherit.
-func startOwnKDC(t *testing.T, services ...string) *ownKDC {
+// startOwnKDC returns ownKDC and sets KRB5_CONFIG for the test, which the sspi children
+// inherit.
+func startOwnKDC(t *testing.T) *testkdc.KDC {
 	t.Helper()
-	kdc, err := kdctest.New(&kdctest.Options{Realm: testpeers.KDCRealm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kdc.Close() })
-	if err := kdc.AddUser(testpeers.KDCUser, testpeers.KDCPassword); err != nil {
-		t.Fatal(err)
-	}
-	if len(services) == 0 {
-		services = []string{testpeers.KDCService}
-	}
-	for _, spn := range services {
-		if _, err := kdc.AddService(spn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := t.TempDir()
-	k := &ownKDC{Realm: kdc.Realm(), Keytab: filepath.Join(dir, "krb5.keytab")}
-	conf := filepath.Join(dir, "krb5.conf")
-	if err := kdc.WriteConfig(conf); err != nil {
-		t.Fatal(err)
-	}
-	if err := kdc.WriteKeytab(k.Keytab); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KRB5_CONFIG", conf)
+	k := ownKDC(t)
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	return k
 }
 
@@ -288,7 +262,7 @@ func TestConnectWrongKerberosPasswordDoesNotDial(t *testing.T) {
 // SEC_E_WRONG_PRINCIPAL; one for host/localhost is accepted. Without --spn both are, and
 // each log line names the service principal whose key was used.
 func TestServeSPN(t *testing.T) {
-	k := startOwnKDC(t, testpeers.KDCService, "HTTP/localhost")
+	k := startOwnKDC(t)
 	alice := k.Principal(testpeers.KDCUser)
 	pw := "SSPI_PASSWORD=" + testpeers.KDCPassword
 	for _, tc := range []struct {
