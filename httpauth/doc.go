@@ -89,6 +89,17 @@
 // while they touch it. Windows refuses NTLM over HTTP/2 (HTTP_1_1_REQUIRED); clients that
 // need NTLM should use HTTP/1.1, which Go's server negotiates unless told otherwise.
 //
+// # WinRM
+//
+// WinRM over plain HTTP seals its messages with the context of the connection's
+// handshake (MS-WSMV 2.2.9.1): EncryptWinRMBody and DecryptWinRMBody speak its
+// multipart/encrypted framing. A WinRM endpoint built on the Server sets
+// Config.KeepSecurityContext, so that its handler gets that context
+// (SecurityContextFromContext) and later requests on the connection, which carry no
+// Authorization header, stay authenticated; it may offer WinRM's CredSSP scheme
+// (Config.CredSSP, listed in Config.Schemes) besides Negotiate. The module
+// github.com/gosspi/sspi/winrm is the client side, for masterzen/winrm.
+//
 // # Headers
 //
 // ParseChallenges reads the challenges of WWW-Authenticate or Proxy-Authenticate headers

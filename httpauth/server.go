@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/credssp"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
@@ -23,6 +24,9 @@ const (
 	SchemeNegotiate = "Negotiate"
 	SchemeNTLM      = "NTLM"
 	SchemeKerberos  = "Kerberos"
+	// SchemeCredSSP is WinRM's CredSSP scheme (MS-WSMV): TLS records of a CredSSP
+	// exchange as tokens, ending with the client's delegated credentials.
+	SchemeCredSSP = "CredSSP"
 )
 
 // Config configures a Server. The zero value with NTLM or Kerberos set is usable:
@@ -37,6 +41,11 @@ type Config struct {
 	// the NTLM mechanism of Negotiate. Nil leaves NTLM out. Its ChannelBindings is
 	// replaced by Config.ChannelBindings.
 	NTLM *ntlm.ServerConfig
+	// CredSSP is the CredSSP server configuration (its TLS certificate and the inner
+	// Negotiate credentials), for the CredSSP scheme WinRM offers. Like Kerberos, the
+	// scheme is offered only when Schemes lists it; the client's delegated credentials
+	// are not handed to the handler.
+	CredSSP *credssp.Config
 	// Kerberos is the Kerberos acceptor configuration (its keytab, whose key for
 	// HTTP/<host> accepts the tickets browsers and curl ask for), for the Kerberos scheme
 	// and the Kerberos mechanism of Negotiate. Nil leaves Kerberos out. Its
@@ -67,6 +76,13 @@ type Config struct {
 	// 401. By default an NTLM-authenticated connection stays authenticated (MS-NTHT), and
 	// a request without a header on it is served as that user, as IIS does.
 	SingleRequest bool
+	// KeepSecurityContext keeps the established security context with the authentication,
+	// for a handler that protects messages with it (SecurityContextFromContext): WinRM's
+	// message encryption (DecryptWinRMBody, EncryptWinRMBody), whose encrypted requests carry
+	// no Authorization header. It therefore also keeps every authentication for the rest of
+	// its connection, whatever the package, as PersistNonNTLM does; SingleRequest is then
+	// ignored. The context is deleted when the connection closes or authenticates again.
+	KeepSecurityContext bool
 
 	// Proxy makes the server a proxy's authentication: 407, Proxy-Authenticate and
 	// Proxy-Authorization instead of 401, WWW-Authenticate and Authorization. The
@@ -192,13 +208,19 @@ func (s *Server) schemeCredentials(name string) (string, any, error) {
 			return "", nil, errors.New("httpauth: the NTLM scheme needs Config.NTLM")
 		}
 		return SchemeNTLM, ntlmCfg, nil
+	case strings.EqualFold(name, SchemeCredSSP):
+		if s.cfg.CredSSP == nil {
+			return "", nil, errors.New("httpauth: the CredSSP scheme needs Config.CredSSP")
+		}
+		c := *s.cfg.CredSSP
+		return SchemeCredSSP, &c, nil
 	case strings.EqualFold(name, SchemeKerberos):
 		if krbCfg == nil {
 			return "", nil, errors.New("httpauth: the Kerberos scheme needs Config.Kerberos")
 		}
 		return SchemeKerberos, krbCfg, nil
 	}
-	return "", nil, fmt.Errorf("httpauth: unknown scheme %q (Negotiate, NTLM or Kerberos)", bound(name))
+	return "", nil, fmt.Errorf("httpauth: unknown scheme %q (Negotiate, NTLM, Kerberos or CredSSP)", bound(name))
 }
 
 // Close frees the server's credentials. Handshakes in progress fail afterwards.
@@ -254,6 +276,7 @@ func (s *Server) ConnState(c net.Conn, st http.ConnState) {
 	if cs != nil {
 		cs.mu.Lock()
 		s.dropHandshake(cs, "connection closed during the handshake")
+		cs.auth.release()
 		cs.auth = nil
 		cs.mu.Unlock()
 	}
@@ -268,12 +291,34 @@ func IdentityFromContext(ctx context.Context) (sspi.Identity, bool) {
 	return a.id, true
 }
 
+// SecurityContextFromContext returns the security context the request was authenticated
+// with, when Config.KeepSecurityContext is set: its Wrap and Unwrap (or
+// DecryptWinRMBody and EncryptWinRMBody with its Handle) protect the conversation. The
+// handlers of one connection run one at a time, as HTTP/1.1 serves its requests, and so
+// may use it; it must not be kept beyond the request.
+func SecurityContextFromContext(ctx context.Context) (*sspi.ServerContext, bool) {
+	a, ok := ctx.Value(authKey{}).(*authentication)
+	if !ok || a.ctx == nil {
+		return nil, false
+	}
+	return a.ctx, true
+}
+
 type authKey struct{}
 
 // authentication is what a connection or request is authenticated as.
 type authentication struct {
 	id     sspi.Identity
 	scheme string
+	ctx    *sspi.ServerContext // with Config.KeepSecurityContext only
+}
+
+// release deletes the kept security context, if any. It accepts nil.
+func (a *authentication) release() {
+	if a != nil && a.ctx != nil {
+		a.ctx.Close()
+		a.ctx = nil
+	}
 }
 
 func (s *Server) now() time.Time {

@@ -102,6 +102,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, cs *connSt
 		return nil, s.names.status
 	}
 	// A header starts a new authentication, even on an authenticated connection.
+	cs.auth.release()
 	cs.auth = nil
 	hs, status := s.handshakeFor(r, cs, scheme, token)
 	if hs == nil {
@@ -134,6 +135,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, cs *connSt
 		return nil, s.names.status
 	}
 	a := &authentication{id: id, scheme: scheme}
+	if s.cfg.KeepSecurityContext {
+		a.ctx, hs.ctx = hs.ctx, nil // endHandshake leaves it to the authentication
+	}
 	if s.persists(id) {
 		cs.auth = a
 	}
@@ -218,7 +222,9 @@ func (s *Server) endHandshake(ctx context.Context, cs *connState, err error, att
 		return
 	}
 	s.logHandshake(ctx, cs, hs, err, attrs...)
-	hs.ctx.Close()
+	if hs.ctx != nil {
+		hs.ctx.Close()
+	}
 	cs.hs = nil
 	s.mu.Lock()
 	delete(s.pending, cs)
@@ -290,6 +296,9 @@ func (s *Server) offered(scheme string) string {
 
 // persists reports whether an authentication of id lasts for its connection.
 func (s *Server) persists(id sspi.Identity) bool {
+	if s.cfg.KeepSecurityContext {
+		return true
+	}
 	if strings.EqualFold(id.Package, "NTLM") {
 		return !s.cfg.SingleRequest
 	}

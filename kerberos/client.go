@@ -80,9 +80,6 @@ func channelBindingHash(in []sspi.Buffer) ([16]byte, error) {
 // the 0x8003 checksum of RFC 4121 4.1.1, a fresh subkey and sequence number, sealed with
 // the ticket's session key.
 func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
-	if p.Req&sspi.ISCReqUseDCEStyle != 0 {
-		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: DCE style is not supported")
-	}
 	spn, realm, err := parseTarget(p.Target)
 	if err != nil {
 		return 0, err
@@ -104,7 +101,17 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		return 0, err
 	}
 	c.gflags = gssFlags(p.Req)
+	if p.Req&sspi.ISCReqUseDCEStyle != 0 {
+		c.gflags |= gssDCEStyle | gssMutual // DCE style implies mutual authentication
+		c.dceStyle = true
+	}
 	ck := gssChecksum{bindings: cb, flags: c.gflags}
+	ckValue := ck.put(&c.ck)
+	if p.Req&sspi.ISCReqDelegate != 0 {
+		if ckValue, err = c.delegate(ctx, name, key, &ck); err != nil {
+			return 0, err
+		}
+	}
 
 	et := key.EType()
 	var rnd [32 + 4 + 16]byte
@@ -120,7 +127,7 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	c.seq = uint64(binary.BigEndian.Uint32(rnd[32:]) & 0x3fffffff)
 	auth := wire.Authenticator{
 		CRealm: c.creds.realm, CName: c.creds.cname,
-		Checksum: &wire.Checksum{Type: checksumType8003, Value: ck.put(&c.ck)},
+		Checksum: &wire.Checksum{Type: checksumType8003, Value: ckValue},
 		CTime:    c.ctime, CUsec: c.cusec,
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
@@ -143,7 +150,11 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if buf, err = req.Append(buf); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REQ: %v", err)
 	}
-	p.Out = appendGSSFramed(p.Out, tokAPReq, buf[n:])
+	if c.dceStyle {
+		p.Out = append(p.Out, buf[n:]...)
+	} else {
+		p.Out = appendGSSFramed(p.Out, tokAPReq, buf[n:])
+	}
 	c.spn, c.key, c.req = spn, key, p.Req
 	c.identity = sspi.Identity{Package: PackageName, User: c.creds.user, Domain: c.creds.realm, Principal: c.creds.name}
 	if c.gflags&gssMutual != 0 {
@@ -163,6 +174,9 @@ func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorS
 		c.identity.Server = c.spn
 	}
 	p.Attr = c.granted(c.gflags, mutual, c.req&sspi.ISCReqConnection != 0)
+	if c.gflags&gssDeleg != 0 {
+		p.Attr |= sspi.ISCRetDelegate
+	}
 	p.Expiry = c.expiry
 }
 
@@ -175,6 +189,11 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: no AP-REP token given for mutual authentication")
 	}
 	tokID, msg, err := parseGSSFramed(in)
+	if c.dceStyle {
+		// DCE style's AP-REP (or KRB-ERROR) comes bare.
+		tokID, msg = bareMessage(in)
+		err = nil
+	}
 	if err != nil {
 		return 0, malformed("AP-REP token", err)
 	}
@@ -207,7 +226,8 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	key, acceptorSK := c.subkey, false
 	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
 	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
-	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && !(c.subkey.EType() == krbcrypto.RC4HMAC && sk.Type == int32(krbcrypto.RC4HMAC)) {
+	sameRC4 := c.subkey.EType() == krbcrypto.RC4HMAC && part.SubKey != nil && part.SubKey.Type == int32(krbcrypto.RC4HMAC)
+	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && (!sameRC4 || c.dceStyle) {
 		et := krbcrypto.EType(part.SubKey.Type)
 		if !et.Supported() {
 			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey has encryption type %d, which this package does not implement", part.SubKey.Type)
@@ -221,6 +241,11 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	recv := c.seq
 	if part.HasSeq || acceptorSK {
 		recv = uint64(part.SeqNumber)
+	}
+	if c.dceStyle {
+		if err := c.dceReply(p, part.SeqNumber); err != nil {
+			return 0, err
+		}
 	}
 	c.finish(p, key, acceptorSK, recv)
 	return sspi.OK, nil

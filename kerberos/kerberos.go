@@ -29,11 +29,10 @@ func init() { sspi.Register(pkg{}) }
 type pkg struct{}
 
 // Info reports the SecPkgInfo Windows gives for Kerberos (capabilities 0x000F3BBF) less
-// what this package does not do: DELEGATION (no forwarded TGT is sent or accepted) and
-// DATAGRAM (connection-oriented contexts only).
+// what this package does not do: DATAGRAM (connection-oriented contexts only).
 func (pkg) Info() sspi.PackageInfo {
 	return sspi.PackageInfo{
-		Capabilities: 0x000F3BBF &^ (sspi.CapDelegation | sspi.CapDatagram),
+		Capabilities: 0x000F3BBF &^ sspi.CapDatagram,
 		Version:      1,
 		RPCID:        sspi.RPCIDKerberos,
 		MaxToken:     MaxToken,
@@ -68,6 +67,14 @@ type ClientConfig struct {
 	// canonical name, which becomes the client's name. An *sspi.AuthIdentity whose
 	// "user@suffix" names no realm krb5.conf knows is sent this way too, as Windows does.
 	Enterprise bool
+	// Forwardable asks for a forwardable TGT, which delegation (ISC_REQ_DELEGATE) needs,
+	// even when krb5.conf's forwardable is off. A TGT from CCache is as kinit got it.
+	Forwardable bool
+	// IgnoreOKAsDelegate delegates the TGT with ISC_REQ_DELEGATE even to a service whose
+	// ticket lacks the OK-AS-DELEGATE flag, as MIT's GSS_C_DELEG_FLAG (gss-client -d)
+	// does. By default, as on Windows, only services the realm marks as trusted for
+	// delegation get the user's TGT.
+	IgnoreOKAsDelegate bool
 }
 
 // ServerConfig configures server (acceptor) credentials.
@@ -121,6 +128,8 @@ type clientCreds struct {
 	realm    string
 	cname    wire.PrincipalName
 	tickets  ticketSource
+	// ignoreOKAsDelegate is ClientConfig.IgnoreOKAsDelegate.
+	ignoreOKAsDelegate bool
 }
 
 type serverCreds struct {
@@ -172,6 +181,8 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 		if c.client, err = newClientCreds(a, false); err != nil {
 			return nil, err
 		}
+	case *handoff:
+		c.client = a.creds
 	case *ServerConfig:
 		if a != nil && req.Principal != "" {
 			if a.ServicePrincipal != "" && !sameService(a.ServicePrincipal, req.Principal) {
@@ -257,8 +268,8 @@ func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := &krbclient.Options{Config: kcfg}
-	c := &clientCreds{}
+	opts := &krbclient.Options{Config: kcfg, Forwardable: cfg.Forwardable}
+	c := &clientCreds{ignoreOKAsDelegate: cfg.IgnoreOKAsDelegate}
 	switch {
 	case cfg.Password == "" && cfg.Keytab == "":
 		if c.cl, err = defaultClient(cfg, opts); err != nil {
@@ -512,6 +523,9 @@ func (c *credentials) NewContext(server bool) (sspi.PackageContext, error) {
 
 // QueryCredentialsAttribute answers CredAttrNames with the client's user@REALM.
 func (c *credentials) QueryCredentialsAttribute(attr sspi.CredentialAttribute, out any) error {
+	if attr == credAttrOp {
+		return c.runCredOp(out)
+	}
 	if attr != sspi.CredAttrNames {
 		return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: credential attribute %d is not supported", attr)
 	}

@@ -65,13 +65,13 @@ func TestInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.RPCID != 16 || info.Capabilities != 0x000D3BB7 || info.MaxToken != 48000 || info.Comment != "Kerberos Security Package" {
+	if info.RPCID != 16 || info.Capabilities != 0x000F3BB7 || info.MaxToken != 48000 || info.Comment != "Kerberos Security Package" {
 		t.Errorf("%+v", info)
 	}
-	// Capabilities say what the package does: it never grants delegation (ISCReqDelegate is
-	// accepted, not granted) and has no datagram contexts.
-	if info.Capabilities.Has(sspi.CapDelegation) || info.Capabilities.Has(sspi.CapDatagram) {
-		t.Errorf("capabilities %#x claim DELEGATION or DATAGRAM", uint32(info.Capabilities))
+	// Capabilities say what the package does: it delegates (a forwarded TGT) but has no
+	// datagram contexts.
+	if !info.Capabilities.Has(sspi.CapDelegation) || info.Capabilities.Has(sspi.CapDatagram) {
+		t.Errorf("capabilities %#x: want DELEGATION, not DATAGRAM", uint32(info.Capabilities))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/krb5/ccache"
 	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/wiretext"
@@ -17,6 +18,12 @@ import (
 // serverContext is the acceptor's state.
 type serverContext struct {
 	creds *serverCreds
+	// deleg is the TGT the client delegated (ASC_RET_DELEGATE), nil without one.
+	deleg *ccache.CCache
+	// evidence is the client's ticket as it came, for S4U2Proxy (ProxyCredentials).
+	evidence evidenceTicket
+	// dce is set in DCE style while the AP-REP is sent and the client's answer awaited (dce.go).
+	dce *dceWait
 	established
 }
 
@@ -28,6 +35,7 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 // acceptState is what one AP-REQ yields as it is checked, step by step.
 type acceptState struct {
 	req     wire.APReq
+	bare    bool   // the AP-REQ came without GSS framing (DCE style)
 	sname   string // the ticket's service, as sent
 	service string // sname@realm, bounded: it comes from the unauthenticated ticket
 	tkt     wire.EncTicketPart
@@ -47,6 +55,9 @@ type acceptState struct {
 }
 
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
+	if s.dce != nil {
+		return s.readDCEReply(p)
+	}
 	if s.done {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the handshake is over")
 	}
@@ -74,6 +85,9 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	if err := s.openAuthenticator(&st, bp); err != nil {
 		return 0, err
 	}
+	if err := checkDCEFraming(&st); err != nil {
+		return 0, err
+	}
 	if err := s.creds.checkBindings(p, st.ck.bindings); err != nil {
 		return 0, err
 	}
@@ -82,12 +96,15 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		st.principal); err != nil {
 		return 0, err
 	}
-	return s.finish(p, &st, bp)
+	return s.finishDelegating(p, &st, bp)
 }
 
 // readAPReq decodes the framed AP-REQ and applies the policy to the ticket's service.
 func (s *serverContext) readAPReq(in []byte, st *acceptState) error {
 	tokID, msg, err := parseGSSFramed(in)
+	if wire.MessageType(in) == wire.MsgAPReq {
+		tokID, msg, err, st.bare = tokAPReq, in, nil, true
+	}
 	if err != nil {
 		return malformed("AP-REQ token", err)
 	}
@@ -208,7 +225,8 @@ func (s *serverContext) checkAuthenticator(st *acceptState, plain []byte, cr *se
 // choosing an acceptor subkey, and sets up the context.
 func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) (sspi.Status, error) {
 	auth, tkt := &st.auth, &st.tkt
-	mutual := st.ck.flags&gssMutual != 0 || st.req.Options&wire.APOptionMutualRequired != 0
+	dce := st.ck.flags&gssDCEStyle != 0
+	mutual := dce || st.ck.flags&gssMutual != 0 || st.req.Options&wire.APOptionMutualRequired != 0
 	et, keyValue := st.session.EType(), tkt.Key.Value
 	if auth.SubKey != nil && len(auth.SubKey.Value) > 0 {
 		et, keyValue = krbcrypto.EType(auth.SubKey.Type), auth.SubKey.Value
@@ -223,9 +241,9 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 		// An RFC 1964-style (RC4) initiator ignores an acceptor subkey of its own key's
 		// type (MIT's mutual_auth; Windows uses it only in DCE style): send none then,
 		// unless the client offered AES (RFC 4537), whose subkey moves the context to
-		// RFC 4121 tokens, as MIT's acceptor does.
+		// RFC 4121 tokens, as MIT's acceptor does. DCE style always takes the subkey.
 		subType := et
-		if et == krbcrypto.RC4HMAC {
+		if et == krbcrypto.RC4HMAC && !dce {
 			subType = negotiatedEType(auth.AuthData)
 		}
 		sub, seq, err := s.appendAPRep(p, st, subType, bp)
@@ -242,6 +260,7 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 		}
 	}
 	s.setup(key, true, acceptorSK, st.ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
+	s.dceStyle = dce
 	s.identity = sspi.Identity{Package: PackageName, User: st.client, Domain: tkt.CRealm, Principal: st.principal,
 		Server: st.sname + "@" + st.req.Ticket.Realm, Authorization: st.authz, Token: st.token}
 	if st.token != nil {
@@ -249,6 +268,9 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 	}
 	p.Attr = s.granted(st.ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
 	p.Expiry = tkt.EndTime
+	if dce {
+		return s.waitDCE(p, st, sendSeq)
+	}
 	return sspi.OK, nil
 }
 
@@ -300,7 +322,11 @@ func (s *serverContext) appendAPRep(p *sspi.StepParams, st *acceptState, et krbc
 		return nil, 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REP: %v", err)
 	}
 	*bp = buf
-	p.Out = appendGSSFramed(p.Out, tokAPRep, buf[end:])
+	if st.bare {
+		p.Out = append(p.Out, buf[end:]...)
+	} else {
+		p.Out = appendGSSFramed(p.Out, tokAPRep, buf[end:])
+	}
 	return sub, seq, nil
 }
 

@@ -118,6 +118,9 @@ func parseDERLength(b []byte) (n, used int, err error) {
 type gssChecksum struct {
 	bindings [16]byte
 	flags    uint32
+	// deleg is the Deleg field: a KRB-CRED with a forwarded TGT (DlgOpt 1), present only
+	// with gssDeleg. A parsed one aliases the authenticator's plaintext.
+	deleg []byte
 }
 
 const checksumType8003 = 0x8003
@@ -145,14 +148,40 @@ func parseGSSChecksum(b []byte) (gssChecksum, error) {
 	}
 	copy(c.bindings[:], b[4:20])
 	c.flags = binary.LittleEndian.Uint32(b[20:])
-	if c.flags&gssDeleg != 0 && len(b) >= 28 {
-		// DlgOpt and Deleg: a forwarded TGT, which this package does not use.
-		dl := int(binary.LittleEndian.Uint16(b[26:]))
-		if 28+dl > len(b) {
-			return c, errors.New("0x8003 checksum delegation field runs past its end")
-		}
+	if c.flags&gssDeleg == 0 {
+		return c, nil
 	}
+	// RFC 4121 4.1.1: DlgOpt (1), Dlgth and Deleg follow the flags when GSS_C_DELEG_FLAG is
+	// set; extensions may follow them.
+	if len(b) < 28 {
+		// The flag without the field delegates nothing: accept the rest, as MIT does.
+		c.flags &^= gssDeleg
+		return c, nil
+	}
+	if o := binary.LittleEndian.Uint16(b[24:]); o != 1 {
+		return c, fmt.Errorf("0x8003 checksum DlgOpt %d, want 1", o)
+	}
+	dl := int(binary.LittleEndian.Uint16(b[26:]))
+	if 28+dl > len(b) {
+		return c, errors.New("0x8003 checksum delegation field runs past its end")
+	}
+	c.deleg = b[28 : 28+dl]
 	return c, nil
+}
+
+// appendDeleg appends the checksum with its delegation field (RFC 4121 4.1.1: Lgth, Bnd,
+// Flags with GSS_C_DELEG_FLAG, DlgOpt 1, Dlgth, Deleg).
+func (c *gssChecksum) appendDeleg(dst []byte) ([]byte, error) {
+	if len(c.deleg) > 0xffff {
+		return nil, fmt.Errorf("KRB-CRED of %d bytes does not fit the 0x8003 checksum's 16-bit length", len(c.deleg))
+	}
+	var b [24]byte
+	ck := *c
+	ck.flags |= gssDeleg
+	dst = append(dst, ck.put(&b)...)
+	dst = binary.LittleEndian.AppendUint16(dst, 1)
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(c.deleg)))
+	return append(dst, c.deleg...), nil
 }
 
 // framingLen is the length of the InitialContextToken framing (tag, length and OID, no

@@ -142,6 +142,7 @@ func serveFlags() (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&s.clientCA, "client-ca", "", "Schannel: PEM `file` of the CAs whose client certificates are accepted")
 	fs.StringVar(&s.clientAuth, "client-auth", "", "Schannel, with --client-ca: `request` or require a client certificate (default require)")
 	fs.BoolVar(&s.earlyUserAuth, "early-user-auth", false, "rdp: select HYBRID_EX and send the Early User Authorization Result after CredSSP")
+	s.verifier.flags(fs)
 	return fs, o
 }
 
@@ -149,7 +150,7 @@ func cmdServe(args []string, e *env) int {
 	fs, o := serveFlags()
 	pos, help, err := parseFlags(fs, args)
 	if help {
-		printHelp(e.stdout, serveUsage, fs)
+		printHelp(e.stdout, serveUsage+verifierUsage, fs)
 		return exitOK
 	}
 	if err == nil {

@@ -1,6 +1,7 @@
 package testpeers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,9 +58,10 @@ type ADDC struct {
 	Krb5Conf string
 
 	// Provisioned is how long provisioning the template took in this process (zero when a
-	// cached template was used); Started is how long copying it and starting samba took, up
-	// to the KDC, LDAP and DNS ports accepting connections.
-	Provisioned, Started time.Duration
+	// cached template was used); Waited is how long this process waited for another test
+	// binary's DC to stop; Started is how long copying the template and starting samba took,
+	// up to the KDC, LDAP and DNS ports accepting connections.
+	Provisioned, Waited, Started time.Duration
 
 	stop func()
 	out  capBuffer
@@ -251,11 +254,13 @@ func launchADDC(samba string, lifetime time.Duration) (_ *ADDC, err error) {
 	if err != nil {
 		return nil, err
 	}
+	begin := time.Now()
 	lock, err := lockFile(addcLockPath(), lifetime)
 	if err != nil {
 		return nil, err
 	}
-	begin := time.Now()
+	waited := time.Since(begin)
+	begin = time.Now()
 	var cleanups []func()
 	undo := func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -280,7 +285,7 @@ func launchADDC(samba string, lifetime time.Duration) (_ *ADDC, err error) {
 		Realm: ADDCRealm, Domain: ADDCDomain, Addr: ADDCAddr,
 		KDCAddr: net.JoinHostPort(ADDCAddr, "88"), LDAPAddr: net.JoinHostPort(ADDCAddr, "389"),
 		AdminUser: ADDCAdminUser, AdminPassword: ADDCAdminPassword,
-		DomainSID: tmpl.domainSID, Provisioned: provisioned,
+		DomainSID: tmpl.domainSID, Provisioned: provisioned, Waited: waited,
 	}
 	if dialable(d.KDCAddr) {
 		return nil, fmt.Errorf("testpeers: something already serves %s (a DC left running by a killed test binary?); stop it first", d.KDCAddr)
@@ -310,10 +315,31 @@ func launchADDC(samba string, lifetime time.Duration) (_ *ADDC, err error) {
 // addcRunPrefix names the private directories of running DCs under os.TempDir().
 const addcRunPrefix = "gosspi-addc-run-"
 
-// removeStaleRunDirs removes the directories of DCs whose test binary died before Stop;
-// called with the DC lock held, when no DC of ours runs.
+// sambaDaemons are the programs of a DC that removeStaleRunDirs may end.
+var sambaDaemons = map[string]bool{"samba": true, "smbd": true, "winbindd": true, "samba-dcerpcd": true, "samba-bgqd": true}
+
+// removeStaleRunDirs ends the processes and removes the directories of DCs whose test
+// binary died before Stop (a SIGKILL, a panic): called with the DC lock held, when no DC of
+// ours runs, so whatever still runs from a run directory is left over. The kernel kills
+// samba itself with its test binary (Pdeathsig); smbd and winbindd, which samba forks,
+// may outlive it and hold the ports and sockets the next DC needs.
 func removeStaleRunDirs() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), addcRunPrefix+"*"))
+	prefix := filepath.Join(os.TempDir(), addcRunPrefix)
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		// samba renames itself ("samba: root process"), but runs in its directory; smbd
+		// and winbindd name the configuration file.
+		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		cwd, _ := os.Readlink(filepath.Join(p, "cwd"))
+		exe, _ := os.Readlink(filepath.Join(p, "exe"))
+		if !sambaDaemons[filepath.Base(exe)] || !bytes.Contains(cmdline, []byte(prefix)) && !strings.HasPrefix(cwd, prefix) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(p)); err == nil && pid != os.Getpid() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	dirs, _ := filepath.Glob(prefix + "*")
 	for _, d := range dirs {
 		os.RemoveAll(d)
 	}

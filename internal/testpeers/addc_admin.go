@@ -69,36 +69,74 @@ func (d *ADDC) SambaTool(tb testing.TB, args ...string) string {
 	return d.run(tb, "", "samba-tool", append(args, "-s", d.SMBConf)...)
 }
 
+// ADAccount describes a user account for AddAccounts.
+type ADAccount struct {
+	// Name is the sAMAccountName (and the CN, under CN=Users).
+	Name string
+	// Password sets the account's keys (AES and RC4, with the AD salt "SAMDOM.TEST"+Name).
+	// It must satisfy the domain's complexity rules: three of upper case, lower case,
+	// digits and symbols, 7 characters or more.
+	Password string
+	// UPN is the userPrincipalName; empty means Name@samdom.test.
+	UPN string
+	// SPNs are service principal names ("HTTP/web.samdom.test").
+	SPNs []string
+	// Disabled sets ACCOUNTDISABLE.
+	Disabled bool
+	// EncTypes is msDS-SupportedEncryptionTypes (EncTypeRC4 alone: an RC4-only account);
+	// zero leaves it unset.
+	EncTypes int
+	// Attrs are more attributes, as LDIF lines ("accountExpires: 1" for an expired
+	// account, "pwdLastSet: 0" for a password that must be changed).
+	Attrs []string
+}
+
 // AddUser adds an enabled user account (userPrincipalName name@samdom.test) whose password
-// never expires. password must satisfy the domain's complexity rules (three of upper case,
-// lower case, digits, symbols; 7 characters or more).
+// never expires (see ADAccount.Password for the rules).
 func (d *ADDC) AddUser(tb testing.TB, name, password string) {
 	tb.Helper()
-	d.addAccount(tb, name, password, nil)
+	d.AddAccounts(tb, ADAccount{Name: name, Password: password})
 }
 
 // AddService adds a user account for a service, with password (so its keys are known
 // through the AD salt) and the service principal names spns ("HTTP/web.samdom.test").
 func (d *ADDC) AddService(tb testing.TB, account, password string, spns ...string) {
 	tb.Helper()
-	d.addAccount(tb, account, password, spns)
+	d.AddAccounts(tb, ADAccount{Name: account, Password: password, SPNs: spns})
 }
 
-// addAccount adds the account with one ldbmodify, as samba-tool user add would (a Python
-// start-up each is seconds on a loaded machine): the password in unicodePwd (the quoted
-// password in UTF-16LE), from which Samba derives the AES and RC4 keys with the AD salt,
-// and userAccountControl NORMAL_ACCOUNT.
-func (d *ADDC) addAccount(tb testing.TB, name, password string, spns []string) {
+// AddAccounts adds user accounts with one ldbmodify: on a loaded machine each start of a
+// Samba tool costs a second or more (samba-tool, in Python, several). The password goes in
+// unicodePwd (the quoted password in UTF-16LE), from which Samba derives the keys, as
+// samba-tool user add does.
+func (d *ADDC) AddAccounts(tb testing.TB, accounts ...ADAccount) {
 	tb.Helper()
-	if strings.ContainsAny(name, ",=+<>#;\\\"\n") {
-		tb.Fatalf("testpeers: account name %q needs DN escaping; use SambaTool", name)
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "dn: CN=%s,CN=Users,%s\nchangetype: add\nobjectClass: user\nsAMAccountName: %s\n", name, d.BaseDN(), name)
-	fmt.Fprintf(&b, "userPrincipalName: %s@%s\nuserAccountControl: %d\n", name, ADDCDNSDomain, uacNormalAccount)
-	fmt.Fprintf(&b, "unicodePwd:: %s\n", base64.StdEncoding.EncodeToString(utf16le("\""+password+"\"")))
-	for _, spn := range spns {
-		fmt.Fprintf(&b, "servicePrincipalName: %s\n", spn)
+	for _, a := range accounts {
+		if a.Name == "" || strings.ContainsAny(a.Name, ",=+<>#;\\\"\n") {
+			tb.Fatalf("testpeers: account name %q is empty or needs DN escaping; use SambaTool", a.Name)
+		}
+		upn := a.UPN
+		if upn == "" {
+			upn = a.Name + "@" + ADDCDNSDomain
+		}
+		uac := uacNormalAccount
+		if a.Disabled {
+			uac |= uacAccountDisable
+		}
+		fmt.Fprintf(&b, "dn: CN=%s,CN=Users,%s\nchangetype: add\nobjectClass: user\nsAMAccountName: %s\n", a.Name, d.BaseDN(), a.Name)
+		fmt.Fprintf(&b, "userPrincipalName: %s\nuserAccountControl: %d\n", upn, uac)
+		fmt.Fprintf(&b, "unicodePwd:: %s\n", base64.StdEncoding.EncodeToString(utf16le("\""+a.Password+"\"")))
+		for _, spn := range a.SPNs {
+			fmt.Fprintf(&b, "servicePrincipalName: %s\n", spn)
+		}
+		if a.EncTypes != 0 {
+			fmt.Fprintf(&b, "msDS-SupportedEncryptionTypes: %d\n", a.EncTypes)
+		}
+		for _, l := range a.Attrs {
+			b.WriteString(strings.TrimSpace(l) + "\n")
+		}
+		b.WriteString("\n")
 	}
 	d.Ldbmodify(tb, b.String())
 }
@@ -128,35 +166,76 @@ func (d *ADDC) DisableAccount(tb testing.TB, account string) {
 // ExportKeytab writes the current keys of principals (account names, "name$" for computers,
 // or SPNs, without the realm) to a new keytab in Dir and returns its path. An SPN gets its
 // account's keys under the SPN's name, as ktpass makes them: samba-tool exports an SPN of a
-// user account with its RC4 key alone.
+// user account with its RC4 key alone. One samba-tool run exports the whole domain, of which
+// the principals' entries are kept.
 func (d *ADDC) ExportKeytab(tb testing.TB, principals ...string) string {
 	tb.Helper()
 	path := d.nextName("keytab")
+	all := d.nextName("keytab-domain")
+	d.SambaTool(tb, "domain", "exportkeytab", all)
+	owners := d.spnOwners(tb, principals)
 	for _, p := range principals {
-		if !strings.Contains(p, "/") {
-			d.SambaTool(tb, "domain", "exportkeytab", path, "--principal="+p)
-			continue
+		account := p
+		if strings.Contains(p, "/") {
+			account = owners[strings.ToLower(p)]
 		}
-		tmp := d.nextName("keytab-account")
-		d.SambaTool(tb, "domain", "exportkeytab", tmp, "--principal="+d.spnOwner(tb, p))
-		if err := renameKeytab(tmp, path, d.Principal(p)); err != nil {
+		n, err := copyKeytab(all, path, d.Principal(account), d.Principal(p))
+		if err == nil && n == 0 {
+			// Not in the domain's export (not seen with Samba 4.17): ask for it alone.
+			one := d.nextName("keytab-account")
+			d.SambaTool(tb, "domain", "exportkeytab", one, "--principal="+account)
+			n, err = copyKeytab(one, path, d.Principal(account), d.Principal(p))
+		}
+		if err != nil {
 			tb.Fatal(err)
+		}
+		if n == 0 {
+			tb.Fatalf("testpeers: samba-tool exported no key of %s", account)
 		}
 	}
 	return path
 }
 
-// spnOwner returns the sAMAccountName of the account that has the SPN spn.
-func (d *ADDC) spnOwner(tb testing.TB, spn string) string {
+// spnOwners returns the sAMAccountNames of the accounts that have the SPNs among names,
+// keyed by the SPN in lower case.
+func (d *ADDC) spnOwners(tb testing.TB, names []string) map[string]string {
 	tb.Helper()
-	out := d.search(tb, "(servicePrincipalName="+ldapEscape(spn)+")", "sAMAccountName")
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(l, "sAMAccountName: "); ok {
-			return strings.TrimSpace(v)
+	filter := ""
+	for _, n := range names {
+		if strings.Contains(n, "/") {
+			filter += "(servicePrincipalName=" + ldapEscape(n) + ")"
 		}
 	}
-	tb.Fatalf("testpeers: no account has the SPN %q:\n%s", spn, out)
-	return ""
+	owners := map[string]string{}
+	if filter == "" {
+		return owners
+	}
+	out := d.search(tb, "(|"+filter+")", "sAMAccountName", "servicePrincipalName")
+	var account string
+	var spns []string
+	flush := func() {
+		for _, s := range spns {
+			owners[strings.ToLower(s)] = account
+		}
+		account, spns = "", nil
+	}
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "dn: "):
+			flush()
+		case strings.HasPrefix(l, "sAMAccountName: "):
+			account = strings.TrimSpace(strings.TrimPrefix(l, "sAMAccountName: "))
+		case strings.HasPrefix(l, "servicePrincipalName: "):
+			spns = append(spns, strings.TrimSpace(strings.TrimPrefix(l, "servicePrincipalName: ")))
+		}
+	}
+	flush()
+	for _, n := range names {
+		if strings.Contains(n, "/") && owners[strings.ToLower(n)] == "" {
+			tb.Fatalf("testpeers: no account has the SPN %q:\n%s", n, out)
+		}
+	}
+	return owners
 }
 
 // search runs ldbsearch on the DC's database with filter and returns the LDIF it prints.

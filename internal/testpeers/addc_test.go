@@ -36,7 +36,7 @@ func klist(t *testing.T, d *ADDC, args ...string) string {
 // binaries while this package's other tests run.
 func TestADDC(t *testing.T) {
 	d := StartADDC(t)
-	t.Logf("template provisioning %v (0: cached), DC start %v", d.Provisioned, d.Started)
+	t.Logf("template provisioning %v (0: cached), waited %v, DC start %v", d.Provisioned, d.Waited, d.Started)
 	if !strings.HasPrefix(d.DomainSID, "S-1-5-21-") {
 		t.Errorf("DomainSID = %q", d.DomainSID)
 	}
@@ -52,6 +52,9 @@ func TestADDC(t *testing.T) {
 		d.AddUser(t, "tpalice", "Alice-Passw0rd!")
 		if sid := d.UserSID(t, "tpalice"); !strings.HasPrefix(sid, d.DomainSID+"-") {
 			t.Errorf("UserSID = %q, not in domain %s", sid, d.DomainSID)
+		}
+		if out := klist(t, d, "-k", "-e", d.ExportKeytab(t, "tpalice")); !strings.Contains(out, "tpalice@SAMDOM.TEST (aes256-cts-hmac-sha1-96)") {
+			t.Errorf("keytab of a user:\n%s", out)
 		}
 		cc := d.Kinit(t, "tpalice", "Alice-Passw0rd!")
 		out := klist(t, d, "-e", "-c", "FILE:"+cc)
@@ -88,5 +91,40 @@ func TestPeersIgnoreWinbindd(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("Environ lacks _NO_WINBINDD=1: %v", env)
+	}
+}
+
+// TestCopyKeytab: entries of one principal are copied under another name with their key
+// version and key; others and deleted entries (holes) are left out.
+func TestCopyKeytab(t *testing.T) {
+	entry := func(principal string, kvno byte, key string) []byte {
+		name, err := encodePrincipal(principal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := append(name, 0, 0, 0, 1, 0, 0, 0, 0, kvno, 0, 18, 0, byte(len(key)))
+		rec = append(rec, key...)
+		return append([]byte{0, 0, 0, byte(len(rec))}, rec...)
+	}
+	src := append([]byte{5, 2}, entry("svc@R.TEST", 2, "aes-key")...)
+	src = append(src, 0xff, 0xff, 0xff, 0xfc, 9, 9, 9, 9) // a hole of 4 bytes
+	src = append(src, entry("other@R.TEST", 3, "other")...)
+	src = append(src, entry("svc@R.TEST", 2, "rc4-key")...)
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/src", src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := copyKeytab(dir+"/src", dir+"/dst", "svc@R.TEST", "HTTP/web.r.test@R.TEST")
+	if err != nil || n != 2 {
+		t.Fatalf("copied %d, %v", n, err)
+	}
+	got, _ := os.ReadFile(dir + "/dst")
+	want := append([]byte{5, 2}, entry("HTTP/web.r.test@R.TEST", 2, "aes-key")...)
+	want = append(want, entry("HTTP/web.r.test@R.TEST", 2, "rc4-key")...)
+	if string(got) != string(want) {
+		t.Errorf("keytab\n%x\nwant\n%x", got, want)
+	}
+	if _, err := copyKeytab(dir+"/src", dir+"/dst", "svc@R.TEST", "no-realm"); err == nil {
+		t.Error("a principal without a realm was taken")
 	}
 }

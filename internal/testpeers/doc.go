@@ -18,9 +18,9 @@
 // KDC.ServerEnv) to use it.
 //
 // StartHeimdalKDC (and SharedHeimdalKDC) does the same with Heimdal 7.8's kdc and kadmin -l,
-// and HeimdalKDC gives Heimdal's kinit, kgetcred, klist and ktutil; NewHeimdalGSSClient is a
-// GSS-API initiator in Heimdal's libgssapi (a C driver built against the tree, since Debian
-// ships no Heimdal gss-client). Heimdal's packages conflict with MIT's, so scripts/install-
+// and HeimdalKDC gives Heimdal's kinit, kgetcred, klist and ktutil; NewHeimdalGSSClient and
+// NewHeimdalGSSServer are a GSS-API initiator and acceptor in Heimdal's libgssapi (one C
+// driver built against the tree, since Debian ships no Heimdal gss-client or gss-server). Heimdal's packages conflict with MIT's, so scripts/install-
 // peers unpacks their .debs into DefaultHeimdalRoot (or $GOSSPI_HEIMDAL_ROOT) and the
 // programs run from there with LD_LIBRARY_PATH naming its library directory. Heimdal 7.8
 // facts: kdc forks one worker (num-kdc-processes) that exits with the master; keys of the

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/testpeers"
@@ -59,23 +60,25 @@ func domain(t *testing.T) *testpeers.ADDC {
 	d := testpeers.SharedADDC(t)
 	setupOnce.Do(func() {
 		setupErr = "setting up the accounts failed in an earlier test"
-		t.Logf("AD DC: template provisioning %v (0: cached), start %v", d.Provisioned, d.Started)
-		d.AddUser(t, userName, userPass)
-		d.AddUser(t, mixedName, mixedPass)
-		d.AddService(t, svcName, svcPass, svcSPN)
-		d.AddService(t, rc4Name, rc4Pass, rc4SPN)
-		d.SetEncTypes(t, rc4Name, testpeers.EncTypeRC4)
-		d.AddUser(t, disabledName, otherPass)
-		d.DisableAccount(t, disabledName)
-		d.AddUser(t, expiredName, otherPass)
-		// accountExpires is a FILETIME; 1 is the first tick of 1601.
-		d.Ldbmodify(t, "dn: "+d.DN(t, expiredName)+"\nchangetype: modify\nreplace: accountExpires\naccountExpires: 1\n")
-		d.AddUser(t, mustChgName, otherPass)
-		// pwdLastSet 0: the password must be changed at the next logon.
-		d.Ldbmodify(t, "dn: "+d.DN(t, mustChgName)+"\nchangetype: modify\nreplace: pwdLastSet\npwdLastSet: 0\n")
-		d.AddUser(t, upnName, otherPass)
-		d.Ldbmodify(t, "dn: "+d.DN(t, upnName)+"\nchangetype: modify\nreplace: userPrincipalName\nuserPrincipalName: "+upnName+"@"+upnSuffix+"\n")
-		keytabs = map[string]string{svcSPN: d.ExportKeytab(t, svcSPN), rc4SPN: d.ExportKeytab(t, rc4SPN)}
+		begin := time.Now()
+		defer func() {
+			t.Logf("AD DC: template provisioning %v (0: cached), waited for another binary's DC %v, start %v, accounts %v",
+				d.Provisioned, d.Waited, d.Started, time.Since(begin))
+		}()
+		d.AddAccounts(t,
+			testpeers.ADAccount{Name: userName, Password: userPass},
+			testpeers.ADAccount{Name: mixedName, Password: mixedPass},
+			testpeers.ADAccount{Name: svcName, Password: svcPass, SPNs: []string{svcSPN}},
+			testpeers.ADAccount{Name: rc4Name, Password: rc4Pass, SPNs: []string{rc4SPN}, EncTypes: testpeers.EncTypeRC4},
+			testpeers.ADAccount{Name: disabledName, Password: otherPass, Disabled: true},
+			// accountExpires is a FILETIME; 1 is the first tick of 1601.
+			testpeers.ADAccount{Name: expiredName, Password: otherPass, Attrs: []string{"accountExpires: 1"}},
+			// pwdLastSet 0: the password must be changed at the next logon.
+			testpeers.ADAccount{Name: mustChgName, Password: otherPass, Attrs: []string{"pwdLastSet: 0"}},
+			testpeers.ADAccount{Name: upnName, Password: otherPass, UPN: upnName + "@" + upnSuffix},
+		)
+		kt := d.ExportKeytab(t, svcSPN, rc4SPN)
+		keytabs = map[string]string{svcSPN: kt, rc4SPN: kt}
 		setupErr = ""
 	})
 	if setupErr != "" {

@@ -42,7 +42,9 @@ func (c *Client) ServiceTicket(ctx context.Context, server Principal, opts *Tick
 		return nil, err
 	}
 	var options uint32 = wire.KDCOptCanonicalize
-	if opts.Forwardable {
+	// As Windows does, a forwardable TGT gets forwardable service tickets: constrained
+	// delegation (S4U2Proxy) needs the user's ticket to the service to be forwardable.
+	if opts.Forwardable || tgt.Flags&wire.FlagForwardable != 0 {
 		options |= wire.KDCOptForwardable
 	}
 	cr, err := c.chase(ctx, tgt, server, options)
