@@ -26,8 +26,8 @@ const delegSPN = "deleg/localhost"
 var delegOnce sync.Once
 
 // delegKDC is the test binary's MIT KDC with delegSPN and carol added (once), and a
-// keytab holding delegSPN and testSPN. The tests need MIT's: kadmin sets the
-// principals' delegation flags, and MIT's tools read what our code writes.
+// keytab holding delegSPN and testSPN, for the tests in which MIT's tools read what our
+// code writes or MIT's GSS-API delegates (ownDelegKDC for the others).
 func delegKDC(t *testing.T) (*testpeers.KDC, string) {
 	t.Helper()
 	k := testpeers.SharedKDC(t, testpeers.KDCOptions{
@@ -40,6 +40,28 @@ func delegKDC(t *testing.T) (*testpeers.KDC, string) {
 		k.Kadmin(t, "addprinc -pw "+testPassword+"x carol")
 	})
 	return k, k.KeytabFor(t, delegSPN, testSPN)
+}
+
+var ownDelegOnce sync.Once
+
+// ownDelegKDC is delegKDC on getKDC's in-process KDC, for the tests of our client and our
+// server that need no MIT tool: delegSPN marked OK-AS-DELEGATE, carol, and a keytab
+// holding delegSPN and testSPN.
+func ownDelegKDC(t *testing.T) (*testpeers.KDC, string) {
+	t.Helper()
+	k := ownKDC(t)
+	ownDelegOnce.Do(func() {
+		if _, err := k.Server.AddService(delegSPN); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Server.SetOKAsDelegate(delegSPN, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Server.AddUser("carol", testPassword+"x"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return k.KDC, k.KeytabFor(t, delegSPN, testSPN)
 }
 
 // forwardableConf is a copy of the KDC's krb5.conf with forwardable = true, as MIT's
@@ -67,7 +89,7 @@ func delegClient(t *testing.T, k *testpeers.KDC, forwardable, ignoreOK bool) *ss
 // OK-AS-DELEGATE (as on Windows), to any with IgnoreOKAsDelegate (as MIT's -d), and never
 // without a forwardable TGT; ISC_RET_DELEGATE and ASC_RET_DELEGATE say what happened.
 func TestDelegationPolicy(t *testing.T) {
-	k, kt := delegKDC(t)
+	k, kt := ownDelegKDC(t)
 	srvCreds := testServerCreds(t, k, ServerConfig{Keytab: kt})
 	for _, tc := range []struct {
 		name                  string
@@ -325,7 +347,7 @@ func (s *swapForwarder) forwardedTGT(context.Context, string, bool) (*krbclient.
 // ticket instead of a TGT. Each was delegated by our real client with its forwarder
 // swapped; the unmodified client is accepted (TestDelegationPolicy).
 func TestDelegationRefusesOthersTickets(t *testing.T) {
-	k, kt := delegKDC(t)
+	k, kt := ownDelegKDC(t)
 	carolCl, err := krbclient.NewWithPassword(&krbclient.Options{Config: mustConfig(t, k.Krb5Conf), Forwardable: true},
 		krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: []string{"carol"}}, Realm: testRealm}, testPassword+"x")
 	if err != nil {

@@ -1,18 +1,12 @@
 package kerberos
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
-	"github.com/gosspi/sspi/kerberos/kdctest"
 )
 
 const (
@@ -30,19 +24,8 @@ func TestMain(m *testing.M) {
 	hostDNS = noDNS{}
 	code := m.Run()
 	testpeers.StopSharedKDC()
-	if own.kdc != nil {
-		own.kdc.Close()
-		os.RemoveAll(own.k.Dir)
-	}
+	testkdc.StopShared()
 	os.Exit(code)
-}
-
-// own is the test binary's in-process KDC, started by the first getKDC.
-var own struct {
-	once sync.Once
-	kdc  *kdctest.KDC
-	k    *testpeers.KDC
-	err  error
 }
 
 // getKDC returns the test binary's in-process KDC (kerberos/kdctest, issue 15), so that the
@@ -53,57 +36,23 @@ var own struct {
 // MIT's behaviour use getMITKDC.
 func getKDC(t *testing.T) *testpeers.KDC {
 	t.Helper()
-	own.once.Do(func() { own.k, own.err = startOwnKDC() })
-	if own.err != nil {
-		t.Fatal(own.err)
-	}
-	return own.k
+	return ownKDC(t).KDC
 }
 
-func startOwnKDC() (*testpeers.KDC, error) {
-	kdc, err := kdctest.New(&kdctest.Options{Realm: testRealm})
-	if err != nil {
-		return nil, err
-	}
-	own.kdc = kdc
-	var random [16]byte
-	rand.Read(random[:])
-	for user, pw := range map[string]string{testUser: testPassword, "bob": hex.EncodeToString(random[:])} {
-		if err := kdc.AddUser(user, pw); err != nil {
-			return nil, err
-		}
-	}
-	for _, spn := range []string{testSPN, otherSPN} {
-		if _, err := kdc.AddService(spn); err != nil {
-			return nil, err
-		}
-	}
-	dir, err := os.MkdirTemp("", "kerberos-kdctest-")
-	if err != nil {
-		return nil, err
-	}
-	k := &testpeers.KDC{Realm: testRealm, Dir: dir, Krb5Conf: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "krb5.keytab")}
-	_, port, _ := strings.Cut(kdc.Addr(), ":")
-	k.Port, _ = strconv.Atoi(port)
-	if err := kdc.WriteConfig(k.Krb5Conf); err != nil {
-		return nil, err
-	}
-	if err := kdc.WriteKeytab(k.Keytab); err != nil {
-		return nil, err
-	}
-	return k, nil
+func ownKDC(t *testing.T) *testkdc.KDC {
+	t.Helper()
+	return testkdc.Shared(t, testpeers.KDCOptions{
+		Realm:    testRealm,
+		Users:    map[string]string{testUser: testPassword, "bob": ""},
+		Services: []string{testSPN, otherSPN},
+	})
 }
 
 // ownKeytab writes the keys of principals of getKDC's KDC (a client keytab for bob) to a
 // new keytab and returns its path.
 func ownKeytab(t *testing.T, principals ...string) string {
 	t.Helper()
-	getKDC(t)
-	path := filepath.Join(t.TempDir(), "client.keytab")
-	if err := own.kdc.WriteKeytab(path, principals...); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return ownKDC(t).KeytabFor(t, principals...)
 }
 
 // getMITKDC returns the test binary's loopback MIT KDC (testpeers.SharedKDC): alice with

@@ -27,7 +27,9 @@
 // Server.MaxPending, a capacity sized by memory; further clients wait in the listener's
 // backlog. Server.Shutdown finishes the handshakes in flight within Server.DrainTimeout
 // and then cuts them. Each connection gets one log line (log/slog): remote address,
-// package, identity, attributes, durations, and the SEC_E status and cause of a failure.
+// package, identity, attributes, the authorization data (Identity.Authorization; with a
+// PAC the user's SID, the group count and the first 16 group SIDs), durations, and the
+// SEC_E status and cause of a failure.
 // No token, key, hash or password is logged.
 //
 // # Framing "sspi": the Windows SDK sample

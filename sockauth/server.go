@@ -730,6 +730,31 @@ func cause(err error) string {
 	return err.Error()
 }
 
+// maxLoggedGroups bounds the group SIDs a session's log line lists; its "groups" count
+// says how many there are.
+const maxLoggedGroups = 16
+
+// authzAttrs says in the log line what the server learned about the client beyond its
+// name (Identity.Authorization): for a PAC with logon information (or a domain
+// verifier's answer) the user's SID, the number of groups and the first maxLoggedGroups
+// group SIDs; otherwise why there are none: no PAC, a PAC without logon information, or a
+// package (NTLM against an account store, Schannel) that carries no groups.
+func authzAttrs(id sspi.Identity) []slog.Attr {
+	attrs := []slog.Attr{slog.String("authorization", id.Authorization.String())}
+	if id.UserSID == "" {
+		return attrs
+	}
+	groups := id.GroupSIDs()
+	attrs = append(attrs, slog.String("sid", id.UserSID), slog.Int("groups", len(groups)))
+	if len(groups) > maxLoggedGroups {
+		groups = groups[:maxLoggedGroups]
+	}
+	if len(groups) > 0 {
+		attrs = append(attrs, slog.Any("group_sids", groups))
+	}
+	return attrs
+}
+
 // logConn writes the connection's one log line. It names the package, the identity and
 // the attributes, or the status and cause of the failure; never a token, key or password.
 func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err error) {
@@ -741,17 +766,14 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 	if !lg.Enabled(context.Background(), level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
+	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs, slog.String("remote", c.nc.RemoteAddr().String()), slog.String("framing", s.Framing.String()))
 	if c.ctx != nil {
 		attrs = append(attrs,
 			slog.String("package", c.pkg),
 			slog.String("identity", wiretext.Name(c.id.Principal)),
 			slog.String("attributes", c.attrs.Format(true)))
-		if c.id.UserSID != "" {
-			// A PAC or a domain controller vouched for the client's SID and groups.
-			attrs = append(attrs, slog.String("sid", c.id.UserSID), slog.Int("groups", len(c.id.GroupSIDs())))
-		}
+		attrs = append(attrs, authzAttrs(c.id)...)
 		if c.id.Server != "" {
 			// The key that accepted the client (Kerberos): which service it reached.
 			attrs = append(attrs, slog.String("service", wiretext.Name(c.id.Server)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/httpauth"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
@@ -20,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testpeers.StopSharedKDC()
+	testkdc.StopShared()
 	os.Exit(code)
 }
 
@@ -126,11 +127,11 @@ func TestWrongPassword(t *testing.T) {
 	}
 }
 
-// TestKerberos: with a ticket from an MIT KDC for HTTP/localhost, as Negotiate (SPNEGO)
+// TestKerberos: with a ticket from an in-process KDC for HTTP/localhost, as Negotiate (SPNEGO)
 // and as a bare Kerberos token under the Negotiate scheme, sealed with RFC 4121 Wrap
 // tokens; the endpoint's AP-REP authenticates it to the Transport.
 func TestKerberos(t *testing.T) {
-	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"HTTP/localhost"}})
+	kdc := testkdc.Shared(t, testpeers.KDCOptions{Services: []string{"HTTP/localhost"}})
 	ccfg := &kerberos.ClientConfig{Principal: kdc.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: kdc.Krb5Conf}
 	for _, tt := range []struct {
 		pkg      string

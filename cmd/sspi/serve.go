@@ -65,7 +65,10 @@ memory, or in --replay-cache FILE so that a restarted server still refuses them 
 server at a time per file).
 
 One line is logged per connection, on standard error: who connected, the package, the
-attributes granted and how long it took, or the SEC_E status and why it failed.
+attributes granted, what the server learned beyond the name ("authorization": for a
+Kerberos ticket with a PAC the user's SID, the number of groups and up to 16 group SIDs;
+otherwise why there are none: no PAC, a PAC without logon information, or a package such
+as NTLM that carries no groups) and how long it took, or the SEC_E status and why it failed.
 Passwords, hashes and keys are never logged. Stop the server with Ctrl-C or SIGTERM:
 handshakes in progress are given --drain-timeout to finish, then cut (and logged).
 

@@ -8,7 +8,9 @@
 // 127.0.0.1 only, runs under a time-out, and is stopped by the test's Cleanup. Peers come from
 // Debian's packages (scripts/install-peers installs them all). When one is missing the test is
 // skipped with the name of the package to install, or fails when SSPI_INTEROP=require, as in CI,
-// so a missing peer can never pass silently there.
+// so a missing peer can never pass silently there. SSPI_INTEROP=none reports every peer
+// missing, as on a machine without them. A test that needs a KDC but not MIT's uses
+// internal/testkdc's in-process one, which is always there.
 //
 // StartKDC (and SharedKDC, one per test binary) runs a throw-away MIT KDC on a loopback port
 // with a fresh database: users with passwords, service principals in a keytab, kinit into a
