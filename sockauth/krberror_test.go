@@ -69,7 +69,7 @@ func TestKerberosKRBErrorToClient(t *testing.T) {
 		f   Framing
 	}{{"Kerberos", FramingSSPI}, {"Kerberos", FramingGSS}, {"Negotiate", FramingSSPI}, {"Negotiate", FramingGSS}} {
 		t.Run(tc.pkg+"/"+tc.f.String(), func(t *testing.T) {
-			ccred := krbClientCreds(t, k, tc.pkg, testpeers.KDCPassword)
+			ccred := krbClientCreds(t, k, tc.pkg, testpeers.KDCUser, testpeers.KDCPassword)
 			f := tc.f
 			srv := startServer(t, &Server{Credentials: skewedServerCreds(t, k, tc.pkg), Framing: f})
 			c, err := (&Client{Credentials: ccred, Framing: f, Target: testpeers.KDCService}).Dial(testCtx(t), srv.Addr)
