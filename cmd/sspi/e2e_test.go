@@ -13,12 +13,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testpeers"
 )
 
 // The end-to-end tests run this test binary as the sspi command (TestMain sends it to
@@ -55,31 +55,13 @@ func cmdEnv(extra ...string) []string {
 	return append(append(out, "SSPI_TEST_MAIN=1", "GORACE="+gorace), extra...)
 }
 
-// syncBuffer is a bytes.Buffer safe for a child's output and the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // served is a running `sspi serve`.
 type served struct {
 	cmd            *exec.Cmd
 	addr           string
 	mechanisms     string // what the start-up line says can authenticate a client
 	user, password string // the ephemeral account, if one was made
-	stderr         *syncBuffer
+	stderr         *testpeers.SyncBuffer
 	done           chan error
 }
 
@@ -93,7 +75,7 @@ func startServe(t *testing.T, args ...string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &served{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &served{cmd: cmd, stderr: &testpeers.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -398,7 +380,7 @@ func TestServeUnusableKeytab(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)...)
 		cmd.Env = cmdEnv()
-		var errb syncBuffer
+		var errb testpeers.SyncBuffer
 		cmd.Stderr = &errb
 		stdout, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
