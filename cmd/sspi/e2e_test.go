@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
-	"github.com/gosspi/sspi/internal/testpeers"
 )
 
 // The end-to-end tests run this test binary as the sspi command (TestMain sends it to
@@ -61,7 +60,7 @@ type served struct {
 	addr           string
 	mechanisms     string // what the start-up line says can authenticate a client
 	user, password string // the ephemeral account, if one was made
-	stderr         *testpeers.SyncBuffer
+	stderr         *syncBuffer
 	done           chan error
 }
 
@@ -75,7 +74,7 @@ func startServe(t *testing.T, args ...string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &served{cmd: cmd, stderr: &testpeers.SyncBuffer{}, done: make(chan error, 1)}
+	s := &served{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -393,7 +392,7 @@ func TestServeUnusableKeytab(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)...)
 		cmd.Env = cmdEnv()
-		var errb testpeers.SyncBuffer
+		var errb syncBuffer
 		cmd.Stderr = &errb
 		stdout, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {

@@ -21,6 +21,9 @@ import (
 // that its log says why), not a guess at SEC_E_LOGON_DENIED; the framing to use when the
 // server's first bytes show it; and never a wait for the time-out.
 
+// syncBuffer takes a child's output while the test reads it.
+type syncBuffer = testpeers.SyncBuffer
+
 // testServer is a sockauth server in this process with an ephemeral NTLM account, logging
 // to a buffer.
 type testServer struct {
