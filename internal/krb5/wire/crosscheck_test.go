@@ -26,11 +26,9 @@ func TestCrossCheckGokrb5(t *testing.T) {
 }
 
 func crossCheckAPReq(t *testing.T) {
-	b := readRecording(t, "mit-ap-req.der")
 	var ours APReq
 	var theirs gkmessages.APReq
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "mit-ap-req.der", &ours, &theirs)
 	if got := flagsOf(theirs.APOptions.Bytes); got != ours.Options {
 		t.Errorf("ap-options %#x vs %#x", ours.Options, got)
 	}
@@ -39,11 +37,9 @@ func crossCheckAPReq(t *testing.T) {
 }
 
 func crossCheckASReq(t *testing.T) {
-	b := readRecording(t, "mit-as-req.der")
 	var ours KDCReq
 	var theirs gkmessages.ASReq
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "mit-as-req.der", &ours, &theirs)
 	if ours.Body.Nonce != uint32(theirs.ReqBody.Nonce) || ours.Body.Realm != theirs.ReqBody.Realm ||
 		len(ours.Body.ETypes) != len(theirs.ReqBody.EType) || len(ours.PAData) != len(theirs.PAData) {
 		t.Errorf("AS-REQ body differs")
@@ -62,11 +58,9 @@ func crossCheckASReq(t *testing.T) {
 }
 
 func crossCheckTGSReq(t *testing.T) {
-	b := readRecording(t, "gokrb5-tgs-req.der")
 	var ours KDCReq
 	var theirs gkmessages.TGSReq
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "gokrb5-tgs-req.der", &ours, &theirs)
 	if ours.Body.Nonce != uint32(theirs.ReqBody.Nonce) {
 		t.Errorf("nonce differs")
 	}
@@ -74,11 +68,9 @@ func crossCheckTGSReq(t *testing.T) {
 }
 
 func crossCheckEncTGSRepPart(t *testing.T) {
-	b := readRecording(t, "mit-enc-tgs-rep-part.der")
 	var ours EncKDCRepPart
 	var theirs gkmessages.EncKDCRepPart
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "mit-enc-tgs-rep-part.der", &ours, &theirs)
 	if ours.Nonce != uint32(theirs.Nonce) || ours.Key.Type != theirs.Key.KeyType || string(ours.Key.Value) != string(theirs.Key.KeyValue) ||
 		ours.Flags != flagsOf(theirs.Flags.Bytes) || ours.SRealm != theirs.SRealm {
 		t.Errorf("EncTGSRepPart differs")
@@ -89,11 +81,9 @@ func crossCheckEncTGSRepPart(t *testing.T) {
 }
 
 func crossCheckKRBError(t *testing.T) {
-	b := readRecording(t, "mit-krb-error-preauth-required.der")
 	var ours KRBError
 	var theirs gkmessages.KRBError
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "mit-krb-error-preauth-required.der", &ours, &theirs)
 	if ours.Code != theirs.ErrorCode || string(ours.EData) != string(theirs.EData) || ours.Realm != theirs.Realm || int(ours.SUsec) != theirs.Susec {
 		t.Errorf("KRB-ERROR differs")
 	}
@@ -101,11 +91,9 @@ func crossCheckKRBError(t *testing.T) {
 }
 
 func crossCheckAuthenticator(t *testing.T) {
-	b := readRecording(t, "mit-authenticator.der")
 	var ours Authenticator
 	var theirs gktypes.Authenticator
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "mit-authenticator.der", &ours, &theirs)
 	if ours.CRealm != theirs.CRealm || int(ours.CUsec) != theirs.Cusec || ours.SeqNumber != uint32(theirs.SeqNumber) ||
 		ours.Checksum.Type != theirs.Cksum.CksumType || string(ours.Checksum.Value) != string(theirs.Cksum.Checksum) ||
 		string(ours.SubKey.Value) != string(theirs.SubKey.KeyValue) {
@@ -115,11 +103,9 @@ func crossCheckAuthenticator(t *testing.T) {
 }
 
 func crossCheckEncTicketPart(t *testing.T) {
-	b := readRecording(t, "mit-enc-ticket-part.der")
 	var ours EncTicketPart
 	var theirs gkmessages.EncTicketPart
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "mit-enc-ticket-part.der", &ours, &theirs)
 	if ours.Flags != flagsOf(theirs.Flags.Bytes) || string(ours.Key.Value) != string(theirs.Key.KeyValue) ||
 		ours.CRealm != theirs.CRealm || len(ours.AuthData) != len(theirs.AuthorizationData) {
 		t.Errorf("EncTicketPart differs")
@@ -128,11 +114,9 @@ func crossCheckEncTicketPart(t *testing.T) {
 }
 
 func crossCheckKRBCred(t *testing.T) {
-	b := readRecording(t, "mit-krb-cred.der")
 	var ours KRBCred
 	var theirs gkmessages.KRBCred
-	must(t, ours.Unmarshal(b))
-	must(t, theirs.Unmarshal(b))
+	decodeBoth(t, "mit-krb-cred.der", &ours, &theirs)
 	if len(ours.Tickets) != len(theirs.Tickets) {
 		t.Fatalf("tickets differ")
 	}
@@ -193,6 +177,14 @@ func sameTicket(t *testing.T, what string, ours Ticket, theirs gkmessages.Ticket
 	}
 	sameName(t, what+" sname", ours.SName, theirs.SName)
 	sameEnc(t, what+" enc-part", ours.EncPart, theirs.EncPart)
+}
+
+// decodeBoth decodes the recording file with our decoder and gokrb5's.
+func decodeBoth(t *testing.T, file string, ours message, theirs interface{ Unmarshal([]byte) error }) {
+	t.Helper()
+	b := readRecording(t, file)
+	must(t, ours.Unmarshal(b))
+	must(t, theirs.Unmarshal(b))
 }
 
 func flagsOf(b []byte) uint32 {
