@@ -382,15 +382,7 @@ func gssToOurs(t *testing.T, pw string, gopts testpeers.GSSPeerOptions, cfg Serv
 // micPresent reports whether the AUTHENTICATE auth announces a MIC (MsvAvFlags).
 func micPresent(t *testing.T, auth []byte) bool {
 	t.Helper()
-	a, err := ntlmssp.ParseAuthenticate(auth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, err := ntlmssp.ParseNTLMv2Response(a.NtChallengeResponse)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, _ := blob.AVPairs.Flags()
+	f, _ := blobOf(t, auth).Flags()
 	return f&ntlmssp.AvFlagMICPresent != 0
 }
 
