@@ -337,15 +337,7 @@ func removeStaleRunDirs() {
 
 func (d *ADDC) writeKrb5Conf() error {
 	d.Krb5Conf = filepath.Join(d.Dir, "krb5.conf")
-	conf := fmt.Sprintf(`[libdefaults]
-	default_realm = %[1]s
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	dns_canonicalize_hostname = false
-	rdns = false
-	udp_preference_limit = 1
-	allow_rc4 = true
-[realms]
+	conf := clientLibdefaults(d.Realm, "\tallow_rc4 = true\n") + fmt.Sprintf(`[realms]
 	%[1]s = {
 		kdc = %[2]s
 		admin_server = %[3]s

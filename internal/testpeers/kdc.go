@@ -255,20 +255,13 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	if opts.AllowWeakSessionKeys {
 		weak = "\tallow_rc4 = true\n\tallow_des3 = true\n"
 	}
-	conf := fmt.Sprintf(`[libdefaults]
-	default_realm = %[1]s
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	dns_canonicalize_hostname = false
-	rdns = false
-	udp_preference_limit = 1
-%[3]s[realms]
+	conf := clientLibdefaults(opts.Realm, weak) + fmt.Sprintf(`[realms]
 	%[1]s = {
 		kdc = 127.0.0.1:%[2]d
 	}
 [domain_realm]
 	localhost = %[1]s
-`, opts.Realm, port, weak)
+`, opts.Realm, port)
 	kdcConf := fmt.Sprintf(`[kdcdefaults]
 	kdc_listen = 127.0.0.1:%[2]d
 	kdc_tcp_listen = 127.0.0.1:%[2]d
@@ -333,6 +326,20 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 		return nil, err
 	}
 	return k, nil
+}
+
+// clientLibdefaults is the [libdefaults] of a peer's client krb5.conf: realm by default,
+// no DNS look-ups or reverse look-ups (the host's resolver is not the test's), TCP only,
+// and then extra, lines of its own.
+func clientLibdefaults(realm, extra string) string {
+	return fmt.Sprintf(`[libdefaults]
+	default_realm = %s
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	dns_canonicalize_hostname = false
+	rdns = false
+	udp_preference_limit = 1
+`, realm) + extra
 }
 
 // serveKDC starts a KDC's cmd (see serveDaemon) and waits up to 10 s until ready; its stop
