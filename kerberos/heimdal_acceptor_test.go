@@ -19,11 +19,7 @@ import (
 func TestHeimdalGSSServer(t *testing.T) {
 	k, keytab, _ := getHeimdal(t)
 	cc := acquire(t, sspi.CredOutbound, &kerberos.ClientConfig{Principal: hUser + "@" + hRealm, Password: hPassword, Config: k.Krb5Conf})
-	cases := append(heimdalEnctypeServices, struct {
-		spn, enctype string
-		keyLen       int
-		weak         bool
-	}{hService, "all", 32, false})
+	cases := heimdalServices()
 	for _, tc := range cases {
 		t.Run(tc.enctype, func(t *testing.T) {
 			srv := testpeers.NewHeimdalGSSServer(t, k, keytab)

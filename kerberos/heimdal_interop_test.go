@@ -28,16 +28,25 @@ const (
 // one is encrypted in that enctype, and the session key Heimdal picks for it is of that
 // enctype too (the strongest the client asks for and the service has); keyLen is the
 // session key's length.
-var heimdalEnctypeServices = []struct {
-	spn, enctype string
-	keyLen       int
-	weak         bool
-}{
+var heimdalEnctypeServices = []heimdalService{
 	{"aes256sha1/localhost", "aes256-cts-hmac-sha1-96", 32, false},
 	{"aes128sha1/localhost", "aes128-cts-hmac-sha1-96", 16, false},
 	{"aes256sha384/localhost", "aes256-cts-hmac-sha384-192", 32, false},
 	{"aes128sha256/localhost", "aes128-cts-hmac-sha256-128", 16, false},
 	{"rc4/localhost", "arcfour-hmac-md5", 16, true},
+}
+
+// heimdalService is a service principal of the Heimdal KDC, the enctypes of its keys, and
+// the length of the session key a ticket for it carries; weak is RC4.
+type heimdalService struct {
+	spn, enctype string
+	keyLen       int
+	weak         bool
+}
+
+// heimdalServices are heimdalEnctypeServices and hService, which has keys of every enctype.
+func heimdalServices() []heimdalService {
+	return append(append([]heimdalService(nil), heimdalEnctypeServices...), heimdalService{hService, "all", 32, false})
 }
 
 // sha2User has only RFC 8009 keys, whose salt Heimdal makes random: a client that does not
@@ -209,11 +218,7 @@ func TestHeimdalEnctypes(t *testing.T) {
 	k, keytab, _ := getHeimdal(t)
 	cc := acquire(t, sspi.CredOutbound, &kerberos.ClientConfig{Principal: hUser + "@" + hRealm, Password: hPassword, Config: k.Krb5Conf})
 	sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytab})
-	cases := append(heimdalEnctypeServices, struct {
-		spn, enctype string
-		keyLen       int
-		weak         bool
-	}{hService, "all", 32, false})
+	cases := heimdalServices()
 	for _, tc := range cases {
 		t.Run(tc.enctype, func(t *testing.T) {
 			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn, Req: sspi.DefaultClientReq | sspi.ISCReqMutualAuth})
@@ -317,11 +322,7 @@ func TestHeimdalGSSClient(t *testing.T) {
 	sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytab})
 	const flags = testpeers.GSSMutualFlag | testpeers.GSSIntegFlag | testpeers.GSSConfFlag |
 		testpeers.GSSSequenceFlag | testpeers.GSSReplayFlag
-	cases := append(heimdalEnctypeServices, struct {
-		spn, enctype string
-		keyLen       int
-		weak         bool
-	}{hService, "all", 32, false})
+	cases := heimdalServices()
 	for _, tc := range cases {
 		t.Run(tc.enctype, func(t *testing.T) {
 			cli := testpeers.NewHeimdalGSSClient(t, k, ccache, strings.Replace(tc.spn, "/", "@", 1), flags)
