@@ -48,37 +48,7 @@ func TestWinRMKerberos(t *testing.T) {
 	}
 
 	for _, body := range [][]byte{[]byte(soapCreate), bytes.Repeat([]byte("y"), 70000)} {
-		enc, ct, err := EncryptWinRMBody(client, body, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := `multipart/encrypted;protocol="application/HTTP-Kerberos-session-encrypted";boundary="Encrypted Boundary"`; ct != want {
-			t.Fatalf("Content-Type %q", ct)
-		}
-		parts, err := ParseWinRMBody(enc, ct)
-		if err != nil || len(parts) != 1 {
-			t.Fatalf("%d parts, %v", len(parts), err)
-		}
-		p := parts[0]
-		if p.SigLength != sz.SecurityTrailer || len(p.Sealed) != len(body) {
-			t.Fatalf("signature %d bytes (trailer %d), sealed %d bytes for %d", p.SigLength, sz.SecurityTrailer, len(p.Sealed), len(body))
-		}
-		// RFC 4121 4.2.6.2: TOK_ID 05 04, flags with Sealed (2), filler FF.
-		if h := p.Signature; h[0] != 5 || h[1] != 4 || h[2]&2 == 0 || h[3] != 0xff {
-			t.Fatalf("not a sealed Wrap token header: % x", h[:16])
-		}
-		got, _, err := DecryptWinRMBody(server, enc, ct)
-		if err != nil || !bytes.Equal(got, body) {
-			t.Fatalf("round trip: %v", err)
-		}
-		// The Negotiate scheme's name for the same framing, and back.
-		enc, ct, err = EncryptWinRMBodyAs(server, WinRMProtocolSPNEGO, body, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, _, err = DecryptWinRMBody(client, enc, ct); err != nil || !bytes.Equal(got, body) {
-			t.Fatalf("back: %v", err)
-		}
+		checkWinRMKerberosBody(t, client, server, sz, body)
 	}
 	// A replayed body is refused: each body uses the next sequence number.
 	enc, ct, _ := EncryptWinRMBody(client, []byte(soapCreate), "")
@@ -89,5 +59,42 @@ func TestWinRMKerberos(t *testing.T) {
 		t.Fatal("a replayed body was accepted")
 	} else {
 		t.Logf("replay: %v", err)
+	}
+}
+
+// checkWinRMKerberosBody seals body with the client's context in Windows' layout, checks
+// the layout, opens it with the server's, and goes back under the Negotiate scheme's name.
+func checkWinRMKerberosBody(t *testing.T, client, server *sspi.Context, sz sspi.Sizes, body []byte) {
+	t.Helper()
+	enc, ct, err := EncryptWinRMBody(client, body, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `multipart/encrypted;protocol="application/HTTP-Kerberos-session-encrypted";boundary="Encrypted Boundary"`; ct != want {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	parts, err := ParseWinRMBody(enc, ct)
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("%d parts, %v", len(parts), err)
+	}
+	p := parts[0]
+	if p.SigLength != sz.SecurityTrailer || len(p.Sealed) != len(body) {
+		t.Fatalf("signature %d bytes (trailer %d), sealed %d bytes for %d", p.SigLength, sz.SecurityTrailer, len(p.Sealed), len(body))
+	}
+	// RFC 4121 4.2.6.2: TOK_ID 05 04, flags with Sealed (2), filler FF.
+	if h := p.Signature; h[0] != 5 || h[1] != 4 || h[2]&2 == 0 || h[3] != 0xff {
+		t.Fatalf("not a sealed Wrap token header: % x", h[:16])
+	}
+	got, _, err := DecryptWinRMBody(server, enc, ct)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("round trip: %v", err)
+	}
+	// The Negotiate scheme's name for the same framing, and back.
+	enc, ct, err = EncryptWinRMBodyAs(server, WinRMProtocolSPNEGO, body, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err = DecryptWinRMBody(client, enc, ct); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("back: %v", err)
 	}
 }

@@ -28,16 +28,25 @@ const (
 // one is encrypted in that enctype, and the session key Heimdal picks for it is of that
 // enctype too (the strongest the client asks for and the service has); keyLen is the
 // session key's length.
-var heimdalEnctypeServices = []struct {
-	spn, enctype string
-	keyLen       int
-	weak         bool
-}{
+var heimdalEnctypeServices = []heimdalService{
 	{"aes256sha1/localhost", "aes256-cts-hmac-sha1-96", 32, false},
 	{"aes128sha1/localhost", "aes128-cts-hmac-sha1-96", 16, false},
 	{"aes256sha384/localhost", "aes256-cts-hmac-sha384-192", 32, false},
 	{"aes128sha256/localhost", "aes128-cts-hmac-sha256-128", 16, false},
 	{"rc4/localhost", "arcfour-hmac-md5", 16, true},
+}
+
+// heimdalService is a service principal of the Heimdal KDC, the enctypes of its keys, and
+// the length of the session key a ticket for it carries; weak is RC4.
+type heimdalService struct {
+	spn, enctype string
+	keyLen       int
+	weak         bool
+}
+
+// heimdalServices are heimdalEnctypeServices and hService, which has keys of every enctype.
+func heimdalServices() []heimdalService {
+	return append(append([]heimdalService(nil), heimdalEnctypeServices...), heimdalService{hService, "all", 32, false})
 }
 
 // sha2User has only RFC 8009 keys, whose salt Heimdal makes random: a client that does not
@@ -209,11 +218,7 @@ func TestHeimdalEnctypes(t *testing.T) {
 	k, keytab, _ := getHeimdal(t)
 	cc := acquire(t, sspi.CredOutbound, &kerberos.ClientConfig{Principal: hUser + "@" + hRealm, Password: hPassword, Config: k.Krb5Conf})
 	sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytab})
-	cases := append(heimdalEnctypeServices, struct {
-		spn, enctype string
-		keyLen       int
-		weak         bool
-	}{hService, "all", 32, false})
+	cases := heimdalServices()
 	for _, tc := range cases {
 		t.Run(tc.enctype, func(t *testing.T) {
 			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn, Req: sspi.DefaultClientReq | sspi.ISCReqMutualAuth})
@@ -317,36 +322,13 @@ func TestHeimdalGSSClient(t *testing.T) {
 	sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytab})
 	const flags = testpeers.GSSMutualFlag | testpeers.GSSIntegFlag | testpeers.GSSConfFlag |
 		testpeers.GSSSequenceFlag | testpeers.GSSReplayFlag
-	cases := append(heimdalEnctypeServices, struct {
-		spn, enctype string
-		keyLen       int
-		weak         bool
-	}{hService, "all", 32, false})
+	cases := heimdalServices()
 	for _, tc := range cases {
 		t.Run(tc.enctype, func(t *testing.T) {
 			cli := testpeers.NewHeimdalGSSClient(t, k, ccache, strings.Replace(tc.spn, "/", "@", 1), flags)
 			srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
 			defer srv.Close()
-			var in []byte
-			legs := 0
-			for !cli.Established() || !srv.Established() {
-				if legs++; legs > 4 {
-					t.Fatal("handshake did not finish")
-				}
-				out, _, err := cli.Step(in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(out) == 0 {
-					break
-				}
-				if in, err = srv.Step(out); err != nil {
-					t.Fatalf("our acceptor: %v", err)
-				}
-			}
-			if !cli.Established() || !srv.Established() {
-				t.Fatalf("not established: Heimdal %v, ours %v", cli.Established(), srv.Established())
-			}
+			heimdalHandshake(t, cli, srv)
 			if cli.Flags&testpeers.GSSMutualFlag == 0 || cli.Mech != "2a864886f712010202" {
 				t.Errorf("Heimdal's context: flags %#x, mech %s", cli.Flags, cli.Mech)
 			}
@@ -370,38 +352,32 @@ func TestHeimdalGSSClient(t *testing.T) {
 				}
 				return
 			}
-			msg := []byte("from Heimdal's gss_wrap to our Unwrap, and back")
-			tok, err := cli.Wrap(msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, err := srv.Unwrap(tok); err != nil || !bytes.Equal(got, msg) {
-				t.Fatalf("our Unwrap of Heimdal's token: %q %v", got, err)
-			}
-			tok, err = srv.Wrap(msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, sealed, err := cli.Unwrap(tok); err != nil || !sealed || !bytes.Equal(got, msg) {
-				t.Fatalf("Heimdal's gss_unwrap of our token: %q sealed %v, %v", got, sealed, err)
-			}
-			mic, err := cli.GetMIC(msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := srv.Verify(msg, mic); err != nil {
-				t.Errorf("our Verify of Heimdal's MIC: %v", err)
-			}
-			if err := srv.Verify(append([]byte("x"), msg...), mic); !errors.Is(err, sspi.ErrMessageAltered) {
-				t.Errorf("our Verify of Heimdal's MIC over another message: %v", err)
-			}
-			sig, err := srv.Sign(msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cli.VerifyMIC(msg, sig); err != nil {
-				t.Errorf("Heimdal's gss_verify_mic of our MIC: %v", err)
-			}
+			heimdalMessages(t, srv, cli)
 		})
+	}
+}
+
+// heimdalHandshake runs Heimdal's initiator cli against our acceptor srv to the end.
+func heimdalHandshake(t *testing.T, cli *testpeers.HeimdalGSSClient, srv *sspi.ServerContext) {
+	t.Helper()
+	var in []byte
+	legs := 0
+	for !cli.Established() || !srv.Established() {
+		if legs++; legs > 4 {
+			t.Fatal("handshake did not finish")
+		}
+		out, _, err := cli.Step(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) == 0 {
+			break
+		}
+		if in, err = srv.Step(out); err != nil {
+			t.Fatalf("our acceptor: %v", err)
+		}
+	}
+	if !cli.Established() || !srv.Established() {
+		t.Fatalf("not established: Heimdal %v, ours %v", cli.Established(), srv.Established())
 	}
 }

@@ -34,58 +34,74 @@ func TestCFXMatchesInternalGSS(t *testing.T) {
 			for _, n := range []int{0, 1, 15, 16, 17, 100, 1024} {
 				msg := make([]byte, n)
 				rand.Read(msg)
-				// MIC: deterministic, so byte for byte.
-				seq := old.sendSeq
-				mic, err := old.getMIC(msg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if ours := newIni.AppendMIC(nil, seq, msg); !bytes.Equal(ours, mic) {
-					t.Fatalf("etype %d n=%d: MIC %x, cfx %x", e, n, ours, mic)
-				}
-				if _, err := newAcc.VerifyMIC(mic, msg); err != nil {
-					t.Fatalf("etype %d: cfx MIC refused: %v", e, err)
-				}
-				if err := oldAcc.verifyMIC(msg, newIni.AppendMIC(nil, oldAcc.recvSeq, msg)); err != nil {
-					t.Fatalf("etype %d: our MIC refused by cfx: %v", e, err)
-				}
+				cfxMICsMatch(t, e, old, oldAcc, newIni, newAcc, msg)
 				for _, seal := range []bool{true, false} {
-					// cfx → new: whole, and split at cfx's trailer size.
-					w, err := old.wrap(msg, seal)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got, _, sealed, err := newAcc.UnwrapInPlace(append([]byte(nil), w...))
-					if err != nil || sealed != seal || !bytes.Equal(got, msg) {
-						t.Fatalf("etype %d n=%d seal=%v: cfx Wrap refused whole: %v", e, n, seal, err)
-					}
-					head := len(w) - n
-					if _, sealed, err := newAcc.UnwrapSSPI(w[:head], [][]byte{w[head:]}, 0); err != nil || sealed != seal || !bytes.Equal(w[head:], msg) {
-						t.Fatalf("etype %d n=%d seal=%v: cfx Wrap refused split: %v", e, n, seal, err)
-					}
-					// new → cfx: whole, and the SSPI split joined (both conventions).
-					conf := make([]byte, 16)
-					rand.Read(conf)
-					whole, err := newIni.AppendWrap(nil, oldAcc.recvSeq, msg, seal, conf)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if pt, sealed, err := oldAcc.unwrap(whole); err != nil || sealed != seal || !bytes.Equal(pt, msg) {
-						t.Fatalf("etype %d n=%d seal=%v: our whole Wrap refused by cfx: %v", e, n, seal, err)
-					}
-					for _, win := range []bool{false, true} {
-						d := append([]byte(nil), msg...)
-						tb := make([]byte, 128)
-						k, err := newIni.WrapSSPI(tb, [][]byte{d}, oldAcc.recvSeq, gss.WrapOptions{Seal: seal, Windows: win}, conf)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if pt, sealed, err := oldAcc.unwrap(append(tb[:k:k], d...)); err != nil || sealed != seal || !bytes.Equal(pt, msg) {
-							t.Fatalf("etype %d n=%d seal=%v windows=%v: our split Wrap refused by cfx: %v", e, n, seal, win, err)
-						}
-					}
+					cfxWrapsMatch(t, e, old, oldAcc, newIni, newAcc, msg, seal)
 				}
 			}
+		}
+	}
+}
+
+// cfxMICsMatch checks the MICs of msg: deterministic, so byte for byte, and each side's
+// accepted by the other.
+func cfxMICsMatch(t *testing.T, e int32, old, oldAcc *cfx, newIni, newAcc *gss.CFX, msg []byte) {
+	t.Helper()
+	n := len(msg)
+	seq := old.sendSeq
+	mic, err := old.getMIC(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ours := newIni.AppendMIC(nil, seq, msg); !bytes.Equal(ours, mic) {
+		t.Fatalf("etype %d n=%d: MIC %x, cfx %x", e, n, ours, mic)
+	}
+	if _, err := newAcc.VerifyMIC(mic, msg); err != nil {
+		t.Fatalf("etype %d: cfx MIC refused: %v", e, err)
+	}
+	if err := oldAcc.verifyMIC(msg, newIni.AppendMIC(nil, oldAcc.recvSeq, msg)); err != nil {
+		t.Fatalf("etype %d: our MIC refused by cfx: %v", e, err)
+	}
+}
+
+// cfxWrapsMatch checks Wrap tokens of msg both ways: cfx's to the new code whole and split
+// at cfx's trailer size, and the new code's to cfx whole and as the SSPI split joined
+// (both conventions).
+func cfxWrapsMatch(t *testing.T, e int32, old, oldAcc *cfx, newIni, newAcc *gss.CFX, msg []byte, seal bool) {
+	t.Helper()
+	n := len(msg)
+	// cfx → new: whole, and split at cfx's trailer size.
+	w, err := old.wrap(msg, seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, sealed, err := newAcc.UnwrapInPlace(append([]byte(nil), w...))
+	if err != nil || sealed != seal || !bytes.Equal(got, msg) {
+		t.Fatalf("etype %d n=%d seal=%v: cfx Wrap refused whole: %v", e, n, seal, err)
+	}
+	head := len(w) - n
+	if _, sealed, err := newAcc.UnwrapSSPI(w[:head], [][]byte{w[head:]}, 0); err != nil || sealed != seal || !bytes.Equal(w[head:], msg) {
+		t.Fatalf("etype %d n=%d seal=%v: cfx Wrap refused split: %v", e, n, seal, err)
+	}
+	// new → cfx: whole, and the SSPI split joined (both conventions).
+	conf := make([]byte, 16)
+	rand.Read(conf)
+	whole, err := newIni.AppendWrap(nil, oldAcc.recvSeq, msg, seal, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, sealed, err := oldAcc.unwrap(whole); err != nil || sealed != seal || !bytes.Equal(pt, msg) {
+		t.Fatalf("etype %d n=%d seal=%v: our whole Wrap refused by cfx: %v", e, n, seal, err)
+	}
+	for _, win := range []bool{false, true} {
+		d := append([]byte(nil), msg...)
+		tb := make([]byte, 128)
+		k, err := newIni.WrapSSPI(tb, [][]byte{d}, oldAcc.recvSeq, gss.WrapOptions{Seal: seal, Windows: win}, conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pt, sealed, err := oldAcc.unwrap(append(tb[:k:k], d...)); err != nil || sealed != seal || !bytes.Equal(pt, msg) {
+			t.Fatalf("etype %d n=%d seal=%v windows=%v: our split Wrap refused by cfx: %v", e, n, seal, win, err)
 		}
 	}
 }

@@ -59,23 +59,6 @@ func tokenFromPAC(p *pac.PAC, user, realm string) *sspi.AccessToken {
 		return t
 	}
 	t.Source = sspi.AuthzPAC
-	t.UserName, t.FullName, t.LogonServer = v.EffectiveName, v.FullName, v.LogonServer
-	if v.LogonDomainName != "" {
-		t.LogonDomain = v.LogonDomainName
-	}
-	t.UserFlags = v.UserFlags
-	t.LogonTime, t.LogoffTime, t.KickoffTime = v.LogonTime.Time(), v.LogoffTime.Time(), v.KickOffTime.Time()
-	if v.LogonDomainID != nil {
-		t.DomainSID = v.LogonDomainID.String()
-	}
-	if sid, ok := v.UserSID(); ok {
-		t.UserSID = sid.String()
-	}
-	if sid, ok := v.PrimaryGroupSID(); ok {
-		t.PrimaryGroupSID = sid.String()
-	}
-	for _, g := range v.Groups() {
-		t.Groups = append(t.Groups, sspi.GroupSID{SID: g.SID.String(), Attributes: g.Attributes})
-	}
+	v.FillToken(t)
 	return t
 }

@@ -162,6 +162,16 @@ func wantKey(t *testing.T, who string, ours func() ([]byte, error), theirs []byt
 	}
 }
 
+// wantPeerKey checks that ours is the session key the gss-ntlmssp peer has.
+func wantPeerKey(t *testing.T, ours func() ([]byte, error), peer *testpeers.GSSPeer) {
+	t.Helper()
+	info, err := peer.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKey(t, "gss-ntlmssp", ours, info.SessionKey)
+}
+
 // wantGSSError checks that err carries a GSS failure with routine error major.
 func wantGSSError(t *testing.T, err error, major uint32) {
 	t.Helper()
@@ -221,63 +231,90 @@ func checkGSSProtection(t *testing.T, ours ourSide, peer *testpeers.GSSPeer) {
 	msgs := [][]byte{[]byte("hello from gss-ntlmssp"), bytes.Repeat([]byte{0x5A}, 16<<10), {0}, []byte("the last one")}
 	for i, msg := range msgs {
 		goLayer := i%2 == 0
-		// Theirs to ours: gss_wrap (always sealed) → Unwrap / DecryptMessage.
-		// gss-ntlmssp seals even when asked not to (conf_req_flag 0): try both.
-		tok, conf, err := peer.Wrap(msg, i != 2)
-		if err != nil {
-			t.Fatalf("peer wrap %d: %v", i, err)
-		}
-		// Each side has sent 2i messages (a wrap and a MIC per round) before this one.
-		if !conf || len(tok) != len(msg)+16 || !bytes.Equal(tok[:4], []byte{1, 0, 0, 0}) || binary.LittleEndian.Uint32(tok[12:16]) != uint32(2*i) {
-			t.Fatalf("peer wrap %d: conf %v, %d bytes for %d, head % x: not signature (version 1, seq %d) || sealed data", i, conf, len(tok), len(msg), tok[:16], 2*i)
-		}
-		if len(msg) > 1 && bytes.Contains(tok, msg) {
-			t.Fatalf("peer wrap %d carries the plaintext", i)
-		}
-		var got []byte
-		if goLayer {
-			got, err = ours.Unwrap(tok)
-		} else {
-			got, err = unwrapSSPI(ours.Handle(), tok)
-		}
-		if err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("our unwrap of their message %d (Go layer %v): %v (got %d bytes)", i, goLayer, err, len(got))
-		}
-		// Ours to theirs: Wrap / EncryptMessage → gss_unwrap.
+		theirsToOurs(t, ours, peer, i, msg, goLayer)
 		reply := append([]byte("reply: "), msg...)
-		if goLayer {
-			tok, err = ours.Wrap(reply)
-		} else {
-			tok, err = wrapSSPI(ours.Handle(), reply)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(tok, reply) {
-			t.Fatal("our sealed message carries the plaintext")
-		}
-		got, enc, err := peer.Unwrap(tok)
-		if err != nil || !bytes.Equal(got, reply) || !enc {
-			t.Fatalf("peer unwrap of our message %d (Go layer %v): %v (encrypted %v, %d bytes)", i, goLayer, err, enc, len(got))
-		}
-		// gss_get_mic → our Verify, and our Sign → gss_verify_mic.
-		mic, err := peer.GetMIC(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ours.Verify(msg, mic); err != nil {
-			t.Fatalf("our verify of their MIC %d: %v", i, err)
-		}
-		sig, err := ours.Sign(reply)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := peer.VerifyMIC(reply, sig); err != nil {
-			t.Fatalf("peer verify of our signature %d: %v", i, err)
-		}
+		oursToTheirs(t, ours, peer, i, reply, goLayer)
+		micsBothWays(t, ours, peer, i, msg, reply)
 	}
-	// Refusals last: a refused message leaves the two ends out of step for good (the refusing
-	// side does not advance its sequence number, the sender did).
+	checkGSSRefusals(t, ours, peer)
+}
+
+// theirsToOurs has peer wrap the i-th message msg and ours unwrap it, through the Go layer
+// or the SSPI one.
+func theirsToOurs(t *testing.T, ours ourSide, peer *testpeers.GSSPeer, i int, msg []byte, goLayer bool) {
+	t.Helper()
+	// gss_wrap (always sealed) → Unwrap / DecryptMessage. gss-ntlmssp seals even when asked not to (conf_req_flag 0): try both.
+	tok, conf, err := peer.Wrap(msg, i != 2)
+	if err != nil {
+		t.Fatalf("peer wrap %d: %v", i, err)
+	}
+	// Each side has sent 2i messages (a wrap and a MIC per round) before this one.
+	if !conf || len(tok) != len(msg)+16 || !bytes.Equal(tok[:4], []byte{1, 0, 0, 0}) || binary.LittleEndian.Uint32(tok[12:16]) != uint32(2*i) {
+		t.Fatalf("peer wrap %d: conf %v, %d bytes for %d, head % x: not signature (version 1, seq %d) || sealed data", i, conf, len(tok), len(msg), tok[:16], 2*i)
+	}
+	if len(msg) > 1 && bytes.Contains(tok, msg) {
+		t.Fatalf("peer wrap %d carries the plaintext", i)
+	}
+	var got []byte
+	if goLayer {
+		got, err = ours.Unwrap(tok)
+	} else {
+		got, err = unwrapSSPI(ours.Handle(), tok)
+	}
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("our unwrap of their message %d (Go layer %v): %v (got %d bytes)", i, goLayer, err, len(got))
+	}
+}
+
+// oursToTheirs has ours wrap reply, through the Go layer or the SSPI one, and peer unwrap it.
+func oursToTheirs(t *testing.T, ours ourSide, peer *testpeers.GSSPeer, i int, reply []byte, goLayer bool) {
+	t.Helper()
+	// Wrap / EncryptMessage → gss_unwrap.
+	var tok []byte
+	var err error
+	if goLayer {
+		tok, err = ours.Wrap(reply)
+	} else {
+		tok, err = wrapSSPI(ours.Handle(), reply)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(tok, reply) {
+		t.Fatal("our sealed message carries the plaintext")
+	}
+	got, enc, err := peer.Unwrap(tok)
+	if err != nil || !bytes.Equal(got, reply) || !enc {
+		t.Fatalf("peer unwrap of our message %d (Go layer %v): %v (encrypted %v, %d bytes)", i, goLayer, err, enc, len(got))
+	}
+}
+
+// micsBothWays checks a MIC of msg by peer with ours, and a signature of reply by ours with
+// peer.
+func micsBothWays(t *testing.T, ours ourSide, peer *testpeers.GSSPeer, i int, msg, reply []byte) {
+	t.Helper()
+	// gss_get_mic → our Verify, and our Sign → gss_verify_mic.
+	mic, err := peer.GetMIC(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ours.Verify(msg, mic); err != nil {
+		t.Fatalf("our verify of their MIC %d: %v", i, err)
+	}
+	sig, err := ours.Sign(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.VerifyMIC(reply, sig); err != nil {
+		t.Fatalf("peer verify of our signature %d: %v", i, err)
+	}
+}
+
+// checkGSSRefusals checks that tampered messages are refused both ways. Refusals come last:
+// a refused message leaves the two ends out of step for good (the refusing side does not
+// advance its sequence number, the sender did).
+func checkGSSRefusals(t *testing.T, ours ourSide, peer *testpeers.GSSPeer) {
+	t.Helper()
 	sig, err := ours.Sign([]byte("signed by gosspi"))
 	if err != nil {
 		t.Fatal(err)
@@ -329,60 +366,58 @@ func checkGSSSigning(t *testing.T, ours ourSide, peer *testpeers.GSSPeer) {
 
 // ---- 1. gss-ntlmssp initiator → our acceptor ----
 
+// gssToOurs runs gss-ntlmssp against our acceptor and returns both ends and the tokens.
+func gssToOurs(t *testing.T, pw string, gopts testpeers.GSSPeerOptions, cfg ServerConfig, sopts sspi.ServerOptions, tamper func([]byte)) (*testpeers.GSSPeer, *sspi.ServerContext, [][]byte, error) {
+	t.Helper()
+	ini := gssInitiator(t, pw, gopts)
+	srv := sspi.NewServerContext(iopServerCreds(t, cfg), sopts)
+	t.Cleanup(func() { srv.Close() })
+	tokens, err := testpeers.Handshake(ini, &ourAcceptor{s: srv, tamper: tamper}, 0)
+	if err == nil && len(tokens) != 3 {
+		t.Fatalf("%d tokens, want NEGOTIATE, CHALLENGE, AUTHENTICATE", len(tokens))
+	}
+	return ini, srv, tokens, err
+}
+
+// micPresent reports whether the AUTHENTICATE auth announces a MIC (MsvAvFlags).
+func micPresent(t *testing.T, auth []byte) bool {
+	t.Helper()
+	f, _ := blobOf(t, auth).Flags()
+	return f&ntlmssp.AvFlagMICPresent != 0
+}
+
+// gssInitiatorDefault: gss-ntlmssp with its defaults logs on to our acceptor, which grants
+// confidentiality and integrity, and messages go both ways.
+func gssInitiatorDefault(t *testing.T) {
+	ini, srv, tokens, err := gssToOurs(t, "", testpeers.GSSPeerOptions{}, ServerConfig{}, sspi.ServerOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIdentity(t, srv, "GSSCLIENT")
+	if micPresent(t, tokens[2]) {
+		t.Error("gss-ntlmssp sent a MIC without being asked (the harness says it does not)")
+	}
+	info, err := ini.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Established {
+		t.Fatal("gss-ntlmssp initiator not established")
+	}
+	wantKey(t, "gss-ntlmssp", srv.SessionKey, info.SessionKey)
+	if !srv.Attributes().Has(sspi.ASCRetConfidentiality | sspi.ASCRetIntegrity) {
+		t.Errorf("our server granted %s", srv.Attributes().Format(true))
+	}
+	checkGSSProtection(t, srv, ini)
+}
+
 func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 	cbStruct := iopCBStruct(iopCB)
-	// handshake runs gss-ntlmssp against our acceptor and returns both ends and the tokens.
-	handshake := func(t *testing.T, pw string, gopts testpeers.GSSPeerOptions, cfg ServerConfig, sopts sspi.ServerOptions, tamper func([]byte)) (*testpeers.GSSPeer, *sspi.ServerContext, [][]byte, error) {
-		t.Helper()
-		ini := gssInitiator(t, pw, gopts)
-		srv := sspi.NewServerContext(iopServerCreds(t, cfg), sopts)
-		t.Cleanup(func() { srv.Close() })
-		tokens, err := testpeers.Handshake(ini, &ourAcceptor{s: srv, tamper: tamper}, 0)
-		if err == nil && len(tokens) != 3 {
-			t.Fatalf("%d tokens, want NEGOTIATE, CHALLENGE, AUTHENTICATE", len(tokens))
-		}
-		return ini, srv, tokens, err
-	}
-	micPresent := func(t *testing.T, auth []byte) bool {
-		t.Helper()
-		a, err := ntlmssp.ParseAuthenticate(auth)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blob, err := ntlmssp.ParseNTLMv2Response(a.NtChallengeResponse)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, _ := blob.AVPairs.Flags()
-		return f&ntlmssp.AvFlagMICPresent != 0
-	}
-
-	t.Run("default", func(t *testing.T) {
-		ini, srv, tokens, err := handshake(t, "", testpeers.GSSPeerOptions{}, ServerConfig{}, sspi.ServerOptions{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantIdentity(t, srv, "GSSCLIENT")
-		if micPresent(t, tokens[2]) {
-			t.Error("gss-ntlmssp sent a MIC without being asked (the harness says it does not)")
-		}
-		info, err := ini.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !info.Established {
-			t.Fatal("gss-ntlmssp initiator not established")
-		}
-		wantKey(t, "gss-ntlmssp", srv.SessionKey, info.SessionKey)
-		if !srv.Attributes().Has(sspi.ASCRetConfidentiality | sspi.ASCRetIntegrity) {
-			t.Errorf("our server granted %s", srv.Attributes().Format(true))
-		}
-		checkGSSProtection(t, srv, ini)
-	})
+	t.Run("default", gssInitiatorDefault)
 	t.Run("wrap layout", func(t *testing.T) {
 		// The layout the testpeers notes describe, sealed data || signature, is refused by
 		// gss-ntlmssp 1.2.0; signature || sealed data (checkGSSProtection) is what it takes.
-		ini, srv, _, err := handshake(t, "", testpeers.GSSPeerOptions{}, ServerConfig{}, sspi.ServerOptions{}, nil)
+		ini, srv, _, err := gssToOurs(t, "", testpeers.GSSPeerOptions{}, ServerConfig{}, sspi.ServerOptions{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +430,7 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 		wantGSSError(t, err, testpeers.GSSBadSig)
 	})
 	t.Run("integrity only", func(t *testing.T) {
-		ini, srv, tokens, err := handshake(t, "", testpeers.GSSPeerOptions{Flags: testpeers.GSSIntegFlag}, ServerConfig{}, sspi.ServerOptions{}, nil)
+		ini, srv, tokens, err := gssToOurs(t, "", testpeers.GSSPeerOptions{Flags: testpeers.GSSIntegFlag}, ServerConfig{}, sspi.ServerOptions{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,7 +445,7 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 	t.Run("no MIC but RequireMIC", func(t *testing.T) {
 		// Plain gss-ntlmssp sends no MIC: a server that requires one refuses it. This is what
 		// makes the RequestMIC case below prove that our server saw a MIC.
-		_, srv, _, err := handshake(t, "", testpeers.GSSPeerOptions{}, ServerConfig{RequireMIC: true}, sspi.ServerOptions{}, nil)
+		_, srv, _, err := gssToOurs(t, "", testpeers.GSSPeerOptions{}, ServerConfig{RequireMIC: true}, sspi.ServerOptions{}, nil)
 		wantErr(t, err, sspi.ErrLogonDenied, "no MIC")
 		if srv.Established() {
 			t.Fatal("established after the refusal")
@@ -418,7 +453,7 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 	})
 	t.Run("RequestMIC", func(t *testing.T) {
 		for _, require := range []bool{false, true} {
-			ini, srv, tokens, err := handshake(t, "", testpeers.GSSPeerOptions{RequestMIC: true}, ServerConfig{RequireMIC: require}, sspi.ServerOptions{}, nil)
+			ini, srv, tokens, err := gssToOurs(t, "", testpeers.GSSPeerOptions{RequestMIC: true}, ServerConfig{RequireMIC: require}, sspi.ServerOptions{}, nil)
 			if err != nil {
 				t.Fatalf("RequireMIC=%v: %v", require, err)
 			}
@@ -426,11 +461,7 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 				t.Fatal("gss-ntlmssp did not announce a MIC with RequestMIC")
 			}
 			wantIdentity(t, srv, "GSSCLIENT")
-			info, err := ini.Info()
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantKey(t, "gss-ntlmssp", srv.SessionKey, info.SessionKey)
+			wantPeerKey(t, srv.SessionKey, ini)
 			if require {
 				checkGSSProtection(t, srv, ini)
 			}
@@ -438,27 +469,23 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 	})
 	t.Run("RequestMIC, MIC altered in flight", func(t *testing.T) {
 		// Our server really checks the MIC it was promised: one flipped bit is refused.
-		_, srv, _, err := handshake(t, "", testpeers.GSSPeerOptions{RequestMIC: true}, ServerConfig{}, sspi.ServerOptions{}, func(a []byte) { a[ntlmssp.MICOffset+5] ^= 0x10 })
+		_, srv, _, err := gssToOurs(t, "", testpeers.GSSPeerOptions{RequestMIC: true}, ServerConfig{}, sspi.ServerOptions{}, func(a []byte) { a[ntlmssp.MICOffset+5] ^= 0x10 })
 		wantErr(t, err, sspi.ErrMessageAltered, "MIC")
 		if srv.Established() {
 			t.Fatal("established with a bad MIC")
 		}
 	})
 	t.Run("channel bindings match", func(t *testing.T) {
-		ini, srv, _, err := handshake(t, "", testpeers.GSSPeerOptions{ChannelBindings: iopCB}, ServerConfig{ChannelBindings: BindingsRequired}, sspi.ServerOptions{ChannelBindings: cbStruct}, nil)
+		ini, srv, _, err := gssToOurs(t, "", testpeers.GSSPeerOptions{ChannelBindings: iopCB}, ServerConfig{ChannelBindings: BindingsRequired}, sspi.ServerOptions{ChannelBindings: cbStruct}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantIdentity(t, srv, "GSSCLIENT")
-		info, err := ini.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantKey(t, "gss-ntlmssp", srv.SessionKey, info.SessionKey)
+		wantPeerKey(t, srv.SessionKey, ini)
 	})
 	t.Run("channel bindings mismatch", func(t *testing.T) {
 		for _, policy := range []ChannelBindingPolicy{BindingsWhenPresent, BindingsRequired} {
-			_, srv, _, err := handshake(t, "", testpeers.GSSPeerOptions{ChannelBindings: []byte("tls-server-end-point:another certificate")}, ServerConfig{ChannelBindings: policy}, sspi.ServerOptions{ChannelBindings: cbStruct}, nil)
+			_, srv, _, err := gssToOurs(t, "", testpeers.GSSPeerOptions{ChannelBindings: []byte("tls-server-end-point:another certificate")}, ServerConfig{ChannelBindings: policy}, sspi.ServerOptions{ChannelBindings: cbStruct}, nil)
 			wantErr(t, err, sspi.ErrBadBindings, "do not match")
 			if srv.Established() {
 				t.Fatal("established with mismatched bindings")
@@ -466,11 +493,11 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 		}
 	})
 	t.Run("channel bindings required, initiator has none", func(t *testing.T) {
-		_, _, _, err := handshake(t, "", testpeers.GSSPeerOptions{}, ServerConfig{ChannelBindings: BindingsRequired}, sspi.ServerOptions{ChannelBindings: cbStruct}, nil)
+		_, _, _, err := gssToOurs(t, "", testpeers.GSSPeerOptions{}, ServerConfig{ChannelBindings: BindingsRequired}, sspi.ServerOptions{ChannelBindings: cbStruct}, nil)
 		wantErr(t, err, sspi.ErrBadBindings, "")
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		_, srv, _, err := handshake(t, "not the password", testpeers.GSSPeerOptions{}, ServerConfig{}, sspi.ServerOptions{}, nil)
+		_, srv, _, err := gssToOurs(t, "not the password", testpeers.GSSPeerOptions{}, ServerConfig{}, sspi.ServerOptions{}, nil)
 		wantErr(t, err, sspi.ErrLogonDenied, `NTLMv2 response does not match for TESTDOM\alice`)
 		if srv.Established() {
 			t.Fatal("established with a wrong password")
@@ -478,14 +505,14 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 	})
 	v1 := testpeers.GSSPeerOptions{NTLM: testpeers.NTLMEnv{LMCompatLevel: "2"}}
 	t.Run("LM_COMPAT_LEVEL=2 refused", func(t *testing.T) {
-		_, srv, _, err := handshake(t, "", v1, ServerConfig{}, sspi.ServerOptions{}, nil)
+		_, srv, _, err := gssToOurs(t, "", v1, ServerConfig{}, sspi.ServerOptions{}, nil)
 		wantErr(t, err, sspi.ErrLogonDenied, "NTLMv1")
 		if srv.Established() {
 			t.Fatal("established with NTLMv1 while it is off")
 		}
 	})
 	t.Run("LM_COMPAT_LEVEL=2 with AllowNTLMv1", func(t *testing.T) {
-		ini, srv, tokens, err := handshake(t, "", v1, ServerConfig{AllowNTLMv1: true}, sspi.ServerOptions{}, nil)
+		ini, srv, tokens, err := gssToOurs(t, "", v1, ServerConfig{AllowNTLMv1: true}, sspi.ServerOptions{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -498,57 +525,58 @@ func TestInteropGSSInitiatorOurAcceptor(t *testing.T) {
 		}
 		t.Logf("gss-ntlmssp NTLMv1 AUTHENTICATE flags: %v", a.Flags)
 		wantIdentity(t, srv, "GSSCLIENT")
-		info, err := ini.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantKey(t, "gss-ntlmssp", srv.SessionKey, info.SessionKey)
+		wantPeerKey(t, srv.SessionKey, ini)
 		checkGSSProtection(t, srv, ini)
 	})
 }
 
 // ---- 2. our initiator → gss-ntlmssp acceptor ----
 
-func TestInteropOurInitiatorGSSAcceptor(t *testing.T) {
-	handshake := func(t *testing.T, pw string, level LMCompatibilityLevel, copts sspi.ClientOptions, aopts testpeers.GSSPeerOptions) (*sspi.ClientContext, *testpeers.GSSPeer, [][]byte, error) {
-		t.Helper()
-		if copts.Target == "" {
-			copts.Target = "host/localhost"
-		}
-		cli := sspi.NewClientContext(iopClientCreds(t, pw, level), copts)
-		t.Cleanup(func() { cli.Close() })
-		acc := gssAcceptor(t, aopts)
-		tokens, err := testpeers.Handshake(ourInitiator{cli}, acc, 0)
-		return cli, acc, tokens, err
+// oursToGSS runs our initiator with pw and level against a gss-ntlmssp acceptor and
+// returns both ends and the tokens.
+func oursToGSS(t *testing.T, pw string, level LMCompatibilityLevel, copts sspi.ClientOptions, aopts testpeers.GSSPeerOptions) (*sspi.ClientContext, *testpeers.GSSPeer, [][]byte, error) {
+	t.Helper()
+	if copts.Target == "" {
+		copts.Target = "host/localhost"
 	}
-	established := func(t *testing.T, cli *sspi.ClientContext, acc *testpeers.GSSPeer) {
-		t.Helper()
-		name, err := acc.PeerName()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name != iopPrincipal {
-			t.Errorf("gss-ntlmssp authenticated %q, want %q", name, iopPrincipal)
-		}
-		info, err := acc.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Mech != testpeers.MechNTLM {
-			t.Errorf("mechanism %s", info.Mech)
-		}
-		wantKey(t, "gss-ntlmssp", cli.SessionKey, info.SessionKey)
-	}
+	cli := sspi.NewClientContext(iopClientCreds(t, pw, level), copts)
+	t.Cleanup(func() { cli.Close() })
+	acc := gssAcceptor(t, aopts)
+	tokens, err := testpeers.Handshake(ourInitiator{cli}, acc, 0)
+	return cli, acc, tokens, err
+}
 
+// gssEstablished checks that the gss-ntlmssp acceptor authenticated iopPrincipal with NTLM
+// and has cli's session key.
+func gssEstablished(t *testing.T, cli *sspi.ClientContext, acc *testpeers.GSSPeer) {
+	t.Helper()
+	name, err := acc.PeerName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != iopPrincipal {
+		t.Errorf("gss-ntlmssp authenticated %q, want %q", name, iopPrincipal)
+	}
+	info, err := acc.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mech != testpeers.MechNTLM {
+		t.Errorf("mechanism %s", info.Mech)
+	}
+	wantKey(t, "gss-ntlmssp", cli.SessionKey, info.SessionKey)
+}
+
+func TestInteropOurInitiatorGSSAcceptor(t *testing.T) {
 	t.Run("default", func(t *testing.T) {
-		cli, acc, tokens, err := handshake(t, iopPassword, 0, sspi.ClientOptions{}, testpeers.GSSPeerOptions{})
+		cli, acc, tokens, err := oursToGSS(t, iopPassword, 0, sspi.ClientOptions{}, testpeers.GSSPeerOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(tokens) != 3 {
 			t.Fatalf("%d tokens", len(tokens))
 		}
-		established(t, cli, acc)
+		gssEstablished(t, cli, acc)
 		info, _ := acc.Info()
 		if info.Flags&(testpeers.GSSConfFlag|testpeers.GSSIntegFlag) != testpeers.GSSConfFlag|testpeers.GSSIntegFlag {
 			t.Errorf("gss-ntlmssp acceptor flags %#x lack conf|integ", info.Flags)
@@ -556,11 +584,11 @@ func TestInteropOurInitiatorGSSAcceptor(t *testing.T) {
 		checkGSSProtection(t, cli, acc)
 	})
 	t.Run("integrity only", func(t *testing.T) {
-		cli, acc, _, err := handshake(t, iopPassword, 0, sspi.ClientOptions{Req: sspi.ISCReqIntegrity}, testpeers.GSSPeerOptions{})
+		cli, acc, _, err := oursToGSS(t, iopPassword, 0, sspi.ClientOptions{Req: sspi.ISCReqIntegrity}, testpeers.GSSPeerOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		established(t, cli, acc)
+		gssEstablished(t, cli, acc)
 		info, _ := acc.Info()
 		if info.Flags&testpeers.GSSIntegFlag == 0 || info.Flags&testpeers.GSSConfFlag != 0 {
 			t.Errorf("gss-ntlmssp acceptor flags %#x: want integrity without confidentiality", info.Flags)
@@ -578,7 +606,7 @@ func TestInteropOurInitiatorGSSAcceptor(t *testing.T) {
 		if a, _ := ntlmssp.ParseAuthenticate(tokens[2]); a.MICOffset >= 0 {
 			t.Error("NoMIC still left room for a MIC")
 		}
-		established(t, cli, acc)
+		gssEstablished(t, cli, acc)
 	})
 	t.Run("MIC altered in flight", func(t *testing.T) {
 		cli := sspi.NewClientContext(iopClientCreds(t, iopPassword, 0), sspi.ClientOptions{Target: "host/localhost"})
@@ -608,21 +636,21 @@ func TestInteropOurInitiatorGSSAcceptor(t *testing.T) {
 		}
 	})
 	t.Run("channel bindings match", func(t *testing.T) {
-		cli, acc, _, err := handshake(t, iopPassword, 0, sspi.ClientOptions{ChannelBindings: iopCBStruct(iopCB)}, testpeers.GSSPeerOptions{ChannelBindings: iopCB})
+		cli, acc, _, err := oursToGSS(t, iopPassword, 0, sspi.ClientOptions{ChannelBindings: iopCBStruct(iopCB)}, testpeers.GSSPeerOptions{ChannelBindings: iopCB})
 		if err != nil {
 			t.Fatal(err)
 		}
-		established(t, cli, acc)
+		gssEstablished(t, cli, acc)
 	})
 	t.Run("channel bindings mismatch", func(t *testing.T) {
-		_, acc, _, err := handshake(t, iopPassword, 0, sspi.ClientOptions{ChannelBindings: iopCBStruct([]byte("tls-server-end-point:another certificate"))}, testpeers.GSSPeerOptions{ChannelBindings: iopCB})
+		_, acc, _, err := oursToGSS(t, iopPassword, 0, sspi.ClientOptions{ChannelBindings: iopCBStruct([]byte("tls-server-end-point:another certificate"))}, testpeers.GSSPeerOptions{ChannelBindings: iopCB})
 		wantGSSError(t, err, testpeers.GSSDefectiveToken)
 		if acc.Established() {
 			t.Fatal("gss-ntlmssp established with mismatched bindings")
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		_, acc, _, err := handshake(t, "not the password", 0, sspi.ClientOptions{}, testpeers.GSSPeerOptions{})
+		_, acc, _, err := oursToGSS(t, "not the password", 0, sspi.ClientOptions{}, testpeers.GSSPeerOptions{})
 		wantGSSError(t, err, testpeers.GSSFailure)
 		if acc.Established() {
 			t.Fatal("gss-ntlmssp established with a wrong password")
@@ -630,15 +658,15 @@ func TestInteropOurInitiatorGSSAcceptor(t *testing.T) {
 	})
 	// Our NTLMv1 client (level 2): gss-ntlmssp takes it only at its own levels 0–2.
 	t.Run("NTLMv1 client, acceptor at LM_COMPAT_LEVEL=2", func(t *testing.T) {
-		cli, acc, _, err := handshake(t, iopPassword, LMLevel2, sspi.ClientOptions{}, testpeers.GSSPeerOptions{NTLM: testpeers.NTLMEnv{LMCompatLevel: "2"}})
+		cli, acc, _, err := oursToGSS(t, iopPassword, LMLevel2, sspi.ClientOptions{}, testpeers.GSSPeerOptions{NTLM: testpeers.NTLMEnv{LMCompatLevel: "2"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		established(t, cli, acc)
+		gssEstablished(t, cli, acc)
 		checkGSSProtection(t, cli, acc)
 	})
 	t.Run("NTLMv1 client, acceptor default", func(t *testing.T) {
-		_, _, _, err := handshake(t, iopPassword, LMLevel2, sspi.ClientOptions{}, testpeers.GSSPeerOptions{})
+		_, _, _, err := oursToGSS(t, iopPassword, LMLevel2, sspi.ClientOptions{}, testpeers.GSSPeerOptions{})
 		if err == nil || !strings.Contains(err.Error(), "NTLM version 1 not allowed") {
 			t.Fatalf("gss-ntlmssp at its default level with our NTLMv1: %v, want a refusal", err)
 		}
@@ -965,11 +993,7 @@ func TestInteropImpacketVerifiesOurClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, cli, tokens, iopCB)
-		info, err := acc.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantKey(t, "gss-ntlmssp", cli.SessionKey, info.SessionKey)
+		wantPeerKey(t, cli.SessionKey, acc)
 	})
 	t.Run("no channel bindings", func(t *testing.T) {
 		cli := sspi.NewClientContext(iopClientCreds(t, iopPassword, 0), sspi.ClientOptions{Target: spn})
@@ -1192,11 +1216,7 @@ func TestInteropNonASCII(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantUser(t, srv)
-		info, err := ini.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantKey(t, "gss-ntlmssp", srv.SessionKey, info.SessionKey)
+		wantPeerKey(t, srv.SessionKey, ini)
 	})
 	t.Run("gss-ntlmssp acceptor", func(t *testing.T) {
 		cli := client(t, 0)

@@ -121,92 +121,111 @@ func TestClientCertificates(t *testing.T) {
 	p := testPKI(t)
 	for _, v := range versions {
 		for _, mode := range []string{"new-credentials", "go-on-without", "go-on-without-required", "had-one"} {
-			t.Run(v.name+"/"+mode, func(t *testing.T) {
-				policy := tls.VerifyClientCertIfGiven
-				if mode == "go-on-without-required" || mode == "new-credentials" {
-					policy = tls.RequireAndVerifyClientCert
-				}
-				ccfg := &Config{RootCAs: p.roots}
-				if mode == "had-one" {
-					ccfg.Certificates = []tls.Certificate{p.client}
-				}
-				cli, srv := pair(t, v.v, &Config{Certificates: []tls.Certificate{p.server}, ClientAuth: policy, ClientCAs: p.clientRoot}, ccfg)
-				out, err := cli.step()
-				if err != nil {
-					t.Fatal(err)
-				}
-				srv.buf = out
-				out, err = srv.step()
-				if err != nil {
-					t.Fatal(err)
-				}
-				flight := out
-				cli.buf = flight
-				out, err = cli.step()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if mode == "had-one" {
-					if cli.status == sspi.IncompleteCredentials {
-						t.Fatal("SEC_I_INCOMPLETE_CREDENTIALS with a certificate in the credentials")
-					}
-				} else {
-					if cli.status != sspi.IncompleteCredentials {
-						t.Fatalf("status %v, want SEC_I_INCOMPLETE_CREDENTIALS", cli.status)
-					}
-					var il IssuerListInfoEx
-					if err := sspi.QueryContextAttributes(cli.ctx, sspi.AttrIssuerListEx, &il); err != nil {
-						t.Fatal(err)
-					}
-					if len(il.Issuers) != 1 || !bytes.Equal(il.Issuers[0], p.clientCA.RawSubject) {
-						t.Fatalf("issuers %x", il.Issuers)
-					}
-					if mode == "new-credentials" {
-						cli.cred = acquire(t, sspi.CredOutbound, &Config{RootCAs: p.roots, Certificates: []tls.Certificate{p.client}, MaxVersion: v.v})
-					}
-					// Call again with the same input, as the Windows samples do.
-					cli.buf = flight
-					if out, err = cli.step(); err != nil {
-						t.Fatal(err)
-					}
-				}
-				srv.buf = out
-				last, err := srv.step()
-				if err == nil {
-					cli.buf = last
-					if !cli.done {
-						if _, err := cli.step(); err != nil || !cli.done {
-							t.Fatalf("client's last step: %v %v", cli.status, err)
-						}
-					}
-				}
-				if mode == "go-on-without-required" {
-					if !errors.Is(err, sspi.ErrLogonDenied) {
-						t.Fatalf("server without the required certificate: %v", err)
-					}
-					return
-				}
-				if err != nil || !srv.done {
-					t.Fatalf("server: %v %v", srv.status, err)
-				}
-				var cc CertContext
-				err = sspi.QueryContextAttributes(srv.ctx, sspi.AttrRemoteCertContext, &cc)
-				sent := mode != "go-on-without"
-				if sent != (err == nil) {
-					t.Fatalf("server's view of the client certificate: %v", err)
-				}
-				if sent && cc.Leaf().Subject.CommonName != "alice" {
-					t.Fatalf("client certificate %v", cc.Leaf().Subject)
-				}
-				if sent {
-					var lc CertContext
-					if err := sspi.QueryContextAttributes(cli.ctx, sspi.AttrLocalCertContext, &lc); err != nil || lc.Leaf().Subject.CommonName != "alice" {
-						t.Fatalf("client's LOCAL_CERT_CONTEXT: %v", err)
-					}
-				}
-				exchange(t, cli, srv)
-			})
+			t.Run(v.name+"/"+mode, func(t *testing.T) { clientCertificateCase(t, p, v.v, mode) })
 		}
+	}
+}
+
+// clientCertificateCase runs one answer (mode) to the server's certificate request at
+// version.
+func clientCertificateCase(t *testing.T, p *pki, version uint16, mode string) {
+	policy := tls.VerifyClientCertIfGiven
+	if mode == "go-on-without-required" || mode == "new-credentials" {
+		policy = tls.RequireAndVerifyClientCert
+	}
+	ccfg := &Config{RootCAs: p.roots}
+	if mode == "had-one" {
+		ccfg.Certificates = []tls.Certificate{p.client}
+	}
+	cli, srv := pair(t, version, &Config{Certificates: []tls.Certificate{p.server}, ClientAuth: policy, ClientCAs: p.clientRoot}, ccfg)
+	out, err := cli.step()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.buf = out
+	flight, err := srv.step()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli.buf = flight
+	out, err = cli.step()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode == "had-one" {
+		if cli.status == sspi.IncompleteCredentials {
+			t.Fatal("SEC_I_INCOMPLETE_CREDENTIALS with a certificate in the credentials")
+		}
+	} else {
+		out = answerIncompleteCredentials(t, p, version, cli, flight, mode == "new-credentials")
+	}
+	srv.buf = out
+	last, err := srv.step()
+	if err == nil {
+		cli.buf = last
+		if !cli.done {
+			if _, err := cli.step(); err != nil || !cli.done {
+				t.Fatalf("client's last step: %v %v", cli.status, err)
+			}
+		}
+	}
+	if mode == "go-on-without-required" {
+		if !errors.Is(err, sspi.ErrLogonDenied) {
+			t.Fatalf("server without the required certificate: %v", err)
+		}
+		return
+	}
+	if err != nil || !srv.done {
+		t.Fatalf("server: %v %v", srv.status, err)
+	}
+	checkClientCertificateSeen(t, cli, srv, mode != "go-on-without")
+	exchange(t, cli, srv)
+}
+
+// answerIncompleteCredentials checks the client's SEC_I_INCOMPLETE_CREDENTIALS and the
+// issuers the server asked for, gives the client a certificate when withCert, and calls it
+// again with the server's flight, as the Windows samples do; it returns the client's output.
+func answerIncompleteCredentials(t *testing.T, p *pki, version uint16, cli *endpoint, flight []byte, withCert bool) []byte {
+	t.Helper()
+	if cli.status != sspi.IncompleteCredentials {
+		t.Fatalf("status %v, want SEC_I_INCOMPLETE_CREDENTIALS", cli.status)
+	}
+	var il IssuerListInfoEx
+	if err := sspi.QueryContextAttributes(cli.ctx, sspi.AttrIssuerListEx, &il); err != nil {
+		t.Fatal(err)
+	}
+	if len(il.Issuers) != 1 || !bytes.Equal(il.Issuers[0], p.clientCA.RawSubject) {
+		t.Fatalf("issuers %x", il.Issuers)
+	}
+	if withCert {
+		cli.cred = acquire(t, sspi.CredOutbound, &Config{RootCAs: p.roots, Certificates: []tls.Certificate{p.client}, MaxVersion: version})
+	}
+	cli.buf = flight
+	out, err := cli.step()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkClientCertificateSeen checks that both ends see alice's certificate when sent, and
+// the server none otherwise.
+func checkClientCertificateSeen(t *testing.T, cli, srv *endpoint, sent bool) {
+	t.Helper()
+	var cc CertContext
+	err := sspi.QueryContextAttributes(srv.ctx, sspi.AttrRemoteCertContext, &cc)
+	if sent != (err == nil) {
+		t.Fatalf("server's view of the client certificate: %v", err)
+	}
+	if !sent {
+		return
+	}
+	if cc.Leaf().Subject.CommonName != "alice" {
+		t.Fatalf("client certificate %v", cc.Leaf().Subject)
+	}
+	var lc CertContext
+	if err := sspi.QueryContextAttributes(cli.ctx, sspi.AttrLocalCertContext, &lc); err != nil || lc.Leaf().Subject.CommonName != "alice" {
+		t.Fatalf("client's LOCAL_CERT_CONTEXT: %v", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package sockauth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,12 +8,12 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/ntlmssp"
+	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
 )
@@ -85,24 +84,13 @@ func clientCreds(t testing.TB, pkg, user, password string) *sspi.Credentials {
 }
 
 // logBuffer collects a server's JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+type logBuffer struct{ testpeers.SyncBuffer }
 
 // records returns the log lines parsed.
 func (b *logBuffer) records(t testing.TB) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 		if line == "" {
 			continue
 		}
@@ -113,12 +101,6 @@ func (b *logBuffer) records(t testing.TB) []map[string]any {
 		out = append(out, m)
 	}
 	return out
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // waitRecord waits for a log line whose remote is addr and returns it.

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,24 +55,6 @@ func cmdEnv(extra ...string) []string {
 		out = append(out, kv)
 	}
 	return append(append(out, "SSPI_TEST_MAIN=1", "GORACE="+gorace), extra...)
-}
-
-// syncBuffer is a bytes.Buffer safe for a child's output and the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // served is a running `sspi serve`.
@@ -219,6 +200,24 @@ func TestServeConnectEphemeral(t *testing.T) {
 	if s.user == "" || s.password == "" {
 		t.Fatalf("no ephemeral account printed (addr %q)", s.addr)
 	}
+	checkEphemeralConnects(t, s)
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve exited %d after SIGTERM: %s", code, s.stderr)
+	}
+	checkServeConnectDefaults(t)
+	log := s.stderr.String()
+	if strings.Count(log, "status=SEC_E_OK") != 3 || !strings.Contains(log, "status=SEC_E_LOGON_DENIED") || !strings.Contains(log, "shutting down") {
+		t.Errorf("server log:\n%s", log)
+	}
+	if strings.Contains(log, s.password) {
+		t.Errorf("the password is in the log")
+	}
+}
+
+// checkEphemeralConnects connects to s with its ephemeral account: text and JSON output, a
+// wrong password, and the password from a file.
+func checkEphemeralConnects(t *testing.T, s *served) {
+	t.Helper()
 	pw := "SSPI_PASSWORD=" + s.password
 	code, out, errOut := sspiCmd(t, []string{pw}, "", "connect", s.addr, "--package", "NTLM", "--user", s.user)
 	if code != exitOK || !strings.Contains(out, `"This is your server speaking"`) || !strings.Contains(out, "SEC_I_CONTINUE_NEEDED") || !strings.Contains(out, "status:      SEC_E_OK") {
@@ -241,22 +240,17 @@ func TestServeConnectEphemeral(t *testing.T) {
 	if code, out, errOut := sspiCmd(t, nil, "", "connect", s.addr, "--package", "NTLM", "--user", s.user, "--password-file", pwFile); code != exitOK {
 		t.Fatalf("--password-file: %d\n%s\n%s", code, out, errOut)
 	}
-	if code := s.stop(t); code != exitOK {
-		t.Fatalf("serve exited %d after SIGTERM: %s", code, s.stderr)
-	}
-	// With no flags at all, as a newcomer types it: the default package on both sides.
+}
+
+// checkServeConnectDefaults: with no flags at all, as a newcomer types it, the default
+// package on both sides.
+func checkServeConnectDefaults(t *testing.T) {
+	t.Helper()
 	d := startServe(t)
 	if code, out, errOut := sspiCmd(t, []string{"SSPI_PASSWORD=" + d.password}, "", "connect", d.addr, "--user", d.user, "--message", "hi"); code != exitOK || !strings.Contains(out, `echo:        "hi"`) {
 		t.Fatalf("defaults (%s): %d\n%s\n%s", defaultPackage(), code, out, errOut)
 	}
 	d.stop(t)
-	log := s.stderr.String()
-	if strings.Count(log, "status=SEC_E_OK") != 3 || !strings.Contains(log, "status=SEC_E_LOGON_DENIED") || !strings.Contains(log, "shutting down") {
-		t.Errorf("server log:\n%s", log)
-	}
-	if strings.Contains(log, s.password) {
-		t.Errorf("the password is in the log")
-	}
 }
 
 // TestServeConnectGSS: an account file made with `sspi accounts`, the gss framing, every

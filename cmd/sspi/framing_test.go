@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -9,11 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/sockauth"
 )
 
@@ -22,26 +21,18 @@ import (
 // that its log says why), not a guess at SEC_E_LOGON_DENIED; the framing to use when the
 // server's first bytes show it; and never a wait for the time-out.
 
+// syncBuffer takes a child's output while the test reads it.
+type syncBuffer = testpeers.SyncBuffer
+
 // testServer is a sockauth server in this process with an ephemeral NTLM account, logging
 // to a buffer.
 type testServer struct {
 	addr           string
 	user, password string
-	mu             sync.Mutex
-	log            bytes.Buffer
+	testpeers.SyncBuffer
 }
 
-func (s *testServer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.Write(p)
-}
-
-func (s *testServer) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
-}
+func (s *testServer) Log() string { return s.String() }
 
 func startTestServer(t *testing.T, f sockauth.Framing, require sspi.ContextAttr) *testServer {
 	t.Helper()

@@ -74,6 +74,15 @@ func TestConnectRDPWithFreeRDPShadow(t *testing.T) {
 // authorization result both ways, the certificate check, and the usage errors.
 func TestServeConnectRDP(t *testing.T) {
 	p := testpeers.NewPKI(t)
+	checkRDPGate(t, p)
+	checkRDPEarlyUserAuthGate(t)
+	checkRDPUsageErrors(t, p)
+}
+
+// checkRDPGate: a HYBRID gate with the test CA's certificate, with and without delegation,
+// an untrusted certificate, and a client that asks for HYBRID_EX; and what the gate logs.
+func checkRDPGate(t *testing.T, p *testpeers.PKI) {
+	t.Helper()
 	s := startServe(t, "--framing", "rdp", "--json", "--cert", p.Server.CertFile, "--key", p.Server.KeyFile)
 	port := s.addr[strings.LastIndexByte(s.addr, ':'):]
 	code, res, errOut := rdpConnect(t, s.password, "localhost"+port, "--ca", p.CAFile, "--user", s.user, "--delegate")
@@ -108,9 +117,14 @@ func TestServeConnectRDP(t *testing.T) {
 	if strings.Contains(s.stderr.String(), s.password) {
 		t.Error("the password is in the log")
 	}
+}
 
+// checkRDPEarlyUserAuthGate: a HYBRID_EX gate sends the early user authorization result,
+// for a good password and a wrong one.
+func checkRDPEarlyUserAuthGate(t *testing.T) {
+	t.Helper()
 	eua := startServe(t, "--framing", "rdp", "--json", "--early-user-auth")
-	code, res, errOut = rdpConnect(t, eua.password, eua.addr, "--insecure", "--user", eua.user, "--early-user-auth", "--delegate")
+	code, res, errOut := rdpConnect(t, eua.password, eua.addr, "--insecure", "--user", eua.user, "--early-user-auth", "--delegate")
 	if code != exitOK || res.RDP == nil || res.RDP.Protocol != "HYBRID_EX" || !res.RDP.EarlyUserAuth {
 		t.Fatalf("HYBRID_EX: exit %d %+v\n%s", code, res.RDP, errOut)
 	}
@@ -118,14 +132,18 @@ func TestServeConnectRDP(t *testing.T) {
 	if code != exitAuth || res.Status != "SEC_E_LOGON_DENIED" {
 		t.Fatalf("HYBRID_EX, wrong password: exit %d %+v", code, res)
 	}
-	lines = connectionLines(t, eua, 2)
+	lines := connectionLines(t, eua, 2)
 	if l := lines[0]; l["status"] != "SEC_E_OK" || l["protocol"] != "HYBRID_EX" || l["early_user_auth"] != "AUTHZ_SUCCESS" {
 		t.Errorf("log %v", l)
 	}
 	if l := lines[1]; l["status"] != "SEC_E_LOGON_DENIED" {
 		t.Errorf("log %v", l)
 	}
+}
 
+// checkRDPUsageErrors: the flags that do not go together are usage errors.
+func checkRDPUsageErrors(t *testing.T, p *testpeers.PKI) {
+	t.Helper()
 	for _, args := range [][]string{
 		{"serve", "--framing", "rdp", "--package", "NTLM"},
 		{"serve", "--framing", "rdp", "--cert", p.Server.CertFile},

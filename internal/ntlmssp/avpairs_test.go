@@ -33,8 +33,14 @@ func TestAVPairs(t *testing.T) {
 	if l2, err := ParseAVPairs([]byte{0, 0, 0, 0}); err != nil || len(l2) != 0 {
 		t.Errorf("EOL only: %v, %v", l2, err)
 	}
+}
 
-	// Client-side extension, keeping EOL last.
+// TestAVPairsExtend adds what a client adds to the server's list, keeping EOL last.
+func TestAVPairsExtend(t *testing.T) {
+	l, err := ParseAVPairs(unhex(t, targetInfoV2Hex))
+	if err != nil {
+		t.Fatal(err)
+	}
 	l.SetFlags(AvFlagMICPresent)
 	l.SetTimestamp(chromeTimestamp)
 	l.SetChannelBindings([16]byte{1, 2, 3})
@@ -63,10 +69,12 @@ func TestAVPairs(t *testing.T) {
 	if len(l2) != 6 {
 		t.Errorf("len %d", len(l2))
 	}
+}
 
-	// Duplicates: Get returns the first; Set collapses them.
+// TestAVPairsDuplicates: Get returns the first; Set collapses them.
+func TestAVPairsDuplicates(t *testing.T) {
 	dup := AVPairs{{MsvAvFlags, []byte{1, 0, 0, 0}}, {MsvAvNbDomainName, []byte{'A', 0}}, {MsvAvFlags, []byte{2, 0, 0, 0}}}
-	dup, err = ParseAVPairs(dup.Marshal())
+	dup, err := ParseAVPairs(dup.Marshal())
 	if err != nil || len(dup) != 3 {
 		t.Fatalf("duplicates: %v, %v", dup, err)
 	}
@@ -87,7 +95,10 @@ func TestAVPairs(t *testing.T) {
 	if b := dup.Marshal(); !bytes.Equal(b, []byte{2, 0, 2, 0, 'A', 0, 0, 0, 0, 0}) {
 		t.Errorf("EOL handling: %x", b)
 	}
-	// Wrong lengths for fixed-size values are reported as absent.
+}
+
+// TestAVPairsWrongLengths: wrong lengths for fixed-size values are reported as absent.
+func TestAVPairsWrongLengths(t *testing.T) {
 	bad := AVPairs{{MsvAvFlags, []byte{1}}, {MsvAvTimestamp, []byte{1}}, {MsvAvChannelBindings, []byte{1}}, {MsvAvTargetName, []byte{1}}}
 	if _, ok := bad.Flags(); ok {
 		t.Error("short MsvAvFlags accepted")

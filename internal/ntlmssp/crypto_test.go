@@ -220,6 +220,15 @@ func TestChromiumMIC(t *testing.T) {
 	mic := ComputeMIC(sbk, neg, chal, want, MICOffset)
 	checkHex(t, "MIC", mic[:], "f7361633f0ad9bdf4a7c421bc6b824a3")
 
+	checkChromiumClient(t, sbk, resp, neg, chal, want, mic)
+	checkChromiumServer(t, ch.ServerChallenge, cbt, neg, chal, want)
+}
+
+// checkChromiumClient builds the example's AUTHENTICATE as a client: resp and the base key
+// sbk, its MIC over neg, chal and the message; it and the recording want (whose MIC is
+// mic) must parse to the same fields and verify.
+func checkChromiumClient(t *testing.T, sbk [16]byte, resp, neg, chal, want []byte, mic [16]byte) {
+	t.Helper()
 	// Client: build with a zero MIC, then fill it in. Chromium orders the
 	// payload differently from us (and the MS-NLMP examples), so our
 	// message and its MIC differ from the recording; compare semantically.
@@ -252,10 +261,15 @@ func TestChromiumMIC(t *testing.T) {
 			t.Errorf("parsed %+v", a)
 		}
 	}
+}
 
+// checkChromiumServer verifies the recorded AUTHENTICATE want as a server that sent
+// serverChallenge and expects the channel bindings cbt.
+func checkChromiumServer(t *testing.T, serverChallenge [8]byte, cbt [16]byte, neg, chal, want []byte) {
+	t.Helper()
 	// Server: verify the recorded message.
 	a, _ := ParseAuthenticate(want)
-	sk, ok := VerifyNTLMv2Response(NTOWFv2(NTOWFv1(vPassword), a.UserName, a.DomainName), ch.ServerChallenge, a.NtChallengeResponse)
+	sk, ok := VerifyNTLMv2Response(NTOWFv2(NTOWFv1(vPassword), a.UserName, a.DomainName), serverChallenge, a.NtChallengeResponse)
 	if !ok {
 		t.Fatal("NTLMv2 response does not verify")
 	}

@@ -237,16 +237,6 @@ func runCmd(env []string, name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// dialable reports whether a TCP connection to addr succeeds within a second.
-func dialable(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
 // launchADDC copies the template into a private directory and runs samba there, holding the
 // machine-wide DC lock until Stop.
 func launchADDC(samba string, lifetime time.Duration) (_ *ADDC, err error) {
@@ -347,15 +337,7 @@ func removeStaleRunDirs() {
 
 func (d *ADDC) writeKrb5Conf() error {
 	d.Krb5Conf = filepath.Join(d.Dir, "krb5.conf")
-	conf := fmt.Sprintf(`[libdefaults]
-	default_realm = %[1]s
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	dns_canonicalize_hostname = false
-	rdns = false
-	udp_preference_limit = 1
-	allow_rc4 = true
-[realms]
+	conf := clientLibdefaults(d.Realm, "\tallow_rc4 = true\n") + fmt.Sprintf(`[realms]
 	%[1]s = {
 		kdc = %[2]s
 		admin_server = %[3]s
@@ -397,9 +379,6 @@ func (d *ADDC) runSamba(samba string, lifetime time.Duration) (stop func(), err 
 	cmd := exec.CommandContext(ctx, samba, "-i", "-M", "single", "-d", "1", "-s", d.SMBConf)
 	cmd.Env = env
 	cmd.Dir = d.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	dieWithParent(cmd.SysProcAttr)
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// samba -i ends when its stdin reaches EOF: a pipe kept open until Stop.
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -407,43 +386,12 @@ func (d *ADDC) runSamba(samba string, lifetime time.Duration) (stop func(), err 
 		return nil, err
 	}
 	d.out.max = 16 << 10
-	out := &d.out
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, fmt.Errorf("testpeers: start samba: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop = func() {
-		stdin.Close()
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-		}
-		cancel()
-		<-exited
+	return serveDaemon(cmd, cancel, daemon{
+		name: "samba", out: &d.out,
+		ready:  serving(d.KDCAddr, d.LDAPAddr, net.JoinHostPort(d.Addr, "53")),
+		within: 2 * time.Minute,
 		// smbd and winbindd run in the group too and may outlive the leader briefly.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	ports := []string{d.KDCAddr, d.LDAPAddr, net.JoinHostPort(d.Addr, "53")}
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(ports) > 0 {
-		if dialable(ports[0]) {
-			ports = ports[1:]
-			continue
-		}
-		select {
-		case <-exited:
-			stop()
-			return nil, fmt.Errorf("testpeers: samba exited before serving %s: %s", ports[0], out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("testpeers: samba not serving %s after 2m: %s", ports[0], out.String())
-		}
-	}
-	return stop, nil
+		grace:      10 * time.Second,
+		beforeStop: func() { stdin.Close() },
+	})
 }

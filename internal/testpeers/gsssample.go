@@ -1,9 +1,7 @@
 package testpeers
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -157,50 +155,18 @@ func startSocat(socat string, port int, wrapper, logFile string, env []string, l
 	// before it tears the connection down, so a slow gss-server can still answer.
 	cmd := exec.CommandContext(ctx, socat, "-d", "-d", "-t", "10", listen, "EXEC:"+wrapper)
 	cmd.Env = env
-	killGroupOnCancel(cmd)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, err
-	}
 	s := &GSSServer{
 		Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, logFile: logFile,
-		cmd: cmd, cancel: cancel, done: make(chan struct{}),
-		stderr: &capBuffer{max: 64 << 10},
+		cmd: cmd, cancel: cancel, stderr: &capBuffer{max: 64 << 10},
 	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signalled := false
-		// Keep draining to EOF: socat -d -d logs every connection, and a full pipe would
-		// block it. gss-server's own stderr (its children inherit it) lands here too.
-		for sc.Scan() {
-			line := sc.Text()
-			s.stderr.Write([]byte(line + "\n"))
-			if !signalled && strings.Contains(line, "listening on") {
-				close(ready)
-				signalled = true
-			}
-		}
-	}()
-	go func() {
-		_ = cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case <-ready:
-		return s, nil
-	case <-s.done:
+	// socat -d -d logs every connection; gss-server's own stderr (its children inherit it)
+	// lands there too.
+	var err error
+	if s.done, err = startAnnounced("socat", cmd, s.stderr, "listening on"); err != nil {
 		cancel()
-		return nil, fmt.Errorf("socat exited: %s", s.stderr.String())
-	case <-time.After(10 * time.Second):
-		s.Stop()
-		return nil, errors.New("socat did not start listening within 10s")
+		return nil, err
 	}
+	return s, nil
 }
 
 // freePort asks the kernel for a free loopback port.

@@ -405,15 +405,7 @@ func (k *HeimdalKDC) serve(lifetime time.Duration) error {
 		cancel()
 		return err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(k.Port))
-	ready := func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	}
+	ready := serving(net.JoinHostPort("127.0.0.1", strconv.Itoa(k.Port)))
 	stop, err := serveKDC(cmd, cancel, "Heimdal kdc", k.Dir, ready, k.Log)
 	if err != nil {
 		return err

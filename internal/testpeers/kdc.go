@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -256,20 +255,13 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	if opts.AllowWeakSessionKeys {
 		weak = "\tallow_rc4 = true\n\tallow_des3 = true\n"
 	}
-	conf := fmt.Sprintf(`[libdefaults]
-	default_realm = %[1]s
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	dns_canonicalize_hostname = false
-	rdns = false
-	udp_preference_limit = 1
-%[3]s[realms]
+	conf := clientLibdefaults(opts.Realm, weak) + fmt.Sprintf(`[realms]
 	%[1]s = {
 		kdc = 127.0.0.1:%[2]d
 	}
 [domain_realm]
 	localhost = %[1]s
-`, opts.Realm, port, weak)
+`, opts.Realm, port)
 	kdcConf := fmt.Sprintf(`[kdcdefaults]
 	kdc_listen = 127.0.0.1:%[2]d
 	kdc_tcp_listen = 127.0.0.1:%[2]d
@@ -324,62 +316,38 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Lifetime)
 	cmd := exec.CommandContext(ctx, krb5kdc, "-n", "-r", opts.Realm)
 	cmd.Env = env
-	ready := func() bool { return strings.Contains(k.Log(), "commencing operation") }
+	ready := func() error {
+		if !strings.Contains(k.Log(), "commencing operation") {
+			return errors.New(`no "commencing operation" in its log`)
+		}
+		return nil
+	}
 	if k.stop, err = serveKDC(cmd, cancel, "krb5kdc", dir, ready, k.Log); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-// serveKDC starts a KDC's cmd (made with exec.CommandContext on a context that cancel ends,
-// its Env set) in its own process group and waits up to 10 s until ready reports true. It
-// returns the KDC's idempotent stop: SIGTERM to the group, SIGKILL after 5 s, then SIGKILL to
-// whatever of the group (a worker) outlived the leader, and dir removed. When the KDC exits
-// or is not ready in time it stops it and returns an error with its output and log.
-func serveKDC(cmd *exec.Cmd, cancel context.CancelFunc, name, dir string, ready func() bool, log func() string) (stop func(), err error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	dieWithParent(cmd.SysProcAttr)
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out := &capBuffer{max: 16 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, fmt.Errorf("testpeers: start %s: %w", name, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				cancel()
-				<-exited
-			}
-			cancel()
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			os.RemoveAll(dir)
-		})
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if ready() {
-			return stop, nil
-		}
-		select {
-		case <-exited:
-			l := log()
-			stop()
-			return nil, fmt.Errorf("testpeers: %s exited: %s\n%s", name, out.String(), l)
-		default:
-		}
-		if time.Now().After(deadline) {
-			l := log()
-			stop()
-			return nil, errors.New("testpeers: " + name + " not ready after 10s: " + out.String() + "\n" + l)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+// clientLibdefaults is the [libdefaults] of a peer's client krb5.conf: realm by default,
+// no DNS look-ups or reverse look-ups (the host's resolver is not the test's), TCP only,
+// and then extra, lines of its own.
+func clientLibdefaults(realm, extra string) string {
+	return fmt.Sprintf(`[libdefaults]
+	default_realm = %s
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	dns_canonicalize_hostname = false
+	rdns = false
+	udp_preference_limit = 1
+`, realm) + extra
+}
+
+// serveKDC starts a KDC's cmd (see serveDaemon) and waits up to 10 s until ready; its stop
+// also removes dir.
+func serveKDC(cmd *exec.Cmd, cancel context.CancelFunc, name, dir string, ready func() error, log func() string) (stop func(), err error) {
+	return serveDaemon(cmd, cancel, daemon{
+		name: name, out: &capBuffer{max: 16 << 10}, ready: ready, log: log,
+		within: 10 * time.Second, grace: 5 * time.Second,
+		afterStop: func() { os.RemoveAll(dir) },
+	})
 }

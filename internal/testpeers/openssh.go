@@ -1,12 +1,10 @@
 package testpeers
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -169,44 +167,13 @@ func startSSHD(sshd, cfg string, env []string, lifetime time.Duration) (*SSHD, e
 	// group); -e: log to stderr, where "Server listening on" says it is ready.
 	cmd := exec.CommandContext(ctx, sshd, "-D", "-e", "-f", cfg)
 	cmd.Env = env
-	killGroupOnCancel(cmd)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
+	s := &SSHD{cmd: cmd, cancel: cancel, log: &capBuffer{max: 256 << 10}}
+	var err error
+	if s.done, err = startAnnounced("sshd", cmd, s.log, "Server listening on"); err != nil {
 		cancel()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, err
-	}
-	s := &SSHD{cmd: cmd, cancel: cancel, done: make(chan struct{}), log: &capBuffer{max: 256 << 10}}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signalled := false
-		for sc.Scan() {
-			line := sc.Text()
-			s.log.Write([]byte(line + "\n"))
-			if !signalled && strings.Contains(line, "Server listening on") {
-				close(ready)
-				signalled = true
-			}
-		}
-	}()
-	go func() {
-		_ = cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case <-ready:
-		return s, nil
-	case <-s.done:
-		cancel()
-		return nil, fmt.Errorf("sshd exited: %s", s.log.String())
-	case <-time.After(10 * time.Second):
-		s.Stop()
-		return nil, errors.New("sshd did not start listening within 10s")
-	}
+	return s, nil
 }
 
 // Log returns what sshd has logged so far (VERBOSE), for a failing test's message.

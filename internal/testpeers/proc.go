@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -242,4 +244,147 @@ func runOneShot(ctx context.Context, name string, cmd *exec.Cmd, timeout time.Du
 		return output, 0, fmt.Errorf("testpeers: %s: %w", name, err)
 	}
 	return output, 0, nil
+}
+
+// startAnnounced starts cmd (made with exec.CommandContext) in its own process group, its
+// stderr copied into log, and waits up to 10 s for a line containing marker, which is how
+// the peer says it listens (a probe connection would show in its log). It keeps draining
+// stderr to EOF, since a peer blocked on a full pipe stops serving. done is closed once cmd
+// has been waited for. On an error the process has ended; the caller still cancels cmd's
+// context.
+func startAnnounced(name string, cmd *exec.Cmd, log *capBuffer, marker string) (done chan struct{}, err error) {
+	killGroupOnCancel(cmd)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done = make(chan struct{})
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			log.Write([]byte(line + "\n"))
+			if !signalled && strings.Contains(line, marker) {
+				close(ready)
+				signalled = true
+			}
+		}
+	}()
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-ready:
+		return done, nil
+	case <-done:
+		return nil, fmt.Errorf("%s exited: %s", name, log.String())
+	case <-time.After(10 * time.Second):
+		stopGroup(cmd, done)
+		return nil, fmt.Errorf("%s did not start listening within 10s", name)
+	}
+}
+
+// daemon describes a long-running peer for serveDaemon.
+type daemon struct {
+	name string     // in errors: "krb5kdc", "samba"
+	out  *capBuffer // takes its stdout and stderr, quoted in errors
+	// ready returns nil once the peer serves, else what it still waits for; it is polled
+	// every 20 ms for up to within.
+	ready  func() error
+	within time.Duration
+	grace  time.Duration // from SIGTERM to SIGKILL when stopping
+	log    func() string // the peer's own log, appended to errors; may be nil
+	// beforeStop and afterStop, when set, run before SIGTERM and once the whole group is
+	// dead.
+	beforeStop, afterStop func()
+}
+
+// serveDaemon starts cmd (made with exec.CommandContext on a context that cancel ends, its
+// Env set) in its own process group that dies with the test binary, and waits until
+// d.ready. It returns the peer's idempotent stop: SIGTERM to the group, SIGKILL after
+// d.grace, then SIGKILL to whatever of the group (a worker, smbd) outlived the leader. When
+// the peer exits or is not ready in time it stops it and returns an error with its output
+// and log.
+func serveDaemon(cmd *exec.Cmd, cancel context.CancelFunc, d daemon) (stop func(), err error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Stdout, cmd.Stderr = d.out, d.out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("testpeers: start %s: %w", d.name, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			if d.beforeStop != nil {
+				d.beforeStop()
+			}
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(d.grace):
+			}
+			cancel()
+			<-exited
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			if d.afterStop != nil {
+				d.afterStop()
+			}
+		})
+	}
+	fail := func(format string, args ...any) error {
+		log := ""
+		if d.log != nil {
+			log = "\n" + d.log()
+		}
+		stop()
+		return fmt.Errorf("testpeers: %s %s: %s%s", d.name, fmt.Sprintf(format, args...), d.out.String(), log)
+	}
+	deadline := time.Now().Add(d.within)
+	for {
+		waiting := d.ready()
+		if waiting == nil {
+			return stop, nil
+		}
+		select {
+		case <-exited:
+			return nil, fail("exited before it was ready (%v)", waiting)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return nil, fail("not ready after %v (%v)", d.within, waiting)
+		}
+	}
+}
+
+// serving returns a daemon.ready that waits until every addr takes TCP connections.
+func serving(addrs ...string) func() error {
+	return func() error {
+		for len(addrs) > 0 {
+			if !dialable(addrs[0]) {
+				return fmt.Errorf("not serving %s", addrs[0])
+			}
+			addrs = addrs[1:]
+		}
+		return nil
+	}
+}
+
+// dialable reports whether a TCP connection to addr succeeds within a second.
+func dialable(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }

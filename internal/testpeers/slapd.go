@@ -1,13 +1,12 @@
 package testpeers
 
 import (
+	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -48,10 +47,8 @@ type Slapd struct {
 	// Dir holds the configuration, the database and the log.
 	Dir string
 
-	cmd  *exec.Cmd
 	out  *capBuffer
-	done chan struct{}
-	once sync.Once
+	stop func()
 }
 
 // RequireSlapd finds slapd, slapadd and Cyrus SASL's GSSAPI plug-in, or skips (fails
@@ -97,32 +94,20 @@ func StartSlapd(tb testing.TB, opts SlapdOptions) *Slapd {
 	if out, err := add.CombinedOutput(); err != nil {
 		tb.Fatalf("testpeers: slapadd: %v\n%s", err, out)
 	}
-	s := &Slapd{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, out: &capBuffer{max: 1 << 20}, done: make(chan struct{})}
+	s := &Slapd{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, out: &capBuffer{max: 1 << 20}}
 	// -d stats: foreground, one line per connection and operation (BIND ... ssf=N) on stderr.
-	s.cmd = exec.Command(bin, "-f", conf, "-h", "ldap://"+s.Addr+"/", "-d", "stats")
-	s.cmd.Env, s.cmd.Dir = env, dir
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		tb.Fatalf("testpeers: starting slapd: %v", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "-f", conf, "-h", "ldap://"+s.Addr+"/", "-d", "stats")
+	cmd.Env, cmd.Dir = env, dir
+	s.stop, err = serveDaemon(cmd, cancel, daemon{
+		name: "slapd", out: s.out, ready: serving(s.Addr),
+		within: 10 * time.Second, grace: 5 * time.Second,
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
-	go func() { s.cmd.Wait(); close(s.done) }()
 	tb.Cleanup(s.Stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			return s
-		}
-		select {
-		case <-s.done:
-			tb.Fatalf("testpeers: slapd exited at start:\n%s", s.Log())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("testpeers: slapd did not listen within 10s:\n%s", s.Log())
-		}
-	}
+	return s
 }
 
 // slapdConf is the server's whole configuration: the core schemas, one MDB database, the
@@ -166,14 +151,4 @@ func slapdLDIF(users []string) string {
 func (s *Slapd) Log() string { return s.out.String() }
 
 // Stop stops slapd and waits for it. Idempotent.
-func (s *Slapd) Stop() {
-	s.once.Do(func() {
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
-}
+func (s *Slapd) Stop() { s.stop() }

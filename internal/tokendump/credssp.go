@@ -1,8 +1,6 @@
 package tokendump
 
 import (
-	"fmt"
-
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -82,9 +80,4 @@ var ntstatusNames = map[uint32]string{
 	0xC00000BB: "STATUS_NOT_SUPPORTED", 0xC0000001: "STATUS_UNSUCCESSFUL",
 }
 
-func ntstatusName(c uint32) string {
-	if n, ok := ntstatusNames[c]; ok {
-		return fmt.Sprintf("0x%08x (%s)", c, n)
-	}
-	return fmt.Sprintf("0x%08x", c)
-}
+func ntstatusName(c uint32) string { return numbered(ntstatusNames, c, "0x%08x") }

@@ -61,12 +61,7 @@ var krbErrorNames = map[int32]string{
 	93: "KDC_ERR_UNKNOWN_CRITICAL_FAST_OPTIONS",
 }
 
-func krbErrorName(code int32) string {
-	if n, ok := krbErrorNames[code]; ok {
-		return fmt.Sprintf("%d (%s)", code, n)
-	}
-	return fmt.Sprintf("%d", code)
-}
+func krbErrorName(code int32) string { return numbered(krbErrorNames, code, "%d") }
 
 var etypeNames = map[int32]string{
 	1: "des-cbc-crc", 3: "des-cbc-md5", 16: "des3-cbc-sha1", 17: "aes128-cts-hmac-sha1-96",
@@ -74,12 +69,7 @@ var etypeNames = map[int32]string{
 	23: "rc4-hmac", 24: "rc4-hmac-exp", 25: "camellia128-cts-cmac", 26: "camellia256-cts-cmac",
 }
 
-func etypeName(e int32) string {
-	if n, ok := etypeNames[e]; ok {
-		return fmt.Sprintf("%d (%s)", e, n)
-	}
-	return fmt.Sprintf("%d", e)
-}
+func etypeName(e int32) string { return numbered(etypeNames, e, "%d") }
 
 var adTypeNames = map[int32]string{
 	1: "AD-IF-RELEVANT", 2: "AD-INTENDED-FOR-SERVER", 3: "AD-INTENDED-FOR-APPLICATION-CLASS",
@@ -91,12 +81,7 @@ var adTypeNames = map[int32]string{
 	512: "AD-CAMMAC", 513: "AD-AUTHENTICATION-INDICATOR", 514: "AD-SIGNTICKET",
 }
 
-func adTypeName(t int32) string {
-	if n, ok := adTypeNames[t]; ok {
-		return fmt.Sprintf("%d (%s)", t, n)
-	}
-	return fmt.Sprintf("%d", t)
-}
+func adTypeName(t int32) string { return numbered(adTypeNames, t, "%d") }
 
 var pacBufferNames = map[uint32]string{
 	1: "KERB_VALIDATION_INFO (logon info)", 2: "PAC_CREDENTIAL_INFO", 6: "server checksum",
@@ -133,4 +118,14 @@ func nameTypeName(t int32) string {
 		return n
 	}
 	return fmt.Sprintf("type %d", t)
+}
+
+// numbered formats v with format and, when names knows it, adds its name in parentheses:
+// "18 (aes256-cts-hmac-sha1-96)", "99".
+func numbered[K comparable](names map[K]string, v K, format string) string {
+	s := fmt.Sprintf(format, v)
+	if n, ok := names[v]; ok {
+		return s + " (" + n + ")"
+	}
+	return s
 }

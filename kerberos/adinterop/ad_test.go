@@ -36,11 +36,7 @@ func TestADServiceTickets(t *testing.T) {
 			for _, req := range []sspi.ContextReq{sspi.DefaultClientReq, sspi.ISCReqIntegrity | sspi.ISCReqConfidentiality | sspi.ISCReqSequenceDetect} {
 				cc := acquire(t, sspi.CredOutbound, &kerberos.ClientConfig{Principal: d.Principal(userName), Password: userPass, Config: d.Krb5Conf})
 				sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytabs[tc.spn]})
-				cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn, Req: req})
-				defer cli.Close()
-				srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
-				defer srv.Close()
-				handshake(t, cli, srv)
+				cli, srv := connect(t, cc, sc, sspi.ClientOptions{Target: tc.spn, Req: req})
 				id, err := srv.Identity()
 				if err != nil || id.Principal != "aduser@SAMDOM.TEST" || id.Server != tc.spn+"@SAMDOM.TEST" {
 					t.Errorf("server identity %+v, %v", id, err)
@@ -79,11 +75,7 @@ func TestADPasswordLogon(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cc := acquire(t, sspi.CredOutbound, tc.authData)
-			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: svcSPN})
-			defer cli.Close()
-			srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
-			defer srv.Close()
-			handshake(t, cli, srv)
+			_, srv := connect(t, cc, sc, sspi.ClientOptions{Target: svcSPN})
 			id, _ := srv.Identity()
 			if tc.want != "" && id.Principal != tc.want {
 				t.Errorf("server identity %+v, want %s", id, tc.want)

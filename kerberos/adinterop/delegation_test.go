@@ -168,11 +168,8 @@ func reach(t *testing.T, creds *sspi.Credentials, spn string) (sspi.Identity, er
 // server context (its ticket is the S4U2Proxy evidence).
 func acceptUser(t *testing.T, d *testpeers.ADDC, spn string, req sspi.ContextReq) *sspi.ServerContext {
 	t.Helper()
-	cli := sspi.NewClientContext(userCreds(t, d), sspi.ClientOptions{Target: spn, Req: req})
-	t.Cleanup(func() { cli.Close() })
-	srv := sspi.NewServerContext(acquire(t, sspi.CredInbound, &kerberos.ServerConfig{KeytabData: delegKeytab}), sspi.ServerOptions{})
-	t.Cleanup(func() { srv.Close() })
-	handshake(t, cli, srv)
+	sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{KeytabData: delegKeytab})
+	_, srv := connect(t, userCreds(t, d), sc, sspi.ClientOptions{Target: spn, Req: req})
 	return srv
 }
 

@@ -97,9 +97,14 @@ func acquire(t *testing.T, use sspi.CredentialUse, authData any) *sspi.Credentia
 	return c
 }
 
-// handshake runs client against server to the end.
-func handshake(t *testing.T, cli *sspi.ClientContext, srv *sspi.ServerContext) {
+// connect runs a client context with cc and opts against our acceptor with sc to the end;
+// both contexts close when the test ends.
+func connect(t *testing.T, cc, sc *sspi.Credentials, opts sspi.ClientOptions) (*sspi.ClientContext, *sspi.ServerContext) {
 	t.Helper()
+	cli := sspi.NewClientContext(cc, opts)
+	t.Cleanup(func() { cli.Close() })
+	srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+	t.Cleanup(func() { srv.Close() })
 	var in []byte
 	for i := 0; i < 4 && !(cli.Established() && srv.Established()); i++ {
 		out, err := cli.Step(in)
@@ -116,6 +121,7 @@ func handshake(t *testing.T, cli *sspi.ClientContext, srv *sspi.ServerContext) {
 	if !cli.Established() || !srv.Established() {
 		t.Fatalf("handshake incomplete: client %v, server %v", cli.Established(), srv.Established())
 	}
+	return cli, srv
 }
 
 type session interface {

@@ -18,11 +18,7 @@ func logOn(t *testing.T, authData any) string {
 	t.Helper()
 	cc := acquire(t, sspi.CredOutbound, authData)
 	sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytabs[svcSPN]})
-	cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: svcSPN})
-	defer cli.Close()
-	srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
-	defer srv.Close()
-	handshake(t, cli, srv)
+	cli, srv := connect(t, cc, sc, sspi.ClientOptions{Target: svcSPN})
 	id, err := srv.Identity()
 	if err != nil {
 		t.Fatal(err)

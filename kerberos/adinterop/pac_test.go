@@ -86,11 +86,7 @@ func TestADPAC(t *testing.T) {
 		t.Run(spn, func(t *testing.T) {
 			cc := acquire(t, sspi.CredOutbound, &kerberos.ClientConfig{Principal: d.Principal(pacUser), Password: pacPass, Config: d.Krb5Conf})
 			sc := acquire(t, sspi.CredInbound, &kerberos.ServerConfig{Keytab: keytabs[spn], RequirePAC: true})
-			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: spn})
-			defer cli.Close()
-			srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
-			defer srv.Close()
-			handshake(t, cli, srv)
+			_, srv := connect(t, cc, sc, sspi.ClientOptions{Target: spn})
 			id, err := srv.Identity()
 			if err != nil {
 				t.Fatal(err)

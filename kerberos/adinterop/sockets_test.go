@@ -1,42 +1,21 @@
 package adinterop
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/sockauth"
 )
 
-// syncBuffer collects the sockets service's JSON log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type gssServer struct {
 	addr string
-	log  *syncBuffer
+	log  *testpeers.SyncBuffer
 }
 
 // startGSSServer serves our acceptor with creds in MIT's gss-sample framing on 127.0.0.1,
@@ -47,7 +26,7 @@ func startGSSServer(t *testing.T, creds *sspi.Credentials) *gssServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := &syncBuffer{}
+	lb := &testpeers.SyncBuffer{}
 	s := &sockauth.Server{Credentials: creds, Framing: sockauth.FramingGSS, Logger: slog.New(slog.NewJSONHandler(lb, nil))}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(l) }()
@@ -69,9 +48,8 @@ func (s *gssServer) waitRecord(t *testing.T, n int) map[string]any {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var recs []map[string]any
-		for _, line := range strings.Split(strings.TrimSpace(s.log.String()), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["status"] != nil {
+		for _, m := range s.log.JSONLines() {
+			if m["status"] != nil {
 				recs = append(recs, m)
 			}
 		}

@@ -2,7 +2,6 @@ package domaininterop
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gosspi/sspi/internal/testpeers"
 )
 
 var (
@@ -43,23 +44,6 @@ func sspiCommand(t *testing.T) string {
 	return sspiBin
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // `sspi serve --ntlm-verifier netlogon` lets domain users in with NTLM and logs their
 // SID; `sspi connect` as a domain user exchanges sealed messages with it; a wrong
 // password is refused with the DC's status in the server's log.
@@ -75,7 +59,7 @@ func TestServeWithNetlogonVerifier(t *testing.T) {
 	serve := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--package", "NTLM", "--json",
 		"--ntlm-verifier", "accounts,netlogon", "--domain", d.dc.Domain, "--dc", d.dc.Addr,
 		"--machine", machine, "--machine-password-file", pwFile, "--require", "confidentiality")
-	stderr := &lockedBuffer{}
+	stderr := &testpeers.SyncBuffer{}
 	serve.Stderr = stderr
 	stdout, err := serve.StdoutPipe()
 	if err != nil {

@@ -309,25 +309,8 @@ func (v *Verifier) discover(ctx context.Context) ([]string, error) {
 // user's RID), its primary group, and every group (domain groups by RID, extra SIDs),
 // as the PAC decoder counts them for a Kerberos ticket.
 func result(v *nrpc.Validation) *ntlm.LogonResult {
-	t := &sspi.AccessToken{
-		Source:   sspi.AuthzDomainLogon,
-		UserName: v.EffectiveName, FullName: v.FullName,
-		LogonDomain: v.LogonDomainName, DNSDomain: v.DNSLogonDomainName, UPN: v.UPN,
-		LogonServer: v.LogonServer, UserFlags: v.UserFlags,
-		LogonTime: v.LogonTime.Time(), LogoffTime: v.LogoffTime.Time(), KickoffTime: v.KickOffTime.Time(),
-	}
-	if v.LogonDomainID != nil {
-		t.DomainSID = v.LogonDomainID.String()
-	}
-	if sid, ok := v.UserSID(); ok {
-		t.UserSID = sid.String()
-	}
-	if sid, ok := v.PrimaryGroupSID(); ok {
-		t.PrimaryGroupSID = sid.String()
-	}
-	for _, g := range v.Groups() {
-		t.Groups = append(t.Groups, sspi.GroupSID{SID: g.SID.String(), Attributes: g.Attributes})
-	}
+	t := &sspi.AccessToken{Source: sspi.AuthzDomainLogon, DNSDomain: v.DNSLogonDomainName, UPN: v.UPN}
+	v.FillToken(t)
 	return &ntlm.LogonResult{
 		SessionBaseKey: v.UserSessionKey,
 		Domain:         v.LogonDomainName, User: v.EffectiveName,

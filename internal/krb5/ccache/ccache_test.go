@@ -67,6 +67,12 @@ func TestMITCCache(t *testing.T) {
 	if err != nil || !bytes.Equal(out, b) {
 		t.Fatalf("re-encoded cache differs (%v)", err)
 	}
+	sameAsGokrb5(t, b, c)
+}
+
+// sameAsGokrb5 checks that gokrb5's parser reads the cache b as c.
+func sameAsGokrb5(t *testing.T, b []byte, c *CCache) {
+	t.Helper()
 	theirs := new(gkcredentials.CCache)
 	if err := theirs.Unmarshal(b); err != nil {
 		t.Fatal(err)

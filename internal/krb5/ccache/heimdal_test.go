@@ -51,26 +51,7 @@ func TestHeimdalCCache(t *testing.T) {
 			t.Errorf("no ticket for %s in %d credentials", name, len(c.Credentials))
 			continue
 		}
-		if cr.Client.Realm != k.Realm || cr.Client.Name.String() != testpeers.KDCUser {
-			t.Errorf("%s: client %v@%s", name, cr.Client.Name, cr.Client.Realm)
-		}
-		// The KDC's default enctypes put aes256-cts-hmac-sha1-96 first.
-		if cr.Key.Type != 18 || len(cr.Key.Value) != 32 || bytes.Equal(cr.Key.Value, make([]byte, 32)) {
-			t.Errorf("%s: session key type %d, %d bytes", name, cr.Key.Type, len(cr.Key.Value))
-		}
-		if cr.Flags&wantFlags != wantFlags {
-			t.Errorf("%s: flags %#x lack %#x", name, cr.Flags, wantFlags)
-		}
-		if cr.AuthTime.Before(start) || cr.AuthTime.After(time.Now().Add(time.Minute)) ||
-			!cr.EndTime.After(cr.AuthTime.Add(23*time.Hour)) || cr.IsSKey {
-			t.Errorf("%s: auth %v, start %v, end %v, is_skey %v", name, cr.AuthTime, cr.StartTime, cr.EndTime, cr.IsSKey)
-		}
-		var tkt wire.Ticket
-		if err := tkt.Unmarshal(cr.Ticket); err != nil {
-			t.Errorf("%s: ticket DER: %v", name, err)
-		} else if tkt.Realm != cr.Server.Realm || !tkt.SName.Equal(cr.Server.Name) || tkt.EncPart.EType != 18 {
-			t.Errorf("%s: ticket for %v@%s, enctype %d", name, tkt.SName, tkt.Realm, tkt.EncPart.EType)
-		}
+		checkHeimdalCredential(t, name, cr, k.Realm, wantFlags, start)
 	}
 	if configs == 0 {
 		t.Errorf("no configuration entries (Heimdal writes start_realm and fast_avail)")
@@ -90,7 +71,40 @@ func TestHeimdalCCache(t *testing.T) {
 	}
 
 	// A cache we build from scratch, with the TGT only, is one Heimdal's klist lists.
-	built := &CCache{DefaultPrincipal: c.DefaultPrincipal, Credentials: []Credential{tickets[tgtName]}}
+	checkBuiltForHeimdal(t, k, &CCache{DefaultPrincipal: c.DefaultPrincipal, Credentials: []Credential{tickets[tgtName]}})
+}
+
+// checkHeimdalCredential checks one of the tickets kinit and kgetcred (after start) put in
+// the cache: for KDCUser in realm, an AES256 key, flags with wantFlags, sensible times.
+func checkHeimdalCredential(t *testing.T, name string, cr Credential, realm string, wantFlags uint32, start time.Time) {
+	t.Helper()
+	if cr.Client.Realm != realm || cr.Client.Name.String() != testpeers.KDCUser {
+		t.Errorf("%s: client %v@%s", name, cr.Client.Name, cr.Client.Realm)
+	}
+	// The KDC's default enctypes put aes256-cts-hmac-sha1-96 first.
+	if cr.Key.Type != 18 || len(cr.Key.Value) != 32 || bytes.Equal(cr.Key.Value, make([]byte, 32)) {
+		t.Errorf("%s: session key type %d, %d bytes", name, cr.Key.Type, len(cr.Key.Value))
+	}
+	if cr.Flags&wantFlags != wantFlags {
+		t.Errorf("%s: flags %#x lack %#x", name, cr.Flags, wantFlags)
+	}
+	if cr.AuthTime.Before(start) || cr.AuthTime.After(time.Now().Add(time.Minute)) ||
+		!cr.EndTime.After(cr.AuthTime.Add(23*time.Hour)) || cr.IsSKey {
+		t.Errorf("%s: auth %v, start %v, end %v, is_skey %v", name, cr.AuthTime, cr.StartTime, cr.EndTime, cr.IsSKey)
+	}
+	var tkt wire.Ticket
+	if err := tkt.Unmarshal(cr.Ticket); err != nil {
+		t.Errorf("%s: ticket DER: %v", name, err)
+	} else if tkt.Realm != cr.Server.Realm || !tkt.SName.Equal(cr.Server.Name) || tkt.EncPart.EType != 18 {
+		t.Errorf("%s: ticket for %v@%s, enctype %d", name, tkt.SName, tkt.Realm, tkt.EncPart.EType)
+	}
+}
+
+// checkBuiltForHeimdal writes built (the TGT only) and checks that Heimdal's klist lists it
+// and that its kgetcred uses it for a TGS exchange, appending to our file.
+func checkBuiltForHeimdal(t *testing.T, k *testpeers.HeimdalKDC, built *CCache) {
+	t.Helper()
+	tgtName := "krbtgt/" + k.Realm + "@" + k.Realm
 	out := filepath.Join(t.TempDir(), "built")
 	if err := built.WriteFile(out); err != nil {
 		t.Fatal(err)

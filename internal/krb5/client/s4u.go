@@ -113,69 +113,20 @@ func (c *Client) S4U2Proxy(ctx context.Context, evidence wire.Ticket, user, serv
 // s4u runs r with tgt, checks the reply (RFC 4120 3.3.4, with the client r names) and
 // returns the ticket.
 func (c *Client) s4u(ctx context.Context, tgt *Credential, r *s4uRequest) (*Credential, error) {
-	kdcRealm, _ := isTGS(tgt.Server.Name)
-	etypes := c.conf.LibDefaults.DefaultTGSEnctypes
-	if len(etypes) == 0 {
-		return nil, sspi.Errorf(sspi.ErrKDCUnknownEtype, "krbclient: default_tgs_enctypes leaves no encryption type this client implements")
-	}
-	nonce, err := c.nonce()
-	if err != nil {
-		return nil, err
-	}
 	sname := r.server.Name
-	body := wire.KDCReqBody{Options: r.options, Realm: r.server.Realm, SName: &sname,
-		Till: tgt.EndTime, Nonce: nonce, ETypes: etypeInts(etypes), AdditionalTickets: r.addl}
-	bodyDER, err := body.Marshal()
-	if err != nil {
-		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the TGS-REQ: %w", err)
-	}
-	subkey, pa, err := c.paTGSReq(tgt, bodyDER)
+	body := wire.KDCReqBody{Options: r.options, Realm: r.server.Realm, SName: &sname, Till: tgt.EndTime, AdditionalTickets: r.addl}
+	x, err := c.tgsRoundTrip(ctx, tgt, body, r.padata, r.what, s4uFailure)
 	if err != nil {
 		return nil, err
 	}
-	if subkey != nil {
-		defer subkey.Destroy()
-	}
-	req := wire.KDCReq{MsgType: wire.MsgTGSReq, PAData: append([]wire.PAData{pa}, r.padata...), Body: body}
-	b, err := req.Marshal()
-	if err != nil {
-		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the TGS-REQ: %w", err)
-	}
-	reply, err := c.send(ctx, kdcRealm, b, wire.MsgTGSRep)
-	if err != nil {
+	defer clear(x.plain)
+	if err := c.checkS4UReply(&x.rep, &x.enc, r, x.nonce, x.kdcRealm); err != nil {
 		return nil, err
 	}
-	if wire.MessageType(reply) == wire.MsgKRBError {
-		var k wire.KRBError
-		if err := k.Unmarshal(reply); err != nil {
-			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the KDC's error does not decode: %w", r.what, err)
-		}
-		return nil, s4uFailure(r.what, kdcError(&k, kdcRealm))
-	}
-	var rep wire.KDCRep
-	if err := rep.Unmarshal(reply); err != nil {
-		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decode: %w", r.what, err)
-	}
-	replyKey, usage := tgt.Key, uint32(usageTGSRepSessKey)
-	if subkey != nil {
-		replyKey, usage = subkey, usageTGSRepSubkey
-	}
-	plain, err := replyKey.Decrypt(nil, rep.EncPart.Cipher, usage)
-	if err != nil {
-		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decrypt with the request's key", r.what)
-	}
-	defer clear(plain)
-	var enc wire.EncKDCRepPart
-	if err := enc.Unmarshal(plain); err != nil {
-		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP's encrypted part does not decode: %w", r.what, err)
-	}
-	if err := c.checkS4UReply(&rep, &enc, r, nonce, kdcRealm); err != nil {
+	if err := c.checkTimes(&x.enc, tgt.EndTime, false); err != nil {
 		return nil, err
 	}
-	if err := c.checkTimes(&enc, tgt.EndTime, false); err != nil {
-		return nil, err
-	}
-	return c.credential(&rep, &enc, etypes)
+	return c.credential(&x.rep, &x.enc, x.etypes)
 }
 
 // checkS4UReply checks that the reply answers this request, for the user asked for, with

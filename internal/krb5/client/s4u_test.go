@@ -110,6 +110,14 @@ func TestS4URequests(t *testing.T) {
 	k := &s4uKDC{t: t}
 	f := startFake(t, &fakeKDC{handle: k.handle})
 	c := fakeClient(t, fakeConf(t, "", f.addr), Options{})
+	checkS4U2SelfRequest(t, k, c)
+	checkS4U2ProxyRequest(t, k, f, c)
+}
+
+// checkS4U2SelfRequest checks S4U2Self's TGS-REQ (MS-SFU 2.2.1: PA-FOR-USER with its
+// checksum in the TGT's session key) and the ticket it gives.
+func checkS4U2SelfRequest(t *testing.T, k *s4uKDC, c *Client) {
+	t.Helper()
 	self, err := c.S4U2Self(context.Background(), alice)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +140,12 @@ func TestS4URequests(t *testing.T) {
 	if self.Client.String() != "alice@"+fakeRealm || self.Server.String() != "u@"+fakeRealm {
 		t.Errorf("S4U2Self gave %s -> %s", self.Client, self.Server)
 	}
+}
 
+// checkS4U2ProxyRequest checks S4U2Proxy's TGS-REQ (the evidence ticket as an additional
+// ticket, cname-in-addl-tkt, PA-PAC-OPTIONS) and that its ticket is kept.
+func checkS4U2ProxyRequest(t *testing.T, k *s4uKDC, f *fakeKDC, c *Client) {
+	t.Helper()
 	target := Principal{Name: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"cifs", "back"}}}
 	evidence := wire.Ticket{Realm: fakeRealm, SName: wire.PrincipalName{Type: 1, Components: []string{"u"}},
 		EncPart: wire.EncryptedData{EType: 18, KVNO: 2, HasKVNO: true, Cipher: []byte("sealed in u's key, opaque here")}}
@@ -140,7 +153,7 @@ func TestS4URequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = k.request()
+	r := k.request()
 	if r.Body.Options&wire.KDCOptCNameInAddlTkt == 0 || r.Body.Options&wire.KDCOptForwardable == 0 || r.Body.SName.String() != "cifs/back" || r.Body.Realm != fakeRealm {
 		t.Errorf("S4U2Proxy asks for %s@%s with options %#x", r.Body.SName, r.Body.Realm, r.Body.Options)
 	}

@@ -98,23 +98,47 @@ func (c *Client) tgsExchange(ctx context.Context, tgt *Credential, server Princi
 }
 
 func (c *Client) tgsRequest(ctx context.Context, tgt *Credential, server Principal, options uint32, till time.Time) (*Credential, error) {
-	kdcRealm, _ := isTGS(tgt.Server.Name)
-	etypes := c.conf.LibDefaults.DefaultTGSEnctypes
-	if len(etypes) == 0 {
-		return nil, sspi.Errorf(sspi.ErrKDCUnknownEtype, "krbclient: default_tgs_enctypes leaves no encryption type this client implements")
-	}
-	nonce, err := c.nonce()
-	if err != nil {
-		return nil, err
-	}
 	if till.IsZero() {
 		till = tgt.EndTime
 	}
+	what := "getting a ticket for " + bound(server.String())
 	sname := server.Name
-	body := wire.KDCReqBody{
-		Options: options, Realm: server.Realm, SName: &sname,
-		Till: till, Nonce: nonce, ETypes: etypeInts(etypes),
+	x, err := c.tgsRoundTrip(ctx, tgt, wire.KDCReqBody{Options: options, Realm: server.Realm, SName: &sname, Till: till}, nil, what, failure)
+	if err != nil {
+		return nil, err
 	}
+	defer clear(x.plain)
+	if err := c.checkTGSReply(&x.rep, &x.enc, tgt, server, x.nonce, till, options); err != nil {
+		return nil, err
+	}
+	return c.credential(&x.rep, &x.enc, x.etypes)
+}
+
+// tgsReply is a TGS reply decoded and decrypted, with what its request used.
+type tgsReply struct {
+	rep      wire.KDCRep
+	enc      wire.EncKDCRepPart
+	plain    []byte // enc's encoding: the caller clears it once done with enc
+	nonce    uint32
+	etypes   []krbcrypto.EType
+	kdcRealm string
+}
+
+// tgsRoundTrip sends a TGS-REQ (RFC 4120 3.3) for body, to which it adds the nonce and
+// the enctypes, to the KDC of tgt's realm, with PA-TGS-REQ and then padata, and returns the
+// reply decrypted but not yet checked against the request. A KRB-ERROR becomes fail's
+// error; what names the request in errors.
+func (c *Client) tgsRoundTrip(ctx context.Context, tgt *Credential, body wire.KDCReqBody, padata []wire.PAData, what string, fail func(string, *KDCError) error) (*tgsReply, error) {
+	x := &tgsReply{etypes: c.conf.LibDefaults.DefaultTGSEnctypes}
+	x.kdcRealm, _ = isTGS(tgt.Server.Name)
+	if len(x.etypes) == 0 {
+		return nil, sspi.Errorf(sspi.ErrKDCUnknownEtype, "krbclient: default_tgs_enctypes leaves no encryption type this client implements")
+	}
+	var err error
+	if x.nonce, err = c.nonce(); err != nil {
+		return nil, err
+	}
+	body.Nonce, body.ETypes = x.nonce, etypeInts(x.etypes)
 	bodyDER, err := body.Marshal()
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the TGS-REQ: %w", err)
@@ -126,25 +150,23 @@ func (c *Client) tgsRequest(ctx context.Context, tgt *Credential, server Princip
 	if subkey != nil {
 		defer subkey.Destroy()
 	}
-	req := wire.KDCReq{MsgType: wire.MsgTGSReq, PAData: []wire.PAData{pa}, Body: body}
+	req := wire.KDCReq{MsgType: wire.MsgTGSReq, PAData: append([]wire.PAData{pa}, padata...), Body: body}
 	b, err := req.Marshal()
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the TGS-REQ: %w", err)
 	}
-	reply, err := c.send(ctx, kdcRealm, b, wire.MsgTGSRep)
+	reply, err := c.send(ctx, x.kdcRealm, b, wire.MsgTGSRep)
 	if err != nil {
 		return nil, err
 	}
-	what := "getting a ticket for " + bound(server.String())
 	if wire.MessageType(reply) == wire.MsgKRBError {
 		var k wire.KRBError
 		if err := k.Unmarshal(reply); err != nil {
 			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the KDC's error does not decode: %w", what, err)
 		}
-		return nil, failure(what, kdcError(&k, kdcRealm))
+		return nil, fail(what, kdcError(&k, x.kdcRealm))
 	}
-	var rep wire.KDCRep
-	if err := rep.Unmarshal(reply); err != nil {
+	if err := x.rep.Unmarshal(reply); err != nil {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decode: %w", what, err)
 	}
 	// RFC 4120 3.3.3: the reply is encrypted in the authenticator's subkey (usage 9), or
@@ -153,19 +175,14 @@ func (c *Client) tgsRequest(ctx context.Context, tgt *Credential, server Princip
 	if subkey != nil {
 		replyKey, usage = subkey, usageTGSRepSubkey
 	}
-	plain, err := replyKey.Decrypt(nil, rep.EncPart.Cipher, usage)
-	if err != nil {
+	if x.plain, err = replyKey.Decrypt(nil, x.rep.EncPart.Cipher, usage); err != nil {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decrypt with the request's key", what)
 	}
-	defer clear(plain)
-	var enc wire.EncKDCRepPart
-	if err := enc.Unmarshal(plain); err != nil {
+	if err := x.enc.Unmarshal(x.plain); err != nil {
+		clear(x.plain)
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP's encrypted part does not decode: %w", what, err)
 	}
-	if err := c.checkTGSReply(&rep, &enc, tgt, server, nonce, till, options); err != nil {
-		return nil, err
-	}
-	return c.credential(&rep, &enc, etypes)
+	return x, nil
 }
 
 // paTGSReq makes PA-TGS-REQ (RFC 4120 5.5.1, 7.5.1): an AP-REQ with tgt whose

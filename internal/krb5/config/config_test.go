@@ -58,6 +58,13 @@ func TestParseSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSampleLibDefaults(t, c)
+	checkSampleRealms(t, c)
+}
+
+// checkSampleLibDefaults checks the sample's [libdefaults].
+func checkSampleLibDefaults(t *testing.T, c *Config) {
+	t.Helper()
 	l := c.LibDefaults
 	if l.DefaultRealm != "EXAMPLE.COM" || l.DNSLookupKDC || l.DNSLookupRealm || l.UDPPreferenceLimit != 1 ||
 		!l.AllowRC4 || !l.Forwardable || l.RenewLifetime != 7*24*time.Hour || l.TicketLifetime != 10*time.Hour ||
@@ -78,6 +85,11 @@ func TestParseSample(t *testing.T) {
 	if v, _ := c.Get("libdefaults", "hashed"); v != "value # not a comment" {
 		t.Errorf("hashed = %q", v)
 	}
+}
+
+// checkSampleRealms checks the sample's [realms] and [domain_realm].
+func checkSampleRealms(t *testing.T, c *Config) {
+	t.Helper()
 	r, ok := c.Realm("EXAMPLE.COM")
 	if !ok || !reflect.DeepEqual(r.KDC, []string{"kdc1.example.com", "tcp/[::1]:8888"}) ||
 		!reflect.DeepEqual(r.AdminServer, []string{"kdc1.example.com:749"}) || len(r.MasterKDC) != 1 {

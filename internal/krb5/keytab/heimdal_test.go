@@ -19,9 +19,22 @@ import (
 // those entries, keys and kvnos included.
 func TestHeimdalKeytab(t *testing.T) {
 	k := testpeers.StartHeimdalKDC(t, testpeers.HeimdalKDCOptions{})
+	kt := checkHeimdalKtutil(t, k)
+	svc := checkHeimdalExtKeytab(t, k)
+	checkOursForHeimdal(t, k, kt, svc)
+}
+
+const (
+	hexKey = "000102030405060708090a0b0c0d0e0f"
+	// ntHashHex is MD4 of "Passw0rd!" in UTF-16LE, the RC4 key (RFC 4757 section 2).
+	ntHashHex = "fc525c9683e8fe067095ba2ddc971889"
+)
+
+// checkHeimdalKtutil checks the entries Heimdal's ktutil adds, and returns their keytab.
+func checkHeimdalKtutil(t *testing.T, k *testpeers.HeimdalKDC) *Keytab {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "heimdal.keytab")
 	before := time.Now().Add(-time.Minute)
-	const hexKey = "000102030405060708090a0b0c0d0e0f"
 	for _, args := range [][]string{
 		{"-p", "svc/host.example@EX.TEST", "-V", "300", "-e", "aes128-cts-hmac-sha1-96", "-H", "-w", hexKey},
 		{"-p", "bob@EX.TEST", "-V", "2", "-e", "arcfour-hmac-md5", "-w", "Passw0rd!"},
@@ -37,8 +50,7 @@ func TestHeimdalKeytab(t *testing.T) {
 	if kt.Version != Version2 || len(kt.Entries) != 2 {
 		t.Fatalf("version %#x, %d entries", kt.Version, len(kt.Entries))
 	}
-	// MD4 of "Passw0rd!" in UTF-16LE, the RC4 key (RFC 4757 section 2).
-	ntHash, _ := hex.DecodeString("fc525c9683e8fe067095ba2ddc971889")
+	ntHash, _ := hex.DecodeString(ntHashHex)
 	aesKey, _ := hex.DecodeString(hexKey)
 	for i, want := range []struct {
 		name  []string
@@ -65,8 +77,13 @@ func TestHeimdalKeytab(t *testing.T) {
 	if _, ok := kt.Find(wire.PrincipalName{Type: wire.NamePrincipal, Components: []string{"svc", "host.example"}}, "EX.TEST", 300, 17); !ok {
 		t.Error("Find does not find kvno 300")
 	}
+	return kt
+}
 
-	// kadmin's ext_keytab: every default enctype of the service, kvno 1.
+// checkHeimdalExtKeytab checks kadmin's ext_keytab: every default enctype of the
+// service, kvno 1; it returns the keytab.
+func checkHeimdalExtKeytab(t *testing.T, k *testpeers.HeimdalKDC) *Keytab {
+	t.Helper()
 	svc, err := Load(k.Keytab)
 	if err != nil {
 		t.Fatal(err)
@@ -83,8 +100,13 @@ func TestHeimdalKeytab(t *testing.T) {
 			t.Errorf("service keytab: enctype %d has a %d-byte key, want %d (all: %v)", et, etypes[et], n, etypes)
 		}
 	}
+	return svc
+}
 
-	// Ours, written from those entries, as Heimdal's ktutil lists it.
+// checkOursForHeimdal writes the entries of kt and svc to a keytab of ours and checks
+// that Heimdal's ktutil lists them.
+func checkOursForHeimdal(t *testing.T, k *testpeers.HeimdalKDC, kt, svc *Keytab) {
+	t.Helper()
 	ours := &Keytab{Entries: append(append([]Entry(nil), kt.Entries...), svc.Entries...)}
 	out := filepath.Join(t.TempDir(), "ours.keytab")
 	if err := ours.WriteFile(out); err != nil {
@@ -100,7 +122,7 @@ func TestHeimdalKeytab(t *testing.T) {
 	}
 	for _, want := range []string{
 		"300 aes128-cts-hmac-sha1-96 svc/host.example@EX.TEST " + hexKey,
-		"2 arcfour-hmac-md5 bob@EX.TEST " + hex.EncodeToString(ntHash),
+		"2 arcfour-hmac-md5 bob@EX.TEST " + ntHashHex,
 	} {
 		if !rows[want] {
 			t.Errorf("Heimdal's ktutil list of our keytab lacks %q:\n%s", want, list)

@@ -3,6 +3,7 @@ package pac
 import (
 	"fmt"
 
+	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/internal/ndr"
 )
 
@@ -267,4 +268,29 @@ func (v *ValidationInfo) Groups() []SIDAndAttributes {
 		}
 	}
 	return out
+}
+
+// FillToken sets what an access token takes from validation information, a PAC's or
+// Netlogon's alike: the account and full names, the logon server and domain (a token's
+// domain is kept when the information has none), the user flags, the logon times, and the
+// SIDs of the domain, the user, the primary group and every group.
+func (v *ValidationInfo) FillToken(t *sspi.AccessToken) {
+	t.UserName, t.FullName, t.LogonServer = v.EffectiveName, v.FullName, v.LogonServer
+	if v.LogonDomainName != "" {
+		t.LogonDomain = v.LogonDomainName
+	}
+	t.UserFlags = v.UserFlags
+	t.LogonTime, t.LogoffTime, t.KickoffTime = v.LogonTime.Time(), v.LogoffTime.Time(), v.KickOffTime.Time()
+	if v.LogonDomainID != nil {
+		t.DomainSID = v.LogonDomainID.String()
+	}
+	if sid, ok := v.UserSID(); ok {
+		t.UserSID = sid.String()
+	}
+	if sid, ok := v.PrimaryGroupSID(); ok {
+		t.PrimaryGroupSID = sid.String()
+	}
+	for _, g := range v.Groups() {
+		t.Groups = append(t.Groups, sspi.GroupSID{SID: g.SID.String(), Attributes: g.Attributes})
+	}
 }

@@ -146,6 +146,15 @@ func checkRecordings(t *testing.T, dir string) {
 // TestRecordedMITFields checks what the recordings say, so that a decoder that put a field
 // in the wrong place, or dropped it, fails even though it re-encodes.
 func TestRecordedMITFields(t *testing.T) {
+	asreq := checkRecordedASReq(t)
+	checkRecordedPreauthRequired(t)
+	asrep := checkRecordedASRep(t, asreq)
+	checkRecordedTGS(t, asrep)
+	checkRecordedAP(t)
+}
+
+// checkRecordedASReq checks kinit -f's AS-REQ with encrypted timestamp.
+func checkRecordedASReq(t *testing.T) KDCReq {
 	const realm = testpeers.KDCRealm
 	var asreq KDCReq
 	mustDecode(t, "mit-as-req.der", &asreq)
@@ -162,7 +171,13 @@ func TestRecordedMITFields(t *testing.T) {
 	if string(asreq.Body.Raw) != string(readRecording(t, "mit-as-req.der")[len(readRecording(t, "mit-as-req.der"))-len(asreq.Body.Raw):]) {
 		t.Errorf("KDC-REQ-BODY.Raw is not the tail of the AS-REQ")
 	}
+	return asreq
+}
 
+// checkRecordedPreauthRequired checks the KDC's KDC_ERR_PREAUTH_REQUIRED and the salt in
+// its ETYPE-INFO2.
+func checkRecordedPreauthRequired(t *testing.T) {
+	const realm = testpeers.KDCRealm
 	var kerr KRBError
 	mustDecode(t, "mit-krb-error-preauth-required.der", &kerr)
 	if kerr.Code != KDCErrPreauthRequired || kerr.Realm != realm || kerr.SName.String() != "krbtgt/"+realm {
@@ -190,7 +205,11 @@ func TestRecordedMITFields(t *testing.T) {
 	if again, err := MarshalMethodData(md); err != nil || string(again) != string(kerr.EData) {
 		t.Errorf("METHOD-DATA re-encoded %x, want %x (%v)", again, kerr.EData, err)
 	}
+}
 
+// checkRecordedASRep checks the AS-REP answering asreq and the TGT in it.
+func checkRecordedASRep(t *testing.T, asreq KDCReq) KDCRep {
+	const realm = testpeers.KDCRealm
 	var asrep KDCRep
 	mustDecode(t, "mit-as-rep.der", &asrep)
 	var encAS EncKDCRepPart
@@ -205,7 +224,12 @@ func TestRecordedMITFields(t *testing.T) {
 	if string(tgt.Key.Value) != string(encAS.Key.Value) || tgt.CName.String() != testpeers.KDCUser || !tgt.EndTime.Equal(encAS.EndTime) {
 		t.Errorf("TGT EncTicketPart does not match the EncASRepPart: %+v", tgt)
 	}
+	return asrep
+}
 
+// checkRecordedTGS checks a TGS-REQ (armoured with FAST) presenting asrep's TGT, and a
+// TGS reply's encrypted part.
+func checkRecordedTGS(t *testing.T, asrep KDCRep) {
 	var tgsreq KDCReq
 	mustDecode(t, "mit-tgs-req-fast.der", &tgsreq)
 	if tgsreq.MsgType != MsgTGSReq || tgsreq.Body.SName == nil || tgsreq.Body.SName.String() != testpeers.KDCService ||
@@ -232,7 +256,12 @@ func TestRecordedMITFields(t *testing.T) {
 	if encTGS.Tag != appEncTGSRepPart || encTGS.Nonce != gtgsreq.Body.Nonce || encTGS.SName.String() != testpeers.KDCService {
 		t.Errorf("EncTGSRepPart: %+v", encTGS)
 	}
+}
 
+// checkRecordedAP checks an AP-REQ with a delegated TGT in its checksum, and the AP-REP
+// that echoes its authenticator.
+func checkRecordedAP(t *testing.T) {
+	const realm = testpeers.KDCRealm
 	var apreq APReq
 	mustDecode(t, "mit-ap-req.der", &apreq)
 	if apreq.Ticket.Realm != realm || apreq.Ticket.SName.String() != testpeers.KDCService ||
