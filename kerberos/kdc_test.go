@@ -44,8 +44,8 @@ var own struct {
 
 // getKDC returns the test binary's in-process KDC (kerberos/kdctest, issue 15), so that the
 // tests that need a KDC but not MIT's run with nothing installed: alice with testPassword,
-// bob with a random password, and host/localhost and HTTP/localhost in its Keytab. It comes
-// in testpeers.KDC's shape with the fields set (Realm, Dir, Krb5Conf, Keytab, Port); the
+// bob with a random password, and host/localhost, HTTP/localhost and delegSPN (marked
+// OK-AS-DELEGATE) in its Keytab. It comes in testpeers.KDC's shape with the fields set (Realm, Dir, Krb5Conf, Keytab, Port); the
 // methods that drive MIT's kadmin do not apply to it (ownKeytab exports keys): tests of
 // MIT's behaviour use getMITKDC.
 func getKDC(t *testing.T) *testpeers.KDC {
@@ -70,10 +70,14 @@ func startOwnKDC() (*testpeers.KDC, error) {
 			return nil, err
 		}
 	}
-	for _, spn := range []string{testSPN, otherSPN} {
+	for _, spn := range []string{testSPN, otherSPN, delegSPN} {
 		if _, err := kdc.AddService(spn); err != nil {
 			return nil, err
 		}
+	}
+	// delegSPN is trusted for delegation, as delegKDC's kadmin marks it in MIT's KDC.
+	if err := kdc.SetOKAsDelegate(delegSPN, true); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "kerberos-kdctest-")
 	if err != nil {
