@@ -15,6 +15,13 @@ import (
 // apply to it. The tests against Apache, curl and MIT's libraries use testpeers.StartKDC.
 func startOwnKDC(t testing.TB, services ...string) *testpeers.KDC {
 	t.Helper()
+	return startOwnKDCWith(t, nil, services...)
+}
+
+// startOwnKDCWith is startOwnKDC with setup run on the KDC once the principals exist (to
+// mark a service OK-AS-DELEGATE, say).
+func startOwnKDCWith(t testing.TB, setup func(*kdctest.KDC) error, services ...string) *testpeers.KDC {
+	t.Helper()
 	kdc, err := kdctest.New(&kdctest.Options{Realm: testpeers.KDCRealm})
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +32,11 @@ func startOwnKDC(t testing.TB, services ...string) *testpeers.KDC {
 	}
 	for _, spn := range services {
 		if _, err := kdc.AddService(spn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if setup != nil {
+		if err := setup(kdc); err != nil {
 			t.Fatal(err)
 		}
 	}
