@@ -35,6 +35,7 @@ func startKDC(t *testing.T) *testpeers.KDC {
 type ownKDC struct {
 	Realm  string
 	Keytab string // every service's keys
+	kdc    *kdctest.KDC
 }
 
 // Principal returns name@Realm.
@@ -61,7 +62,7 @@ func startOwnKDC(t *testing.T, services ...string) *ownKDC {
 		}
 	}
 	dir := t.TempDir()
-	k := &ownKDC{Realm: kdc.Realm(), Keytab: filepath.Join(dir, "krb5.keytab")}
+	k := &ownKDC{Realm: kdc.Realm(), Keytab: filepath.Join(dir, "krb5.keytab"), kdc: kdc}
 	conf := filepath.Join(dir, "krb5.conf")
 	if err := kdc.WriteConfig(conf); err != nil {
 		t.Fatal(err)
