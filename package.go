@@ -259,13 +259,14 @@ type Identity struct {
 	// it. Empty otherwise.
 	Server string
 	// Authorization says whether the identity carries the client's SIDs and groups and
-	// where from: AuthzNone for packages that authenticate names only (NTLM), AuthzNoPAC
-	// for a Kerberos ticket without a PAC, AuthzPAC for a verified PAC.
+	// where from: AuthzNone for packages that authenticate names only (NTLM against an
+	// account store), AuthzNoPAC for a Kerberos ticket without a PAC, AuthzPAC for a
+	// verified PAC, AuthzDomainLogon for an NTLM logon a domain controller checked.
 	Authorization AuthorizationSource
 	// UserSID is the client's security identifier (S-1-5-21-...-1104) when known, else "".
 	UserSID string
 	// Token is the client's access token (its names, SIDs and groups: see GroupSIDs) when
 	// the package has authorization data for it (a Kerberos PAC, even one without logon
-	// information); nil otherwise. It is shared: do not modify it.
+	// information, or a domain controller's validation information); nil otherwise. It is shared: do not modify it.
 	Token *AccessToken
 }

@@ -24,6 +24,9 @@ const (
 	// AuthzPAC: a verified PAC with logon information: the user's SID and groups as the
 	// domain controller stated them.
 	AuthzPAC
+	// AuthzDomainLogon: a domain controller checked the logon itself and returned the
+	// user's SID and groups (NTLM pass-through over Netlogon, or winbind asked for them).
+	AuthzDomainLogon
 )
 
 // String names the source.
@@ -37,12 +40,14 @@ func (a AuthorizationSource) String() string {
 		return "PAC without logon information (no SIDs or groups)"
 	case AuthzPAC:
 		return "PAC"
+	case AuthzDomainLogon:
+		return "domain controller logon (validation information)"
 	}
 	return "unknown"
 }
 
 // HasGroups reports whether the source gives SIDs and groups.
-func (a AuthorizationSource) HasGroups() bool { return a == AuthzPAC }
+func (a AuthorizationSource) HasGroups() bool { return a == AuthzPAC || a == AuthzDomainLogon }
 
 // Group attributes (SE_GROUP_*) of a GroupSID.
 const (
@@ -63,7 +68,8 @@ type GroupSID struct {
 
 // AccessToken is the Go counterpart of what SECPKG_ATTR_ACCESS_TOKEN gives a Windows
 // server: who the client is as its domain controller vouched for it, with its SIDs and
-// groups, taken from a verified Kerberos PAC. A token whose Source is not AuthzPAC has
+// groups, taken from a verified Kerberos PAC or from the validation information a domain
+// controller returned for an NTLM logon it checked. A token whose Source is not AuthzPAC has
 // names but no SIDs; authorization decisions that need groups must check Source.
 type AccessToken struct {
 	// Source says where the token came from and whether it has SIDs.

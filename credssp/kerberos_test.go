@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
@@ -18,18 +19,22 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testpeers.StopSharedKDC()
+	testkdc.StopShared()
 	os.Exit(code)
 }
 
-// Kerberos inside CredSSP, our client against our server, with the loopback MIT KDC: the
+// sharedKDC is the package's in-process KDC (kerberos/kdctest): alice, and TERMSRV/localhost
+// and HTTP/localhost in its keytab. It needs nothing installed.
+func sharedKDC(t *testing.T) *testkdc.KDC {
+	t.Helper()
+	return testkdc.Shared(t, testpeers.KDCOptions{Services: []string{"TERMSRV/localhost", "HTTP/localhost"}})
+}
+
+// Kerberos inside CredSSP, our client against our server, with the package's KDC: the
 // server is mutually authenticated, so Windows' default policy (TERMSRV/*) lets the
 // client delegate without the NTLM-only opt-in.
 func TestKerberosInside(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an MIT KDC")
-	}
-	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"TERMSRV/localhost", "HTTP/localhost"}})
+	kdc := sharedKDC(t)
 	user := testpeers.KDCUser
 	client := func(password string) Config {
 		return Config{
@@ -133,10 +138,7 @@ func TestNoAuthenticatingAuthority(t *testing.T) {
 
 // The same through the package: TLS, then Kerberos inside, mutual authentication granted.
 func TestKerberosInsidePackage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an MIT KDC")
-	}
-	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"TERMSRV/localhost", "HTTP/localhost"}})
+	kdc := sharedKDC(t)
 	ccfg := Config{
 		Negotiate: &negotiate.Config{Mechanisms: []string{negotiate.Kerberos}, Credentials: map[string]any{
 			negotiate.Kerberos: &kerberos.ClientConfig{Principal: kdc.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: kdc.Krb5Conf}}},

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
-	"github.com/gosspi/sspi/kerberos/kdctest"
 	"github.com/gosspi/sspi/negotiate"
 )
 
@@ -57,7 +57,11 @@ func doubleHop(backURL, backSPN, krb5conf string) http.Handler {
 // no credentials, and the back-end is never reached as the user.
 func TestTransportDelegationDoubleHop(t *testing.T) {
 	const front, untrusted, back = "HTTP/localhost", "HTTP/untrusted.test", "HTTP/back.test"
-	k := startOwnKDCWith(t, func(kdc *kdctest.KDC) error { return kdc.SetOKAsDelegate(front, true) }, front, untrusted, back)
+	// A KDC of its own: the package's shared one must not trust anyone for delegation.
+	k := testkdc.Start(t, testpeers.KDCOptions{Services: []string{front, untrusted, back}})
+	if err := k.Server.SetOKAsDelegate(front, true); err != nil {
+		t.Fatal(err)
+	}
 	acceptor := &kerberos.ServerConfig{Keytab: k.Keytab}
 	backSrv := startServer(t, Config{Kerberos: acceptor}, nil)
 	a, err := NewServer(Config{Kerberos: acceptor, KeepSecurityContext: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -110,12 +110,25 @@ func TestInteropCurlNTLMOverTLS(t *testing.T) {
 // Negotiate (Kerberos, NTLM), NTLM and Kerberos with its keytab.
 func kdcServer(t *testing.T, cfg Config) (*testpeers.KDC, *testServer) {
 	k := testpeers.StartKDC(t, testpeers.KDCOptions{Services: []string{httpService}})
+	return k, krbServer(t, k, cfg)
+}
+
+// ownKDCServer is kdcServer with the package's in-process KDC (ownKDC), for clients that
+// need a KDC but not MIT's.
+func ownKDCServer(t *testing.T, cfg Config) (*testpeers.KDC, *testServer) {
+	k := ownKDC(t).KDC
+	return k, krbServer(t, k, cfg)
+}
+
+// krbServer starts a server offering Negotiate (Kerberos, NTLM), NTLM and Kerberos with
+// k's keytab.
+func krbServer(t *testing.T, k *testpeers.KDC, cfg Config) *testServer {
 	cfg.NTLM = testNTLMConfig(t)
 	cfg.Kerberos = &kerberos.ServerConfig{Keytab: k.Keytab}
 	if cfg.Schemes == nil {
 		cfg.Schemes = []string{SchemeNegotiate, SchemeNTLM, SchemeKerberos}
 	}
-	return k, startServer(t, cfg, nil)
+	return startServer(t, cfg, nil)
 }
 
 func TestInteropCurlNegotiate(t *testing.T) {
@@ -230,9 +243,10 @@ func TestInteropRequestsNTLM(t *testing.T) {
 	}
 }
 
-// TestInteropGokrb5SPNEGO: gokrb5's SPNEGO HTTP client (test-only dependency).
+// TestInteropGokrb5SPNEGO: gokrb5's SPNEGO HTTP client (test-only dependency), with
+// tickets from the package's KDC.
 func TestInteropGokrb5SPNEGO(t *testing.T) {
-	k, ts := kdcServer(t, Config{})
+	k, ts := ownKDCServer(t, Config{})
 	conf, err := gkconfig.Load(k.Krb5Conf)
 	if err != nil {
 		t.Fatal(err)

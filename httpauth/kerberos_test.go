@@ -13,11 +13,11 @@ import (
 
 // TestServerKerberos: our own Kerberos client under Negotiate, as a raw token under
 // Negotiate and under the Kerberos scheme, against the keytab of HTTP/localhost from the
-// loopback MIT KDC; the final token (AP-REP) comes back on the 200 and the client
+// package's KDC; the final token (AP-REP) comes back on the 200 and the client
 // verifies it. Kerberos is not persisted unless PersistNonNTLM.
 func TestServerKerberos(t *testing.T) {
 	for _, persist := range []bool{false, true} {
-		k, ts := kdcServer(t, Config{PersistNonNTLM: persist})
+		k, ts := ownKDCServer(t, Config{PersistNonNTLM: persist})
 		krb := &kerberos.ClientConfig{Principal: k.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: k.Krb5Conf}
 		tests := []struct {
 			name, scheme string
@@ -52,7 +52,7 @@ func TestServerKerberos(t *testing.T) {
 // TestServerKerberosExtendedProtection: a Kerberos authenticator bound to another TLS
 // channel is refused; one bound to ours is accepted.
 func TestServerKerberosExtendedProtection(t *testing.T) {
-	k := startOwnKDC(t, httpService)
+	k := ownKDC(t)
 	pki := testpeers.NewPKI(t)
 	cert := pki.Server.Cert
 	ts := startServer(t, Config{Kerberos: &kerberos.ServerConfig{Keytab: k.Keytab}}, &cert)

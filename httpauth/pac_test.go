@@ -7,16 +7,16 @@ import (
 )
 
 // TestIdentityAuthorization (issue 14): the handler's IdentityFromContext carries the
-// whole identity, its authorization data included: with Negotiate/Kerberos from the MIT
-// KDC, a verified PAC (MIT's: no logon information) and its token; with NTLM, plainly
-// none.
+// whole identity, its authorization data included: with Negotiate/Kerberos from the
+// package's KDC, a verified PAC with alice's SID and groups (ownPAC) and its token; with
+// NTLM, plainly none. (MIT's PAC without logon information: kerberos's TestPACVerified.)
 func TestIdentityAuthorization(t *testing.T) {
 	for _, tc := range []struct {
 		e2eCase
 		want string
 	}{
-		{e2eCases[2], "authz=PAC without logon information (no SIDs or groups) token=true user=alice pac=true"},
-		{e2eCases[1], "authz=none (the package carries no group information) token=false user= pac=false"},
+		{e2eCases[2], "authz=PAC token=true user=alice pac=true sid=" + ownPAC.DomainSID + "-1105 admins=true users=true"},
+		{e2eCases[1], "authz=none (the package carries no group information) token=false user= pac=false sid= admins=false users=false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, tr, _ := e2eSetup(t, tc.e2eCase, nil)
@@ -27,7 +27,8 @@ func TestIdentityAuthorization(t *testing.T) {
 				if id.Token != nil {
 					user, pac = id.Token.UserName, len(id.Token.PAC) > 0
 				}
-				fmt.Fprintf(w, "authz=%v token=%v user=%s pac=%v", id.Authorization, id.Token != nil, user, pac)
+				fmt.Fprintf(w, "authz=%v token=%v user=%s pac=%v sid=%s admins=%v users=%v", id.Authorization, id.Token != nil, user, pac,
+					id.UserSID, id.Token.IsMember(ownPAC.DomainSID+"-512"), id.Token.IsMember(ownPAC.DomainSID+"-513"))
 			}))
 			resp, got, err := get(t, tr, "GET", localURL(ts), nil)
 			if err != nil {

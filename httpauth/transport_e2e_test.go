@@ -37,7 +37,7 @@ func e2eSetup(t *testing.T, tc e2eCase, cert *tls.Certificate) (*testServer, *Tr
 	id := testIdentity()
 	want := `hello EXAMPLE\alice`
 	if tc.kdc {
-		k := startOwnKDC(t, httpService)
+		k := ownKDC(t)
 		cfg.Kerberos = &kerberos.ServerConfig{Keytab: k.Keytab}
 		// The Transport acquires the default Kerberos credentials with this password.
 		t.Setenv("KRB5_CONFIG", k.Krb5Conf)

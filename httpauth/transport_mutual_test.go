@@ -24,7 +24,7 @@ func flipToken(b []byte) []byte {
 // inside SPNEGO; SPNEGO's accept-completed after NTLM) between our own acceptor and our
 // Transport, under each MutualAuthPolicy.
 func TestTransportMutualAuth(t *testing.T) {
-	k := startOwnKDC(t, httpService)
+	k := ownKDC(t)
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	t.Setenv("KRB5CCNAME", "FILE:"+t.TempDir()+"/none")
 	krbAcceptor := func(t *testing.T) *sspi.Credentials {

@@ -75,7 +75,7 @@ func TestTransportProxy407(t *testing.T) {
 // TestTransportOptimistic: with Optimistic, a Kerberos token rides on the first request,
 // so the server sees one request instead of two (a 401, then the token).
 func TestTransportOptimistic(t *testing.T) {
-	k := startOwnKDC(t, httpService)
+	k := ownKDC(t)
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	t.Setenv("KRB5CCNAME", "FILE:"+t.TempDir()+"/none")
 	acc := clientCredsInbound(t, negotiate.PackageName, &negotiate.Config{
@@ -108,7 +108,7 @@ func TestTransportOptimistic(t *testing.T) {
 // HTTP/alias.test, which the KDC does not know. The DNS answer comes from an injected
 // Resolver talking to a loopback responder.
 func TestTransportCanonicalizeHost(t *testing.T) {
-	k := startOwnKDC(t, httpService)
+	k := ownKDC(t)
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	t.Setenv("KRB5CCNAME", "FILE:"+t.TempDir()+"/none")
 	acc := clientCredsInbound(t, negotiate.PackageName, &negotiate.Config{

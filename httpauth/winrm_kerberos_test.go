@@ -9,15 +9,12 @@ import (
 	"github.com/gosspi/sspi/kerberos"
 )
 
-// TestWinRMKerberos seals bodies with a Kerberos context from the loopback MIT KDC
+// TestWinRMKerberos seals bodies with a Kerberos context from the package's KDC
 // (MS-WSMV 2.2.9.1.2): the length field is the EncryptMessage token's, which is an
 // RFC 4121 Wrap token header with its rotated confounder and checksum (Windows' layout,
 // RRC = EC + 16 + checksum), and the sealed data is exactly as long as the plaintext.
 func TestWinRMKerberos(t *testing.T) {
-	k := testpeers.StartKDC(t, testpeers.KDCOptions{
-		Users:    map[string]string{testpeers.KDCUser: testpeers.KDCPassword},
-		Services: []string{"HTTP/localhost"},
-	})
+	k := ownKDC(t)
 	ccred, _, err := sspi.AcquireCredentialsHandle("", kerberos.PackageName, sspi.CredOutbound, nil,
 		&kerberos.ClientConfig{Principal: k.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: k.Krb5Conf}, nil)
 	if err != nil {

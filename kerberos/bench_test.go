@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
+	"os"
 	"testing"
 	"time"
 
@@ -12,6 +12,7 @@ import (
 	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
 	"github.com/gosspi/sspi/internal/krb5/cryptofloor"
 	"github.com/gosspi/sspi/internal/krb5/keytab"
+	"github.com/gosspi/sspi/internal/krb5/pac"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 )
 
@@ -43,6 +44,58 @@ type localKDC struct {
 
 func newLocalKDC(tb testing.TB, et krbcrypto.EType) *localKDC {
 	tb.Helper()
+	return newLocalKDCAuthData(tb, et, false)
+}
+
+// mitShapedPAC is authorization data as MIT krb5 1.20's KDC puts in every ticket:
+// AD-IF-RELEVANT holding AD-WIN2K-PAC with the client info, the ticket checksum (taken
+// from internal/krb5/wire's recording of a real one, not checked by acceptors) and the
+// server and KDC signatures, signed here with svc so that the acceptor's verification
+// passes and its cost is measured.
+func mitShapedPAC(tb testing.TB, svc *krbcrypto.Key, client string, authTime time.Time) []wire.AuthorizationData {
+	tb.Helper()
+	der, err := os.ReadFile("../internal/krb5/wire/testdata/mit-enc-ticket-part.der")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var part wire.EncTicketPart
+	if err := part.Unmarshal(der); err != nil {
+		tb.Fatal(err)
+	}
+	raw, ok, err := pac.Find(part.AuthData)
+	if err != nil || !ok {
+		tb.Fatalf("the recorded MIT ticket has no PAC: %v", err)
+	}
+	recorded, err := pac.Parse(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ticketSig := recorded.Buffer(pac.TypeTicketChecksum)
+	if ticketSig == nil {
+		tb.Fatal("the recorded MIT PAC has no ticket checksum")
+	}
+	kdcBytes := make([]byte, svc.EType().KeySize())
+	rand.Read(kdcBytes)
+	kdc, err := krbcrypto.NewKey(svc.EType(), kdcBytes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := pac.Build(&pac.Contents{ClientName: client, AuthTime: authTime,
+		Extra: []pac.Buffer{{Type: pac.TypeTicketChecksum, Data: ticketSig}}}, svc, kdc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ad, err := pac.AuthorizationData(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return []wire.AuthorizationData{ad}
+}
+
+// newLocalKDCAuthData is newLocalKDC whose ticket carries, with withPAC, an MIT-shaped
+// PAC (mitShapedPAC).
+func newLocalKDCAuthData(tb testing.TB, et krbcrypto.EType, withPAC bool) *localKDC {
+	tb.Helper()
 	svcBytes := make([]byte, et.KeySize())
 	rand.Read(svcBytes)
 	sname := wire.PrincipalName{Type: 2, Components: []string{"host", "localhost"}}
@@ -58,9 +111,13 @@ func newLocalKDC(tb testing.TB, et krbcrypto.EType) *localKDC {
 	sess, _ := krbcrypto.NewKey(et, sessBytes)
 	now := time.Now().UTC().Truncate(time.Second)
 	cname := wire.PrincipalName{Type: 1, Components: []string{"alice"}}
+	var ad []wire.AuthorizationData
+	if withPAC {
+		ad = mitShapedPAC(tb, svc, "alice", now)
+	}
 	part := wire.EncTicketPart{Flags: wire.FlagInitial | wire.FlagPreAuthent, Key: wire.EncryptionKey{Type: int32(et), Value: sessBytes},
 		CRealm: testRealm, CName: cname, Transited: wire.TransitedEncoding{Type: 1},
-		AuthTime: now, StartTime: now, EndTime: now.Add(10 * time.Hour)}
+		AuthTime: now, StartTime: now, EndTime: now.Add(10 * time.Hour), AuthData: ad}
 	plain, err := part.Marshal()
 	if err != nil {
 		tb.Fatal(err)
@@ -123,7 +180,7 @@ func TestLocalKDCHandshake(t *testing.T) {
 		if st, err := cs[0].Step(cp); err != nil || st != sspi.OK {
 			t.Fatal(st, err)
 		}
-		if !cs[0].key.Equal(l.client.tickets.(*localTickets).key) || subtle.ConstantTimeCompare(cs[0].sessionKey, s.sessionKey) != 1 {
+		if !cs[0].key.Equal(l.client.tickets.(*localTickets).key) || !cs[0].established.key.Equal(s.key) {
 			t.Fatalf("%v: context keys differ", et)
 		}
 		exchangeMessagesPkg(t, &cs[0].established, &s.established)
@@ -157,12 +214,28 @@ func exchangeMessagesPkg(t *testing.T, a, b *established) {
 	}
 }
 
+type acceptCase struct {
+	name string
+	et   krbcrypto.EType
+	pac  bool // the ticket carries an MIT-shaped PAC
+}
+
+// acceptCases are the accept benchmarks' tickets: each session-key type, without
+// authorization data and with the PAC an MIT 1.20 KDC puts in every ticket.
+func acceptCases(tb testing.TB) []acceptCase {
+	var cs []acceptCase
+	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
+		cs = append(cs, acceptCase{et.String(), et, false}, acceptCase{et.String() + "+mit-pac", et, true})
+	}
+	return cs
+}
+
 // BenchmarkAccept is the acceptor's step: AP-REQ decode, ticket and authenticator
 // decryption and checks, replay cache, AP-REP with an acceptor subkey, context set-up.
 func BenchmarkAccept(b *testing.B) {
-	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
-		b.Run(et.String(), func(b *testing.B) {
-			l := newLocalKDC(b, et)
+	for _, tc := range acceptCases(b) {
+		b.Run(tc.name, func(b *testing.B) {
+			l := newLocalKDCAuthData(b, tc.et, tc.pac)
 			sc := l.serverCreds(b, NewMemoryReplayCache(0))
 			const batch = 512
 			_, toks := l.apReqs(b, batch)
@@ -398,9 +471,9 @@ func BenchmarkMessages(b *testing.B) {
 //
 //	go test -run X -bench AcceptSSPI -benchmem ./kerberos/
 func BenchmarkAcceptSSPI(b *testing.B) {
-	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
-		b.Run(et.String(), func(b *testing.B) {
-			l := newLocalKDC(b, et)
+	for _, tc := range acceptCases(b) {
+		b.Run(tc.name, func(b *testing.B) {
+			l := newLocalKDCAuthData(b, tc.et, tc.pac)
 			scred := acquire(b, sspi.CredInbound, &ServerConfig{KeytabData: l.keytab, ReplayCache: NewMemoryReplayCache(0)})
 			const batch = 512
 			_, toks := l.apReqs(b, batch)
@@ -423,5 +496,36 @@ func BenchmarkAcceptSSPI(b *testing.B) {
 				sspi.DeleteSecurityContext(sctx)
 			}
 		})
+	}
+}
+
+// TestAcceptAllocs bounds the allocations of one accept through the SSPI calls with a
+// ticket carrying MIT's PAC: 16 to 18 when written; issue 12's goal is at most 60, and
+// the bound leaves room for PAC verification on the same path.
+func TestAcceptAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	const bound = 40
+	for _, tc := range acceptCases(t) {
+		l := newLocalKDCAuthData(t, tc.et, tc.pac)
+		scred := acquire(t, sspi.CredInbound, &ServerConfig{KeytabData: l.keytab, ReplayCache: NewMemoryReplayCache(0)})
+		_, toks := l.apReqs(t, 120)
+		in := []sspi.Buffer{{Type: sspi.BufferToken}}
+		out := []sspi.Buffer{{Type: sspi.BufferToken, Data: make([]byte, MaxToken)}}
+		i := 0
+		n := testing.AllocsPerRun(100, func() {
+			in[0].Data = toks[i]
+			i++
+			out[0].Data = out[0].Data[:MaxToken]
+			sctx, _, err := sspi.AcceptSecurityContext(scred, nil, sspi.DefaultServerReq, sspi.NativeDataRep, in, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sspi.DeleteSecurityContext(sctx)
+		})
+		if n > bound {
+			t.Errorf("%s: %v allocations per accept, want at most %d", tc.name, n, bound)
+		}
 	}
 }

@@ -80,9 +80,6 @@ func channelBindingHash(in []sspi.Buffer) ([16]byte, error) {
 // the 0x8003 checksum of RFC 4121 4.1.1, a fresh subkey and sequence number, sealed with
 // the ticket's session key.
 func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
-	if p.Req&sspi.ISCReqUseDCEStyle != 0 {
-		return 0, sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: DCE style is not supported")
-	}
 	spn, realm, err := parseTarget(p.Target)
 	if err != nil {
 		return 0, err
@@ -104,6 +101,10 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		return 0, err
 	}
 	c.gflags = gssFlags(p.Req)
+	if p.Req&sspi.ISCReqUseDCEStyle != 0 {
+		c.gflags |= gssDCEStyle | gssMutual // DCE style implies mutual authentication
+		c.dceStyle = true
+	}
 	ck := gssChecksum{bindings: cb, flags: c.gflags}
 	ckValue := ck.put(&c.ck)
 	if p.Req&sspi.ISCReqDelegate != 0 {
@@ -131,16 +132,21 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
 	}
-	plain, err := auth.Marshal()
+	// One buffer for the authenticator (zeroed once sealed: it holds the subkey), its
+	// ciphertext and the AP-REQ.
+	buf := make([]byte, 0, 2*len(tkt)+1024)
+	buf, err = auth.Append(buf)
 	if err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
 	}
-	defer clear(plain)
-	buf := make([]byte, 0, len(tkt)+2*len(plain)+128)
+	plain := buf
 	buf, err = key.Usage(usageAuthenticator).Seal(buf, plain, rnd[36:36+et.ConfounderSize()])
+	clear(plain)
 	if err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
 	}
+	clear(buf[:len(plain)]) // the copy, had Seal needed a larger buffer
+	buf = buf[len(plain):]
 	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: buf}}
 	if c.gflags&gssMutual != 0 {
 		req.Options |= wire.APOptionMutualRequired
@@ -149,7 +155,11 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if buf, err = req.Append(buf); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REQ: %v", err)
 	}
-	p.Out = appendGSSFramed(p.Out, tokAPReq, buf[n:])
+	if c.dceStyle {
+		p.Out = append(p.Out, buf[n:]...)
+	} else {
+		p.Out = appendGSSFramed(p.Out, tokAPReq, buf[n:])
+	}
 	c.spn, c.key, c.req = spn, key, p.Req
 	c.identity = sspi.Identity{Package: PackageName, User: c.creds.user, Domain: c.creds.realm, Principal: c.creds.name}
 	if c.gflags&gssMutual != 0 {
@@ -184,6 +194,11 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: no AP-REP token given for mutual authentication")
 	}
 	tokID, msg, err := parseGSSFramed(in)
+	if c.dceStyle {
+		// DCE style's AP-REP (or KRB-ERROR) comes bare.
+		tokID, msg = bareMessage(in)
+		err = nil
+	}
 	if err != nil {
 		return 0, malformed("AP-REP token", err)
 	}
@@ -216,7 +231,8 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	key, acceptorSK := c.subkey, false
 	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
 	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
-	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && !(c.subkey.EType() == krbcrypto.RC4HMAC && sk.Type == int32(krbcrypto.RC4HMAC)) {
+	sameRC4 := c.subkey.EType() == krbcrypto.RC4HMAC && part.SubKey != nil && part.SubKey.Type == int32(krbcrypto.RC4HMAC)
+	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && (!sameRC4 || c.dceStyle) {
 		et := krbcrypto.EType(part.SubKey.Type)
 		if !et.Supported() {
 			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey has encryption type %d, which this package does not implement", part.SubKey.Type)
@@ -230,6 +246,11 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	recv := c.seq
 	if part.HasSeq || acceptorSK {
 		recv = uint64(part.SeqNumber)
+	}
+	if c.dceStyle {
+		if err := c.dceReply(p, part.SeqNumber); err != nil {
+			return 0, err
+		}
 	}
 	c.finish(p, key, acceptorSK, recv)
 	return sspi.OK, nil

@@ -42,12 +42,18 @@ type forwarder interface {
 // KDC's word that the realm trusts the service with users' TGTs), unless the caller chose
 // to ignore it, as MIT's GSS_C_DELEG_FLAG does. The TGT must be forwardable.
 func (t *clientTickets) forwardedTGT(ctx context.Context, target string, ignoreOKAsDelegate bool) (*krbclient.Credential, error) {
-	p, err := t.principal(target)
+	ps, err := t.principals(ctx, target)
 	if err != nil {
 		return nil, err
 	}
-	// Held from serviceTicket a moment ago: a cache look-up.
-	st, err := t.creds.cl.ServiceTicket(ctx, p, nil)
+	// The ticket serviceTicket got a moment ago, for whichever of the names worked: a cache
+	// look-up.
+	var st *krbclient.Credential
+	for _, p := range ps {
+		if st, err = t.creds.cl.ServiceTicket(ctx, p, nil); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +243,10 @@ func (s *serverContext) forgetDelegation() {
 // with DelegatedCredentials are the caller's and stay usable until freed.
 func (s *serverContext) Close() error {
 	s.forgetDelegation()
+	if s.dce != nil { // the key a DCE-style handshake keeps for its third leg
+		s.dce.session.Destroy()
+		s.dce = nil
+	}
 	return s.established.Close()
 }
 

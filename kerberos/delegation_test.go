@@ -26,8 +26,8 @@ const delegSPN = "deleg/localhost"
 var delegOnce sync.Once
 
 // delegKDC is the test binary's MIT KDC with delegSPN and carol added (once), and a
-// keytab holding delegSPN and testSPN. The tests need MIT's: kadmin sets the
-// principals' delegation flags, and MIT's tools read what our code writes.
+// keytab holding delegSPN and testSPN, for the tests in which MIT's tools read what our
+// code writes or MIT's GSS-API delegates (ownDelegKDC for the others).
 func delegKDC(t *testing.T) (*testpeers.KDC, string) {
 	t.Helper()
 	k := testpeers.SharedKDC(t, testpeers.KDCOptions{
@@ -40,6 +40,28 @@ func delegKDC(t *testing.T) (*testpeers.KDC, string) {
 		k.Kadmin(t, "addprinc -pw "+testPassword+"x carol")
 	})
 	return k, k.KeytabFor(t, delegSPN, testSPN)
+}
+
+var ownDelegOnce sync.Once
+
+// ownDelegKDC is delegKDC on getKDC's in-process KDC, for the tests of our client and our
+// server that need no MIT tool: delegSPN marked OK-AS-DELEGATE, carol, and a keytab
+// holding delegSPN and testSPN.
+func ownDelegKDC(t *testing.T) (*testpeers.KDC, string) {
+	t.Helper()
+	k := ownKDC(t)
+	ownDelegOnce.Do(func() {
+		if _, err := k.Server.AddService(delegSPN); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Server.SetOKAsDelegate(delegSPN, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Server.AddUser("carol", testPassword+"x"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return k.KDC, k.KeytabFor(t, delegSPN, testSPN)
 }
 
 // forwardableConf is a copy of the KDC's krb5.conf with forwardable = true, as MIT's
@@ -67,23 +89,7 @@ func delegClient(t *testing.T, k *testpeers.KDC, forwardable, ignoreOK bool) *ss
 // OK-AS-DELEGATE (as on Windows), to any with IgnoreOKAsDelegate (as MIT's -d), and never
 // without a forwardable TGT; ISC_RET_DELEGATE and ASC_RET_DELEGATE say what happened.
 func TestDelegationPolicy(t *testing.T) {
-	forEachDelegKDC(t, testDelegationPolicy)
-}
-
-// forEachDelegKDC runs test against the in-process KDC (kdctest: it runs with nothing
-// installed, so a machine without MIT still covers delegation) and against MIT's.
-func forEachDelegKDC(t *testing.T, test func(t *testing.T, k *testpeers.KDC, kt string, mit bool)) {
-	t.Run("kdctest", func(t *testing.T) {
-		k := getKDC(t)
-		test(t, k, k.Keytab, false)
-	})
-	t.Run("MIT", func(t *testing.T) {
-		k, kt := delegKDC(t)
-		test(t, k, kt, true)
-	})
-}
-
-func testDelegationPolicy(t *testing.T, k *testpeers.KDC, kt string, _ bool) {
+	k, kt := ownDelegKDC(t)
 	srvCreds := testServerCreds(t, k, ServerConfig{Keytab: kt})
 	for _, tc := range []struct {
 		name                  string
@@ -127,10 +133,7 @@ func testDelegationPolicy(t *testing.T, k *testpeers.KDC, kt string, _ bool) {
 // service as the user with the delegated credentials, and writes them as a ccache that MIT
 // reads; deleting the context zeroes the TGT's key it held.
 func TestDelegationThirdService(t *testing.T) {
-	forEachDelegKDC(t, testDelegationThirdService)
-}
-
-func testDelegationThirdService(t *testing.T, k *testpeers.KDC, kt string, mit bool) {
+	k, kt := delegKDC(t)
 	srvCreds := testServerCreds(t, k, ServerConfig{Keytab: kt})
 	for _, pkg := range []string{"Kerberos", "Negotiate"} {
 		t.Run(pkg, func(t *testing.T) {
@@ -185,9 +188,7 @@ func testDelegationThirdService(t *testing.T, k *testpeers.KDC, kt string, mit b
 			if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
 				t.Errorf("ccache mode %v (%v)", st.Mode(), err)
 			}
-			if mit {
-				klistShows(t, k, path, "krbtgt/"+testRealm+"@"+testRealm)
-			}
+			klistShows(t, k, path, "krbtgt/"+testRealm+"@"+testRealm)
 
 			// The context's copy of the key is zeroed when it is deleted.
 			var key []byte
@@ -346,7 +347,7 @@ func (s *swapForwarder) forwardedTGT(context.Context, string, bool) (*krbclient.
 // ticket instead of a TGT. Each was delegated by our real client with its forwarder
 // swapped; the unmodified client is accepted (TestDelegationPolicy).
 func TestDelegationRefusesOthersTickets(t *testing.T) {
-	k, kt := delegKDC(t)
+	k, kt := ownDelegKDC(t)
 	carolCl, err := krbclient.NewWithPassword(&krbclient.Options{Config: mustConfig(t, k.Krb5Conf), Forwardable: true},
 		krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: []string{"carol"}}, Realm: testRealm}, testPassword+"x")
 	if err != nil {

@@ -76,6 +76,19 @@
 // write SPNs), "service@host" (GSS host-based form) or "service/host@REALM". A bare host
 // name means "host/<host>".
 //
+// A two-part name without a realm is host-based, and its host is handled as MIT's
+// krb5_sname_to_principal does with krb5.conf's settings: lower-cased; with
+// dns_canonicalize_hostname = true (MIT's default) replaced by its canonical name from a
+// forward DNS look-up and, with rdns (default true), by the name a reverse look-up of its
+// address gives; with "fallback" the name as given is asked for first and the canonical
+// one when the KDC does not know it; with "false" DNS is not used. Its realm is the one
+// [domain_realm] maps the host to, else with dns_lookup_realm (default false) the TXT
+// record of _kerberos.<host> or of a parent domain, else none (the client's realm, which
+// may refer the request). A name with an explicit realm is used as written. DNS answers
+// that are not host names or realms are ignored; the result is remembered per target for
+// the life of the credentials handle. Canonicalisation trusts DNS, which is why MIT
+// advises rdns = false and "fallback" or "false" where DNS is not secured.
+//
 // # Handshake
 //
 // The client's first Step sends the GSS-framed AP-REQ (RFC 1964 section 1.1: 60 ..
@@ -115,6 +128,23 @@
 // S4U2Proxy, asking also for resource-based constrained delegation (PA-PAC-OPTIONS), as
 // Windows does; a KDC's refusal is sspi.ErrDelegationPolicy.
 //
+// DCE style (ISCReqUseDCEStyle; MS-KILE 3.4.5.1, GSS_C_DCE_STYLE), as DCE/RPC uses it, is
+// a three-leg exchange of bare Kerberos messages without GSS framing: AP-REQ, the
+// server's AP-REP (always with an acceptor subkey, RC4 too; the server's Step returns
+// ContinueNeeded), and the client's AP-REP, which echoes the server's sequence number and
+// carries no subkey. DCE style implies mutual authentication; both sides report
+// USED_DCE_STYLE. The server takes a bare AP-REQ only when its checksum asks for DCE style
+// and a framed one only when it does not, as MIT does. Sealed messages of a DCE-style AES
+// context use Windows' layout (EC = 16, RRC = 28, a 76-byte SecurityTrailer for aes-sha1),
+// which Windows and MIT's and Heimdal's gss_unwrap_iov read; Heimdal's gss_unwrap reads it
+// too, MIT's does not (dce.go).
+//
+// EncryptMessage and DecryptMessage take data buffers marked
+// SECBUFFER_READONLY_WITH_CHECKSUM (sspi.BufferReadOnlyWithChecksum) as DCE/RPC passes its
+// PDU header and security trailer: protected by the token's checksum, not encrypted, left
+// as they are (GSS's SIGN_ONLY IOV buffers; MIT's gss_wrap_iov and gss_unwrap_iov agree).
+// A data buffer that is read-only without the checksum bit is refused.
+//
 // # Replay cache
 //
 // The server remembers every authenticator it accepts until the authenticator's time plus
@@ -150,12 +180,13 @@
 // An RC4 EncryptMessage writes the framing and the 32-byte header into the token buffer
 // and encrypts the data in place; given a BufferPadding buffer (as the SSPI samples and
 // sspi's Go-layer Wrap pass one) it puts the one pad byte there and frames the whole
-// token, so token, data and padding joined are what gss_wrap makes; without one it makes
-// the DCE-style token (framing over the header alone, no pad). DecryptMessage takes either,
-// split anywhere.
+// token, so token, data and padding joined are what gss_wrap makes; without one, and
+// always in a DCE-style context, it makes the DCE-style token (framing over the header
+// alone, no pad), as Windows and Heimdal do there. DecryptMessage takes either, split
+// anywhere.
 //
 // EncryptMessage takes a BufferToken buffer of Sizes.SecurityTrailer bytes and one or
-// more BufferData buffers. It writes an RFC 4121 Wrap token with EC = 0 and a right
+// more BufferData buffers. Outside DCE style it writes an RFC 4121 Wrap token with EC = 0 and a right
 // rotation count (RRC) of 16 + the checksum size, so that the token buffer (the 16-byte
 // header, then the rotated encrypted header copy, checksum and encrypted confounder)
 // followed by the data buffers (the encrypted data, same length as the plaintext) is
@@ -196,4 +227,12 @@
 // names the NTSTATUS the KDC gave in the KRB-ERROR's e-data and says what it means
 // ("KDC_ERR_CLIENT_REVOKED with STATUS_ACCOUNT_EXPIRED; the account has expired"): the
 // Kerberos code alone does not tell a disabled account from an expired or locked-out one.
+//
+// With ASC_REQ_EXTENDED_ERROR, an acceptor that refuses an AP-REQ whose client asked for
+// mutual authentication also returns a KRB-ERROR token (RFC 1964 TOK_ID 03 00), as MIT's
+// does: KRB_AP_ERR_SKEW, _REPEAT, _BAD_INTEGRITY, _BADKEYVER, _NOKEY, _NOT_US,
+// _TKT_EXPIRED, _TKT_NYV, _BADMATCH, _INAPP_CKSUM and KRB_ERR_GENERIC, with the code's
+// standard text and the server's time, never the cause it returns to its caller. A client
+// given one fails with the status the code stands for (SEC_E_TIME_SKEW for skew) and
+// names the code and text in its cause.
 package kerberos

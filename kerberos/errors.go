@@ -17,12 +17,14 @@ const (
 	errCPrincipalUnknown = wire.KDCErrCPrincipalUnknown
 	errSPrincipalUnknown = wire.KDCErrSPrincipalUnknown
 	errPolicy            = 12
+	errBadOption         = 13
 	errETypeNoSupp       = 14
 	errClientRevoked     = 18
 	errKeyExpired        = 23
 	errPreauthFailed     = wire.KDCErrPreauthFailed
 	errBadIntegrity      = 31
 	errTktExpired        = 32
+	errTktNYV            = 33
 	errRepeat            = 34
 	errNotUs             = 35
 	errBadMatch          = 36
@@ -30,6 +32,8 @@ const (
 	errModified          = 41
 	errBadKeyVer         = 44
 	errNoKey             = 45
+	errInappCksum        = 50
+	errGeneric           = wire.KRBErrGeneric
 )
 
 // statusForCode maps a Kerberos error code in a server's KRB-ERROR to the SSPI status
@@ -41,7 +45,7 @@ func statusForCode(code int32) sspi.Status {
 		return sspi.ErrLogonDenied
 	case errSPrincipalUnknown:
 		return sspi.ErrTargetUnknown
-	case errSkew:
+	case errSkew, errTktNYV:
 		return sspi.ErrTimeSkew
 	case errETypeNoSupp:
 		return sspi.ErrKDCUnknownEtype
@@ -63,7 +67,9 @@ var codeNames = map[int32]string{
 	errKeyExpired:        "KDC_ERR_KEY_EXPIRED",
 	errPreauthFailed:     "KDC_ERR_PREAUTH_FAILED",
 	errBadIntegrity:      "KRB_AP_ERR_BAD_INTEGRITY",
+	errBadOption:         "KDC_ERR_BADOPTION",
 	errTktExpired:        "KRB_AP_ERR_TKT_EXPIRED",
+	errTktNYV:            "KRB_AP_ERR_TKT_NYV",
 	errRepeat:            "KRB_AP_ERR_REPEAT",
 	errNotUs:             "KRB_AP_ERR_NOT_US",
 	errBadMatch:          "KRB_AP_ERR_BADMATCH",
@@ -71,6 +77,8 @@ var codeNames = map[int32]string{
 	errModified:          "KRB_AP_ERR_MODIFIED",
 	errBadKeyVer:         "KRB_AP_ERR_BADKEYVER",
 	errNoKey:             "KRB_AP_ERR_NOKEY",
+	errInappCksum:        "KRB_AP_ERR_INAPP_CKSUM",
+	errGeneric:           "KRB_ERR_GENERIC",
 }
 
 // kdcError puts what failed in front of an error of the KDC exchanges (krbclient), keeping

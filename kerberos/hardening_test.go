@@ -2,13 +2,16 @@ package kerberos
 
 import (
 	"errors"
-
-	"github.com/gosspi/sspi/negotiate"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
+	"github.com/gosspi/sspi/internal/testpeers"
+	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/ntlm"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
@@ -331,23 +334,34 @@ func TestReplaySequenceAttributes(t *testing.T) {
 }
 
 // TestRC4SessionKeyProtection (issue 8 item 11, issue 12): a KDC that gives an RC4
-// session key (the service's session_enctypes say so) yields a context with RFC 4757
-// message protection, and the attributes say so: integrity, confidentiality, replay and
-// sequence detection on both sides, as with AES; sealed and integrity-only Wrap and MIC
-// work both ways and a replayed message is refused. (Item 11 reported none of these while
-// RC4 had no message protection here.)
+// session key (here an in-process KDC that issues RC4 to a client whose
+// default_tgs_enctypes ask for it first; MIT's does it for a service whose
+// session_enctypes say so, TestInteropRC4) yields a context with RFC 4757 message
+// protection, and the attributes say so: integrity, confidentiality, replay and sequence
+// detection on both sides, as with AES; sealed and integrity-only Wrap and MIC work both
+// ways and a replayed message is refused. (Item 11 reported none of these while RC4 had no
+// message protection here.)
 func TestRC4SessionKeyProtection(t *testing.T) {
-	k := rc4KDC(t)
-	cc := testClientCreds(t, k, testPassword)
-	sc := testServerCreds(t, k, ServerConfig{})
+	k := testkdc.Start(t, testpeers.KDCOptions{Realm: testRealm, Users: map[string]string{testUser: testPassword},
+		Services: []string{testSPN}, AllowWeakSessionKeys: true})
+	conf, err := os.ReadFile(k.Krb5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc4Conf := filepath.Join(t.TempDir(), "krb5.conf")
+	if err := os.WriteFile(rc4Conf, []byte(strings.Replace(string(conf), "[libdefaults]", "[libdefaults]\n\tdefault_tgs_enctypes = rc4-hmac", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc := testServerCreds(t, k.KDC, ServerConfig{})
 	const protection = sspi.ISCRetIntegrity | sspi.ISCRetConfidentiality | sspi.ISCRetReplayDetect | sspi.ISCRetSequenceDetect
 	const sprotection = sspi.ASCRetIntegrity | sspi.ASCRetConfidentiality | sspi.ASCRetReplayDetect | sspi.ASCRetSequenceDetect
 	for _, tc := range []struct {
-		spn    string
-		keyLen int
-	}{{rc4SPN, 16}, {testSPN, 32}} {
-		t.Run(tc.spn, func(t *testing.T) {
-			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn})
+		name, conf string
+		keyLen     int
+	}{{"rc4", rc4Conf, 16}, {"aes", k.Krb5Conf, 32}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc := acquire(t, sspi.CredOutbound, &ClientConfig{Principal: testUser + "@" + testRealm, Password: testPassword, Config: tc.conf})
+			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: testSPN})
 			srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
 			defer cli.Close()
 			defer srv.Close()
@@ -356,7 +370,7 @@ func TestRC4SessionKeyProtection(t *testing.T) {
 			}
 			key, _ := srv.SessionKey()
 			if len(key) != tc.keyLen {
-				t.Fatalf("session key of %d bytes for %s, want %d; session_enctypes not applied:\n%s", len(key), tc.spn, tc.keyLen, k.Log())
+				t.Fatalf("session key of %d bytes for %s, want %d:\n%s", len(key), tc.name, tc.keyLen, k.Log())
 			}
 			ca, sa := cli.Attributes(), srv.Attributes()
 			if !ca.Has(sspi.ISCRetMutualAuth) || !sa.Has(sspi.ASCRetMutualAuth) {
@@ -368,6 +382,10 @@ func TestRC4SessionKeyProtection(t *testing.T) {
 			w, err := cli.Wrap([]byte("pay 100 to mallory"))
 			if err != nil {
 				t.Fatal(err)
+			}
+			// RFC 4757's Wrap token is framed as a GSS token (0x60); RFC 4121's starts 05 04.
+			if rfc4757 := len(w) > 2 && w[0] == 0x60; rfc4757 != (tc.name == "rc4") {
+				t.Errorf("%s: Wrap token % x...: the other RFC's layout", tc.name, w[:min(len(w), 4)])
 			}
 			if _, err := srv.Unwrap(w); err != nil {
 				t.Fatal(err)
@@ -381,7 +399,7 @@ func TestRC4SessionKeyProtection(t *testing.T) {
 				t.Errorf("altered message: %v", err)
 			}
 			// Both sides past the altered message's number.
-			cli2 := sspi.NewClientContext(cc, sspi.ClientOptions{Target: tc.spn})
+			cli2 := sspi.NewClientContext(cc, sspi.ClientOptions{Target: testSPN})
 			srv2 := sspi.NewServerContext(sc, sspi.ServerOptions{})
 			defer cli2.Close()
 			defer srv2.Close()

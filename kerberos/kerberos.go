@@ -144,6 +144,8 @@ type serverCreds struct {
 	requirePAC bool
 	// lastCache is the process cache of the service of the last AP-REQ (replays nil).
 	lastCache atomic.Pointer[lastReplayCache]
+	// services and clients keep the last accepted names' strings (names.go).
+	services, clients nameCache
 }
 
 func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredentials, error) {
@@ -152,51 +154,20 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 	out, in := req.Use&sspi.CredOutbound != 0, req.Use&sspi.CredInbound != 0
 	switch a := req.AuthData.(type) {
 	case nil:
-		if out {
-			if c.client, err = newClientCreds(&ClientConfig{Principal: req.Principal}, false); err != nil {
-				return nil, err
-			}
-		}
-		if in {
-			// With CredBoth the principal names the client; inbound only, the service.
-			cfg := &ServerConfig{}
-			if !out {
-				cfg.ServicePrincipal = req.Principal
-			}
-			if c.server, err = newServerCreds(cfg); err != nil {
-				return nil, err
-			}
-		}
+		c.client, c.server, err = defaultCreds(req.Principal, out, in)
 	case *sspi.AuthIdentity:
-		if a == nil {
-			return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: nil *sspi.AuthIdentity")
-		}
-		if a.Password == "" {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: no password given for %s", a.String())
-		}
-		if c.client, err = newClientCreds(&ClientConfig{Principal: identityPrincipal(a), Password: a.Password}, true); err != nil {
-			return nil, err
-		}
+		c.client, err = identityCreds(a)
 	case *ClientConfig:
-		if c.client, err = newClientCreds(a, false); err != nil {
-			return nil, err
-		}
+		c.client, err = newClientCreds(a, false)
 	case *handoff:
 		c.client = a.creds
 	case *ServerConfig:
-		if a != nil && req.Principal != "" {
-			if a.ServicePrincipal != "" && !sameService(a.ServicePrincipal, req.Principal) {
-				return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: the principal %s and ServerConfig.ServicePrincipal %s disagree", req.Principal, a.ServicePrincipal)
-			}
-			cfg := *a
-			cfg.ServicePrincipal = req.Principal
-			a = &cfg
-		}
-		if c.server, err = newServerCreds(a); err != nil {
-			return nil, err
-		}
+		c.server, err = serverConfigCreds(a, req.Principal)
 	default:
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: cannot use %T as credentials (want *sspi.AuthIdentity, *kerberos.ClientConfig or *kerberos.ServerConfig)", req.AuthData)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if out && c.client == nil {
 		return nil, sspi.Errorf(sspi.ErrNoCredentials, "kerberos: outbound use needs client credentials, got server ones")

@@ -21,11 +21,11 @@ func (s *serverContext) checkPAC(st *acceptState) error {
 	cr, tkt := s.creds, &st.tkt
 	found, ok, err := pac.Find(tkt.AuthData)
 	if err != nil {
-		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s carries unusable authorization data: %v", st.service, err)
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s carries unusable authorization data: %v", st.service(), err)
 	}
 	if !ok {
 		if cr.requirePAC {
-			return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has no PAC and this server requires one (ServerConfig.RequirePAC)", st.service)
+			return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has no PAC and this server requires one (ServerConfig.RequirePAC)", st.service())
 		}
 		st.authz = sspi.AuthzNoPAC
 		return nil
@@ -34,13 +34,13 @@ func (s *serverContext) checkPAC(st *acceptState) error {
 	raw := bytes.Clone(found)
 	p, err := pac.Parse(raw)
 	if err != nil {
-		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a malformed PAC: %v", st.service, err)
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a malformed PAC: %v", st.service(), err)
 	}
 	if err := p.VerifyServer(st.ticketKey); err != nil {
-		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a PAC that fails verification, refusing it: %v", st.service, err)
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a PAC that fails verification, refusing it: %v", st.service(), err)
 	}
 	if err := p.CheckClient(tkt.CName.Components, tkt.CRealm, tkt.AuthTime); err != nil {
-		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a PAC for another logon, refusing it: %v", st.service, err)
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a PAC for another logon, refusing it: %v", st.service(), err)
 	}
 	st.token = tokenFromPAC(p, tkt.CName.String(), tkt.CRealm)
 	st.authz = st.token.Source

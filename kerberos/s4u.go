@@ -2,6 +2,7 @@ package kerberos
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/gosspi/sspi"
@@ -184,11 +185,17 @@ type proxyTickets struct {
 }
 
 func (t *proxyTickets) serviceTicket(ctx context.Context, target string) ([]byte, *krbcrypto.Key, error) {
-	p, err := t.names.principal(target)
+	ps, err := t.names.principals(ctx, target)
 	if err != nil {
 		return nil, nil, err
 	}
-	cr, err := t.svc.S4U2Proxy(ctx, t.evidence, t.user, p)
+	var cr *krbclient.Credential
+	for _, p := range ps { // more than one under dns_canonicalize_hostname = fallback
+		cr, err = t.svc.S4U2Proxy(ctx, t.evidence, t.user, p)
+		if err == nil || !errors.Is(err, sspi.ErrTargetUnknown) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, nil, kdcError("constrained delegation of "+wiretext.Name(t.user.String())+" to "+target, err)
 	}

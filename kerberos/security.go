@@ -14,15 +14,15 @@ import (
 // messages, its RFC 4121 (AES) or RFC 4757 (RC4) token state, and the sequence numbers,
 // which the token code leaves to its caller.
 type established struct {
-	done       bool
-	sessionKey []byte
-	key        *krbcrypto.Key
-	cfx        *gss.CFX // AES keys
-	rc4        *gss.RC4 // rc4-hmac keys
-	secErr     error    // why neither is set
-	identity   sspi.Identity
+	done     bool
+	key      *krbcrypto.Key // the session key: SessionKey copies it only when asked
+	cfx      *gss.CFX       // AES keys
+	rc4      *gss.RC4       // rc4-hmac keys
+	secErr   error          // why neither is set
+	identity sspi.Identity
 
 	acceptor   bool // this side is the acceptor
+	dceStyle   bool // DCE style: sealed tokens in Windows' layout (dce.go)
 	acceptorSK bool // the acceptor sent a subkey
 	seqCheck   bool // replay or sequence detection was asked for: check strictly
 	sendSeq    uint64
@@ -41,7 +41,6 @@ type established struct {
 func (e *established) setup(key *krbcrypto.Key, acceptor, acceptorSK, seqCheck bool, sendSeq, recvSeq uint64) {
 	e.done = true
 	e.key = key
-	e.sessionKey = key.Bytes()
 	e.acceptor, e.acceptorSK, e.seqCheck = acceptor, acceptorSK, seqCheck
 	e.sendSeq, e.recvSeq = sendSeq, recvSeq
 	if !protectable(key.EType()) {
@@ -101,7 +100,7 @@ func (e *established) Sizes() sspi.Sizes {
 	switch {
 	case e.cfx != nil:
 		s.MaxSignature = e.cfx.MICSize()
-		s.SecurityTrailer = e.cfx.SSPITokenSize(true, false)
+		s.SecurityTrailer = e.cfx.SSPITokenSize(true, e.dceStyle)
 	case e.rc4 != nil:
 		s.MaxSignature = e.rc4.MICSize()
 		s.SecurityTrailer = rc4TrailerSize
@@ -116,7 +115,7 @@ func (e *established) SessionKey() ([]byte, error) {
 	if !e.done {
 		return nil, sspi.Errorf(sspi.ErrNoContext, "kerberos: no session key before the handshake completes")
 	}
-	return append([]byte(nil), e.sessionKey...), nil
+	return e.key.Bytes(), nil
 }
 
 // Identity reports who authenticated.
@@ -124,7 +123,6 @@ func (e *established) Identity() sspi.Identity { return e.identity }
 
 // Close zeroes the keys.
 func (e *established) Close() error {
-	clear(e.sessionKey)
 	clear(e.scratch)
 	if e.key != nil {
 		e.key.Destroy()
@@ -272,14 +270,13 @@ func (e *established) EncryptMessage(qop uint32, msg []sspi.Buffer, _ uint32) er
 	if err != nil {
 		return err
 	}
-	for i := idx; i < len(msg); i++ {
-		if msg[i].Type.Base() == sspi.BufferData && msg[i].Type.ReadOnly() {
-			return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: read-only (sign-only) data buffers are not supported by EncryptMessage")
-		}
+	signOnly, err := signOnlyMask(msg[idx:])
+	if err != nil {
+		return err
 	}
-	opt := gss.WrapOptions{Seal: qop == 0}
+	opt := gss.WrapOptions{Seal: qop == 0, Windows: e.dceStyle, SignOnly: signOnly}
 	if e.cfx != nil {
-		if need := e.cfx.SSPITokenSize(opt.Seal, false); len(tok.Data) < need {
+		if need := e.cfx.SSPITokenSize(opt.Seal, opt.Windows); len(tok.Data) < need {
 			return sspi.Errorf(sspi.ErrBufferTooSmall, "kerberos: the token buffer holds %d bytes, the Wrap token needs %d", len(tok.Data), need)
 		}
 		conf := e.conf[:e.key.EType().ConfounderSize()]
@@ -304,7 +301,11 @@ func (e *established) EncryptMessage(qop uint32, msg []sspi.Buffer, _ uint32) er
 // pad and the framing covers the header alone, as in DCE style.
 func (e *established) wrapRC4(tok, pad *sspi.Buffer, data [][]byte, opt gss.WrapOptions) error {
 	const hdr = 32
-	dce := pad == nil || len(pad.Data) == 0
+	// A DCE-style context always sends DCE's token, as Windows and Heimdal do there.
+	dce := e.dceStyle || pad == nil || len(pad.Data) == 0
+	if dce && pad != nil {
+		pad.Data = pad.Data[:0]
+	}
 	n := 0
 	for _, d := range data {
 		n += len(d)
@@ -346,10 +347,14 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 	if err != nil {
 		return 0, err
 	}
+	signOnly, err := signOnlyMask(msg[idx:])
+	if err != nil {
+		return 0, err
+	}
 	var seq uint64
 	var sealed bool
 	if e.cfx != nil {
-		seq, sealed, err = e.cfx.UnwrapSSPI(tok.Data, data, 0)
+		seq, sealed, err = e.cfx.UnwrapSSPI(tok.Data, data, signOnly)
 	} else {
 		// The pad is in the padding buffer when the sender had one (Windows' layout).
 		last := lastData(msg)
@@ -357,7 +362,7 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 			data, last = append(data, pad.Data), pad
 		}
 		var s uint32
-		s, sealed, err = e.rc4.UnwrapSSPI(tok.Data, data, 0)
+		s, sealed, err = e.rc4.UnwrapSSPI(tok.Data, data, signOnly)
 		seq = uint64(s)
 		if pad != nil && len(pad.Data) > 0 {
 			data = data[:len(data)-1]
@@ -368,6 +373,9 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 		} else if err == nil {
 			err = stripRC4Pad(tok.Data, last)
 		}
+	}
+	if errors.Is(err, gss.ErrLayout) && signOnly != 0 {
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the token buffer does not hold the whole Wrap header and trailer, which sign-only data buffers need")
 	}
 	if errors.Is(err, gss.ErrLayout) {
 		// Split elsewhere than at the trailer (gss_wrap's own layout cut at
@@ -384,6 +392,16 @@ func (e *established) DecryptMessage(msg []sspi.Buffer, _ uint32) (uint32, error
 		return sspi.QOPWrapNoEncrypt, nil
 	}
 	return 0, nil
+}
+
+// rc4HeaderOnly reports whether tok is an RC4 Wrap token whose framing covers the
+// 32-byte header alone (DCE style), followed by data, and where the header ends.
+func rc4HeaderOnly(tok []byte) (end int, ok bool) {
+	hdr, n, err := parseFramingLen(tok)
+	if err != nil || n != len(oidKRB5)+32 || len(tok) < hdr+n {
+		return 0, false
+	}
+	return hdr + n, true
 }
 
 // lastData is msg's last data buffer, or nil.
@@ -438,6 +456,13 @@ func (e *established) unwrapJoined(msg []sspi.Buffer, idx int, tok []byte, data 
 	var err error
 	if e.cfx != nil {
 		pt, seq, sealed, err = e.cfx.UnwrapInPlace(e.scratch)
+	} else if at, ok := rc4HeaderOnly(e.scratch); ok {
+		// DCE style's token: the framing covers the header alone, the data follows
+		// without a pad.
+		var s uint32
+		body := [1][]byte{e.scratch[at:]}
+		s, sealed, err = e.rc4.UnwrapSSPI(e.scratch[:at], body[:], 0)
+		pt, seq = body[0], uint64(s)
 	} else {
 		var s uint32
 		pt, s, sealed, err = e.rc4.UnwrapInPlace(e.scratch)
@@ -501,6 +526,9 @@ func (e *established) granted(gflags uint32, mutual, connection bool) sspi.Conte
 	}
 	if connection {
 		a |= sspi.ISCRetConnection
+	}
+	if e.dceStyle {
+		a |= sspi.ISCRetUsedDCEStyle // the same bit as ASC_RET_USED_DCE_STYLE
 	}
 	if !e.protects() {
 		return a

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/asn1"
 	"encoding/binary"
+	"errors"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ type serverContext struct {
 	deleg *ccache.CCache
 	// evidence is the client's ticket as it came, for S4U2Proxy (ProxyCredentials).
 	evidence evidenceTicket
+	// dce is set in DCE style while the AP-REP is sent and the client's answer awaited (dce.go).
+	dce *dceWait
 	established
 }
 
@@ -33,17 +36,18 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 // acceptState is what one AP-REQ yields as it is checked, step by step.
 type acceptState struct {
 	req     wire.APReq
-	sname   string // the ticket's service, as sent
-	service string // sname@realm, bounded: it comes from the unauthenticated ticket
+	bare    bool         // the AP-REQ came without GSS framing (DCE style)
+	svc     *acceptNames // the ticket's service, as sent
 	tkt     wire.EncTicketPart
 	session *krbcrypto.Key
 	auth    wire.Authenticator
 	ctime   time.Time
 	ck      gssChecksum
 	now     time.Time
-	// client and principal name the ticket's client (the authenticator's, which must be
-	// the same), made once for the replay cache and the identity.
-	client, principal string
+	// client names the ticket's client (the authenticator's, which must be the same), for
+	// the replay cache and the identity.
+	client *acceptNames
+	code   int32 // the KRB-ERROR code of a refusal, 0 for none
 	// ticketKey is the service key that decrypted the ticket; authz and token what its PAC
 	// says (pac.go).
 	ticketKey *krbcrypto.Key
@@ -51,7 +55,14 @@ type acceptState struct {
 	token     *sspi.AccessToken
 }
 
+// service is the ticket's service for error messages, bounded: it comes from the
+// unauthenticated ticket.
+func (st *acceptState) service() string { return wiretext.Name(st.svc.full) }
+
 func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
+	if s.dce != nil {
+		return s.readDCEReply(p)
+	}
 	if s.done {
 		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the handshake is over")
 	}
@@ -66,33 +77,52 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		scratchPool.Put(bp)
 	}()
 	var st acceptState
-	if err := s.readAPReq(in, &st); err != nil {
+	status, err := s.accept(p, &st, in, bp)
+	if err != nil {
+		s.appendKRBError(p, &st)
+	}
+	return status, err
+}
+
+// accept checks the AP-REQ in in and answers it. A refusal sets st.code to the Kerberos
+// error code the client is told (krberror.go); 0 tells it nothing.
+func (s *serverContext) accept(p *sspi.StepParams, st *acceptState, in []byte, bp *[]byte) (sspi.Status, error) {
+	if err := s.readAPReq(in, st); err != nil {
 		return 0, err
 	}
-	if err := s.openTicket(&st, bp); err != nil {
+	if err := s.openTicket(st, bp); err != nil {
 		return 0, err
 	}
 	defer st.session.Destroy()
-	if err := s.checkPAC(&st); err != nil {
+	if err := s.checkPAC(st); err != nil {
 		return 0, err
 	}
-	if err := s.openAuthenticator(&st, bp); err != nil {
+	if err := s.openAuthenticator(st, bp); err != nil {
+		return 0, err
+	}
+	if err := checkDCEFraming(st); err != nil {
 		return 0, err
 	}
 	if err := s.creds.checkBindings(p, st.ck.bindings); err != nil {
-		return 0, err
+		return 0, err // a policy of this server, not a Kerberos error: MIT sends none either
 	}
 	// Replay cache (RFC 4120 3.2.3): the authenticator ciphertext identifies it, per service.
-	if err := s.creds.checkReplay(st.sname, st.req.Ticket.Realm, st.req.Authenticator.Cipher, st.now, st.ctime,
-		st.principal); err != nil {
+	if err := s.creds.checkReplay(st.svc.name, st.req.Ticket.Realm, st.req.Authenticator.Cipher, st.now, st.ctime,
+		st.client.full); err != nil {
+		if errors.Is(err, ErrReplay) {
+			st.code = errRepeat
+		}
 		return 0, err
 	}
-	return s.finishDelegating(p, &st, bp)
+	return s.finishDelegating(p, st, bp)
 }
 
 // readAPReq decodes the framed AP-REQ and applies the policy to the ticket's service.
 func (s *serverContext) readAPReq(in []byte, st *acceptState) error {
 	tokID, msg, err := parseGSSFramed(in)
+	if wire.MessageType(in) == wire.MsgAPReq {
+		tokID, msg, err, st.bare = tokAPReq, in, nil, true
+	}
 	if err != nil {
 		return malformed("AP-REQ token", err)
 	}
@@ -106,12 +136,13 @@ func (s *serverContext) readAPReq(in []byte, st *acceptState) error {
 	if len(t.SName.Components) == 0 {
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket names no service")
 	}
-	st.sname = t.SName.String()
-	st.service = wiretext.Name(st.sname + "@" + t.Realm)
-	if !s.creds.accepts(st.sname, t.Realm) {
-		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", st.service, s.creds.spn)
+	st.svc = s.creds.services.lookup(&t.SName, t.Realm)
+	if !s.creds.accepts(st.svc.name, t.Realm) {
+		st.code = errNotUs
+		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: the ticket is for %s, this server is %s", st.service(), s.creds.spn)
 	}
 	if st.req.Options&wire.APOptionUseSessionKey != 0 {
+		st.code = errBadOption
 		return sspi.Errorf(sspi.ErrUnsupportedFunction, "kerberos: user-to-user AP-REQs are not supported")
 	}
 	return nil
@@ -123,7 +154,8 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 	cr, t := s.creds, &st.req.Ticket
 	k := cr.kt.find(t.SName, t.Realm, t.EncPart.KVNO, t.EncPart.EType)
 	if k == nil {
-		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", st.service, t.EncPart.KVNO, t.EncPart.EType)
+		st.code = cr.kt.missingKeyCode(t.SName, t.Realm, t.EncPart.KVNO)
+		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", st.service(), t.EncPart.KVNO, t.EncPart.EType)
 	}
 	// Room for the ticket, the authenticator and the AP-REP, so that nothing moves (the
 	// decoded parts alias the plaintexts) and all of it is zeroed after the step.
@@ -134,17 +166,21 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 	st.ticketKey = k.key
 	plain, err := k.ticket.OpenInPlace(*bp)
 	if err != nil {
-		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service, err)
+		st.code = errBadIntegrity
+		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service(), err)
 	}
 	if err := st.tkt.Unmarshal(plain); err != nil {
+		st.code = errGeneric
 		return malformed("ticket", err)
 	}
 	tkt := &st.tkt
 	et := krbcrypto.EType(tkt.Key.Type)
 	if !et.Supported() {
+		st.code = errETypeNoSupp
 		return sspi.Errorf(sspi.ErrKDCUnknownEtype, "kerberos: the ticket's session key has encryption type %d, which this package does not implement", tkt.Key.Type)
 	}
 	if st.session, err = krbcrypto.NewKey(et, tkt.Key.Value); err != nil {
+		st.code = errGeneric
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket's session key: %v", err)
 	}
 	st.now = cr.now().UTC()
@@ -153,9 +189,11 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 		start = tkt.AuthTime
 	}
 	if start.Sub(st.now) > cr.skew || tkt.Flags&wire.FlagInvalid != 0 {
+		st.code = errTktNYV
 		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the ticket is not valid yet (starts %v, now %v)", start, st.now)
 	}
 	if st.now.Sub(tkt.EndTime) > cr.skew {
+		st.code = errTktExpired
 		return sspi.Errorf(sspi.ErrContextExpired, "kerberos: the ticket expired at %v", tkt.EndTime)
 	}
 	return nil
@@ -166,6 +204,7 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 func (s *serverContext) openAuthenticator(st *acceptState, bp *[]byte) error {
 	cr, a := s.creds, &st.req.Authenticator
 	if a.EType != int32(st.session.EType()) {
+		st.code = errBadIntegrity
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator is encrypted with type %d, the ticket's session key is type %d", a.EType, int32(st.session.EType()))
 	}
 	// The ticket's plaintext stays where it is (st.tkt aliases it): the authenticator
@@ -174,6 +213,7 @@ func (s *serverContext) openAuthenticator(st *acceptState, bp *[]byte) error {
 	buf := append(*bp, a.Cipher...)
 	plain, err := st.session.Usage(usageAuthenticator).OpenInPlace(buf[off:])
 	if err != nil {
+		st.code = errBadIntegrity
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator does not decrypt with the ticket's session key: %v", err)
 	}
 	*bp = buf
@@ -182,27 +222,32 @@ func (s *serverContext) openAuthenticator(st *acceptState, bp *[]byte) error {
 
 func (s *serverContext) checkAuthenticator(st *acceptState, plain []byte, cr *serverCreds) error {
 	if err := st.auth.Unmarshal(plain); err != nil {
+		st.code = errGeneric
 		return malformed("authenticator", err)
 	}
 	auth, tkt := &st.auth, &st.tkt
 	if !auth.CName.Equal(tkt.CName) || auth.CRealm != tkt.CRealm {
+		st.code = errBadMatch
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the authenticator's client %s is not the ticket's %s",
 			wiretext.Name(auth.CName.String()+"@"+auth.CRealm), wiretext.Name(tkt.CName.String()+"@"+tkt.CRealm))
 	}
-	st.client = tkt.CName.String()
-	st.principal = st.client + "@" + tkt.CRealm
+	st.client = cr.clients.lookup(&tkt.CName, tkt.CRealm)
 	st.ctime = auth.CTime.Add(time.Duration(auth.CUsec) * time.Microsecond)
 	if d := st.now.Sub(st.ctime); d > cr.skew || -d > cr.skew {
+		st.code = errSkew
 		return sspi.Errorf(sspi.ErrTimeSkew, "kerberos: the client's clock is %v off (more than %v)", d.Round(time.Second), cr.skew)
 	}
 	if auth.Checksum == nil {
+		st.code = errInappCksum
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the authenticator has no checksum, not the GSS type 0x8003")
 	}
 	if auth.Checksum.Type != checksumType8003 {
+		st.code = errInappCksum
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the authenticator checksum has type %d, not the GSS type 0x8003", auth.Checksum.Type)
 	}
 	ck, err := parseGSSChecksum(auth.Checksum.Value)
 	if err != nil {
+		st.code = errGeneric
 		return malformed("authenticator checksum", err)
 	}
 	st.ck = ck
@@ -213,7 +258,8 @@ func (s *serverContext) checkAuthenticator(st *acceptState, plain []byte, cr *se
 // choosing an acceptor subkey, and sets up the context.
 func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) (sspi.Status, error) {
 	auth, tkt := &st.auth, &st.tkt
-	mutual := st.ck.flags&gssMutual != 0 || st.req.Options&wire.APOptionMutualRequired != 0
+	dce := st.ck.flags&gssDCEStyle != 0
+	mutual := dce || st.ck.flags&gssMutual != 0 || st.req.Options&wire.APOptionMutualRequired != 0
 	et, keyValue := st.session.EType(), tkt.Key.Value
 	if auth.SubKey != nil && len(auth.SubKey.Value) > 0 {
 		et, keyValue = krbcrypto.EType(auth.SubKey.Type), auth.SubKey.Value
@@ -228,9 +274,9 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 		// An RFC 1964-style (RC4) initiator ignores an acceptor subkey of its own key's
 		// type (MIT's mutual_auth; Windows uses it only in DCE style): send none then,
 		// unless the client offered AES (RFC 4537), whose subkey moves the context to
-		// RFC 4121 tokens, as MIT's acceptor does.
+		// RFC 4121 tokens, as MIT's acceptor does. DCE style always takes the subkey.
 		subType := et
-		if et == krbcrypto.RC4HMAC {
+		if et == krbcrypto.RC4HMAC && !dce {
 			subType = negotiatedEType(auth.AuthData)
 		}
 		sub, seq, err := s.appendAPRep(p, st, subType, bp)
@@ -247,13 +293,20 @@ func (s *serverContext) finish(p *sspi.StepParams, st *acceptState, bp *[]byte) 
 		}
 	}
 	s.setup(key, true, acceptorSK, st.ck.flags&(gssSequence|gssReplay) != 0, sendSeq, peerSeq)
-	s.identity = sspi.Identity{Package: PackageName, User: st.client, Domain: tkt.CRealm, Principal: st.principal,
-		Server: st.sname + "@" + st.req.Ticket.Realm, Authorization: st.authz, Token: st.token}
+	s.dceStyle = dce
+	// The names passed every check: keep their strings for the next AP-REQ.
+	s.creds.services.keep(st.svc)
+	s.creds.clients.keep(st.client)
+	s.identity = sspi.Identity{Package: PackageName, User: st.client.name, Domain: tkt.CRealm, Principal: st.client.full,
+		Server: st.svc.full, Authorization: st.authz, Token: st.token}
 	if st.token != nil {
 		s.identity.UserSID = st.token.UserSID
 	}
 	p.Attr = s.granted(st.ck.flags, mutual, p.Req&sspi.ASCReqConnection != 0)
 	p.Expiry = tkt.EndTime
+	if dce {
+		return s.waitDCE(p, st, sendSeq)
+	}
 	return sspi.OK, nil
 }
 
@@ -305,7 +358,11 @@ func (s *serverContext) appendAPRep(p *sspi.StepParams, st *acceptState, et krbc
 		return nil, 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REP: %v", err)
 	}
 	*bp = buf
-	p.Out = appendGSSFramed(p.Out, tokAPRep, buf[end:])
+	if st.bare {
+		p.Out = append(p.Out, buf[end:]...)
+	} else {
+		p.Out = appendGSSFramed(p.Out, tokAPRep, buf[end:])
+	}
 	return sub, seq, nil
 }
 

@@ -2,8 +2,12 @@ package kerberos
 
 import (
 	"context"
+	"errors"
+	"net"
+	"strings"
 	"sync"
 
+	"github.com/gosspi/sspi"
 	krbclient "github.com/gosspi/sspi/internal/krb5/client"
 	krbconf "github.com/gosspi/sspi/internal/krb5/config"
 	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
@@ -20,48 +24,73 @@ type clientTickets struct {
 	conf  *krbconf.Config
 
 	mu      sync.Mutex
-	targets map[string]krbclient.Principal // target as given -> service principal
+	targets map[string][]krbclient.Principal // target as given -> service principals to try
 }
 
+// hostDNS is the DNS that host-based targets are looked up in, as krb5.conf's
+// dns_canonicalize_hostname, rdns and dns_lookup_realm say; tests replace it.
+var hostDNS krbclient.HostResolver = net.DefaultResolver
+
 // serviceTicket returns the ticket for target ("service/host" or "service/host@REALM").
-// A host-based name without a realm gets the realm [domain_realm] maps its host to, or
-// none: krbclient then asks the client's realm, which may refer it on (RFC 6806).
+// A host-based name without a realm is canonicalised as krb5.conf says (MIT's
+// dns_canonicalize_hostname and rdns; under "fallback" the name as given is tried first,
+// the canonical one when the KDC does not know it) and gets the realm [domain_realm] or,
+// with dns_lookup_realm, a TXT record maps its host to, or none: krbclient then asks the
+// client's realm, which may refer it on (RFC 6806).
 func (t *clientTickets) serviceTicket(ctx context.Context, target string) ([]byte, *krbcrypto.Key, error) {
 	if err := t.creds.login(ctx); err != nil {
 		return nil, nil, err
 	}
-	p, err := t.principal(target)
+	ps, err := t.principals(ctx, target)
 	if err != nil {
 		return nil, nil, err
 	}
-	cr, err := t.creds.cl.ServiceTicket(ctx, p, nil)
-	if err != nil {
-		return nil, nil, kdcError("getting a ticket for "+target, err)
+	for i, p := range ps {
+		cr, err := t.creds.cl.ServiceTicket(ctx, p, nil)
+		if err == nil {
+			return cr.Ticket.Raw, cr.Key, nil
+		}
+		if i+1 == len(ps) || !errors.Is(err, sspi.ErrTargetUnknown) {
+			what := target
+			if n := p.Name.String(); n != target && !strings.HasPrefix(target, n+"@") {
+				what += " (as " + n + ")" // canonicalised
+			}
+			return nil, nil, kdcError("getting a ticket for "+what, err)
+		}
 	}
-	return cr.Ticket.Raw, cr.Key, nil
+	return nil, nil, sspi.Errorf(sspi.ErrTargetUnknown, "kerberos: no service name for %s", target)
 }
 
-func (t *clientTickets) principal(target string) (krbclient.Principal, error) {
+// principals returns the service principals to ask for, in order (one, or two under
+// dns_canonicalize_hostname = fallback), remembered per target.
+func (t *clientTickets) principals(ctx context.Context, target string) ([]krbclient.Principal, error) {
 	t.mu.Lock()
-	p, ok := t.targets[target]
+	ps, ok := t.targets[target]
 	t.mu.Unlock()
 	if ok {
-		return p, nil
+		return ps, nil
 	}
 	p, err := krbclient.ParsePrincipal(target, "")
 	if err != nil {
-		return p, err
+		return nil, err
 	}
+	ps = []krbclient.Principal{p}
 	if p.Realm == "" && len(p.Name.Components) == 2 {
-		if r, ok := t.conf.RealmForHost(p.Name.Components[1]); ok {
-			p.Realm = r
+		ps = ps[:0]
+		for _, h := range krbclient.ServiceHosts(ctx, t.conf, hostDNS, p.Name.Components[1]) {
+			q := p
+			q.Name.Components = []string{p.Name.Components[0], h}
+			if r, ok := krbclient.HostRealm(ctx, t.conf, hostDNS, h); ok {
+				q.Realm = r
+			}
+			ps = append(ps, q)
 		}
 	}
 	t.mu.Lock()
 	if t.targets == nil || len(t.targets) >= maxTargets {
-		t.targets = map[string]krbclient.Principal{}
+		t.targets = map[string][]krbclient.Principal{}
 	}
-	t.targets[target] = p
+	t.targets[target] = ps
 	t.mu.Unlock()
-	return p, nil
+	return ps, nil
 }

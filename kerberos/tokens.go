@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // The DER of the mechanism OIDs (RFC 1964 and Microsoft's variant).
@@ -42,6 +43,7 @@ var errShort = errors.New("truncated")
 // around a Kerberos message with its TOK_ID.
 func appendGSSFramed(dst []byte, tokID [2]byte, msg []byte) []byte {
 	n := len(oidKRB5) + 2 + len(msg)
+	dst = slices.Grow(dst, 1+5+n) // one allocation at most
 	dst = append(dst, 0x60)
 	dst = appendDERLength(dst, n)
 	dst = append(dst, oidKRB5...)

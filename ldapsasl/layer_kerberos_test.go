@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testpeers.StopSharedKDC()
+	testkdc.StopShared()
 	os.Exit(code)
 }
 
@@ -29,10 +30,10 @@ type saslServer struct {
 }
 
 // bindPair establishes a context between conn's Client and a Kerberos acceptor for
-// ldap/localhost with a ticket from the MIT KDC.
+// ldap/localhost with a ticket from an in-process KDC (kerberos/kdctest).
 func bindPair(t *testing.T, cfg Config) *saslServer {
 	t.Helper()
-	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"ldap/localhost"}})
+	kdc := testkdc.Shared(t, testpeers.KDCOptions{Services: []string{"ldap/localhost"}})
 	ccred, _, err := sspi.AcquireCredentialsHandle("", kerberos.PackageName, sspi.CredOutbound, nil, &kerberos.ClientConfig{
 		Principal: kdc.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: kdc.Krb5Conf}, nil)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
@@ -18,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testpeers.StopSharedKDC()
+	testkdc.StopShared()
 	os.Exit(code)
 }
 
@@ -179,11 +180,12 @@ func TestEPA(t *testing.T) {
 	}
 }
 
-// TestKerberos: Negotiate picks Kerberos for MSSQLSvc/localhost:1433 with a ticket from a
-// real MIT KDC, the acceptor decrypts it with the service's keytab, and the client checks
-// the server's AP-REP (mutual authentication), as a login to SQL Server does.
+// TestKerberos: Negotiate picks Kerberos for MSSQLSvc/localhost:1433 with a ticket from an
+// in-process KDC (kerberos/kdctest), the acceptor decrypts it with the service's keytab,
+// and the client checks the server's AP-REP (mutual authentication), as a login to SQL
+// Server does.
 func TestKerberos(t *testing.T) {
-	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{sqlSPN}})
+	kdc := testkdc.Shared(t, testpeers.KDCOptions{Services: []string{sqlSPN}})
 	t.Setenv("KRB5_CONFIG", kdc.Krb5Conf)
 	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "no-cache"))
 	cred := acceptor(t, map[string]any{negotiate.Kerberos: &kerberos.ServerConfig{Keytab: kdc.Keytab}})

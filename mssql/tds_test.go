@@ -16,6 +16,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
@@ -243,8 +244,8 @@ func (s *tdsServer) lastIdentity(t *testing.T) sspi.Identity {
 
 // TestDriverLogin: go-mssqldb's own login code (PRELOGIN, LOGIN7 with the first token,
 // SSPI messages, LOGINACK) authenticates to the TDS endpoint through authenticator=gosspi,
-// with NTLM inside Negotiate and, with the MIT KDC, with Kerberos; a wrong password gets
-// the server's "Login failed".
+// with NTLM inside Negotiate and, with the in-process KDC, with Kerberos; a wrong password
+// gets the server's "Login failed".
 func TestDriverLogin(t *testing.T) {
 	srv := startTDS(t, ntlmAcceptor(t))
 	t.Run("NTLM", func(t *testing.T) {
@@ -262,7 +263,7 @@ func TestDriverLogin(t *testing.T) {
 		}
 	})
 	t.Run("Kerberos", func(t *testing.T) {
-		kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{sqlSPN}})
+		kdc := testkdc.Shared(t, testpeers.KDCOptions{Services: []string{sqlSPN}})
 		t.Setenv("KRB5_CONFIG", kdc.Krb5Conf)
 		t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "no-cache"))
 		krb := startTDS(t, acceptor(t, map[string]any{negotiate.Kerberos: &kerberos.ServerConfig{Keytab: kdc.Keytab}}))

@@ -47,6 +47,9 @@ type context struct {
 	mechList []byte
 	// chosenOID is the OID the server echoes in supportedMech (server only).
 	chosenOID der.OID
+	// failTok is the token the mechanism produced with its failure (a Kerberos KRB-ERROR,
+	// asked for with ASC_REQ_EXTENDED_ERROR), valid until the next step; server only.
+	failTok []byte
 
 	// firstChoice: the mechanism in use is the initiator's first. mustProtect: the choice
 	// must be proven by mechListMICs both ways (RFC 4178 5: not the first choice, or the
@@ -153,6 +156,9 @@ func (c *context) stepMech(p *sspi.StepParams, inner []byte, hasIn bool) ([]byte
 	out := c.sp.Out
 	*c.scratch = out[:0]
 	if err != nil {
+		if c.server && len(out) > 0 {
+			c.failTok = out
+		}
 		return nil, c.mechErr(err)
 	}
 	switch st {

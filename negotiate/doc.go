@@ -131,9 +131,12 @@
 //     32 mechanisms, or a message out of place: sspi.ErrInvalidToken. Parsing never
 //     panics; fuzz targets check that.
 //
-// The core API returns no output token with an error, so a failing server cannot send
-// SPNEGO's reject token; the application's protocol reports the failure instead (an HTTP
-// 401, a closed connection), as it does for every other package.
+// A failing server sends no token unless the caller asked for ASC_REQ_EXTENDED_ERROR:
+// then a mechanism's failure token (Kerberos's KRB-ERROR, "Clock skew too great") comes
+// back with the error inside a NegTokenResp with negState reject, as MIT's acceptor sends
+// it, and a client given such a reject hands the token to its mechanism for the cause.
+// Otherwise the application's protocol reports the failure (an HTTP 401, a closed
+// connection), as it does for every other package.
 //
 // # The Kerberos slot
 //

@@ -16,6 +16,32 @@ import (
 var ntlmSignature = []byte("NTLMSSP\x00")
 
 func (c *context) serverStep(p *sspi.StepParams) (sspi.Status, error) {
+	c.failTok = nil
+	first := c.phase == phaseStart || c.phase == phaseHintsSent
+	st, err := c.serverLegs(p)
+	if err != nil {
+		c.reject(p, first)
+	}
+	return st, err
+}
+
+// reject answers a mechanism's failure that came with a token for the client (Kerberos's
+// KRB-ERROR: "Clock skew too great") with a NegTokenResp reject carrying it, as MIT's
+// SPNEGO acceptor does, when the caller asked for ASC_REQ_EXTENDED_ERROR. The client's
+// mechanism reads it for the cause. A raw (un-negotiated) mechanism wrote its own.
+func (c *context) reject(p *sspi.StepParams, first bool) {
+	if c.failTok == nil || c.direct || !p.Req.Has(sspi.ASCReqExtendedError) {
+		return
+	}
+	out := negTokenResp{negState: reject, responseToken: c.failTok, hasResponseToken: true}
+	if first && len(c.chosenOID) > 0 {
+		out.supportedMech = c.chosenOID // the first reply names the mechanism (RFC 4178 4.2.2)
+	}
+	p.Out = appendNegTokenResp(p.Out[:0], &out)
+	c.failTok = nil
+}
+
+func (c *context) serverLegs(p *sspi.StepParams) (sspi.Status, error) {
 	in := p.InputToken()
 	switch c.phase {
 	case phaseStart, phaseHintsSent:

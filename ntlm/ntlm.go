@@ -53,6 +53,20 @@
 //     NTLM_USER_FILE as its account store; NETBIOS_COMPUTER_NAME and NETBIOS_DOMAIN_NAME
 //     name the machine and domain, and LM_COMPAT_LEVEL sets the client's level.
 //
+// # Verifiers
+//
+// The server checks the client's responses through a Verifier (ServerConfig.Verifier):
+// by default an AccountVerifier over the AccountStore; a domain controller or Samba's
+// winbind for domain accounts (pass-through authentication); or a VerifierChain, a local
+// account file first and then the domain. The verifier returns the session base key and
+// the account's SIDs where it knows them, or a refusal carrying the NTSTATUS a domain
+// controller answers with (NTStatus, LogonError), mapped to a SECURITY_STATUS as Windows
+// maps it. Everything else stays with the server: the MIC is checked with the key the
+// verifier returned, and so are the policies of ServerConfig. Package ntlm/netlogon is the
+// domain controller over Netlogon, in pure Go; ntlm/winbind is Samba's winbind. A domain
+// controller binds NTLMv2 responses to the member server's machine account: such a
+// verifier is a TargetNamer, and the server's CHALLENGE takes its names.
+//
 // Wrong passwords and unknown users both fail with sspi.ErrLogonDenied; the cause says
 // which (errors.Is(err, ErrNoSuchUser) for an unknown one) so the server can log them
 // apart, while the client learns nothing more than the denial.
@@ -179,9 +193,18 @@ type ServerConfig struct {
 	// Identity then names the resolved account, EXAMPLE\alice, with the domain as the client
 	// spelled it, never "alice@EXAMPLE".
 	Accounts AccountStore
+	// Verifier, when set, checks the responses instead of Accounts: a domain controller
+	// (pass-through authentication over Netlogon), Samba's winbind, or a VerifierChain
+	// of them after a local AccountVerifier. The server still enforces everything else
+	// in this struct itself (NTLMv1, the MIC and its presence, the timestamp echo,
+	// channel bindings, clock skew) and checks the MIC with the session key the verifier
+	// returns. Nil means AccountVerifier{Accounts}.
+	Verifier Verifier
 	// NetBIOSDomain, NetBIOSComputer, DNSDomain and DNSComputer go into the challenge's
-	// target information; empty NetBIOS names come from NETBIOS_DOMAIN_NAME and
-	// NETBIOS_COMPUTER_NAME (or the host name), empty DNS names from the NetBIOS ones.
+	// target information; empty NetBIOS names come from the Verifier when it is a
+	// TargetNamer (a domain controller binds responses to the machine account's names),
+	// else from NETBIOS_DOMAIN_NAME and NETBIOS_COMPUTER_NAME (or the host name); empty
+	// DNS names from the NetBIOS ones.
 	NetBIOSDomain, NetBIOSComputer string
 	DNSDomain, DNSComputer         string
 	// AllowNTLMv1 accepts NTLMv1 and NTLMv1 with extended session security. Off by
@@ -265,10 +288,13 @@ func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredent
 			return nil, err
 		}
 	case *ServerConfig:
-		if a == nil || a.Accounts == nil {
-			return nil, sspi.Errorf(sspi.ErrNoCredentials, "ntlm: server credentials need an AccountStore; none was given")
+		if a == nil || a.Accounts == nil && a.Verifier == nil {
+			return nil, sspi.Errorf(sspi.ErrNoCredentials, "ntlm: server credentials need an AccountStore or a Verifier; none was given")
 		}
 		cp := *a
+		if err := cp.applyTargetNames(); err != nil {
+			return nil, err
+		}
 		c.server = &cp
 	default:
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "ntlm: cannot use %T as credentials (want *sspi.AuthIdentity, *ntlm.ClientConfig or *ntlm.ServerConfig)", req.AuthData)
@@ -403,6 +429,9 @@ func defaultComputerName() string {
 }
 
 func (s *ServerConfig) fillDefaults() {
+	if s.Verifier == nil {
+		s.Verifier = AccountVerifier{Accounts: s.Accounts}
+	}
 	if s.NetBIOSComputer == "" {
 		s.NetBIOSComputer = defaultComputerName()
 	}

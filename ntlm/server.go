@@ -37,12 +37,6 @@ type serverContext struct {
 	established
 }
 
-// unknownUserHash stands in for the NT hash of a user the account store does not know,
-// so that refusing one costs what refusing a wrong password does: the same NTOWFv2 and
-// HMAC work, and no random read that a known user does not make. It is no secret: the
-// outcome is a refusal whatever the client answered.
-var unknownUserHash = [16]byte{0x8a, 0x46, 0xc1, 0x5e, 0x27, 0x90, 0x3b, 0xd4, 0x61, 0xf2, 0x0c, 0x9d, 0x73, 0xa8, 0x15, 0xe6}
-
 // weakSession reports signing or sealing without NTLMSSP_NEGOTIATE_128, whose seal key
 // MS-NLMP 3.4.5.3 truncates to 40 or 56 bits.
 func weakSession(f ntlmssp.NegotiateFlags) bool {
@@ -137,7 +131,15 @@ type refusalError struct {
 
 func (e *refusalError) Error() string {
 	msg := "ntlm: " + e.reason + " for " + truncate(principal(e.domain, e.user))
-	if e.cause != nil {
+	var le *LogonError
+	switch {
+	case errors.As(e.cause, &le):
+		// The reason is the LogonError's own; add its status and cause.
+		msg += " (" + le.Status.Name() + ")"
+		if le.Err != nil {
+			msg += ": " + le.Err.Error()
+		}
+	case e.cause != nil:
 		msg += ": " + e.cause.Error()
 	}
 	return msg
@@ -147,8 +149,9 @@ func (e *refusalError) Unwrap() error { return e.cause }
 
 // verifyAuthenticate checks the client's AUTHENTICATE against the challenge this context
 // issued (MS-NLMP 3.2.5.1.2) and, when it proves the user, establishes the context. Its
-// steps: agree the flags, accept an anonymous logon or look up the account, verify the
-// response, recover the session key, check the MIC, establish.
+// steps: agree the flags, accept an anonymous logon or refuse what policy forbids, have
+// the verifier check the response, apply the policies of the verified blob, recover the
+// session key, check the MIC, establish.
 func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, error) {
 	in := p.InputToken()
 	auth, err := ntlmssp.ParseAuthenticate(in)
@@ -164,12 +167,12 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 	if err := s.checkLogonRequest(auth, flags); err != nil {
 		return 0, err
 	}
-	who, err := s.lookUpAccount(p, auth)
+	logon, err := s.verify(p, auth, flags)
 	if err != nil {
 		return 0, err
 	}
-	sessionBaseKey, keyExchangeKey, err := s.verifyResponse(p, auth, flags, &who)
-	clear(who.ntHash[:])
+	keyExchangeKey, err := s.checkVerified(p, auth, flags, logon)
+	clear(logon.SessionBaseKey[:])
 	if err != nil {
 		return 0, err
 	}
@@ -178,10 +181,9 @@ func (s *serverContext) verifyAuthenticate(p *sspi.StepParams) (sspi.Status, err
 		err = s.checkMIC(in, auth, &exported)
 	}
 	if err == nil {
-		err = s.establish(p, auth, flags, exported, &who)
+		err = s.establish(p, auth, flags, exported, logon)
 	}
 	clear(exported[:])
-	clear(sessionBaseKey[:])
 	clear(keyExchangeKey[:])
 	if err != nil {
 		return 0, err
@@ -227,114 +229,79 @@ func (s *serverContext) refuseAuth(status sspi.Status, reason string, auth *ntlm
 	return s.refuse(status, reason, auth.DomainName, auth.UserName, auth.Workstation, cause)
 }
 
-// checkLogonRequest refuses, before any account is looked up, a logon with no user name
-// or with the weak session security this server was not told to accept.
+// checkLogonRequest refuses, before any verifier is asked, a logon with no user name,
+// with the weak session security or the NTLMv1 response this server was not told to
+// accept, or with only an LM response: none of them is worth a domain controller's time,
+// and refusing them before any look-up tells a client nothing about the account.
 func (s *serverContext) checkLogonRequest(auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags) error {
-	if auth.UserName == "" {
+	switch nt := auth.NtChallengeResponse; {
+	case auth.UserName == "":
 		return s.refuseAuth(sspi.ErrLogonDenied, "no user name", auth, nil)
-	}
-	if weakSession(flags) && !s.cfg.AllowWeakSessionSecurity {
+	case weakSession(flags) && !s.cfg.AllowWeakSessionSecurity:
 		return s.refuseAuth(sspi.ErrUnsupportedFunction, "AUTHENTICATE leaves out NTLMSSP_NEGOTIATE_128 while signing or sealing (40- or 56-bit keys; ServerConfig.AllowWeakSessionSecurity accepts them)", auth, nil)
+	case len(nt) == 24 && !s.cfg.AllowNTLMv1:
+		return s.refuseAuth(sspi.ErrLogonDenied, "NTLMv1 response refused (ServerConfig.AllowNTLMv1 is off)", auth, nil)
+	case len(nt) == 24 && flags&ntlmssp.FlagExtendedSessionSecurity != 0 && len(auth.LmChallengeResponse) < 8:
+		return malformed("AUTHENTICATE", errors.New("NTLMv1 with extended session security needs the client challenge in the LM response"))
+	case len(nt) < 24:
+		return s.refuseAuth(sspi.ErrLogonDenied, fmt.Sprintf("LM-only response of %d bytes refused", len(auth.LmChallengeResponse)), auth, nil)
 	}
 	return nil
 }
 
-// accountLookup is the AUTHENTICATE's user as the account store answered for it.
-type accountLookup struct {
-	domain, user string // the resolved name the account was looked up under
-	// ntHash is the account's NT hash, or unknownUserHash when the store does not know
-	// the user, so that the response is checked either way.
-	ntHash [16]byte
-	// unknown is the store's ErrNoSuchUser answer, nil for a known user. The refusal
-	// it causes waits until the response has been checked.
-	unknown error
-}
-
-// lookUpAccount asks the account store for the user. The account is looked up under the
-// resolved name; the responses are checked over the names as sent, which is what the
-// client hashed (NTOWFv2 over UserName and DomainName). A store that fails (rather than
-// not knowing the user) fails the logon at once.
-func (s *serverContext) lookUpAccount(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage) (accountLookup, error) {
-	var who accountLookup
-	who.domain, who.user = resolveName(auth.DomainName, auth.UserName)
-	acct, err := s.cfg.Accounts.LookupAccount(ctxOf(p), who.domain, who.user)
+// verify hands the responses to the verifier and maps its refusal to a status: an
+// NTSTATUS the way Windows' SSPI maps it, an unknown user to a denial, anything else to
+// "no authority could answer".
+func (s *serverContext) verify(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags) (*LogonResult, error) {
+	req := &LogonRequest{
+		Domain: auth.DomainName, User: auth.UserName, Workstation: auth.Workstation,
+		ServerChallenge: s.serverCh,
+		NTResponse:      auth.NtChallengeResponse, LMResponse: auth.LmChallengeResponse,
+	}
+	if len(auth.NtChallengeResponse) == 24 && flags&ntlmssp.FlagExtendedSessionSecurity != 0 {
+		req.ServerChallenge = essChallenge(s.serverCh, auth.LmChallengeResponse)
+	}
+	if b := sspi.FindBuffer(p.In, sspi.BufferChannelBindings); b != nil {
+		req.ChannelBindings = b.Data
+	}
+	res, err := s.cfg.Verifier.VerifyLogon(ctxOf(p), req)
+	if err == nil && res == nil {
+		err = errors.New("the verifier returned neither a result nor an error")
+	}
+	if err == nil {
+		return res, nil
+	}
+	var le *LogonError
+	var st NTStatus
 	switch {
-	case err == nil:
-		who.ntHash = acct.NTHash
+	case errors.As(err, &le):
+		return nil, s.refuseAuth(le.Status.SSPIStatus(), le.reason(), auth, err)
+	case errors.As(err, &st):
+		return nil, s.refuseAuth(st.SSPIStatus(), st.Description(), auth, err)
 	case errors.Is(err, ErrNoSuchUser):
-		who.ntHash, who.unknown = unknownUserHash, err
-	default:
-		return who, s.refuseAuth(sspi.ErrNoAuthenticatingAuthority, "account store failed", auth, err)
+		return nil, s.refuseAuth(sspi.ErrLogonDenied, "unknown user", auth, err)
 	}
-	return who, nil
+	return nil, s.refuseAuth(sspi.ErrNoAuthenticatingAuthority, "the verifier could not answer", auth, err)
 }
 
-// verifyResponse checks the client's response, told apart by the NT response's length:
-// longer than 24 bytes is NTLMv2 (MS-NLMP 3.3.2), 24 is NTLMv1 (3.3.1), and anything else
-// leaves only an LM response, which is refused. It returns the session base key and the
-// key exchange key (MS-NLMP 3.4.5.1) of a verified response.
-func (s *serverContext) verifyResponse(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, who *accountLookup) (sessionBaseKey, keyExchangeKey [16]byte, err error) {
-	switch nt := auth.NtChallengeResponse; {
-	case len(nt) > 24:
-		sessionBaseKey, err = s.verifyNTLMv2(p, auth, who)
-		return sessionBaseKey, sessionBaseKey, err
-	case len(nt) == 24:
-		return s.verifyNTLMv1(auth, flags, who)
-	case who.unknown != nil:
-		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "unknown user", auth, who.unknown)
+// checkVerified applies what this server decides about a response its verifier has
+// proved and returns the key exchange key (MS-NLMP 3.4.5.1): for NTLMv2 the policies
+// its blob carries (MS-NLMP 3.3.2), for NTLMv1 (3.3.1) that it can carry no MIC.
+func (s *serverContext) checkVerified(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, logon *LogonResult) ([16]byte, error) {
+	if len(auth.NtChallengeResponse) == 24 {
+		if s.cfg.RequireMIC {
+			return [16]byte{}, s.refuseAuth(sspi.ErrLogonDenied, "no MIC (NTLMv1 cannot carry one) and ServerConfig.RequireMIC is on", auth, nil)
+		}
+		return ntlmssp.KeyExchangeKeyV1(flags, logon.SessionBaseKey, [16]byte{}, auth.LmChallengeResponse, s.serverCh), nil
 	}
-	return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, fmt.Sprintf("LM-only response of %d bytes refused", len(auth.LmChallengeResponse)), auth, nil)
-}
-
-// verifyNTLMv2 checks an NTLMv2 response (MS-NLMP 3.3.2), then the policies its blob
-// carries. An unknown user is refused only after the same work a wrong password costs.
-func (s *serverContext) verifyNTLMv2(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, who *accountLookup) ([16]byte, error) {
-	nt := auth.NtChallengeResponse
-	key := ntlmssp.NTOWFv2(who.ntHash, auth.UserName, auth.DomainName)
-	sessionBaseKey, ok := ntlmssp.VerifyNTLMv2Response(key, s.serverCh, nt)
-	clear(key[:])
-	if who.unknown != nil {
-		return [16]byte{}, s.refuseAuth(sspi.ErrLogonDenied, "unknown user", auth, who.unknown)
-	}
-	if !ok {
-		return [16]byte{}, s.refuseAuth(sspi.ErrLogonDenied, "NTLMv2 response does not match", auth, nil)
-	}
-	blob, err := ntlmssp.ParseNTLMv2Response(nt)
+	blob, err := ntlmssp.ParseNTLMv2Response(auth.NtChallengeResponse)
 	if err != nil {
 		return [16]byte{}, malformed("NTLMv2 response in AUTHENTICATE", err)
 	}
 	if err := s.checkBlob(p, auth, blob, auth.DomainName, auth.UserName, auth.Workstation); err != nil {
 		return [16]byte{}, err
 	}
-	return sessionBaseKey, nil
-}
-
-// verifyNTLMv1 checks an NTLMv1 response (MS-NLMP 3.3.1), which only an explicit
-// ServerConfig.AllowNTLMv1 accepts, and which can carry no MIC.
-func (s *serverContext) verifyNTLMv1(auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, who *accountLookup) (sessionBaseKey, keyExchangeKey [16]byte, err error) {
-	if who.unknown != nil {
-		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "unknown user", auth, who.unknown)
-	}
-	if !s.cfg.AllowNTLMv1 {
-		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "NTLMv1 response refused (ServerConfig.AllowNTLMv1 is off)", auth, nil)
-	}
-	var cc [8]byte
-	if flags&ntlmssp.FlagExtendedSessionSecurity != 0 {
-		if len(auth.LmChallengeResponse) < 8 {
-			return sessionBaseKey, keyExchangeKey, malformed("AUTHENTICATE", errors.New("NTLMv1 with extended session security needs the client challenge in the LM response"))
-		}
-		copy(cc[:], auth.LmChallengeResponse)
-	}
-	want, _ := ntlmssp.NTLMv1Responses(flags, who.ntHash, [16]byte{}, s.serverCh, cc)
-	if !ntlmssp.ConstantTimeEqual(want[:], auth.NtChallengeResponse) {
-		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "NTLMv1 response does not match", auth, nil)
-	}
-	if s.cfg.RequireMIC {
-		return sessionBaseKey, keyExchangeKey, s.refuseAuth(sspi.ErrLogonDenied, "no MIC (NTLMv1 cannot carry one) and ServerConfig.RequireMIC is on", auth, nil)
-	}
-	sessionBaseKey = ntlmssp.SessionBaseKeyV1(who.ntHash)
-	keyExchangeKey = ntlmssp.KeyExchangeKeyV1(flags, sessionBaseKey, [16]byte{}, auth.LmChallengeResponse, s.serverCh)
-	return sessionBaseKey, keyExchangeKey, nil
+	return logon.SessionBaseKey, nil
 }
 
 // exportedSessionKey is the session key both sides will use (MS-NLMP 3.2.5.1.2): the key
@@ -363,14 +330,21 @@ func (s *serverContext) checkMIC(in []byte, auth *ntlmssp.AuthenticateMessage, e
 }
 
 // establish sets up session security with the exported key and records who logged on.
-func (s *serverContext) establish(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, exported [16]byte, who *accountLookup) error {
+func (s *serverContext) establish(p *sspi.StepParams, auth *ntlmssp.AuthenticateMessage, flags ntlmssp.NegotiateFlags, exported [16]byte, logon *LogonResult) error {
 	if err := s.established.init(flags, exported, true, false); err != nil {
 		return err
 	}
 	// An NTLMv2 client echoed our timestamp (checkBlob), so it had to send a MIC, and
 	// MS-SPNG then wants mechListMICs; NTLMv1 carries neither.
 	s.mechListMICRequired = s.micSent || len(auth.NtChallengeResponse) > 24
-	s.identity = sspi.Identity{Package: PackageName, User: who.user, Domain: who.domain, Principal: principal(who.domain, who.user), Workstation: auth.Workstation}
+	domain, user := logon.Domain, logon.User
+	if user == "" {
+		domain, user = resolveName(auth.DomainName, auth.UserName)
+	}
+	s.identity = sspi.Identity{Package: PackageName, User: user, Domain: domain, Principal: principal(domain, user), Workstation: auth.Workstation}
+	if t := logon.Token; t != nil {
+		s.identity.Authorization, s.identity.UserSID, s.identity.Token = t.Source, t.UserSID, t
+	}
 	p.Attr = grantedASC(flags, p.Req, false)
 	s.release()
 	return nil

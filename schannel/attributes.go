@@ -133,108 +133,121 @@ type IssuerListInfoEx struct {
 // QueryAttribute answers the Schannel attributes listed above.
 func (c *context) QueryAttribute(attr sspi.Attribute, out any) error {
 	if attr == sspi.AttrIssuerListEx {
-		o, ok := out.(*IssuerListInfoEx)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		switch {
-		case c.hs != nil:
-			o.Issuers = c.hs.acceptableCAs
-		case c.state >= stateEstablished:
-			o.Issuers = c.issuers
-		default:
-			return sspi.Errorf(sspi.ErrNoContext, "schannel: no certificate request has been received")
-		}
-		return nil
+		return answer(issuerList)(c, attr, out)
 	}
 	if c.state < stateEstablished {
 		return sspi.Errorf(sspi.ErrNoContext, "schannel: attribute %d exists once the handshake has finished", attr)
 	}
-	switch attr {
-	case sspi.AttrConnectionInfo:
-		o, ok := out.(*ConnectionInfo)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		*o = c.connectionInfo()
-	case sspi.AttrCipherInfo:
-		o, ok := out.(*CipherInfo)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		*o = c.cipherInfo()
-	case sspi.AttrRemoteCertContext:
-		o, ok := out.(*CertContext)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		if len(c.cs.PeerCertificates) == 0 {
-			return sspi.Errorf(sspi.ErrNoCredentials, "schannel: the peer sent no certificate")
-		}
-		o.Certificates = append([]*x509.Certificate(nil), c.cs.PeerCertificates...)
-	case sspi.AttrLocalCertContext:
-		o, ok := out.(*CertContext)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		chain := c.localChain()
-		if len(chain) == 0 {
-			return sspi.Errorf(sspi.ErrNoCredentials, "schannel: no local certificate was sent")
-		}
-		o.Certificates = chain
-	case sspi.AttrApplicationProtocol:
-		o, ok := out.(*ApplicationProtocol)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		*o = ApplicationProtocol{Ext: protoNegoExtALPN}
-		if c.cs.NegotiatedProtocol != "" {
-			o.Status, o.Protocol = 1, c.cs.NegotiatedProtocol
-		}
-	case sspi.AttrEndpointBindings:
-		o, ok := out.(*Bindings)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		cb, err := c.endpointBindings()
-		if err != nil {
-			return err
-		}
-		o.Bindings = cb.Marshal()
-	case sspi.AttrUniqueBindings:
-		o, ok := out.(*Bindings)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		if len(c.cs.TLSUnique) == 0 {
-			return sspi.Errorf(sspi.ErrUnsupportedFunction, "schannel: tls-unique does not exist for %s (RFC 9266); use the tls-exporter bindings (TLSExporterBindings)", tls.VersionName(c.cs.Version))
-		}
-		cb := sspi.ChannelBindings{ApplicationData: append([]byte("tls-unique:"), c.cs.TLSUnique...)}
-		o.Bindings = cb.Marshal()
-	case sspi.AttrKeyingMaterial:
-		o, ok := out.(*KeyingMaterial)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		if o.Length <= 0 || o.Length > 1<<16 {
-			return sspi.Errorf(sspi.ErrInvalidParameter, "schannel: keying material of %d bytes cannot be exported; ask for 1 to 65536", o.Length)
-		}
-		m, err := c.cs.ExportKeyingMaterial(o.Label, o.Context, o.Length)
-		if err != nil {
-			return sspi.Errorf(sspi.ErrInvalidParameter, "schannel: exporting keying material: %w", err)
-		}
-		o.Material = m
-	case sspi.AttrSessionInfo:
-		o, ok := out.(*SessionInfo)
-		if !ok {
-			return wrongType(attr, out, o)
-		}
-		*o = SessionInfo{}
-		if c.cs.DidResume {
-			o.Flags = sslReconect
-		}
-	default:
+	f, ok := establishedAttrs[attr]
+	if !ok {
 		return sspi.Errorf(sspi.ErrUnsupportedFunction, "schannel: context attribute %d is not reported", attr)
+	}
+	return f(c, attr, out)
+}
+
+// establishedAttrs answer the attributes of a finished handshake, one function each.
+var establishedAttrs = map[sspi.Attribute]func(*context, sspi.Attribute, any) error{
+	sspi.AttrConnectionInfo: answer(func(c *context, o *ConnectionInfo) error {
+		*o = c.connectionInfo()
+		return nil
+	}),
+	sspi.AttrCipherInfo: answer(func(c *context, o *CipherInfo) error {
+		*o = c.cipherInfo()
+		return nil
+	}),
+	sspi.AttrRemoteCertContext:   answer(remoteCert),
+	sspi.AttrLocalCertContext:    answer(localCert),
+	sspi.AttrApplicationProtocol: answer(applicationProtocol),
+	sspi.AttrEndpointBindings:    answer(endpointBindings),
+	sspi.AttrUniqueBindings:      answer(uniqueBindings),
+	sspi.AttrKeyingMaterial:      answer(keyingMaterial),
+	sspi.AttrSessionInfo:         answer(sessionInfo),
+}
+
+// answer adapts a function of one attribute's type to the table: out must be a *T.
+func answer[T any](f func(*context, *T) error) func(*context, sspi.Attribute, any) error {
+	return func(c *context, attr sspi.Attribute, out any) error {
+		o, ok := out.(*T)
+		if !ok {
+			return wrongType(attr, out, o)
+		}
+		return f(c, o)
+	}
+}
+
+// issuerList is the certificate request's CA list: during the handshake the one just
+// received, afterwards the one kept.
+func issuerList(c *context, o *IssuerListInfoEx) error {
+	switch {
+	case c.hs != nil:
+		o.Issuers = c.hs.acceptableCAs
+	case c.state >= stateEstablished:
+		o.Issuers = c.issuers
+	default:
+		return sspi.Errorf(sspi.ErrNoContext, "schannel: no certificate request has been received")
+	}
+	return nil
+}
+
+func remoteCert(c *context, o *CertContext) error {
+	if len(c.cs.PeerCertificates) == 0 {
+		return sspi.Errorf(sspi.ErrNoCredentials, "schannel: the peer sent no certificate")
+	}
+	o.Certificates = append([]*x509.Certificate(nil), c.cs.PeerCertificates...)
+	return nil
+}
+
+func localCert(c *context, o *CertContext) error {
+	chain := c.localChain()
+	if len(chain) == 0 {
+		return sspi.Errorf(sspi.ErrNoCredentials, "schannel: no local certificate was sent")
+	}
+	o.Certificates = chain
+	return nil
+}
+
+func applicationProtocol(c *context, o *ApplicationProtocol) error {
+	*o = ApplicationProtocol{Ext: protoNegoExtALPN}
+	if c.cs.NegotiatedProtocol != "" {
+		o.Status, o.Protocol = 1, c.cs.NegotiatedProtocol
+	}
+	return nil
+}
+
+func endpointBindings(c *context, o *Bindings) error {
+	cb, err := c.endpointBindings()
+	if err != nil {
+		return err
+	}
+	o.Bindings = cb.Marshal()
+	return nil
+}
+
+func uniqueBindings(c *context, o *Bindings) error {
+	if len(c.cs.TLSUnique) == 0 {
+		return sspi.Errorf(sspi.ErrUnsupportedFunction, "schannel: tls-unique does not exist for %s (RFC 9266); use the tls-exporter bindings (TLSExporterBindings)", tls.VersionName(c.cs.Version))
+	}
+	cb := sspi.ChannelBindings{ApplicationData: append([]byte("tls-unique:"), c.cs.TLSUnique...)}
+	o.Bindings = cb.Marshal()
+	return nil
+}
+
+func keyingMaterial(c *context, o *KeyingMaterial) error {
+	if o.Length <= 0 || o.Length > 1<<16 {
+		return sspi.Errorf(sspi.ErrInvalidParameter, "schannel: keying material of %d bytes cannot be exported; ask for 1 to 65536", o.Length)
+	}
+	m, err := c.cs.ExportKeyingMaterial(o.Label, o.Context, o.Length)
+	if err != nil {
+		return sspi.Errorf(sspi.ErrInvalidParameter, "schannel: exporting keying material: %w", err)
+	}
+	o.Material = m
+	return nil
+}
+
+func sessionInfo(c *context, o *SessionInfo) error {
+	*o = SessionInfo{}
+	if c.cs.DidResume {
+		o.Flags = sslReconect
 	}
 	return nil
 }

@@ -239,7 +239,6 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 
 	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: cl.Framing, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.sample = cl.Framing == FramingSSPI && !cl.Messages
-	maxTok := orDefault(cl.MaxToken, DefaultMaxToken)
 	sctx := first.ctx
 	ok := false
 	defer func() {
@@ -247,8 +246,7 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 			sspi.DeleteSecurityContext(sctx)
 		}
 	}()
-	var in []byte
-	var wbuf []byte
+	var in, wbuf []byte
 	for leg := 1; ; leg++ {
 		if leg > maxLegs {
 			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the server is still sending handshake tokens after %d legs", maxLegs)
@@ -262,72 +260,110 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 			}
 			sctx = l.ctx
 		}
-		status, tok := l.status, l.token
-		wbuf = wbuf[:0]
-		if leg == 1 {
-			switch {
-			case cl.Framing == FramingGSS:
-				// gss-client's opening: NOOP with CONTEXT_NEXT, "context tokens follow".
-				wbuf = appendGSSToken(wbuf, GSSTokenNoop|GSSTokenContextNext, nil)
-			case cl.Messages:
-				wbuf = appendSSPIFrame(wbuf, nil) // the empty frame that asks for messages
-			}
-		}
-		if len(tok) > 0 {
-			if cl.Framing == FramingGSS {
-				wbuf = appendGSSToken(wbuf, GSSTokenContext, tok)
-			} else {
-				wbuf = appendSSPIFrame(wbuf, tok)
-			}
-		}
-		done := status == sspi.OK || status == sspi.CompleteNeeded
-		switch {
-		case len(wbuf) > 0 && done:
-			// No answer is expected: cork the token, which then travels with the first
-			// message (or goes out before the first read), in one write.
-			c.corked = append([]byte(nil), wbuf...)
-		case len(wbuf) > 0:
-			if err := c.writeFull(wbuf); err != nil {
-				return nil, ctxErr(ctx, err)
-			}
-			if err := ctx.Err(); err != nil {
-				return nil, ctxErr(ctx, err)
-			}
+		done := l.status == sspi.OK || l.status == sspi.CompleteNeeded
+		wbuf = cl.appendLeg(wbuf[:0], leg, l.token)
+		if err := cl.sendLeg(ctx, c, wbuf, done); err != nil {
+			return nil, err
 		}
 		if cl.Trace != nil {
-			cl.Trace(Leg{N: leg, Received: len(in), Status: status, Sent: len(tok)})
+			cl.Trace(Leg{N: leg, Received: len(in), Status: l.status, Sent: len(l.token)})
 		}
 		if done {
 			break
 		}
-		c.readDeadline()
-		if err := ctx.Err(); err != nil { // cancelled before the deadline above was set
-			return nil, ctxErr(ctx, err)
-		}
-		if leg == 1 {
-			if other, ok := sniffFraming(c.br, cl.Framing, maxTok); ok {
-				return nil, otherFraming(cl.Framing, other, "server")
-			}
-		}
-		if cl.Framing == FramingGSS {
-			var flags byte
-			flags, in, err = readGSSToken(c.br, maxTok, "context token")
-			if err == nil && flags != GSSTokenContext {
-				err = sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a CONTEXT token from the server, got %s", gssFlagNames(flags))
-			}
-		} else {
-			in, err = readSSPIFrame(c.br, maxTok, "handshake token")
-		}
-		if err == nil && len(in) == 0 {
-			err = errEmptyFrame
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) || isReset(err) {
-				err = sspi.Errorf(sspi.ErrLogonDenied, "%w token %d of the handshake (%v); its log says why", ErrNoAnswer, leg, err)
-			}
-			return nil, ctxErr(ctx, err)
+		if in, err = cl.readLeg(ctx, c, leg); err != nil {
+			return nil, err
 		}
 	}
+	ok = true // the context belongs to c from here on (established deletes it on refusal)
+	if err := cl.established(c, sctx); err != nil {
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// appendLeg appends to wbuf what leg sends: on the first leg the framing's opening (gss:
+// NOOP with CONTEXT_NEXT, "context tokens follow"; sspi with Messages: the empty frame
+// that asks for framed messages), then the token, framed, when there is one.
+func (cl *Client) appendLeg(wbuf []byte, leg int, tok []byte) []byte {
+	if leg == 1 {
+		switch {
+		case cl.Framing == FramingGSS:
+			wbuf = appendGSSToken(wbuf, GSSTokenNoop|GSSTokenContextNext, nil)
+		case cl.Messages:
+			wbuf = appendSSPIFrame(wbuf, nil)
+		}
+	}
+	if len(tok) > 0 {
+		if cl.Framing == FramingGSS {
+			wbuf = appendGSSToken(wbuf, GSSTokenContext, tok)
+		} else {
+			wbuf = appendSSPIFrame(wbuf, tok)
+		}
+	}
+	return wbuf
+}
+
+// sendLeg writes a leg's bytes; after the last token (done) no answer is expected, so
+// they are corked instead and travel with the first message (or go out before the first
+// read), in one write.
+func (cl *Client) sendLeg(ctx context.Context, c *Conn, wbuf []byte, done bool) error {
+	switch {
+	case len(wbuf) > 0 && done:
+		c.corked = append([]byte(nil), wbuf...)
+	case len(wbuf) > 0:
+		if err := c.writeFull(wbuf); err != nil {
+			return ctxErr(ctx, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return ctxErr(ctx, err)
+		}
+	}
+	return nil
+}
+
+// readLeg reads the server's answer to leg: a CONTEXT token (gss) or a frame (sspi), never
+// empty. A server that closes instead refused the token (its log says why), unless it sent
+// a token that says so (a KRB-ERROR), which the next InitializeSecurityContext reports.
+func (cl *Client) readLeg(ctx context.Context, c *Conn, leg int) ([]byte, error) {
+	maxTok := orDefault(cl.MaxToken, DefaultMaxToken)
+	c.readDeadline()
+	if err := ctx.Err(); err != nil { // cancelled before the deadline above was set
+		return nil, ctxErr(ctx, err)
+	}
+	if leg == 1 {
+		if other, ok := sniffFraming(c.br, cl.Framing, maxTok); ok {
+			return nil, otherFraming(cl.Framing, other, "server")
+		}
+	}
+	var in []byte
+	var err error
+	if cl.Framing == FramingGSS {
+		var flags byte
+		flags, in, err = readGSSToken(c.br, maxTok, "context token")
+		if err == nil && flags != GSSTokenContext {
+			err = sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: expected a CONTEXT token from the server, got %s", gssFlagNames(flags))
+		}
+	} else {
+		in, err = readSSPIFrame(c.br, maxTok, "handshake token")
+	}
+	if err == nil && len(in) == 0 {
+		err = errEmptyFrame
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) || isReset(err) {
+			err = sspi.Errorf(sspi.ErrLogonDenied, "%w token %d of the handshake (%v); its log says why", ErrNoAnswer, leg, err)
+		}
+		return nil, ctxErr(ctx, err)
+	}
+	return in, nil
+}
+
+// established gives the finished context to c: its attributes, package, names and
+// protection, then checks that it has what the client requires; if not, the context is
+// deleted and c closed.
+func (cl *Client) established(c *Conn, sctx *sspi.Context) error {
 	c.ctx = sctx
 	c.attrs = sctx.Attributes() &^ sspi.ISCRetAllocatedMemory // per call, not a property of the context
 	var ni sspi.NegotiationInfo
@@ -347,7 +383,6 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 		c.prot = protectionOf(c.attrs, false)
 	}
 	c.min = cl.Protection
-	ok = true
 	need := cl.Require
 	switch cl.Protection {
 	case ProtectSeal:
@@ -362,10 +397,9 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 		}
 		c.closed.Store(true)
 		sspi.DeleteSecurityContext(sctx)
-		return nil, err
+		return err
 	}
-	_ = nc.SetDeadline(time.Time{})
-	return c, nil
+	return nil
 }
 
 // ctxErr prefers the caller's context error to the deadline it caused.

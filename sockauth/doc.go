@@ -11,7 +11,11 @@
 // empty; repeat while the status is SEC_I_CONTINUE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE.
 // Client (Client.Dial): the mirror image with InitializeSecurityContext. A token produced
 // together with SEC_E_OK is always sent, and a side that still expects one reads and
-// consumes it. Mutual authentication is asked for by default; what was granted is checked
+// consumes it. The server asks for ASC_REQ_EXTENDED_ERROR: a refusal that comes with a
+// token for the client (Kerberos's KRB-ERROR, inside SPNEGO's reject through Negotiate)
+// is sent before the connection closes, and what the client answers to it is read and
+// dropped for up to two seconds, so that the client reports the cause ("Clock skew too
+// great", SEC_E_TIME_SKEW) rather than a closed connection. Mutual authentication is asked for by default; what was granted is checked
 // with bit operations against Server.Require and Client.Require after the loop (the SDK
 // sample's `ContextAttributes && ASC_RET_MUTUAL_AUTH` is a logical and, always true).
 //
@@ -23,7 +27,9 @@
 // Server.MaxPending, a capacity sized by memory; further clients wait in the listener's
 // backlog. Server.Shutdown finishes the handshakes in flight within Server.DrainTimeout
 // and then cuts them. Each connection gets one log line (log/slog): remote address,
-// package, identity, attributes, durations, and the SEC_E status and cause of a failure.
+// package, identity, attributes, the authorization data (Identity.Authorization; with a
+// PAC the user's SID, the group count and the first 16 group SIDs), durations, and the
+// SEC_E status and cause of a failure.
 // No token, key, hash or password is logged.
 //
 // # Framing "sspi": the Windows SDK sample

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/kerberos/kdctest"
@@ -36,34 +39,23 @@ func startKDC(t *testing.T) *testpeers.KDC {
 	return k
 }
 
-// startOwnKDC starts an in-process KDC (kerberos/kdctest) with alice and host/localhost,
-// as startKDC's MIT one has them, and points this process's Kerberos at it. Only the
-// fields of the KDC returned are set (Realm, Dir, Krb5Conf, Keytab): its methods drive MIT.
+// startOwnKDC returns the test binary's in-process KDC (kerberos/kdctest), with alice and
+// host/localhost as startKDC's MIT one has them, and points this process's Kerberos at it
+// for the test. Only the KDC's fields and Principal and Env apply: its other methods drive
+// MIT's tools.
 func startOwnKDC(t *testing.T) *testpeers.KDC {
 	t.Helper()
-	kdc, err := kdctest.New(&kdctest.Options{Realm: testpeers.KDCRealm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kdc.Close() })
-	if err := kdc.AddUser(testpeers.KDCUser, testpeers.KDCPassword); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kdc.AddService(testpeers.KDCService); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	k := &testpeers.KDC{Realm: kdc.Realm(), Dir: dir, Krb5Conf: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "krb5.keytab")}
-	if err := kdc.WriteConfig(k.Krb5Conf); err != nil {
-		t.Fatal(err)
-	}
-	if err := kdc.WriteKeytab(k.Keytab); err != nil {
-		t.Fatal(err)
-	}
+	k := testkdc.Shared(t, testpeers.KDCOptions{})
 	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
-	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "empty.ccache"))
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "empty.ccache"))
 	t.Setenv("KRB5_KTNAME", "FILE:"+k.Keytab)
-	return k
+	return k.KDC
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testkdc.StopShared()
+	os.Exit(code)
 }
 
 // krbServerCreds acquires inbound credentials with the KDC's service keytab: Kerberos
@@ -85,13 +77,13 @@ func krbServerCreds(t *testing.T, k *testpeers.KDC, pkg string) *sspi.Credential
 	return cred
 }
 
-// krbClientCreds acquires outbound credentials for alice with a password (an AS exchange
+// krbClientCreds acquires outbound credentials for user with a password (an AS exchange
 // with the KDC).
-func krbClientCreds(t *testing.T, k *testpeers.KDC, pkg, password string) *sspi.Credentials {
+func krbClientCreds(t *testing.T, k *testpeers.KDC, pkg, user, password string) *sspi.Credentials {
 	t.Helper()
-	var authData any = &kerberos.ClientConfig{Principal: k.Principal(testpeers.KDCUser), Password: password, Config: k.Krb5Conf}
+	var authData any = &kerberos.ClientConfig{Principal: k.Principal(user), Password: password, Config: k.Krb5Conf}
 	if pkg == "Negotiate" {
-		authData = &sspi.AuthIdentity{User: k.Principal(testpeers.KDCUser), Password: password}
+		authData = &sspi.AuthIdentity{User: k.Principal(user), Password: password}
 	}
 	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, authData, nil)
 	if err != nil {
@@ -126,7 +118,7 @@ func TestKerberosRoundTrip(t *testing.T) {
 						AllowUnprotected: prot == ProtectNone,
 					})
 					cl := &Client{
-						Credentials: krbClientCreds(t, k, pkg, testpeers.KDCPassword),
+						Credentials: krbClientCreds(t, k, pkg, testpeers.KDCUser, testpeers.KDCPassword),
 						Framing:     m.framing,
 						Protection:  prot,
 						Messages:    m.messages,
@@ -222,7 +214,7 @@ func TestKerberosWrongPassword(t *testing.T) {
 				t.Errorf("the client connected %d times with a password the KDC refused", n)
 			}
 			srv := startServer(t, &Server{Credentials: krbServerCreds(t, k, "Kerberos"), Framing: f})
-			good := &Client{Credentials: krbClientCreds(t, k, "Kerberos", testpeers.KDCPassword), Framing: f, Target: testpeers.KDCService}
+			good := &Client{Credentials: krbClientCreds(t, k, "Kerberos", testpeers.KDCUser, testpeers.KDCPassword), Framing: f, Target: testpeers.KDCService}
 			c2, err := good.Dial(testCtx(t), srv.Addr)
 			if err != nil {
 				t.Fatal(err)
@@ -298,7 +290,7 @@ func TestKerberosGSSServer(t *testing.T) {
 		for _, prot := range []Protection{ProtectSeal, ProtectSign, ProtectNone} {
 			t.Run(pkg+"/"+prot.String(), func(t *testing.T) {
 				cl := &Client{
-					Credentials: krbClientCreds(t, k, pkg, testpeers.KDCPassword),
+					Credentials: krbClientCreds(t, k, pkg, testpeers.KDCUser, testpeers.KDCPassword),
 					Framing:     FramingGSS,
 					Protection:  prot,
 					Target:      testpeers.KDCService,
@@ -346,4 +338,66 @@ func TestShortWrapToken(t *testing.T) {
 		}
 	}
 	exchange(t, c, FramingGSS, false)
+}
+
+// TestLogAuthorization (issues 14 and 15): the session's log line says what the server
+// learned beyond the client's name. A Kerberos ticket with a PAC: the user's SID, the
+// number of groups, and their SIDs up to maxLoggedGroups (a user in many groups does not
+// make the line unbounded); without a PAC, that it had none; NTLM, that it has no groups.
+func TestLogAuthorization(t *testing.T) {
+	k := startOwnKDC(t)
+	kdc := testkdc.Shared(t, testpeers.KDCOptions{}).Server
+	const domain = "S-1-5-21-4000000001-4000000002-4000000003"
+	var many []uint32
+	for rid := uint32(2000); rid < 2030; rid++ {
+		many = append(many, rid)
+	}
+	users := map[string]*kdctest.PAC{
+		"pac-few":  {DomainSID: domain, UserRID: 1201, GroupRIDs: []uint32{kdctest.RIDDomainAdmins}},
+		"pac-many": {DomainSID: domain, UserRID: 1202, GroupRIDs: many},
+		"no-pac":   nil,
+	}
+	for user, pac := range users {
+		if err := kdc.AddUser(user, testpeers.KDCPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := kdc.SetPAC(user, pac); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var manySIDs []any
+	for _, rid := range append([]uint32{kdctest.RIDDomainUsers}, many...)[:maxLoggedGroups] {
+		manySIDs = append(manySIDs, fmt.Sprintf("%s-%d", domain, rid))
+	}
+	for _, tc := range []struct {
+		user string
+		want map[string]any
+	}{
+		{"pac-few", map[string]any{"authorization": "PAC", "sid": domain + "-1201", "groups": 2.0,
+			"group_sids": []any{domain + "-513", domain + "-512"}}},
+		{"pac-many", map[string]any{"authorization": "PAC", "sid": domain + "-1202", "groups": 31.0, "group_sids": manySIDs}},
+		{"no-pac", map[string]any{"authorization": sspi.AuthzNoPAC.String(), "sid": nil, "groups": nil, "group_sids": nil}},
+		{"ntlm", map[string]any{"authorization": sspi.AuthzNone.String(), "sid": nil, "groups": nil, "group_sids": nil}},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			scred, ccred := serverCreds(t, "NTLM"), clientCreds(t, "NTLM", testDomain+`\`+testUser, testPassword)
+			if tc.user != "ntlm" {
+				scred, ccred = krbServerCreds(t, k, "Kerberos"), krbClientCreds(t, k, "Kerberos", tc.user, testpeers.KDCPassword)
+			}
+			srv := startServer(t, &Server{Credentials: scred, Framing: FramingSSPI})
+			c, err := (&Client{Credentials: ccred, Framing: FramingSSPI, Messages: true, Target: testpeers.KDCService}).Dial(testCtx(t), srv.Addr)
+			if err != nil {
+				t.Fatalf("Dial: %v\nserver log:\n%s", err, srv.Log)
+			}
+			local := c.LocalAddr().String()
+			exchange(t, c, FramingSSPI, true)
+			c.Close()
+			rec := srv.Log.waitRecord(t, local)
+			for key, want := range tc.want {
+				if got := rec[key]; !reflect.DeepEqual(got, want) {
+					t.Errorf("log %s = %#v, want %#v", key, got, want)
+				}
+			}
+		})
+	}
 }

@@ -61,7 +61,7 @@ func TestKerberosReplayDetectionRequired(t *testing.T) {
 func TestKerberosLogNamesService(t *testing.T) {
 	k := startOwnKDC(t)
 	srv := startServer(t, &Server{Credentials: krbServerCreds(t, k, "Kerberos")})
-	cl := &Client{Credentials: krbClientCreds(t, k, "Kerberos", testpeers.KDCPassword), Target: testpeers.KDCService}
+	cl := &Client{Credentials: krbClientCreds(t, k, "Kerberos", testpeers.KDCUser, testpeers.KDCPassword), Target: testpeers.KDCService}
 	c, err := cl.Dial(testCtx(t), srv.Addr)
 	if err != nil {
 		t.Fatal(err)

@@ -134,13 +134,15 @@ type Server struct {
 	// it (credssp.Config.EarlyUserAuthResult). Without it PROTOCOL_HYBRID is selected.
 	HybridEx bool
 
-	initOnce   sync.Once
-	pending    chan struct{}
-	done       chan struct{}
-	doneOnce   sync.Once
-	baseCtx    context.Context
-	cancelBase context.CancelFunc
-	inShutdown atomic.Bool
+	initOnce    sync.Once
+	pending     chan struct{}
+	done        chan struct{}
+	doneOnce    sync.Once
+	work        chan connWork // to goroutines waiting for a connection (workers.go)
+	idleWorkers atomic.Int32
+	baseCtx     context.Context
+	cancelBase  context.CancelFunc
+	inShutdown  atomic.Bool
 
 	refusal refusals
 
@@ -156,6 +158,7 @@ func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.pending = make(chan struct{}, s.maxPending())
 		s.done = make(chan struct{})
+		s.work = make(chan connWork)
 		s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
@@ -257,7 +260,7 @@ func (s *Server) Serve(l net.Listener) error {
 			}
 			continue
 		}
-		go s.serve(c, m)
+		s.goServe(c, m)
 	}
 }
 
@@ -460,7 +463,7 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 // CompleteAuthToken when the status asks for it; StepContext does both, on the
 // scheduler), send any non-empty output token, and repeat while the status is
 // SEC_I_CONTINUE_NEEDED or SEC_I_COMPLETE_AND_CONTINUE. A last token produced together
-// with SEC_E_OK is sent too.
+// with SEC_E_OK is sent too, and so is one produced together with a refusal.
 //
 // The whole handshake has one deadline, m's: every read waits until it at most (and
 // until the client's data rate falls below the floor), every write and every
@@ -472,82 +475,120 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 	case FramingRDP:
 		return s.rdpServerHandshake(c, m)
 	}
-	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: s.Req, Scheduler: s.Scheduler})
+	req := s.Req
+	if req == 0 {
+		req = sspi.DefaultServerReq
+	}
+	// EXTENDED_ERROR: a refusal may come with a token that tells the client why (Kerberos's
+	// KRB-ERROR, "Clock skew too great"); it is sent before the connection closes.
+	req |= sspi.ASCReqExtendedError
+	sc := sspi.NewServerContext(s.Credentials, sspi.ServerOptions{Req: req, Scheduler: s.Scheduler})
 	ok := false
 	defer func() {
 		if !ok {
 			sc.Close()
 		}
 	}()
-	maxTok := orDefault(s.MaxToken, DefaultMaxToken)
 	c.sample = s.Framing == FramingSSPI
-	first := true
 	var wbuf []byte
-	for leg := 0; ; leg++ {
+	for leg := 0; !sc.Established(); leg++ {
 		if leg == maxLegs {
 			return sspi.Errorf(sspi.ErrIllegalMessage, "sockauth: the client is still sending handshake tokens after %d legs", maxLegs)
 		}
-		var in []byte
-		var err error
-		switch s.Framing {
-		case FramingGSS:
-			in, err = s.readGSSContextToken(c, maxTok, first)
-		default:
-			if first {
-				if other, ok := sniffFraming(c.br, FramingSSPI, maxTok); ok {
-					return otherFraming(FramingSSPI, other, "client")
-				}
-			}
-			in, err = readSSPIFrame(c.br, maxTok, "handshake token")
-			if err == nil && len(in) == 0 {
-				// A leading empty frame, which the SDK sample never sends (SendMsg skips empty
-				// buffers), is how a client asks for framed messages after the handshake.
-				if !first || !c.sample {
-					return errEmptyFrame
-				}
-				c.sample = false
-				in, err = readSSPIFrame(c.br, maxTok, "handshake token")
-				if err == nil && len(in) == 0 {
-					return errEmptyFrame
-				}
-			}
-		}
+		in, err := s.readHandshakeToken(c, leg == 0)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return fmt.Errorf("sockauth: the client closed the connection before the handshake finished: %w", err)
 			}
 			return err
 		}
-		first = false
 		ctx, cancel := context.WithDeadline(context.Background(), m.deadline)
 		out, err := sc.StepContext(ctx, in)
 		cancel()
-		if err != nil {
+		if wbuf, err = s.answer(c, m, sc, wbuf[:0], out, err); err != nil {
 			return err
 		}
-		if len(out) > 0 {
-			wbuf = wbuf[:0]
-			if s.Framing == FramingGSS {
-				wbuf = appendGSSToken(wbuf, GSSTokenContext, out)
-			} else {
-				wbuf = appendSSPIFrame(wbuf, out)
-			}
-			if sc.Established() && s.Handler == nil {
-				// The last token: the default handler's first act is to write (the
-				// greeting) or to read, either of which sends it first, in the same
-				// write as the greeting; serve sends it if the session ends before.
-				c.corked = append(c.corked[:0], wbuf...)
-				break
-			}
-			_ = c.nc.SetWriteDeadline(m.deadline)
-			if _, err := c.nc.Write(wbuf); err != nil {
-				return err
-			}
-		}
-		if sc.Established() {
-			break
+	}
+	ok = true // the context belongs to c from here on
+	return s.established(c, sc)
+}
+
+// readHandshakeToken reads the client's next token in the server's framing. The first
+// one is checked for another framing's opening; in the sspi framing, a leading empty
+// frame (which the SDK sample never sends: SendMsg skips empty buffers) is how a client
+// asks for framed messages after the handshake.
+func (s *Server) readHandshakeToken(c *Conn, first bool) ([]byte, error) {
+	maxTok := orDefault(s.MaxToken, DefaultMaxToken)
+	if s.Framing == FramingGSS {
+		return s.readGSSContextToken(c, maxTok, first)
+	}
+	if first {
+		if other, ok := sniffFraming(c.br, FramingSSPI, maxTok); ok {
+			return nil, otherFraming(FramingSSPI, other, "client")
 		}
 	}
+	in, err := readSSPIFrame(c.br, maxTok, "handshake token")
+	if err == nil && len(in) == 0 {
+		if !first || !c.sample {
+			return nil, errEmptyFrame
+		}
+		c.sample = false
+		in, err = readSSPIFrame(c.br, maxTok, "handshake token")
+		if err == nil && len(in) == 0 {
+			return nil, errEmptyFrame
+		}
+	}
+	return in, err
+}
+
+// answer sends a step's output token, framed, and returns the step's error. A refusal's
+// token is sent before the refusal is returned, as gss-server sends it: the client learns
+// why. The last token of a handshake the default handler serves is corked: the handler's
+// first act is to write (the greeting) or to read, either of which sends it first, in the
+// same write as the greeting; serve sends it if the session ends before.
+func (s *Server) answer(c *Conn, m *handshakeMeter, sc *sspi.ServerContext, wbuf, out []byte, stepErr error) ([]byte, error) {
+	if len(out) == 0 {
+		return wbuf, stepErr
+	}
+	if s.Framing == FramingGSS {
+		wbuf = appendGSSToken(wbuf, GSSTokenContext, out)
+	} else {
+		wbuf = appendSSPIFrame(wbuf, out)
+	}
+	if stepErr == nil && sc.Established() && s.Handler == nil {
+		c.corked = append(c.corked[:0], wbuf...)
+		return wbuf, nil
+	}
+	_ = c.nc.SetWriteDeadline(m.deadline)
+	if _, err := c.nc.Write(wbuf); err != nil && stepErr == nil {
+		return wbuf, err
+	} else if err == nil && stepErr != nil {
+		lingerAfterRefusal(c, m)
+	}
+	return wbuf, stepErr
+}
+
+// refusalLinger bounds how long a refused client is given to answer the refusal's token
+// before the connection closes.
+const refusalLinger = 2 * time.Second
+
+// lingerAfterRefusal reads and drops what the client sends after the refusal's token, until
+// it closes, for at most refusalLinger and 64 KiB. A GSS-API client that fails on the token
+// may answer it with one of its own (MIT's SPNEGO initiator sends a reject), and a client
+// writing to a closed connection is killed by SIGPIPE (gss-client) before it can report
+// the cause it was sent.
+func lingerAfterRefusal(c *Conn, m *handshakeMeter) {
+	until := time.Now().Add(refusalLinger)
+	if m.deadline.Before(until) {
+		until = m.deadline
+	}
+	_ = c.nc.SetReadDeadline(until)
+	_, _ = io.CopyN(io.Discard, c.br, 64<<10)
+}
+
+// established gives the finished context to c, with the protection the server requires,
+// and checks that it has been granted what the server requires.
+func (s *Server) established(c *Conn, sc *sspi.ServerContext) error {
 	c.ctx = sc.Handle()
 	c.attrs = sc.Attributes()
 	c.pkg = sc.Package()
@@ -564,7 +605,6 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 	} else {
 		c.id = sspi.Identity{Package: c.pkg}
 	}
-	ok = true // the context belongs to c from here on
 	need := s.required()
 	if missing := need &^ c.attrs; missing != 0 {
 		return sspi.Errorf(sspi.ErrSecurityQosFailed, "sockauth: the %s context lacks required attributes %s (granted: %s)", c.pkg, missing.Format(true), c.attrs.Format(true))
@@ -690,6 +730,31 @@ func cause(err error) string {
 	return err.Error()
 }
 
+// maxLoggedGroups bounds the group SIDs a session's log line lists; its "groups" count
+// says how many there are.
+const maxLoggedGroups = 16
+
+// authzAttrs says in the log line what the server learned about the client beyond its
+// name (Identity.Authorization): for a PAC with logon information (or a domain
+// verifier's answer) the user's SID, the number of groups and the first maxLoggedGroups
+// group SIDs; otherwise why there are none: no PAC, a PAC without logon information, or a
+// package (NTLM against an account store, Schannel) that carries no groups.
+func authzAttrs(id sspi.Identity) []slog.Attr {
+	attrs := []slog.Attr{slog.String("authorization", id.Authorization.String())}
+	if id.UserSID == "" {
+		return attrs
+	}
+	groups := id.GroupSIDs()
+	attrs = append(attrs, slog.String("sid", id.UserSID), slog.Int("groups", len(groups)))
+	if len(groups) > maxLoggedGroups {
+		groups = groups[:maxLoggedGroups]
+	}
+	if len(groups) > 0 {
+		attrs = append(attrs, slog.Any("group_sids", groups))
+	}
+	return attrs
+}
+
 // logConn writes the connection's one log line. It names the package, the identity and
 // the attributes, or the status and cause of the failure; never a token, key or password.
 func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err error) {
@@ -701,7 +766,7 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 	if !lg.Enabled(context.Background(), level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
+	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs, slog.String("remote", c.nc.RemoteAddr().String()), slog.String("framing", s.Framing.String()))
 	if c.ctx != nil {
 		attrs = append(attrs,
@@ -711,6 +776,7 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 			// Whether the client handed over credentials to act as it (a forwarded
 			// Kerberos TGT): an operator wants to know when a server holds them.
 			slog.Bool("delegated", c.attrs.Has(sspi.ASCRetDelegate)))
+		attrs = append(attrs, authzAttrs(c.id)...)
 		if c.id.Server != "" {
 			// The key that accepted the client (Kerberos): which service it reached.
 			attrs = append(attrs, slog.String("service", wiretext.Name(c.id.Server)))

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 )
@@ -23,14 +24,23 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testpeers.StopSharedKDC()
+	testkdc.StopShared()
 	os.Exit(code)
 }
 
 // sshUser is the Kerberos user every test logs in as.
 const sshUser = testpeers.KDCUser
 
-// sharedKDC is the package's MIT KDC: alice, and host/localhost (plus host/otherhost, for a
-// ticket the server has no key for) in its keytab.
+// ownKDC is the package's in-process KDC (kerberos/kdctest), for our client against our
+// server: alice, and host/localhost (plus host/otherhost, for a ticket the server has no key
+// for) in its keytab. It needs nothing installed.
+func ownKDC(t *testing.T) *testkdc.KDC {
+	t.Helper()
+	return testkdc.Shared(t, testpeers.KDCOptions{Services: []string{"host/localhost", "host/otherhost"}})
+}
+
+// sharedKDC is the package's MIT KDC, for OpenSSH (MIT's GSSAPI, MIT's kinit): alice, and
+// host/localhost (plus host/otherhost, for a ticket the server has no key for) in its keytab.
 func sharedKDC(t *testing.T) *testpeers.KDC {
 	t.Helper()
 	if testing.Short() {

@@ -34,8 +34,8 @@ func (c *tamperingClient) GetMIC(micField []byte) ([]byte, error) {
 // the client's principal, and every rewrite of the MIC, a login as another user and a
 // ticket for a principal the server has no key for are refused.
 func TestClientServer(t *testing.T) {
-	kdc := sharedKDC(t)
-	ccred := clientCred(t, kdc)
+	kdc := ownKDC(t)
+	ccred := clientCred(t, kdc.KDC)
 	srv := startGoServer(t, serverCred(t, kdc.KeytabFor(t, "host/localhost")), nil)
 	principal := kdc.Principal(sshUser)
 
@@ -93,8 +93,8 @@ func TestClientServer(t *testing.T) {
 // handshake, the MIC both ways round, the refusals of calls out of order and of a second
 // connection sharing one Server, and reuse after DeleteSecContext.
 func TestDirect(t *testing.T) {
-	kdc := sharedKDC(t)
-	ccred := clientCred(t, kdc)
+	kdc := ownKDC(t)
+	ccred := clientCred(t, kdc.KDC)
 	scred := serverCred(t, kdc.KeytabFor(t, "host/localhost"))
 	c1, err := NewClient(ccred, nil)
 	if err != nil {
@@ -183,8 +183,8 @@ func TestWrongCredentials(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	kdc := sharedKDC(t)
-	if _, err := NewServer(clientCred(t, kdc)); !errors.Is(err, sspi.ErrNoCredentials) {
+	kdc := ownKDC(t)
+	if _, err := NewServer(clientCred(t, kdc.KDC)); !errors.Is(err, sspi.ErrNoCredentials) {
 		t.Fatalf("NewServer with outbound credentials: %v", err)
 	}
 }

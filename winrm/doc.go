@@ -25,6 +25,9 @@
 // protection to TLS (Encryption chooses otherwise) and binds the authentication to the
 // TLS channel (Extended Protection's tls-server-end-point bindings). The target name is
 // HTTP/<host>, what Windows registers for WinRM, unless Transport.SPN says otherwise.
+// A sealed body names the HTTP scheme in its protocol parameter, not the package:
+// HTTP-SPNEGO-session-encrypted under Negotiate whether NTLM or Kerberos is inside (what
+// Windows and pywinrm send), HTTP-CredSSP-session-encrypted under CredSSP.
 //
 // # What it needs
 //
@@ -45,10 +48,14 @@
 // SSPI_INTEROP=require without one), with CredSSP (NTLM inside, the password delegated
 // under an explicit WSMAN/* policy, refused under Windows' default one), over HTTP with
 // every message sealed and over HTTPS with channel bindings the endpoint requires; and
-// Debian's python3-winrm, an independent client, runs commands on the same endpoint with
-// NTLM, sealed over HTTP and with its channel bindings over HTTPS, so that the endpoint
-// is not only checked against our own client. python3-winrm's Kerberos and CredSSP
-// transports need requests-kerberos and requests-credssp, which are not installed here.
+// Debian's python3-winrm, an independent client, runs commands on the same endpoint, so
+// that the endpoint is not only checked against our own client: with NTLM, sealed over
+// HTTP and with its channel bindings over HTTPS; and with Kerberos (requests-kerberos over
+// MIT's GSSAPI, a ticket from MIT's kinit), sealed over HTTP, unsealed over HTTPS and
+// sealed inside HTTPS. Debian's pykerberos lacks the WinRM wrap function requests-kerberos
+// calls to seal, so that test supplies it from pykerberos's gss_wrap_iov binding (the
+// layout Windows and later pywinrm use); nor can it pass channel bindings. pywinrm's
+// CredSSP transport needs requests-credssp, which Debian does not package.
 //
 // This package lives in its own module (github.com/gosspi/sspi/winrm), so that programs
 // that do not use it do not download masterzen/winrm.

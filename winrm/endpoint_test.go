@@ -51,11 +51,12 @@ type wsmanRequest struct {
 
 // wsman is the endpoint's handler. It records what it saw, for the tests.
 type wsman struct {
-	mu       sync.Mutex
-	actions  []string
-	sealed   []bool // per SOAP request: whether it arrived sealed
-	commands map[string]string
-	errs     []error
+	mu        sync.Mutex
+	actions   []string
+	sealed    []bool   // per SOAP request: whether it arrived sealed
+	protocols []string // per SOAP request: the protocol it was sealed under, if sealed
+	commands  map[string]string
+	errs      []error
 	// plainAnswers makes the endpoint answer sealed requests in the clear, as a man in
 	// the middle who cannot seal would have to.
 	plainAnswers bool
@@ -85,12 +86,14 @@ func (s *wsman) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ct := r.Header.Get("Content-Type")
 	sealed := strings.HasPrefix(strings.ToLower(ct), "multipart/")
-	plain := body
+	plain, protocol := body, ""
 	if sealed {
 		if plain, _, err = httpauth.DecryptWinRMBody(sctx.Handle(), body, ct); err != nil {
 			s.fail(w, err)
 			return
 		}
+		parts, _ := httpauth.ParseWinRMBody(body, ct) // it parsed a moment ago
+		protocol = parts[0].Protocol
 	}
 	var req wsmanRequest
 	if err := xml.Unmarshal(plain, &req); err != nil {
@@ -106,13 +109,16 @@ func (s *wsman) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.actions = append(s.actions, req.Action)
 	s.sealed = append(s.sealed, sealed)
+	s.protocols = append(s.protocols, protocol)
 	s.mu.Unlock()
 	out, outType := []byte(resp), "application/soap+xml;charset=UTF-8"
 	s.mu.Lock()
 	plainAnswers := s.plainAnswers
 	s.mu.Unlock()
 	if sealed && !plainAnswers {
-		if out, outType, err = httpauth.EncryptWinRMBody(sctx.Handle(), out, outType); err != nil {
+		// Answered in the request's protocol, as Windows does: pywinrm opens only a body
+		// sealed under the protocol it sent.
+		if out, outType, err = httpauth.EncryptWinRMBodyAs(sctx.Handle(), protocol, out, outType); err != nil {
 			s.fail(w, err)
 			return
 		}

@@ -269,7 +269,13 @@ func readBody(resp *http.Response) ([]byte, error) {
 }
 
 func (t *Transport) sendSealed(body []byte) (*http.Response, error) {
-	sealed, ct, err := httpauth.EncryptWinRMBody(t.sess.Handle(), body, soapContentType)
+	// The protocol names the HTTP scheme, not the package: a bare Kerberos token under
+	// Negotiate is sealed as HTTP-SPNEGO-session-encrypted, as Windows and pywinrm send it.
+	protocol := httpauth.WinRMProtocolSPNEGO
+	if t.scheme() != httpauth.SchemeNegotiate {
+		protocol = httpauth.WinRMProtocol(t.sess.Handle())
+	}
+	sealed, ct, err := httpauth.EncryptWinRMBodyAs(t.sess.Handle(), protocol, body, soapContentType)
 	if err != nil {
 		return nil, fmt.Errorf("winrm: sealing the request: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gosspi/sspi"
 	"github.com/gosspi/sspi/httpauth"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos"
 	"github.com/gosspi/sspi/negotiate"
@@ -20,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testpeers.StopSharedKDC()
+	testkdc.StopShared()
 	os.Exit(code)
 }
 
@@ -88,6 +89,18 @@ func checkSealed(t *testing.T, h *wsman, sealed bool) {
 	}
 }
 
+// checkProtocol checks that every sealed request named protocol.
+func checkProtocol(t *testing.T, h *wsman, protocol string) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, p := range h.protocols {
+		if h.sealed[i] && p != protocol {
+			t.Fatalf("request %d (%s) sealed under %q, want %q", i, h.actions[i], p, protocol)
+		}
+	}
+}
+
 // TestNTLM: masterzen/winrm through Transport with NTLM runs commands on the endpoint over
 // plain HTTP, every message sealed with NTLM session security, the identity the endpoint
 // sees being the Transport's user.
@@ -114,11 +127,11 @@ func TestWrongPassword(t *testing.T) {
 	}
 }
 
-// TestKerberos: with a ticket from an MIT KDC for HTTP/localhost, as Negotiate (SPNEGO)
+// TestKerberos: with a ticket from an in-process KDC for HTTP/localhost, as Negotiate (SPNEGO)
 // and as a bare Kerberos token under the Negotiate scheme, sealed with RFC 4121 Wrap
 // tokens; the endpoint's AP-REP authenticates it to the Transport.
 func TestKerberos(t *testing.T) {
-	kdc := testpeers.SharedKDC(t, testpeers.KDCOptions{Services: []string{"HTTP/localhost"}})
+	kdc := testkdc.Shared(t, testpeers.KDCOptions{Services: []string{"HTTP/localhost"}})
 	ccfg := &kerberos.ClientConfig{Principal: kdc.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: kdc.Krb5Conf}
 	for _, tt := range []struct {
 		pkg      string
@@ -137,6 +150,8 @@ func TestKerberos(t *testing.T) {
 			tr := &Transport{Package: tt.pkg, Credentials: cred}
 			runCommands(t, client(t, strings.Replace(ts.URL, "127.0.0.1", "localhost", 1), tr), kdc.Principal(testpeers.KDCUser))
 			checkSealed(t, h, true)
+			// The protocol names the Negotiate scheme the tokens went under, not the package.
+			checkProtocol(t, h, httpauth.WinRMProtocolSPNEGO)
 			if tr.sess == nil || tr.sess.Attributes()&sspi.ISCRetMutualAuth == 0 {
 				t.Fatal("the Transport's context did not authenticate the server")
 			}

@@ -169,6 +169,9 @@ type serverSettings struct {
 	// CredSSP's (the rdp framing): the Early User Authorization Result.
 	earlyUserAuth bool
 
+	// verifier chooses who checks NTLM responses (serve's --ntlm-verifier and friends).
+	verifier verifierSettings
+
 	// Schannel's, and CredSSP's certificate.
 	cert, key  string           // --cert, --key: the certificate chain and its private key, PEM
 	clientCA   string           // --client-ca: the CAs whose client certificates are accepted
@@ -204,6 +207,9 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 			return nil, fmt.Errorf("NTLM_USER_FILE: %w", err)
 		}
 		store, sc.source = s, "NTLM_USER_FILE="+path
+	case !s.verifier.usesAccounts():
+		// A domain checks the users: no made-up account.
+		store, sc.source = &ntlm.FileAccountStore{}, "none"
 	default:
 		eph, err := newEphemeral()
 		if err != nil {
@@ -218,24 +224,32 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 	for _, w := range store.Warnings() {
 		fmt.Fprintf(e.stderr, "sspi: accounts: %s\n", w)
 	}
+	ntlmCfg, desc, closeVerifiers, err := s.verifier.serverConfig(store, sc.source)
+	if err != nil {
+		return nil, err
+	}
+	sc.source = desc
+	sc.cleanup = closeVerifiers
 	var authData any
 	switch {
 	case strings.EqualFold(pkg, ntlm.PackageName):
-		authData = &ntlm.ServerConfig{Accounts: store}
+		authData = ntlmCfg
 		if keytab != "" || spn != "" || s.replayCache != "" {
 			return nil, usageErrorf("--keytab, --spn and --replay-cache are for Kerberos and Negotiate; the NTLM package has no use for them")
 		}
 	case strings.EqualFold(pkg, "Negotiate"):
-		cfg, err := negotiateServer(s, store, sc)
+		cfg, err := negotiateServer(s, ntlmCfg, sc)
 		if err != nil {
+			closeVerifiers()
 			return nil, err
 		}
 		authData = cfg
 	case isCredSSP(pkg):
 		// CredSSP: Negotiate inside (as above), the TLS certificate outside. --spn names
 		// the Kerberos principal inside, not CredSSP's.
-		cfg, err := negotiateServer(s, store, sc)
+		cfg, err := negotiateServer(s, ntlmCfg, sc)
 		if err != nil {
+			closeVerifiers()
 			return nil, err
 		}
 		ccfg, err := credsspServer(s, cfg, sc)
@@ -248,7 +262,7 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 		if err != nil {
 			return nil, err
 		}
-		authData, sc.cleanup = krb, closeCache
+		authData, sc.cleanup = krb, func() { closeCache(); closeVerifiers() }
 	default:
 		if path == "" {
 			dir, err := os.MkdirTemp("", "sspi-serve-")
@@ -280,14 +294,15 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 // Kerberos the keytab, --keytab or the default one. Negotiate leaves out a mechanism
 // whose credentials fail, silently: here a keytab the user named must work, and the
 // mechanisms left are said at start-up (sc.mechanisms).
-func negotiateServer(s serverSettings, store *ntlm.FileAccountStore, sc *serverCreds) (*negotiate.Config, error) {
-	cfg := &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: &ntlm.ServerConfig{Accounts: store}}}
+func negotiateServer(s serverSettings, ntlmCfg *ntlm.ServerConfig, sc *serverCreds) (*negotiate.Config, error) {
+	cfg := &negotiate.Config{Credentials: map[string]any{ntlm.PackageName: ntlmCfg}}
 	krb, closeCache, err := kerberosServer(s)
 	switch {
 	case err == nil:
 		cfg.Mechanisms = append(cfg.Mechanisms, kerberos.PackageName)
 		cfg.Credentials[kerberos.PackageName] = krb
-		sc.cleanup = closeCache
+		closeVerifiers := sc.cleanup
+		sc.cleanup = func() { closeCache(); closeVerifiers() }
 	case s.keytab != "" || s.spn != "" || s.replayCache != "":
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 )
 
@@ -15,10 +16,12 @@ import (
 // The KDC is kdctest's, which issues forwardable TGTs only to a client that asks.
 func TestConnectDelegateKerberos(t *testing.T) {
 	const trusted, untrusted = "HTTP/localhost", "host/localhost"
-	k := startOwnKDC(t, trusted, untrusted)
-	if err := k.kdc.SetOKAsDelegate(trusted, true); err != nil {
+	// A KDC of its own: the package's shared one must not trust anyone for delegation.
+	k := testkdc.Start(t, testpeers.KDCOptions{Services: []string{trusted, untrusted}})
+	if err := k.Server.SetOKAsDelegate(trusted, true); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf) // the sspi children inherit it
 	alice := k.Principal(testpeers.KDCUser)
 	s := startServe(t, "--keytab", k.Keytab, "--json")
 	cases := []struct {

@@ -26,8 +26,9 @@ server's greeting, then a message and its echo). Nothing is left behind.
 
 Kerberos, and Negotiate choosing Kerberos, get their tickets from a KDC the demo runs in
 this process (kerberos/kdctest, realm ` + demoRealm + ` on 127.0.0.1): the made-up account
-is one of its users, the service is ` + demoSPN + `, and neither the network nor the
-machine's Kerberos setup is used. With --keytab and --spn the demo uses the realm's KDC
+is one of its users, with a PAC in its tickets (a SID in a made-up domain and groups, as
+an Active Directory domain controller issues them, which the server shows it learned), the
+service is ` + demoSPN + `, and neither the network nor the machine's Kerberos setup is used. With --keytab and --spn the demo uses the realm's KDC
 (krb5.conf, KRB5_CONFIG) instead: the service accepts with that keytab, and the client logs
 on as --user (password from --password-file, SSPI_PASSWORD or a prompt) or with the
 cached tickets (KRB5CCNAME).
@@ -231,14 +232,14 @@ func demoPackage(pkg string, e0 *env, krb *demoKerberos) error {
 		return err
 	}
 	logw := &prefixWriter{w: e.stdout, prefix: "   server log: "}
-	srv := &sockauth.Server{Credentials: sc.cred, Framing: dc.framing, Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{
+	srv := &sockauth.Server{Credentials: sc.cred, Framing: dc.framing, Logger: slog.New(&authzSummary{w: &prefixWriter{w: e.stdout, prefix: "   the server's authorization data: "}, Handler: slog.NewTextHandler(logw, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey {
 				return slog.Attr{} // the demo's output stays the same from run to run
 			}
 			return a
 		},
-	}))}
+	})})}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	defer func() {
@@ -312,4 +313,56 @@ func orNothing(s string) string {
 		return "nothing"
 	}
 	return s
+}
+
+// authzSummary passes the server's log lines on and follows a session's line with what
+// the server learned about its client beyond the name, in words: the SIDs of a PAC, or
+// why there are none. The log line has the same (authorization, sid, groups, group_sids),
+// in a form for programs.
+type authzSummary struct {
+	slog.Handler
+	w io.Writer
+}
+
+func (h *authzSummary) Handle(ctx context.Context, r slog.Record) error {
+	if err := h.Handler.Handle(ctx, r); err != nil {
+		return err
+	}
+	var authz, sid string
+	var n int64
+	var groups []string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "authorization":
+			authz = a.Value.String()
+		case "sid":
+			sid = a.Value.String()
+		case "groups":
+			n = a.Value.Int64()
+		case "group_sids":
+			groups, _ = a.Value.Any().([]string)
+		}
+		return true
+	})
+	switch {
+	case authz == "":
+		return nil // no session: the handshake failed
+	case sid == "":
+		_, err := fmt.Fprintf(h.w, "%s\n", authz)
+		return err
+	}
+	more := ""
+	if int(n) > len(groups) {
+		more = fmt.Sprintf(" and %d more", int(n)-len(groups))
+	}
+	_, err := fmt.Fprintf(h.w, "%s; user SID %s, %d groups: %s%s\n", authz, sid, n, strings.Join(groups, ", "), more)
+	return err
+}
+
+func (h *authzSummary) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &authzSummary{Handler: h.Handler.WithAttrs(attrs), w: h.w}
+}
+
+func (h *authzSummary) WithGroup(name string) slog.Handler {
+	return &authzSummary{Handler: h.Handler.WithGroup(name), w: h.w}
 }

@@ -21,6 +21,19 @@ const (
 	demoSPN   = "host/localhost"
 )
 
+// demoPAC is what the embedded KDC's tickets say about the demo's account, as an Active
+// Directory domain controller's would: a SID in a domain made up for the demo, Domain
+// Users as its primary group, one more group of the domain, and the SID Windows adds for
+// an identity its authority asserted. The server's log line shows them.
+var demoPAC = kdctest.PAC{
+	DomainSID:     "S-1-5-21-1000000001-1000000002-1000000003",
+	UserRID:       1106,
+	GroupRIDs:     []uint32{1107},
+	ExtraSIDs:     []string{"S-1-18-1"},
+	NetBIOSDomain: "SSPI-DEMO",
+	FullName:      "Demo User",
+}
+
 // demoKerberos is where the demo's Kerberos tickets come from: the in-process KDC
 // (kerberos/kdctest), started the first time a package needs it, or, with --keytab, the
 // realm's own KDC that krb5.conf names.
@@ -109,6 +122,9 @@ func (d *demoKerberos) credentials(pkg string, e *env) (*demoCreds, error) {
 		if err := d.kdc.AddUser(acct.User, acct.Password); err != nil {
 			return nil, err
 		}
+		if err := d.kdc.SetPAC(acct.User, &demoPAC); err != nil {
+			return nil, err
+		}
 		krb := &kerberos.ClientConfig{Principal: acct.User + "@" + demoRealm, Password: acct.Password, Config: d.conf}
 		var authData any = krb
 		if strings.EqualFold(pkg, negotiate.PackageName) {
@@ -126,7 +142,8 @@ func (d *demoKerberos) credentials(pkg string, e *env) (*demoCreds, error) {
 		return nil, err
 	}
 	return &demoCreds{server: sc, client: cred, framing: sockauth.FramingSSPI, target: demoSPN,
-		intro: "account " + acct.User + "@" + demoRealm + " (made up for the demo), tickets from an in-process KDC (kerberos/kdctest) on " + d.kdc.Addr()}, nil
+		intro: "account " + acct.User + "@" + demoRealm + " (made up for the demo), tickets from an in-process KDC (kerberos/kdctest) on " + d.kdc.Addr() +
+			" with a PAC (the SIDs an Active Directory domain controller would put in them)"}, nil
 }
 
 // systemCredentials are the --keytab ones: the realm's KDC, as krb5.conf names it.

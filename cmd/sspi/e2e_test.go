@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 )
 
 // The end-to-end tests run this test binary as the sspi command (TestMain sends it to
@@ -30,7 +31,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testkdc.StopShared()
+	os.Exit(code)
 }
 
 // cmdEnv is the environment of a child sspi: the caller's without the variables that

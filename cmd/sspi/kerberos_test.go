@@ -5,11 +5,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testkdc"
 	"github.com/gosspi/sspi/internal/testpeers"
 	"github.com/gosspi/sspi/kerberos/kdctest"
 )
@@ -30,47 +33,35 @@ func startKDC(t *testing.T) *testpeers.KDC {
 	return k
 }
 
-// ownKDC is an in-process KDC (kerberos/kdctest, issue 15) for the tests that need a KDC
-// but not MIT's: they run with nothing installed.
-type ownKDC struct {
-	Realm  string
-	Keytab string // every service's keys
-	kdc    *kdctest.KDC
+// ownKDC is the test binary's in-process KDC (kerberos/kdctest, issue 15), for the tests
+// that need a KDC but not MIT's: they run with nothing installed. alice has the KDC's
+// password and a PAC (ownPAC) in her tickets, bob (bobPassword) none;
+// host/localhost, HTTP/localhost and TERMSRV/localhost are in its Keytab.
+func ownKDC(t *testing.T) *testkdc.KDC {
+	t.Helper()
+	k := testkdc.Shared(t, testpeers.KDCOptions{
+		Users:    map[string]string{testpeers.KDCUser: testpeers.KDCPassword, "bob": bobPassword},
+		Services: []string{testpeers.KDCService, "HTTP/localhost", "TERMSRV/localhost"},
+	})
+	if err := k.Server.SetPAC(testpeers.KDCUser, &ownPAC); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
-// Principal returns name@Realm.
-func (k *ownKDC) Principal(name string) string { return name + "@" + k.Realm }
+const bobPassword = "Bob-Passw0rd!"
 
-// startOwnKDC starts an in-process KDC with alice and services (default host/localhost)
-// and sets KRB5_CONFIG for the test, which the sspi children inherit.
-func startOwnKDC(t *testing.T, services ...string) *ownKDC {
+// ownPAC is what alice's tickets from ownKDC say about her: her SID in a made-up domain,
+// and her groups (Domain Users, the primary group, first).
+var ownPAC = kdctest.PAC{DomainSID: "S-1-5-21-3000000001-3000000002-3000000003", UserRID: 1104,
+	GroupRIDs: []uint32{kdctest.RIDDomainAdmins, 1110}, ExtraSIDs: []string{"S-1-18-1"}}
+
+// startOwnKDC returns ownKDC and sets KRB5_CONFIG for the test, which the sspi children
+// inherit.
+func startOwnKDC(t *testing.T) *testkdc.KDC {
 	t.Helper()
-	kdc, err := kdctest.New(&kdctest.Options{Realm: testpeers.KDCRealm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kdc.Close() })
-	if err := kdc.AddUser(testpeers.KDCUser, testpeers.KDCPassword); err != nil {
-		t.Fatal(err)
-	}
-	if len(services) == 0 {
-		services = []string{testpeers.KDCService}
-	}
-	for _, spn := range services {
-		if _, err := kdc.AddService(spn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := t.TempDir()
-	k := &ownKDC{Realm: kdc.Realm(), Keytab: filepath.Join(dir, "krb5.keytab"), kdc: kdc}
-	conf := filepath.Join(dir, "krb5.conf")
-	if err := kdc.WriteConfig(conf); err != nil {
-		t.Fatal(err)
-	}
-	if err := kdc.WriteKeytab(k.Keytab); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KRB5_CONFIG", conf)
+	k := ownKDC(t)
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
 	return k
 }
 
@@ -289,7 +280,7 @@ func TestConnectWrongKerberosPasswordDoesNotDial(t *testing.T) {
 // SEC_E_WRONG_PRINCIPAL; one for host/localhost is accepted. Without --spn both are, and
 // each log line names the service principal whose key was used.
 func TestServeSPN(t *testing.T) {
-	k := startOwnKDC(t, testpeers.KDCService, "HTTP/localhost")
+	k := startOwnKDC(t)
 	alice := k.Principal(testpeers.KDCUser)
 	pw := "SSPI_PASSWORD=" + testpeers.KDCPassword
 	for _, tc := range []struct {
@@ -378,5 +369,42 @@ func TestServeReplayCacheFile(t *testing.T) {
 	code, _, errOut = sspiCmd(t, nil, "", "serve", "--package", "NTLM", "--replay-cache", rc, "--listen", "127.0.0.1:0")
 	if code != exitUsage {
 		t.Errorf("--replay-cache with NTLM: exit %d, %s", code, errOut)
+	}
+}
+
+// TestServeLogsAuthorization (issues 14 and 15): the serve log line says what the server
+// learned about its client beyond the name. alice's Kerberos ticket carries a PAC: her SID,
+// the number of her groups and their SIDs; bob's carries none, which the line says; the
+// NTLM account has no groups (an account file knows names and keys only).
+func TestServeLogsAuthorization(t *testing.T) {
+	k := startOwnKDC(t)
+	s := startServe(t, "--keytab", k.Keytab, "--json")
+	if s.user == "" {
+		t.Fatalf("no NTLM account made up beside the keytab:\n%s", s.stderr)
+	}
+	dom := ownPAC.DomainSID + "-"
+	for i, tc := range []struct {
+		user, password, pkg string
+		want                map[string]any
+	}{
+		{k.Principal(testpeers.KDCUser), testpeers.KDCPassword, "Kerberos", map[string]any{
+			"authorization": "PAC", "sid": dom + "1104", "groups": 4.0,
+			"group_sids": []any{dom + "513", dom + "512", dom + "1110", "S-1-18-1"}}},
+		{k.Principal("bob"), bobPassword, "Kerberos", map[string]any{
+			"authorization": sspi.AuthzNoPAC.String(), "sid": nil, "groups": nil, "group_sids": nil}},
+		{s.user, s.password, "NTLM", map[string]any{
+			"authorization": sspi.AuthzNone.String(), "sid": nil, "groups": nil, "group_sids": nil}},
+	} {
+		code, out, errOut := sspiCmd(t, []string{"SSPI_PASSWORD=" + tc.password}, "", "connect", s.addr, "--user", tc.user,
+			"--target", "host/localhost", "--message", "hi")
+		if code != exitOK || !strings.Contains(out, "package:     "+tc.pkg) {
+			t.Fatalf("%s: exit %d\n%s\n%s\nserver:\n%s", tc.user, code, out, errOut, s.stderr)
+		}
+		l := connectionLines(t, s, i+1)[i]
+		for key, want := range tc.want {
+			if got := l[key]; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: log %s = %#v, want %#v", tc.user, key, got, want)
+			}
+		}
 	}
 }

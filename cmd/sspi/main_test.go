@@ -248,14 +248,26 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	// Issue 15: Kerberos, and Negotiate choosing Kerberos, run with the embedded KDC, with
-	// mutual authentication and a sealed round trip.
+	// mutual authentication and a sealed round trip; the tickets carry a PAC, whose SIDs
+	// the server shows it learned (issue 14).
+	dom := demoPAC.DomainSID + "-"
 	for _, pkg := range []string{"Kerberos", "Negotiate"} {
 		sec := demoSection(out, pkg)
 		for _, want := range []string{"tickets from an in-process KDC", "package Kerberos;", "mutual authentication: the server proved it is host/localhost",
-			"echoed it back: verified", "package=Kerberos identity=sspi-", "@SSPI-DEMO.TEST", "status=SEC_E_OK"} {
+			"echoed it back: verified", "package=Kerberos identity=sspi-", "@SSPI-DEMO.TEST", "status=SEC_E_OK",
+			"authorization=PAC sid=" + dom + "1106 groups=3 group_sids=\"[" + dom + "513 " + dom + "1107 S-1-18-1]\"",
+			"the server's authorization data: PAC; user SID " + dom + "1106, 3 groups: " + dom + "513, " + dom + "1107, S-1-18-1\n"} {
 			if !strings.Contains(sec, want) {
 				t.Errorf("%s: demo output lacks %q:\n%s", pkg, want, sec)
 			}
+		}
+	}
+	// NTLM against the demo's account store: a name, no groups, and the demo says so.
+	sec := demoSection(out, "NTLM")
+	for _, want := range []string{`authorization="none (the package carries no group information)"`,
+		"the server's authorization data: none (the package carries no group information)\n"} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("NTLM: demo output lacks %q:\n%s", want, sec)
 		}
 	}
 }
@@ -268,8 +280,9 @@ func demoSection(out, pkg string) string {
 }
 
 // TestDemoKeytab: with --keytab and --spn, Kerberos and Negotiate use the realm's KDC that
-// krb5.conf names (here another in-process KDC, standing for the machine's) with that
-// keytab and --user's password; the Kerberos flags need --keytab, and --keytab needs --spn.
+// krb5.conf names (here another in-process KDC, standing for the machine's, which issues
+// no PAC, as MIT's does not) with that keytab and --user's password; the Kerberos flags
+// need --keytab, and --keytab needs --spn.
 func TestDemoKeytab(t *testing.T) {
 	kdc := kdctest.NewKDC("REALM.TEST")
 	defer kdc.Close()
@@ -294,7 +307,8 @@ func TestDemoKeytab(t *testing.T) {
 	}
 	for _, pkg := range []string{"Kerberos", "Negotiate"} {
 		sec := demoSection(out, pkg)
-		for _, want := range []string{"carol@REALM.TEST (SSPI_PASSWORD) with the realm's KDC", "package Kerberos;", "the server proved it is HTTP/web.realm.test", "identity=carol@REALM.TEST", "echoed it back: verified"} {
+		for _, want := range []string{"carol@REALM.TEST (SSPI_PASSWORD) with the realm's KDC", "package Kerberos;", "the server proved it is HTTP/web.realm.test", "identity=carol@REALM.TEST", "echoed it back: verified",
+			"the server's authorization data: none (the Kerberos ticket had no PAC)\n"} {
 			if !strings.Contains(sec, want) {
 				t.Errorf("%s: demo output lacks %q:\n%s", pkg, want, sec)
 			}

@@ -20,8 +20,10 @@ KRB-ERROR (error code by name, e-text) and RFC 4121 MIC/Wrap tokens, CredSSP TSR
 The token is the argument, or the file it names, or standard input ("-" or no argument):
 base64, hex or raw bytes, detected; an HTTP header such as "Authorization: Negotiate
 YII..." is taken as is. With --keytab, or --password and --principal, a Kerberos ticket
-is decrypted (client, flags, times, authorization data, the PAC's buffers) and with its
-session key the authenticator (the RFC 4121 checksum's flags and channel-binding hash).
+is decrypted (client, flags, times, authorization data, the PAC decoded: the user's and
+groups' SIDs, names, UPN and DNS info, client info, signature types, and whether the
+server signature verifies with the key that decrypted the ticket) and with its session
+key the authenticator (the RFC 4121 checksum's flags and channel-binding hash).
 
 Examples:
   sspi parse TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==

@@ -141,12 +141,11 @@ func TestServeConnectRDP(t *testing.T) {
 	}
 }
 
-// TestServeConnectRDPKerberos: Kerberos inside CredSSP against the loopback MIT KDC: the
+// TestServeConnectRDPKerberos: Kerberos inside CredSSP against the package's KDC: the
 // gate's keytab holds TERMSRV/localhost, the client proves the server (mutual) and
 // delegates its password under the default policy's terms (after mutual authentication).
 func TestServeConnectRDPKerberos(t *testing.T) {
-	k := testpeers.StartKDC(t, testpeers.KDCOptions{Services: []string{"TERMSRV/localhost"}})
-	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	k := startOwnKDC(t)
 	alice := k.Principal(testpeers.KDCUser)
 	s := startServe(t, "--framing", "rdp", "--json", "--keytab", k.Keytab)
 	port := s.addr[strings.LastIndexByte(s.addr, ':'):]

@@ -65,7 +65,10 @@ memory, or in --replay-cache FILE so that a restarted server still refuses them 
 server at a time per file).
 
 One line is logged per connection, on standard error: who connected, the package, the
-attributes granted and how long it took, or the SEC_E status and why it failed.
+attributes granted, what the server learned beyond the name ("authorization": for a
+Kerberos ticket with a PAC the user's SID, the number of groups and up to 16 group SIDs;
+otherwise why there are none: no PAC, a PAC without logon information, or a package such
+as NTLM that carries no groups) and how long it took, or the SEC_E status and why it failed.
 Passwords, hashes and keys are never logged. Stop the server with Ctrl-C or SIGTERM:
 handshakes in progress are given --drain-timeout to finish, then cut (and logged).
 
@@ -139,6 +142,7 @@ func serveFlags() (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&s.clientCA, "client-ca", "", "Schannel: PEM `file` of the CAs whose client certificates are accepted")
 	fs.StringVar(&s.clientAuth, "client-auth", "", "Schannel, with --client-ca: `request` or require a client certificate (default require)")
 	fs.BoolVar(&s.earlyUserAuth, "early-user-auth", false, "rdp: select HYBRID_EX and send the Early User Authorization Result after CredSSP")
+	s.verifier.flags(fs)
 	return fs, o
 }
 
@@ -146,7 +150,7 @@ func cmdServe(args []string, e *env) int {
 	fs, o := serveFlags()
 	pos, help, err := parseFlags(fs, args)
 	if help {
-		printHelp(e.stdout, serveUsage, fs)
+		printHelp(e.stdout, serveUsage+verifierUsage, fs)
 		return exitOK
 	}
 	if err == nil {

@@ -8,7 +8,9 @@
 // 127.0.0.1 only, runs under a time-out, and is stopped by the test's Cleanup. Peers come from
 // Debian's packages (scripts/install-peers installs them all). When one is missing the test is
 // skipped with the name of the package to install, or fails when SSPI_INTEROP=require, as in CI,
-// so a missing peer can never pass silently there.
+// so a missing peer can never pass silently there. SSPI_INTEROP=none reports every peer
+// missing, as on a machine without them. A test that needs a KDC but not MIT's uses
+// internal/testkdc's in-process one, which is always there.
 //
 // StartKDC (and SharedKDC, one per test binary) runs a throw-away MIT KDC on a loopback port
 // with a fresh database: users with passwords, service principals in a keytab, kinit into a
@@ -16,9 +18,9 @@
 // KDC.ServerEnv) to use it.
 //
 // StartHeimdalKDC (and SharedHeimdalKDC) does the same with Heimdal 7.8's kdc and kadmin -l,
-// and HeimdalKDC gives Heimdal's kinit, kgetcred, klist and ktutil; NewHeimdalGSSClient is a
-// GSS-API initiator in Heimdal's libgssapi (a C driver built against the tree, since Debian
-// ships no Heimdal gss-client). Heimdal's packages conflict with MIT's, so scripts/install-
+// and HeimdalKDC gives Heimdal's kinit, kgetcred, klist and ktutil; NewHeimdalGSSClient and
+// NewHeimdalGSSServer are a GSS-API initiator and acceptor in Heimdal's libgssapi (one C
+// driver built against the tree, since Debian ships no Heimdal gss-client or gss-server). Heimdal's packages conflict with MIT's, so scripts/install-
 // peers unpacks their .debs into DefaultHeimdalRoot (or $GOSSPI_HEIMDAL_ROOT) and the
 // programs run from there with LD_LIBRARY_PATH naming its library directory. Heimdal 7.8
 // facts: kdc forks one worker (num-kdc-processes) that exits with the master; keys of the

@@ -145,6 +145,9 @@ type driverRequest struct {
 	Data  []byte `json:"data"` // never omitted: an empty message is still a message
 	MIC   []byte `json:"mic"`
 	Conf  bool   `json:"conf,omitempty"`
+	// Hdr and Trl are the SIGN_ONLY buffers around the data of wrap_iov and unwrap_iov.
+	Hdr []byte `json:"hdr,omitempty"`
+	Trl []byte `json:"trl,omitempty"`
 }
 
 type driverReply struct {
@@ -295,6 +298,29 @@ func (p *GSSPeer) Unwrap(token []byte) (msg []byte, encrypted bool, err error) {
 		return nil, false, err
 	}
 	return nonNil(r.Data), r.Conf, nil
+}
+
+// UnwrapIOV undoes a Wrap token split as SSPI's EncryptMessage splits it (header and
+// trailer in header, the sealed data in data) with gss_unwrap_iov, and reports whether it
+// was encrypted. hdr and trl, when not nil, are SIGN_ONLY buffers before and after the
+// data (DCE/RPC's PDU header and security trailer). It is how DCE/RPC peers read
+// Windows' DCE-style layout, which MIT's plain gss_unwrap refuses.
+func (p *GSSPeer) UnwrapIOV(header, hdr, data, trl []byte) (msg []byte, encrypted bool, err error) {
+	r, err := p.do(driverRequest{Op: "unwrap_iov", Token: nonNil(header), Hdr: hdr, Trl: trl, Data: nonNil(data)})
+	if err != nil {
+		return nil, false, err
+	}
+	return nonNil(r.Data), r.Conf, nil
+}
+
+// WrapIOV seals data with gss_wrap_iov into a HEADER buffer (which takes the trailer
+// too) and the data in place, with hdr and trl as SIGN_ONLY buffers when not nil.
+func (p *GSSPeer) WrapIOV(hdr, data, trl []byte, conf bool) (header, sealed []byte, err error) {
+	r, err := p.do(driverRequest{Op: "wrap_iov", Hdr: hdr, Trl: trl, Data: nonNil(data), Conf: conf})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.Token, nonNil(r.Data), nil
 }
 
 // GetMIC returns gss_get_mic's signature over msg.

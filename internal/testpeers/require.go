@@ -14,7 +14,9 @@ import (
 
 // InteropEnv is the environment variable that turns a missing peer from a skip into a failure.
 // CI sets SSPI_INTEROP=require so that a broken install step cannot make the interop tests pass
-// by skipping them.
+// by skipping them. SSPI_INTEROP=none does the opposite: every peer is reported missing, as on
+// a machine where scripts/install-peers never ran, so that a developer with the peers installed
+// can see what `go test ./...` runs without them (the tests on kerberos/kdctest still run).
 const InteropEnv = "SSPI_INTEROP"
 
 // Python is the interpreter the Python drivers run with. Debian's python3-gssapi and
@@ -29,6 +31,11 @@ const InstallHint = "run scripts/install-peers"
 // skipping it.
 func Required() bool {
 	return strings.EqualFold(strings.TrimSpace(os.Getenv(InteropEnv)), "require")
+}
+
+// hidden reports whether SSPI_INTEROP=none hides every peer.
+func hidden() bool {
+	return strings.EqualFold(strings.TrimSpace(os.Getenv(InteropEnv)), "none")
 }
 
 // Unavailable reports that a peer cannot be used: it skips tb, or fails it when Required. The
@@ -48,6 +55,9 @@ var searchDirs = []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"}
 
 // lookPath finds a program by name (PATH, then the sbin directories) or checks an absolute path.
 func lookPath(p string) (string, bool) {
+	if hidden() {
+		return "", false
+	}
 	if strings.ContainsRune(p, '/') {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
 			return p, true

@@ -92,7 +92,9 @@ func (d *builder) apReq(b []byte) {
 		t.add("decrypted", "no: "+err.Error())
 		return
 	}
-	d.encTicketPart(t.child("encPart (decrypted)", "EncTicketPart"), &part)
+	et := t.child("encPart (decrypted)", "EncTicketPart")
+	et.ticket = &ticketContext{key: key, part: &part}
+	d.encTicketPart(et, &part)
 	session, err := krbcrypto.NewKey(krbcrypto.EType(part.Key.Type), part.Key.Value)
 	if err != nil {
 		d.add("authenticator (decrypted)", "no: "+err.Error())
@@ -232,37 +234,6 @@ func (d *builder) authData(c *builder, ads []wire.AuthorizationData) {
 		default:
 			c.addHex(adTypeName(ad.Type), ad.Data)
 		}
-	}
-}
-
-// pac hands the PAC to Options.PAC when set; otherwise it lists PACTYPE's buffers
-// (MS-PAC 2.3, 2.4): type, size and offset.
-func (d *builder) pac(c *builder, b []byte) {
-	if d.opts.PAC != nil {
-		d.opts.PAC(c, b)
-		return
-	}
-	if len(b) < 8 {
-		c.fail("%d bytes, shorter than the PACTYPE header", len(b))
-		return
-	}
-	count, version := binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint32(b[4:])
-	c.addf("version", "%d", version)
-	c.addf("buffers", "%d", count)
-	for i := uint32(0); i < count && i < 64; i++ {
-		off := 8 + int(i)*16
-		if off+16 > len(b) {
-			c.fail("buffer %d runs past the PAC", i)
-			return
-		}
-		typ := binary.LittleEndian.Uint32(b[off:])
-		size := binary.LittleEndian.Uint32(b[off+4:])
-		at := binary.LittleEndian.Uint64(b[off+8:])
-		name := pacBufferNames[typ]
-		if name == "" {
-			name = "unknown"
-		}
-		c.addf(fmt.Sprintf("buffer %d", i), "type %d (%s), %d bytes at offset %d", typ, name, size, at)
 	}
 }
 

@@ -49,6 +49,8 @@ type builder struct {
 	b     *budget
 	depth int
 	opts  *Options
+	// ticket is set below a ticket's decrypted part, for the PAC in it.
+	ticket *ticketContext
 }
 
 func (d *builder) add(name, value string) {
@@ -75,7 +77,7 @@ func (d *builder) child(name, typ string) *builder {
 		d.b.fields--
 		d.n.Fields = append(d.n.Fields, Field{Name: name, Node: n})
 	}
-	return &builder{n: n, b: d.b, depth: d.depth + 1, opts: d.opts}
+	return &builder{n: n, b: d.b, depth: d.depth + 1, opts: d.opts, ticket: d.ticket}
 }
 
 // fail records where decoding stopped; the first reason is kept.

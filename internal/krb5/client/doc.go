@@ -35,7 +35,7 @@
 //
 // # Not done
 //
-// FAST (RFC 6113), PKINIT, S4U, user-to-user, KKDCP over HTTPS, TXT realm lookup
-// (dns_lookup_realm) and KDC time synchronisation (MIT's kdc_timesync) are not
-// implemented.
+// FAST (RFC 6113), PKINIT, S4U, user-to-user, KKDCP over HTTPS and KDC time
+// synchronisation (MIT's kdc_timesync) are not implemented. MIT's fallback realm (the
+// host's domain upper-cased, tried after a referral fails) is not either.
 package krbclient

@@ -22,7 +22,8 @@ import (
 type Key struct {
 	etype EType
 	p     *profile
-	b     []byte
+	b     []byte   // in arr: an acceptor makes two keys per AP-REQ
+	arr   [32]byte // the largest key here (aes256) is 32 bytes
 
 	cached [foldedUsages]atomic.Pointer[UsageKey]
 	base   atomic.Pointer[cipher.Block] // AES(key) for RFC 3961 key derivation
@@ -39,7 +40,9 @@ func NewKey(e EType, key []byte) (*Key, error) {
 	if len(key) != p.keySize {
 		return nil, fmt.Errorf("krbcrypto: %s key of %d bytes, want %d", p.name, len(key), p.keySize)
 	}
-	return &Key{etype: e, p: p, b: append([]byte(nil), key...)}, nil
+	k := &Key{etype: e, p: p}
+	k.b = k.arr[:copy(k.arr[:p.keySize], key)]
+	return k, nil
 }
 
 // EType is the key's encryption type.
@@ -122,20 +125,10 @@ type UsageKey struct {
 // state is what one call needs for itself: chained cipher modes and HMACs.
 type state struct {
 	enc, dec cbcMode
-	mi, mc   hash.Hash // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign)
+	mi, mc   macState  // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign); keyed on first use
 	md       hash.Hash // RC4: MD5
 	sum      [64]byte
 	blk      [3][16]byte // CTS scratch blocks
-	miUsed   bool        // mi has been written to: reset it before the next use
-}
-
-// resetMI readies mi for a new MAC. A new HMAC is ready as it is, and resetting it would
-// make the standard library save its state, allocating, for a key that may be used once.
-func (s *state) resetMI() {
-	if s.miUsed {
-		s.mi.Reset()
-	}
-	s.miUsed = true
 }
 
 type cbcMode interface {
@@ -182,14 +175,14 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 		}
 		uk.block = b
 	}
-	uk.pool.New = uk.newState
+	uk.pool.New = newState // a function, not a method value: that would allocate
 	uk.spare.Store(&uk.first)
 	return uk
 }
 
 // newState makes an empty state; its parts are made on first use, so a key used once
 // (an authenticator, a ticket's session key) pays only for what that use needs.
-func (uk *UsageKey) newState() any { return new(state) }
+func newState() any { return new(state) }
 
 func (uk *UsageKey) encrypter(s *state) cbcMode {
 	if s.enc == nil {
@@ -205,29 +198,31 @@ func (uk *UsageKey) decrypter(s *state) cbcMode {
 	return s.dec
 }
 
-// integrity is HMAC(Ki), or RC4's HMAC(K1).
-func (uk *UsageKey) integrity(s *state) hash.Hash {
-	if s.mi == nil {
+// integrity is HMAC(Ki), or RC4's HMAC(K1), ready for a new MAC.
+func (uk *UsageKey) integrity(s *state) *macState {
+	if s.mi.h == nil {
 		if uk.p.family == famRC4 {
-			s.mi = hmac.New(md5.New, uk.k1)
+			s.mi.init(md5.New, uk.k1)
 		} else {
-			s.mi = hmac.New(uk.p.hash(), uk.ki)
+			s.mi.init(uk.p.hash(), uk.ki)
 		}
 	}
-	return s.mi
+	s.mi.Reset()
+	return &s.mi
 }
 
-// checksummer is HMAC(Kc), or RC4's HMAC(Ksign) (and its MD5).
-func (uk *UsageKey) checksummer(s *state) hash.Hash {
-	if s.mc == nil {
+// checksummer is HMAC(Kc), or RC4's HMAC(Ksign) (and its MD5), ready for a new MAC.
+func (uk *UsageKey) checksummer(s *state) *macState {
+	if s.mc.h == nil {
 		if uk.p.family == famRC4 {
-			s.mc = hmac.New(md5.New, uk.ksign)
+			s.mc.init(md5.New, uk.ksign)
 			s.md = md5.New()
 		} else {
-			s.mc = hmac.New(uk.p.hash(), uk.checksumKey())
+			s.mc.init(uk.p.hash(), uk.checksumKey())
 		}
 	}
-	return s.mc
+	s.mc.Reset()
+	return &s.mc
 }
 
 // checksumKey is Kc, derived the first time.
@@ -263,6 +258,8 @@ func (uk *UsageKey) put(s *state) {
 }
 
 func (uk *UsageKey) destroy() {
+	uk.first.mi.destroy()
+	uk.first.mc.destroy()
 	clear(uk.ke)
 	clear(uk.ki)
 	clear(uk.kc)

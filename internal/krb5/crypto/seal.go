@@ -19,7 +19,8 @@ var (
 	errTooMany    = errors.New("krbcrypto: more than 64 pieces")
 )
 
-// maxStackParts is how many encrypted pieces are listed without allocating.
+// maxStackParts is how many encrypted pieces of a message with sign-only parts are listed
+// without allocating.
 const maxStackParts = 16
 
 // SealParts encrypts in place the message made of parts, whose first ConfounderSize
@@ -37,8 +38,29 @@ func (uk *UsageKey) SealParts(tag []byte, parts ...[]byte) ([]byte, error) {
 // tag covers every part in order, the encryption only the others (which must hold at
 // least 16 bytes for AES).
 func (uk *UsageKey) SealPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) ([]byte, error) {
+	if signOnly != 0 {
+		return uk.sealSignOnly(tag, signOnly, parts)
+	}
+	return uk.sealParts(tag, parts, parts)
+}
+
+// sealSignOnly lists the parts to encrypt in a frame of its own: only a message with
+// sign-only parts pays for the list's stack space (a per-connection goroutine whose first
+// message needed it would grow its stack).
+//
+//go:noinline
+func (uk *UsageKey) sealSignOnly(tag []byte, signOnly uint64, parts [][]byte) ([]byte, error) {
 	var buf [maxStackParts][]byte
-	enc, n, err := uk.encParts(&buf, signOnly, parts)
+	enc, err := encParts(&buf, signOnly, parts)
+	if err != nil {
+		return tag, err
+	}
+	return uk.sealParts(tag, enc, parts)
+}
+
+// sealParts encrypts enc (parts, or those of them not sign-only) and tags parts.
+func (uk *UsageKey) sealParts(tag []byte, enc, parts [][]byte) ([]byte, error) {
+	n, err := uk.encLen(parts, enc)
 	if err != nil {
 		return tag, err
 	}
@@ -62,31 +84,36 @@ func (uk *UsageKey) SealPartsSignOnly(tag []byte, signOnly uint64, parts ...[]by
 	return tag, nil
 }
 
-// encParts lists the parts to encrypt (all but the sign-only ones) on buf when they fit.
-func (uk *UsageKey) encParts(buf *[maxStackParts][]byte, signOnly uint64, parts [][]byte) ([][]byte, int, error) {
+// encParts lists on buf the parts to encrypt: all but the sign-only ones.
+func encParts(buf *[maxStackParts][]byte, signOnly uint64, parts [][]byte) ([][]byte, error) {
 	if len(parts) > 64 {
-		return nil, 0, errTooMany
+		return nil, errTooMany
 	}
-	enc := parts
-	if signOnly != 0 {
-		enc = buf[:0]
-		for i, p := range parts {
-			if signOnly&(1<<i) == 0 {
-				enc = append(enc, p)
-			}
+	enc := buf[:0]
+	for i, p := range parts {
+		if signOnly&(1<<i) == 0 {
+			enc = append(enc, p)
 		}
+	}
+	return enc, nil
+}
+
+// encLen is the length of the parts to encrypt, checked: at least a confounder, and a
+// block for AES's CTS.
+func (uk *UsageKey) encLen(parts, enc [][]byte) (int, error) {
+	if len(parts) > 64 {
+		return 0, errTooMany
 	}
 	n := totalLen(enc)
 	if n < uk.p.confSize || (uk.p.family != famRC4 && n < 16) {
-		return nil, 0, errPartsShort
+		return 0, errPartsShort
 	}
-	return enc, n, nil
+	return n, nil
 }
 
 // mac is the (truncated) integrity tag over parts, after the zero IV for RFC 8009.
 func (uk *UsageKey) mac(s *state, iv bool, parts [][]byte) []byte {
 	mi := uk.integrity(s)
-	s.resetMI()
 	if iv {
 		mi.Write(zeroIV[:])
 	}
@@ -101,7 +128,6 @@ func (uk *UsageKey) rc4(s *state, cks []byte, parts [][]byte) {
 	c := s.blk[0][:]
 	copy(c, cks)
 	mi := uk.integrity(s)
-	s.resetMI()
 	mi.Write(c)
 	var rc rc4State
 	rc.init(mi.Sum(s.sum[16:16]))
@@ -121,8 +147,27 @@ func (uk *UsageKey) OpenParts(tag []byte, parts ...[]byte) error {
 // OpenPartsSignOnly undoes SealPartsSignOnly; sign-only parts are checked, not
 // decrypted, and on failure only the decrypted parts are zeroed.
 func (uk *UsageKey) OpenPartsSignOnly(tag []byte, signOnly uint64, parts ...[]byte) error {
+	if signOnly != 0 {
+		return uk.openSignOnly(tag, signOnly, parts)
+	}
+	return uk.openParts(tag, parts, parts)
+}
+
+// openSignOnly is sealSignOnly's counterpart.
+//
+//go:noinline
+func (uk *UsageKey) openSignOnly(tag []byte, signOnly uint64, parts [][]byte) error {
 	var buf [maxStackParts][]byte
-	enc, n, err := uk.encParts(&buf, signOnly, parts)
+	enc, err := encParts(&buf, signOnly, parts)
+	if err != nil {
+		return ErrShort
+	}
+	return uk.openParts(tag, enc, parts)
+}
+
+// openParts checks the tag over parts and decrypts enc.
+func (uk *UsageKey) openParts(tag []byte, enc, parts [][]byte) error {
+	n, err := uk.encLen(parts, enc)
 	if err != nil || len(tag) != uk.p.macSize {
 		return ErrShort
 	}
@@ -222,7 +267,7 @@ func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
 }
 
 func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
-	uk.checksummer(s) // makes s.md for RC4 too
+	mc := uk.checksummer(s) // makes s.md for RC4 too
 	if uk.p.family == famRC4 {
 		// RFC 4757 4: HMAC-MD5(Ksign, MD5(usage | data)).
 		u := s.blk[0][:4]
@@ -235,15 +280,13 @@ func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
 		inner := s.md.Sum(s.sum[:0])
 		in := s.blk[1][:]
 		copy(in, inner)
-		uk.checksummer(s).Reset()
-		uk.checksummer(s).Write(in)
-		return uk.checksummer(s).Sum(s.sum[:0])
+		mc.Write(in)
+		return mc.Sum(s.sum[:0])
 	}
-	uk.checksummer(s).Reset()
 	for _, p := range parts {
-		uk.checksummer(s).Write(p)
+		mc.Write(p)
 	}
-	return uk.checksummer(s).Sum(s.sum[:0])[:uk.p.macSize]
+	return mc.Sum(s.sum[:0])[:uk.p.macSize]
 }
 
 // VerifyChecksum reports, in constant time, whether mac is the checksum of parts.

@@ -111,7 +111,7 @@ func TestCTS(t *testing.T) {
 	key := unhex(t, "636869636b656e207465726979616b69")
 	b, _ := aes.NewCipher(key)
 	uk := &UsageKey{p: &profiles[0], block: b}
-	s := uk.newState().(*state)
+	s := newState().(*state)
 	const sentence = "I would like the General Gau's Chicken, please, and wonton soup."
 	for _, c := range []struct {
 		n           int

@@ -76,7 +76,7 @@ func (a *Authenticator) parse(s *cryptobyte.String) error {
 	if vno != 5 {
 		return &Error{Type: typ, Field: "authenticator-vno", Err: ErrVersion}
 	}
-	if !stringField(s, 1, &a.CRealm) {
+	if !realmField(s, 1, &a.CRealm) {
 		return malformed(typ, "crealm")
 	}
 	if err := parseNameField(s, 2, &a.CName); err != nil {
@@ -107,9 +107,12 @@ func (a *Authenticator) parse(s *cryptobyte.String) error {
 }
 
 // Marshal encodes a.
-func (a *Authenticator) Marshal() ([]byte, error) {
+func (a *Authenticator) Marshal() ([]byte, error) { return a.Append(nil) }
+
+// Append appends a's encoding to dst.
+func (a *Authenticator) Append(dst []byte) ([]byte, error) {
 	const typ = "Authenticator"
-	var e encoder
+	e := encoder{b: dst}
 	if !microseconds(a.CUsec) {
 		e.fail(invalid(typ, "cusec"))
 	}

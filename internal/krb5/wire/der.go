@@ -358,23 +358,43 @@ func seqOf(s *cryptobyte.String, max int, each func(*cryptobyte.String) bool) (o
 }
 
 // listOf reads a SEQUENCE OF typ (at most MaxSequence elements, none after it in c), each
-// element decoded in place by parse, which reports false on a malformed one. capHint sizes
-// the first allocation.
-func listOf[T any](c *cryptobyte.String, typ string, capHint int, parse func(*cryptobyte.String, *T) bool) ([]T, error) {
-	list := make([]T, 0, capHint)
-	ok, tooMany := seqOf(c, MaxSequence, func(s *cryptobyte.String) bool {
-		// Decoding into the list's own slot keeps the element off the heap.
-		var zero T
-		list = append(list, zero)
-		return parse(s, &list[len(list)-1])
-	})
-	if tooMany {
-		return nil, tooLarge(typ, "")
+// element decoded in place by parse, which reports false on a malformed one. The elements
+// are counted first, so the list is allocated once, at its size.
+func listOf[T any](c *cryptobyte.String, typ string, parse func(*cryptobyte.String, *T) bool) ([]T, error) {
+	var seq cryptobyte.String
+	if !c.ReadASN1(&seq, tagSequence) || !c.Empty() {
+		return nil, malformed(typ, "")
 	}
-	if !ok || !c.Empty() {
+	n, err := countElements(seq, typ)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]T, n)
+	for i := range list {
+		if !parse(&seq, &list[i]) {
+			return nil, malformed(typ, "")
+		}
+	}
+	if !seq.Empty() {
 		return nil, malformed(typ, "")
 	}
 	return list, nil
+}
+
+// countElements counts the elements of a SEQUENCE OF's contents, at most MaxSequence.
+func countElements(seq cryptobyte.String, typ string) (int, error) {
+	n := 0
+	for ; !seq.Empty(); n++ {
+		var elem cryptobyte.String
+		var tag asn1.Tag
+		if n == MaxSequence {
+			return 0, tooLarge(typ, "")
+		}
+		if !seq.ReadAnyASN1Element(&elem, &tag) {
+			return 0, malformed(typ, "")
+		}
+	}
+	return n, nil
 }
 
 // listField reads an optional [n] SEQUENCE OF with parseList; when [n] is absent *out stays

@@ -48,7 +48,7 @@ func (r *KDCRep) parse(s *cryptobyte.String) error {
 	if err := parsePADataField(s, 2, &r.PAData); err != nil {
 		return err
 	}
-	if !stringField(s, 3, &r.CRealm) {
+	if !realmField(s, 3, &r.CRealm) {
 		return malformed(typ, "crealm")
 	}
 	if err := parseNameField(s, 4, &r.CName); err != nil {
@@ -168,7 +168,7 @@ func (r *EncKDCRepPart) parse(s *cryptobyte.String) error {
 	if !optTimeField(s, 8, &r.RenewTill) {
 		return malformed(typ, "renew-till")
 	}
-	if !stringField(s, 9, &r.SRealm) {
+	if !realmField(s, 9, &r.SRealm) {
 		return malformed(typ, "srealm")
 	}
 	if err := parseNameField(s, 10, &r.SName); err != nil {

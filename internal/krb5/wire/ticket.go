@@ -76,7 +76,7 @@ func parseTicket(s *cryptobyte.String, t *Ticket) error {
 	if vno != 5 {
 		return &Error{Type: typ, Field: "tkt-vno", Err: ErrVersion}
 	}
-	if !stringField(&body, 1, &t.Realm) {
+	if !realmField(&body, 1, &t.Realm) {
 		return malformed(typ, "realm")
 	}
 	if err := parseNameField(&body, 2, &t.SName); err != nil {
@@ -208,7 +208,7 @@ func (t *EncTicketPart) parse(s *cryptobyte.String) error {
 	if err := parseKeyField(s, 1, &t.Key); err != nil {
 		return err
 	}
-	if !stringField(s, 2, &t.CRealm) {
+	if !realmField(s, 2, &t.CRealm) {
 		return malformed(typ, "crealm")
 	}
 	if err := parseNameField(s, 3, &t.CName); err != nil {

@@ -157,6 +157,10 @@ func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty b
 	if n == 0 && !allowEmpty {
 		return malformed(typ, "name-string")
 	}
+	if c := internedName(list, n); c != nil {
+		out.Components = c
+		return nil
+	}
 	var b strings.Builder
 	b.Grow(total)
 	for it := list; !it.Empty(); {
@@ -172,6 +176,9 @@ func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty b
 		it.ReadASN1(&c, tagGeneralStr)
 		out.Components[i] = all[off : off+len(c)]
 		off += len(c)
+	}
+	if n > 0 {
+		keepName(list, out.Components[:n:n])
 	}
 	return nil
 }
@@ -398,7 +405,7 @@ func (e *encoder) hostAddress(v *HostAddress) {
 // list from an absent one.
 func parseAddressesField(s *cryptobyte.String, n int, out *[]HostAddress) error {
 	return listField(s, n, "HostAddresses", out, func(c *cryptobyte.String) ([]HostAddress, error) {
-		return listOf(c, "HostAddresses", 2, parseHostAddress)
+		return listOf(c, "HostAddresses", parseHostAddress)
 	})
 }
 
@@ -430,12 +437,30 @@ const (
 	ADAuthDataAPOptions = 143
 )
 
+// parseAuthData is listOf written out for AuthorizationData, which every ticket with a
+// PAC carries: without the indirect call nothing but the list escapes to the heap.
 func parseAuthData(c *cryptobyte.String) ([]AuthorizationData, error) {
-	return listOf(c, "AuthorizationData", 1, func(s *cryptobyte.String, a *AuthorizationData) bool {
-		var seq cryptobyte.String
-		return s.ReadASN1(&seq, tagSequence) && int32Field(&seq, 0, &a.Type) &&
-			octetsField(&seq, 1, &a.Data) && seq.Empty()
-	})
+	const typ = "AuthorizationData"
+	var seq cryptobyte.String
+	if !c.ReadASN1(&seq, tagSequence) || !c.Empty() {
+		return nil, malformed(typ, "")
+	}
+	n, err := countElements(seq, typ)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]AuthorizationData, n)
+	for i := range list {
+		var e cryptobyte.String
+		a := &list[i]
+		if !seq.ReadASN1(&e, tagSequence) || !int32Field(&e, 0, &a.Type) || !octetsField(&e, 1, &a.Data) || !e.Empty() {
+			return nil, malformed(typ, "")
+		}
+	}
+	if !seq.Empty() {
+		return nil, malformed(typ, "")
+	}
+	return list, nil
 }
 
 // ParseAuthorizationData decodes an AuthorizationData SEQUENCE, such as the content of an
@@ -453,7 +478,19 @@ func MarshalAuthorizationData(ad []AuthorizationData) ([]byte, error) {
 }
 
 func parseAuthDataField(s *cryptobyte.String, n int, out *[]AuthorizationData) error {
-	return listField(s, n, "AuthorizationData", out, parseAuthData)
+	if !s.PeekASN1Tag(ctx(n)) {
+		return nil // absent: nil, not empty
+	}
+	var c cryptobyte.String
+	if !field(s, n, &c) {
+		return malformed("AuthorizationData", "")
+	}
+	list, err := parseAuthData(&c)
+	if err != nil {
+		return err
+	}
+	*out = list
+	return nil
 }
 
 func (e *encoder) authData(v []AuthorizationData) {
@@ -506,7 +543,7 @@ const (
 
 // parsePAData reads SEQUENCE OF PA-DATA (METHOD-DATA); note PA-DATA's tags start at [1].
 func parsePAData(c *cryptobyte.String) ([]PAData, error) {
-	return listOf(c, "PA-DATA", 2, func(s *cryptobyte.String, p *PAData) bool {
+	return listOf(c, "PA-DATA", func(s *cryptobyte.String, p *PAData) bool {
 		var seq cryptobyte.String
 		return s.ReadASN1(&seq, tagSequence) && int32Field(&seq, 1, &p.Type) &&
 			octetsField(&seq, 2, &p.Value) && seq.Empty()

@@ -16,6 +16,12 @@ standard base64 (what Go's encoding/json does with []byte), absent ones are null
   then          {"op": "step", "token": b64|null}     -> {"ok", "token", "done"}
                 {"op": "wrap", "data": b64, "conf": bool} -> {"ok", "data", "conf"}
                 {"op": "unwrap", "data": b64}          -> {"ok", "data", "conf", "qop"}
+                {"op": "unwrap_iov", "token": b64, "data": b64, "hdr": b64|null, "trl": b64|null}
+                    -> {"ok", "data", "conf"}: gss_unwrap_iov of a HEADER buffer (the token),
+                    SIGN_ONLY hdr, DATA, SIGN_ONLY trl, as SSPI's DecryptMessage takes a
+                    split token
+                {"op": "wrap_iov", "data": b64, "conf": bool, "hdr": b64|null, "trl": b64|null}
+                    -> {"ok", "token", "data", "conf"}: gss_wrap_iov into the same layout
                 {"op": "get_mic", "data": b64}         -> {"ok", "data"}
                 {"op": "verify_mic", "data": b64, "mic": b64} -> {"ok", "qop"}
                 {"op": "info"} -> {"ok", "established", "peer_name", "local_name", "mech",
@@ -207,6 +213,25 @@ class Driver:
         if op == "unwrap":
             r = ctx.unwrap(unb64(req["data"]))
             return {"ok": True, "data": b64(r.message), "conf": bool(r.encrypted), "qop": int(r.qop)}
+        if op in ("wrap_iov", "unwrap_iov"):
+            # HEADER, then SIGN_ONLY hdr, DATA, SIGN_ONLY trl (the two only when given), as
+            # DCE/RPC lays out a PDU; no TRAILER buffer, so the trailer goes in the header.
+            T = graw.IOVBufferType
+            wrap = op == "wrap_iov"
+            bufs = [(T.header, True) if wrap else (T.header, False, unb64(req.get("token")))]
+            hdr, trl = req.get("hdr"), req.get("trl")
+            if hdr is not None:
+                bufs.append((T.sign_only, unb64(hdr)))
+            bufs.append((T.data, unb64(req["data"])))
+            if trl is not None:
+                bufs.append((T.sign_only, unb64(trl)))
+            iov = graw.IOV(*bufs, std_layout=False)
+            data_at = 2 if hdr is not None else 1
+            if wrap:
+                conf = graw.wrap_iov(ctx, iov, confidential=bool(req.get("conf")))
+                return {"ok": True, "token": b64(iov[0].value), "data": b64(iov[data_at].value), "conf": bool(conf)}
+            res = graw.unwrap_iov(ctx, iov)
+            return {"ok": True, "data": b64(iov[data_at].value), "conf": bool(res.encrypted)}
         if op == "get_mic":
             return {"ok": True, "data": b64(ctx.get_signature(unb64(req["data"])))}
         if op == "verify_mic":

@@ -1,0 +1,112 @@
+package krbcrypto
+
+import (
+	"encoding"
+	"hash"
+)
+
+// macState is HMAC (RFC 2104) on a single hash state that serves the inner and the outer
+// pass in turn. crypto/hmac.New allocates five times (its struct, two pads, two hashes),
+// and an acceptor keys two HMACs with every AP-REQ's fresh session key; this one allocates
+// its hash when keyed and, once the key is used a second time (a context's message key),
+// the saved post-pad states that make later MACs as cheap as crypto/hmac's.
+//
+// Unlike hash.Hash, Sum ends the MAC: Reset must come before the next Write.
+type macState struct {
+	h       hash.Hash
+	key     [32]byte // Ki, Kc (16 to 32 bytes) or RC4's K1/Ksign (16)
+	klen    int
+	ready   bool          // h holds the inner pad and nothing else
+	saved   []byte        // h after the inner pad, then after the outer pad; nil until the second MAC
+	innerSz int           // length of the inner state within saved
+	scratch [32 + 48]byte // the keyed pad bytes, then the inner digest
+}
+
+// padBlocks are HMAC's ipad and opad bytes for the largest block (SHA-384's).
+var padBlocks = [2][128]byte{fill(0x36), fill(0x5c)}
+
+func fill(b byte) (a [128]byte) {
+	for i := range a {
+		a[i] = b
+	}
+	return a
+}
+
+// init keys m for HMAC with newHash over key (at most 32 bytes, shorter than any block).
+func (m *macState) init(newHash func() hash.Hash, key []byte) {
+	m.h = newHash()
+	m.klen = copy(m.key[:], key)
+	m.pad(0)
+	m.ready = true
+}
+
+// pad writes the key XOR the pad byte (0: ipad, 1: opad), padded to the block size, to h.
+func (m *macState) pad(which int) {
+	b := m.scratch[:m.klen]
+	for i := range b {
+		b[i] = m.key[i] ^ padBlocks[which][0]
+	}
+	m.h.Write(b)
+	clear(b)
+	m.h.Write(padBlocks[which][:m.h.BlockSize()-m.klen])
+}
+
+// Reset readies m for a new MAC.
+func (m *macState) Reset() {
+	if m.ready {
+		return
+	}
+	m.ready = true
+	if m.saved != nil {
+		m.restore(m.saved[:m.innerSz])
+		return
+	}
+	// Second use: save both post-pad states, so later MACs skip the pads' blocks.
+	m.saved = make([]byte, 0, 2*208) // the largest state here is SHA-384's, 204 bytes
+	m.h.Reset()
+	m.pad(0)
+	if a, ok := m.h.(encoding.BinaryAppender); ok {
+		m.saved, _ = a.AppendBinary(m.saved)
+		m.innerSz = len(m.saved)
+		m.h.Reset()
+		m.pad(1)
+		m.saved, _ = a.AppendBinary(m.saved)
+		m.h.Reset()
+		m.pad(0)
+	} else {
+		m.saved = nil
+	}
+}
+
+func (m *macState) restore(st []byte) {
+	// The state was made by this hash's AppendBinary: it cannot be refused.
+	_ = m.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st)
+}
+
+// Write adds p to the MAC.
+func (m *macState) Write(p []byte) {
+	m.ready = false
+	m.h.Write(p)
+}
+
+// Sum appends the MAC to b.
+func (m *macState) Sum(b []byte) []byte {
+	inner := m.h.Sum(m.scratch[32:32])
+	if m.saved != nil {
+		m.restore(m.saved[m.innerSz:])
+	} else {
+		m.h.Reset()
+		m.pad(1)
+	}
+	m.h.Write(inner)
+	clear(inner)
+	m.ready = false
+	return m.h.Sum(b)
+}
+
+// destroy zeroes the key and the keyed states m holds (the hash's own state cannot be
+// reached).
+func (m *macState) destroy() {
+	clear(m.key[:])
+	clear(m.saved[:cap(m.saved)])
+}
