@@ -101,7 +101,7 @@ func TestFreeRDPClientToOurServer(t *testing.T) {
 				done <- result{h: h, proto: proto, err: err}
 			}()
 			res, err := testpeers.RunXFreeRDP(t, ln.Addr().String(), testpeers.XFreeRDPOptions{
-				Domain: testDomain, User: tt.user, Password: tt.password, Sec: tt.sec, Display: x.Display})
+				Domain: testDomain, User: tt.user, Password: tt.password, Sec: tt.sec, X: x})
 			if err != nil {
 				t.Fatal(err)
 			}

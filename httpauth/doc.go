@@ -100,6 +100,18 @@
 // (Config.CredSSP, listed in Config.Schemes) besides Negotiate. The module
 // github.com/gosspi/sspi/winrm is the client side, for masterzen/winrm.
 //
+// # Delegation (the double hop)
+//
+// A front end that calls a back-end as its user, as IIS does with Kerberos delegation,
+// sets Config.KeepSecurityContext; its handler takes the context from
+// SecurityContextFromContext and, when the client delegated (ASC_RET_DELEGATE), gets the
+// user's credentials from kerberos.DelegatedCredentials, for a Transport to the back-end
+// (a Kerberos handle answers a Negotiate challenge with bare Kerberos tokens). The client
+// sets Transport.Delegate with a forwardable TGT; the TGT goes only to a service the realm
+// marks OK-AS-DELEGATE unless its credentials say IgnoreOKAsDelegate. A user who signed in
+// with NTLM delegated nothing: a service with its own key can act for them with
+// kerberos.ImpersonateUser (S4U2Self, then S4U2Proxy), where the realm allows it.
+//
 // # Headers
 //
 // ParseChallenges reads the challenges of WWW-Authenticate or Proxy-Authenticate headers

@@ -77,7 +77,9 @@ type Transport struct {
 	Base http.RoundTripper
 	// Credentials are outbound credential handles (sspi.CredOutbound), at most one per
 	// package; the handle for a scheme is the one whose Package is the scheme's
-	// ("Negotiate", "NTLM" or "Kerberos"). When set, only these are used.
+	// ("Negotiate", "NTLM" or "Kerberos"), and for Negotiate, when there is no Negotiate
+	// handle, the Kerberos one, whose tokens Negotiate servers accept bare (as the
+	// credentials of kerberos.DelegatedCredentials are). When set, only these are used.
 	Credentials []*sspi.Credentials
 	// Identity, when Credentials is empty, is the user name, domain, password and
 	// Negotiate package list to acquire credentials with for each scheme; nil means
@@ -107,8 +109,11 @@ type Transport struct {
 	// Windows' Extended Protection for Authentication) that are otherwise given to the
 	// package over HTTPS. Only for servers that refuse bindings they do not understand.
 	NoChannelBindings bool
-	// Delegate asks for a delegated (forwarded) Kerberos ticket: the server may then act
-	// as the user. Off by default.
+	// Delegate asks for a delegated (forwarded) Kerberos ticket (ISC_REQ_DELEGATE): the
+	// server may then act as the user (kerberos.DelegatedCredentials). It is sent only
+	// when the user's TGT is forwardable (kerberos.ClientConfig.Forwardable, or
+	// krb5.conf's forwardable for an Identity) and, unless the credentials say
+	// IgnoreOKAsDelegate, to a service the realm marks OK-AS-DELEGATE. Off by default.
 	Delegate bool
 
 	mu       sync.Mutex
@@ -233,8 +238,15 @@ func (t *Transport) choose(offered []Challenge) (string, *sspi.Credentials, erro
 // credentials returns the handle for pkg: the caller's, or one acquired once with Identity.
 func (t *Transport) credentials(pkg string) (*sspi.Credentials, error) {
 	if len(t.Credentials) > 0 {
-		for _, c := range t.Credentials {
-			if c != nil && strings.EqualFold(c.Package(), pkg) {
+		if c := t.given(pkg); c != nil {
+			return c, nil
+		}
+		// Kerberos tokens go under Negotiate as they are: Windows' Negotiate acceptor
+		// (IIS), MIT's and ours take a bare Kerberos token for SPNEGO. This lets the
+		// Kerberos-only credentials a server got from its client's delegation
+		// (kerberos.DelegatedCredentials) reach a back-end that offers Negotiate only.
+		if strings.EqualFold(pkg, "Negotiate") {
+			if c := t.given("Kerberos"); c != nil {
 				return c, nil
 			}
 		}
@@ -259,6 +271,16 @@ func (t *Transport) credentials(pkg string) (*sspi.Credentials, error) {
 	}
 	t.acquired[pkg] = c
 	return c, nil
+}
+
+// given returns the handle of Credentials for pkg, or nil.
+func (t *Transport) given(pkg string) *sspi.Credentials {
+	for _, c := range t.Credentials {
+		if c != nil && strings.EqualFold(c.Package(), pkg) {
+			return c
+		}
+	}
+	return nil
 }
 
 // CloseIdleConnections closes Base's idle connections (handshake connections are never

@@ -173,7 +173,7 @@ func TestRDPFreeRDPClient(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			addr, done := serveOneRDP(t, rdpServerCreds(t, false), RDPOptions{})
-			res, err := testpeers.RunXFreeRDP(t, addr, testpeers.XFreeRDPOptions{Domain: rdpDomain, User: tt.user, Password: tt.password, Display: x.Display})
+			res, err := testpeers.RunXFreeRDP(t, addr, testpeers.XFreeRDPOptions{Domain: rdpDomain, User: tt.user, Password: tt.password, X: x})
 			if err != nil {
 				t.Fatal(err)
 			}

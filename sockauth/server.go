@@ -772,7 +772,10 @@ func (s *Server) logConn(c *Conn, start time.Time, authDur time.Duration, err er
 		attrs = append(attrs,
 			slog.String("package", c.pkg),
 			slog.String("identity", wiretext.Name(c.id.Principal)),
-			slog.String("attributes", c.attrs.Format(true)))
+			slog.String("attributes", c.attrs.Format(true)),
+			// Whether the client handed over credentials to act as it (a forwarded
+			// Kerberos TGT): an operator wants to know when a server holds them.
+			slog.Bool("delegated", c.attrs.Has(sspi.ASCRetDelegate)))
 		attrs = append(attrs, authzAttrs(c.id)...)
 		if c.id.Server != "" {
 			// The key that accepted the client (Kerberos): which service it reached.

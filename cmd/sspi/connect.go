@@ -66,6 +66,13 @@ password to the server (TSPasswordCreds), also when only NTLM authenticated it, 
 proves nothing about the server: ask for it only for a server you trust. After CredSSP
 the connection closes: the protocol, CredSSP's version and what was delegated are printed.
 
+Kerberos delegation (--delegate with Kerberos or Negotiate): a forwardable TGT is asked for
+(with a password; the stored credentials' TGT is as kinit got it, kinit -f for this) and
+forwarded to the server, which can then act as you. As on Windows it goes only to a
+service whose ticket carries OK-AS-DELEGATE (the realm trusts it for delegation);
+--ignore-ok-as-delegate sends it to any, as MIT's gss-client -d does. The attributes then
+show DELEGATE, and "sspi serve" logs delegated=true.
+
 Exit status: 0 on success, 1 if authentication or the exchange fails, 2 for a usage error.
 
 Examples:
@@ -115,6 +122,7 @@ type connectOptions struct {
 	target        string
 	noMutual      bool
 	delegate      bool
+	ignoreOK      bool
 	message       string
 	protect       string
 	require       string
@@ -143,7 +151,8 @@ func connectFlags() (*flag.FlagSet, *connectOptions) {
 	fs.StringVar(&o.passwordFile, "password-file", "", "read the password from the first line of `file`")
 	fs.StringVar(&o.target, "target", "", "the server's `SPN` (default host/HOST), or for Schannel its host name (default HOST)")
 	fs.BoolVar(&o.noMutual, "no-mutual", false, "do not ask the server to prove its identity")
-	fs.BoolVar(&o.delegate, "delegate", false, "allow the server to act as you (delegation)")
+	fs.BoolVar(&o.delegate, "delegate", false, "allow the server to act as you (delegation; Kerberos: a forwardable TGT is asked for and forwarded)")
+	fs.BoolVar(&o.ignoreOK, "ignore-ok-as-delegate", false, "Kerberos, with --delegate: delegate even to a service the realm does not mark OK-AS-DELEGATE (as gss-client -d)")
 	fs.StringVar(&o.message, "message", "", "`text` to send once authenticated")
 	fs.StringVar(&o.protect, "protect", "seal", "message protection: `seal`, sign or none")
 	fs.StringVar(&o.require, "require", "", "attributes the context must have: `list` of mutual, integrity, confidentiality")
@@ -225,6 +234,9 @@ func (o *connectOptions) validatePackage(fs *flag.FlagSet) error {
 		if err := checkPackage(o.inner); err != nil {
 			return err
 		}
+	}
+	if o.ignoreOK && (!o.delegate || isCredSSP(o.pkg) || isSchannel(o.pkg)) {
+		return usageErrorf("--ignore-ok-as-delegate is for Kerberos delegation: it needs --delegate, and not --framing rdp or tls")
 	}
 	if isCredSSP(o.pkg) && o.message != "" {
 		return usageErrorf("--message: the rdp framing has no session after the authentication (RDP's own would follow)")
@@ -319,7 +331,11 @@ func (s *connectSession) acquireCredentials() (*sspi.Credentials, error) {
 	case isCredSSP(o.pkg):
 		cred, source, err = acquireCredSSPClient(o.inner, o.user, o.passwordFile, o.rdpTarget(), o.delegate, o.earlyUserAuth, s.e)
 	default:
-		cred, source, err = acquireClient(o.pkg, o.user, o.passwordFile, s.e)
+		var deleg *delegation
+		if o.delegate {
+			deleg = &delegation{ignoreOKAsDelegate: o.ignoreOK}
+		}
+		cred, source, err = acquireClient(o.pkg, o.user, o.passwordFile, deleg, s.e)
 	}
 	if err != nil {
 		return nil, err

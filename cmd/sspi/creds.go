@@ -342,7 +342,8 @@ func kerberosServer(s serverSettings) (*kerberos.ServerConfig, func(), error) {
 // --password-file, else SSPI_PASSWORD, else the ecosystem's stored credentials
 // (NTLM_USER_FILE for NTLM, KRB5CCNAME for Kerberos) when they are set up, else a prompt on
 // the terminal. Without --user, the stored credentials' own default user is taken.
-func acquireClient(pkg, user, passwordFile string, e *env) (*sspi.Credentials, string, error) {
+// With deleg, Kerberos (alone or in Negotiate) gets a forwardable TGT and deleg's policy.
+func acquireClient(pkg, user, passwordFile string, deleg *delegation, e *env) (*sspi.Credentials, string, error) {
 	id, source, err := clientAuthData(pkg, user, passwordFile, e)
 	if err != nil {
 		return nil, "", err
@@ -351,11 +352,48 @@ func acquireClient(pkg, user, passwordFile string, e *env) (*sspi.Credentials, s
 	if id != nil {
 		authData = id
 	}
+	if deleg != nil {
+		authData = deleg.authData(pkg, id)
+	}
 	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, authData, nil)
 	if err != nil && id == nil && user == "" {
 		return nil, "", fmt.Errorf("no credentials: give --user (and a password), or set NTLM_USER_FILE and NTLMUSER: %w", err)
 	}
 	return cred, source, err
+}
+
+// delegation is what `sspi connect --delegate` asks of Kerberos.
+type delegation struct {
+	// ignoreOKAsDelegate is --ignore-ok-as-delegate: delegate even to a service the
+	// realm does not mark as trusted for delegation, as MIT's gss-client -d does.
+	ignoreOKAsDelegate bool
+}
+
+// authData is the authData that gets Kerberos credentials able to delegate: a forwardable
+// TGT, since a TGT that is not forwardable cannot be delegated (kinit -f's, for the stored
+// credentials). An AuthIdentity alone gets forwardable tickets only when krb5.conf says
+// so, and cannot carry the OK-AS-DELEGATE choice; a kerberos.ClientConfig can. Its
+// principal is --user as given (user@REALM; a NetBIOS DOMAIN\user is not mapped to a
+// realm here, as it is for an AuthIdentity). An account sspi made up stays NTLM's.
+func (d *delegation) authData(pkg string, id *sspi.AuthIdentity) any {
+	krb := &kerberos.ClientConfig{Forwardable: true, IgnoreOKAsDelegate: d.ignoreOKAsDelegate}
+	if id != nil {
+		krb.Principal, krb.Password = id.User, id.Password
+	}
+	switch {
+	case strings.EqualFold(pkg, kerberos.PackageName):
+		return krb
+	case !strings.EqualFold(pkg, negotiate.PackageName) || (id != nil && id.PackageList != ""):
+		if id == nil {
+			return nil // not a nil *AuthIdentity in an interface
+		}
+		return id
+	}
+	cfg := &negotiate.Config{Credentials: map[string]any{kerberos.PackageName: krb}}
+	if id != nil {
+		cfg.Credentials[ntlm.PackageName] = id
+	}
+	return cfg
 }
 
 // clientAuthData is the identity acquireClient authenticates with: a user and password,

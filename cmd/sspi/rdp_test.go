@@ -38,7 +38,7 @@ func TestServeRDPWithXFreeRDP(t *testing.T) {
 		{"wrong password", s.user, "not-it", "SEC_E_LOGON_DENIED"},
 		{"unknown user", "mallory", s.password, "SEC_E_LOGON_DENIED"},
 	} {
-		res, err := testpeers.RunXFreeRDP(t, s.addr, testpeers.XFreeRDPOptions{User: tt.user, Password: tt.password, Display: x.Display})
+		res, err := testpeers.RunXFreeRDP(t, s.addr, testpeers.XFreeRDPOptions{User: tt.user, Password: tt.password, X: x})
 		if err != nil {
 			t.Fatal(err)
 		}

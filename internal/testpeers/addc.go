@@ -75,6 +75,7 @@ func RequireADDC(tb testing.TB) string {
 	tb.Helper()
 	samba := Require(tb, "samba", "samba")
 	Require(tb, "samba", "samba-tool")
+	Require(tb, "samba", "samba_spnupdate")
 	Require(tb, "samba-ad-provision", "/usr/share/samba/setup/provision.ldif")
 	Require(tb, "ldb-tools", "ldbmodify")
 	Require(tb, "ldb-tools", "ldbsearch")

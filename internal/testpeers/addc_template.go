@@ -13,7 +13,7 @@ import (
 
 // addcTemplateVersion changes whenever provisionTemplate changes what it builds, so that an
 // old cached template is not reused.
-const addcTemplateVersion = "3"
+const addcTemplateVersion = "4"
 
 // addcTemplate is a provisioned domain on disk that DCs are copied from.
 type addcTemplate struct {
@@ -134,6 +134,18 @@ func provisionTemplate(dir string) (err error) {
 	}
 	if o, err := runCmd(env, "samba-tool", "domain", "passwordsettings", "set", "--max-pwd-age=0", "-s", conf); err != nil {
 		return fmt.Errorf("testpeers: samba-tool domain passwordsettings: %v: %s", err, lastBytes(o, 4<<10))
+	}
+	// Provisioning gives the DC's account only its HOST/ names; samba runs samba_spnupdate
+	// for the others (ldap/dc1.samdom.test, GC/, RestrictedKrbHost/ ...) some seconds after
+	// it starts, and until then the KDC answers KDC_ERR_S_PRINCIPAL_UNKNOWN for them. Run
+	// against the template (it writes sam.ldb directly on a writable DC), they are there
+	// from the first moment of every copy.
+	spnupdate, ok := lookPath("samba_spnupdate") // in /usr/sbin, which PATH may lack
+	if !ok {
+		return fmt.Errorf("testpeers: samba_spnupdate not found (Debian package samba)")
+	}
+	if o, err := runCmd(env, spnupdate, "-s", conf); err != nil {
+		return fmt.Errorf("testpeers: samba_spnupdate: %v: %s", err, lastBytes(o, 4<<10))
 	}
 	if err := os.RemoveAll(filepath.Join(tmp, "home")); err != nil {
 		return err

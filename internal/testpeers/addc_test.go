@@ -48,6 +48,25 @@ func TestADDC(t *testing.T) {
 		c.Close()
 	}
 
+	// The DC's own service names are in the template, not added by samba_spnupdate some
+	// seconds after samba starts: a client asking at once for ldap/dc1.samdom.test gets it.
+	t.Run("DC SPNs in the template", func(t *testing.T) {
+		tmpl, _, err := ensureTemplate(DefaultTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ldbsearch := Require(t, "ldb-tools", "ldbsearch")
+		out, err := runCmd(nil, ldbsearch, "-H", tmpl.dir+"/private/sam.ldb", "(sAMAccountName="+strings.ToUpper(ADDCHostName)+"$)", "servicePrincipalName")
+		if err != nil {
+			t.Fatalf("ldbsearch: %v\n%s", err, out)
+		}
+		for _, spn := range []string{"ldap/" + ADDCHostName + "." + ADDCDNSDomain, "GC/" + ADDCHostName + "." + ADDCDNSDomain + "/" + ADDCDNSDomain, "RestrictedKrbHost/" + strings.ToUpper(ADDCHostName)} {
+			if !strings.Contains(out, "servicePrincipalName: "+spn+"\n") {
+				t.Errorf("the template's DC account lacks %s:\n%s", spn, out)
+			}
+		}
+	})
+
 	t.Run("user and kinit", func(t *testing.T) {
 		d.AddUser(t, "tpalice", "Alice-Passw0rd!")
 		if sid := d.UserSID(t, "tpalice"); !strings.HasPrefix(sid, d.DomainSID+"-") {

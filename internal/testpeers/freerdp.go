@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -35,29 +36,49 @@ func RequireFreeRDP(tb testing.TB) (client, shadow, hash string) {
 type Xvfb struct {
 	// Display is the DISPLAY value, ":N".
 	Display string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	stderr  *capBuffer
-	once    sync.Once
+	// Authority is the X authority file (XAUTHORITY) with the display's cookie: without
+	// it, a client is refused.
+	Authority string
+	cmd       *exec.Cmd
+	done      chan struct{}
+	stderr    *capBuffer
+	once      sync.Once
+}
+
+// Env is the environment of a client of the display: DISPLAY and XAUTHORITY.
+func (x *Xvfb) Env() []string {
+	return []string{"DISPLAY=" + x.Display, "XAUTHORITY=" + x.Authority}
 }
 
 // StartXvfb starts Xvfb on a display number it picks itself (-displayfd), listening on no
 // TCP port, and stops it when tb ends.
+//
+// Two things keep it to its own test when several test binaries run X servers at once.
+// -noreset: by default an X server resets when its last client disconnects, and a
+// connection that arrives during the reset is accepted and then closed with the clients
+// of the old generation. freerdp-shadow-cli connects, disconnects (after enumerating the
+// monitors) and connects again at once, and under load its second connection fell into
+// that window: "failed to open display". And a cookie (MIT-MAGIC-COOKIE-1) in a private
+// authority file that its clients get as XAUTHORITY: an -auth file that does not exist
+// leaves the display open to every local client, the other tests' included.
 func StartXvfb(tb testing.TB) *Xvfb {
 	tb.Helper()
 	xvfb := Require(tb, "xvfb", "Xvfb")
+	dir := tb.TempDir()
+	auth := filepath.Join(dir, "xauthority")
+	if err := writeXAuthority(auth); err != nil {
+		tb.Fatal(err)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer r.Close()
-	// A private auth file keeps other local clients off the display.
-	dir := tb.TempDir()
-	cmd := exec.Command(xvfb, "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "800x600x24", "-auth", filepath.Join(dir, "xauth"))
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-nolisten", "tcp", "-noreset", "-screen", "0", "800x600x24", "-auth", auth)
 	cmd.Env = peerEnv(tb, dir, NTLMEnv{}, nil)
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	x := &Xvfb{cmd: cmd, done: make(chan struct{}), stderr: &capBuffer{max: 8 << 10}}
+	x := &Xvfb{Authority: auth, cmd: cmd, done: make(chan struct{}), stderr: &capBuffer{max: 8 << 10}}
 	cmd.Stderr = x.stderr
 	if err := cmd.Start(); err != nil {
 		w.Close()
@@ -83,6 +104,34 @@ func StartXvfb(tb testing.TB) *Xvfb {
 		tb.Fatalf("testpeers: Xvfb did not start within %v: %s", DefaultTimeout, x.stderr.String())
 	}
 	return x
+}
+
+// writeXAuthority writes an X authority file with one random MIT-MAGIC-COOKIE-1 for any
+// address and display (FamilyWild, no display number): the server reads it with -auth and
+// its clients with XAUTHORITY, before the display number is known. An entry is the
+// family, then four counted strings: address, display number, protocol name, data.
+func writeXAuthority(path string) error {
+	cookie := make([]byte, 16)
+	if _, err := rand.Read(cookie); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	b.Write([]byte{0xff, 0xff}) // FamilyWild
+	for _, f := range [][]byte{nil, nil, []byte("MIT-MAGIC-COOKIE-1"), cookie} {
+		b.Write([]byte{byte(len(f) >> 8), byte(len(f))})
+		b.Write(f)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o600)
+}
+
+// state says whether the X server still runs, and its output, for a peer's failure message.
+func (x *Xvfb) state() string {
+	select {
+	case <-x.done:
+		return fmt.Sprintf("Xvfb %s has exited (%v): %s", x.Display, x.cmd.ProcessState, x.stderr.String())
+	default:
+		return fmt.Sprintf("Xvfb %s runs: %s", x.Display, x.stderr.String())
+	}
 }
 
 // Stop ends the X server (its process group only).
@@ -173,7 +222,7 @@ func StartFreeRDPShadow(tb testing.TB, opts ShadowOptions) *Shadow {
 		ctx, cancel := context.WithTimeout(context.Background(), opts.Lifetime)
 		args := append([]string{"/bind-address:127.0.0.1", "/port:" + strconv.Itoa(port), "/sec:nla", "/sam-file:" + samFile}, opts.Args...)
 		cmd := exec.CommandContext(ctx, shadow, args...)
-		cmd.Env = peerEnv(tb, dir, NTLMEnv{}, []string{"DISPLAY=" + x.Display})
+		cmd.Env = peerEnv(tb, dir, NTLMEnv{}, x.Env())
 		cmd.Dir = dir
 		killGroupOnCancel(cmd)
 		s := &Shadow{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Xvfb: x, cmd: cmd, cancel: cancel, done: make(chan struct{}), log: &capBuffer{max: 64 << 10}}
@@ -185,7 +234,7 @@ func StartFreeRDPShadow(tb testing.TB, opts ShadowOptions) *Shadow {
 		go func() { _ = cmd.Wait(); close(s.done) }()
 		if err := waitListening(port, s.done, 20*time.Second); err != nil {
 			s.Stop()
-			lastErr = fmt.Errorf("%v; log: %s", err, s.Log())
+			lastErr = fmt.Errorf("%v; log: %s; %s", err, s.Log(), x.state())
 			continue
 		}
 		tb.Cleanup(s.Stop)
@@ -220,8 +269,8 @@ type XFreeRDPOptions struct {
 	Sec string
 	// Args are extra arguments.
 	Args []string
-	// Display is the X display; empty starts a private Xvfb for this run.
-	Display string
+	// X is the X display; nil starts a private Xvfb for this run.
+	X *Xvfb
 	// Timeout bounds the run; zero means DefaultTimeout.
 	Timeout time.Duration
 }
@@ -238,8 +287,8 @@ type XFreeRDPResult struct {
 func RunXFreeRDP(tb testing.TB, addr string, opts XFreeRDPOptions) (XFreeRDPResult, error) {
 	tb.Helper()
 	client, _, _ := RequireFreeRDP(tb)
-	if opts.Display == "" {
-		opts.Display = StartXvfb(tb).Display
+	if opts.X == nil {
+		opts.X = StartXvfb(tb)
 	}
 	if opts.Sec == "" {
 		opts.Sec = "nla"
@@ -256,7 +305,7 @@ func RunXFreeRDP(tb testing.TB, addr string, opts XFreeRDPOptions) (XFreeRDPResu
 	defer cancel()
 	cmd := exec.CommandContext(ctx, client, args...)
 	dir := tb.TempDir()
-	cmd.Env = peerEnv(tb, dir, NTLMEnv{}, []string{"DISPLAY=" + opts.Display})
+	cmd.Env = peerEnv(tb, dir, NTLMEnv{}, opts.X.Env())
 	cmd.Dir = dir
 	out, code, err := runOneShot(ctx, "xfreerdp", cmd, opts.Timeout)
 	return XFreeRDPResult{Output: out, ExitCode: code}, err

@@ -21,7 +21,7 @@ func TestFreeRDPPeers(t *testing.T) {
 		{"wrong password", "wrong", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := RunXFreeRDP(t, srv.Addr, XFreeRDPOptions{User: "alice", Password: tt.password, Display: srv.Xvfb.Display})
+			res, err := RunXFreeRDP(t, srv.Addr, XFreeRDPOptions{User: "alice", Password: tt.password, X: srv.Xvfb})
 			if err != nil {
 				t.Fatal(err)
 			}
