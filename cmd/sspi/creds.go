@@ -179,6 +179,44 @@ type serverSettings struct {
 	tlsCert    *tls.Certificate // made in memory (the demo's throwaway certificate)
 }
 
+// serverAccounts is the NTLM account store the server checks logons against, and sets
+// sc.source to where it came from: --accounts, NTLM_USER_FILE, none when only a domain
+// verifier checks logons, or one made-up account (the ephemeral one the client side of a
+// demo or test uses).
+func serverAccounts(s serverSettings, e *env, sc *serverCreds) (*ntlm.FileAccountStore, error) {
+	switch {
+	case s.accounts != "":
+		store, err := ntlm.LoadAccountFile(s.accounts)
+		if err != nil {
+			return nil, err
+		}
+		sc.source = "--accounts " + s.accounts
+		return store, nil
+	case e.getenv("NTLM_USER_FILE") != "":
+		path := e.getenv("NTLM_USER_FILE")
+		store, err := ntlm.LoadAccountFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("NTLM_USER_FILE: %w", err)
+		}
+		sc.source = "NTLM_USER_FILE=" + path
+		return store, nil
+	case !s.verifier.usesAccounts():
+		// A domain checks the users: no made-up account.
+		sc.source = "none"
+		return &ntlm.FileAccountStore{}, nil
+	}
+	eph, err := newEphemeral()
+	if err != nil {
+		return nil, err
+	}
+	store := &ntlm.FileAccountStore{}
+	if err := store.Add(ntlm.AccountFromPassword("", eph.User, eph.Password)); err != nil {
+		return nil, err
+	}
+	sc.source, sc.ephemeral = "ephemeral", &eph
+	return store, nil
+}
+
 // acquireServer acquires inbound credentials for s.pkg. NTLM gets its account store
 // directly, and so does Negotiate's NTLM; Kerberos, alone or in Negotiate, its keytab,
 // service principal and replay cache. Other packages take the environment's defaults,
@@ -189,37 +227,11 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 	if isSchannel(s.pkg) {
 		return acquireSchannelServer(s)
 	}
-	pkg, accountsFile, keytab, spn := s.pkg, s.accounts, s.keytab, s.spn
+	pkg, keytab, spn := s.pkg, s.keytab, s.spn
 	sc := &serverCreds{cleanup: func() {}}
-	var store *ntlm.FileAccountStore
-	path := accountsFile
-	switch {
-	case accountsFile != "":
-		s, err := ntlm.LoadAccountFile(accountsFile)
-		if err != nil {
-			return nil, err
-		}
-		store, sc.source = s, "--accounts "+accountsFile
-	case e.getenv("NTLM_USER_FILE") != "":
-		path = e.getenv("NTLM_USER_FILE")
-		s, err := ntlm.LoadAccountFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("NTLM_USER_FILE: %w", err)
-		}
-		store, sc.source = s, "NTLM_USER_FILE="+path
-	case !s.verifier.usesAccounts():
-		// A domain checks the users: no made-up account.
-		store, sc.source = &ntlm.FileAccountStore{}, "none"
-	default:
-		eph, err := newEphemeral()
-		if err != nil {
-			return nil, err
-		}
-		store = &ntlm.FileAccountStore{}
-		if err := store.Add(ntlm.AccountFromPassword("", eph.User, eph.Password)); err != nil {
-			return nil, err
-		}
-		sc.source, sc.ephemeral = "ephemeral", &eph
+	store, err := serverAccounts(s, e, sc)
+	if err != nil {
+		return nil, err
 	}
 	for _, w := range store.Warnings() {
 		fmt.Fprintf(e.stderr, "sspi: accounts: %s\n", w)
@@ -264,6 +276,10 @@ func acquireServer(s serverSettings, e *env) (*serverCreds, error) {
 		}
 		authData, sc.cleanup = krb, func() { closeCache(); closeVerifiers() }
 	default:
+		path := s.accounts // the file serverAccounts read, if any
+		if path == "" {
+			path = e.getenv("NTLM_USER_FILE")
+		}
 		if path == "" {
 			dir, err := os.MkdirTemp("", "sspi-serve-")
 			if err != nil {
