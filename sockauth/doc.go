@@ -172,8 +172,9 @@
 // runs on the Scheduler, and a failure's token (a TLS alert, CredSSP's errorCode) is sent
 // (ASC_REQ_EXTENDED_ERROR). Nothing follows: RDP would go on with its MCS connection, which
 // this package does not speak, so the server's default handler closes the connection and
-// its log line says who authenticated, whether credentials were delegated (their kind,
-// never them), the CredSSP version and the early user authorization result. The client
+// its log line says who authenticated, whether credentials were delegated
+// (credssp_delegated: their kind, never them), the CredSSP version and the early user
+// authorization result. The key delegated, on every session's line, is ASC_RET_DELEGATE. The client
 // checks the server's certificate through Client.VerifyCertificate before any credential
 // is sent; Conn.RDPInfo reports what was negotiated. xfreerdp /sec:nla +auth-only and
 // freerdp-shadow-cli /sec:nla are its peers.

@@ -206,7 +206,7 @@ func (r *rdpState) logAttrs() []slog.Attr {
 		slog.String("protocol", rdpProtocolName(r.proto)),
 		slog.Int("credssp_version", r.info.Version),
 		slog.String("inner", r.info.Inner),
-		slog.String("delegated", delegated),
+		slog.String("credssp_delegated", delegated),
 	}
 	if r.info.EarlyUserAuthResult {
 		a = append(a, slog.String("early_user_auth", "AUTHZ_SUCCESS"))

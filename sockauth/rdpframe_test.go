@@ -56,7 +56,7 @@ func TestRDPFramingServerAndClient(t *testing.T) {
 			}
 			defer c.Close()
 			if rec["identity"] != rdpDomain+`\`+rdpUser || rec["package"] != "CredSSP" || rec["inner"] != "NTLM" ||
-				rec["credssp_version"] != float64(6) || rec["delegated"] != tt.delegated {
+				rec["credssp_version"] != float64(6) || rec["credssp_delegated"] != tt.delegated {
 				t.Errorf("log %v", rec)
 			}
 			if got, _ := rec["early_user_auth"].(string); (got == "AUTHZ_SUCCESS") != tt.eua {

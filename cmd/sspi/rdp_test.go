@@ -46,7 +46,7 @@ func TestServeRDPWithXFreeRDP(t *testing.T) {
 		if rec["status"] != tt.want || rec["framing"] != "rdp" || rec["protocol"] != "HYBRID" {
 			t.Fatalf("%s: log %v\nxfreerdp (exit %d):\n%s", tt.name, rec, res.ExitCode, res.Output)
 		}
-		if tt.want == "SEC_E_OK" && (rec["identity"] != s.user || rec["delegated"] != "password" || rec["inner"] != "NTLM" || rec["credssp_version"] == nil) {
+		if tt.want == "SEC_E_OK" && (rec["identity"] != s.user || rec["credssp_delegated"] != "password" || rec["inner"] != "NTLM" || rec["credssp_version"] == nil) {
 			t.Errorf("%s: log %v", tt.name, rec)
 		}
 	}
@@ -108,10 +108,10 @@ func checkRDPGate(t *testing.T, p *testpeers.PKI) {
 			t.Errorf("log %v", l)
 		}
 	}
-	if l := lines[0]; l["status"] != "SEC_E_OK" || l["identity"] != s.user || l["delegated"] != "password" || l["credssp_version"] != 6.0 || l["early_user_auth"] != nil {
+	if l := lines[0]; l["status"] != "SEC_E_OK" || l["identity"] != s.user || l["credssp_delegated"] != "password" || l["credssp_version"] != 6.0 || l["early_user_auth"] != nil {
 		t.Errorf("log %v", l)
 	}
-	if l := lines[1]; l["status"] != "SEC_E_OK" || l["delegated"] != "none" {
+	if l := lines[1]; l["status"] != "SEC_E_OK" || l["credssp_delegated"] != "none" {
 		t.Errorf("log %v", l)
 	}
 	if strings.Contains(s.stderr.String(), s.password) {
@@ -172,7 +172,7 @@ func TestServeConnectRDPKerberos(t *testing.T) {
 		t.Fatalf("exit %d %+v %+v\n%s\nserver:\n%s", code, res, res.RDP, errOut, s.stderr)
 	}
 	l := connectionLine(t, s)
-	if l["status"] != "SEC_E_OK" || l["inner"] != "Kerberos" || l["identity"] != alice || l["delegated"] != "password" {
+	if l["status"] != "SEC_E_OK" || l["inner"] != "Kerberos" || l["identity"] != alice || l["credssp_delegated"] != "password" {
 		t.Errorf("log %v", l)
 	}
 }
