@@ -25,11 +25,28 @@ func rc4Pair(t testing.TB, kb []byte) (ini, acc *RC4) {
 	return ini, acc
 }
 
+// TestRC4RoundTrip checks RFC 4757 tokens between our own initiator and acceptor: the
+// MIC, then Wrap sealed and not, each as one token and as the SSPI split.
 func TestRC4RoundTrip(t *testing.T) {
 	kb := make([]byte, 16)
 	rand.Read(kb)
 	ini, acc := rc4Pair(t, kb)
 	msg := []byte("the quick brown fox jumps")
+	t.Run("mic", func(t *testing.T) { testRC4MIC(t, ini, acc, msg) })
+	for _, seal := range []bool{true, false} {
+		name := "wrap-integ"
+		if seal {
+			name = "wrap-sealed"
+		}
+		t.Run(name, func(t *testing.T) {
+			conf := []byte("ABCDEFGH")
+			testRC4Wrap(t, ini, acc, msg, seal, conf)
+			testRC4WrapSSPI(t, ini, acc, msg, seal, conf)
+		})
+	}
+}
+
+func testRC4MIC(t *testing.T, ini, acc *RC4, msg []byte) {
 	mic := ini.AppendMIC(nil, 42, msg[:3], msg[3:])
 	if len(mic) != ini.MICSize() || !bytes.HasPrefix(mic, []byte{0x60, 0x23, 0x06, 0x09}) {
 		t.Fatalf("MIC token %x", mic)
@@ -49,38 +66,41 @@ func TestRC4RoundTrip(t *testing.T) {
 			t.Errorf("MIC byte %d altered, accepted", i)
 		}
 	}
-	for _, seal := range []bool{true, false} {
-		conf := []byte("ABCDEFGH")
-		tok, err := acc.AppendWrap(nil, 7, msg, seal, conf)
-		if err != nil {
-			t.Fatal(err)
+}
+
+func testRC4Wrap(t *testing.T, ini, acc *RC4, msg []byte, seal bool, conf []byte) {
+	tok, err := acc.AppendWrap(nil, 7, msg, seal, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seal == bytes.Contains(tok, msg) {
+		t.Errorf("seal=%v: plaintext visible = %v", seal, !seal)
+	}
+	m, seq, sealed, err := ini.UnwrapInPlace(append([]byte(nil), tok...))
+	if err != nil || seq != 7 || sealed != seal || !bytes.Equal(m, msg) {
+		t.Errorf("seal=%v: Unwrap = %q %d %v %v", seal, m, seq, sealed, err)
+	}
+	if _, _, _, err := acc.UnwrapInPlace(append([]byte(nil), tok...)); !errors.Is(err, ErrDirection) {
+		t.Errorf("reflected Wrap: %v", err)
+	}
+	for i := 13; i < len(tok); i++ {
+		bad := append([]byte(nil), tok...)
+		bad[i] ^= 2
+		if _, seq, _, err := ini.UnwrapInPlace(bad); err == nil && seq == 7 {
+			t.Errorf("seal=%v: Wrap byte %d altered, accepted", seal, i)
 		}
-		if seal == bytes.Contains(tok, msg) {
-			t.Errorf("seal=%v: plaintext visible = %v", seal, !seal)
-		}
-		m, seq, sealed, err := ini.UnwrapInPlace(append([]byte(nil), tok...))
-		if err != nil || seq != 7 || sealed != seal || !bytes.Equal(m, msg) {
-			t.Errorf("seal=%v: Unwrap = %q %d %v %v", seal, m, seq, sealed, err)
-		}
-		if _, _, _, err := acc.UnwrapInPlace(append([]byte(nil), tok...)); !errors.Is(err, ErrDirection) {
-			t.Errorf("reflected Wrap: %v", err)
-		}
-		for i := 13; i < len(tok); i++ {
-			bad := append([]byte(nil), tok...)
-			bad[i] ^= 2
-			if _, seq, _, err := ini.UnwrapInPlace(bad); err == nil && seq == 7 {
-				t.Errorf("seal=%v: Wrap byte %d altered, accepted", seal, i)
-			}
-		}
-		d := append([]byte(nil), msg...)
-		tb := make([]byte, ini.SSPITokenSize())
-		n, err := ini.WrapSSPI(tb, [][]byte{d[:5], d[5:]}, 9, WrapOptions{Seal: seal}, conf)
-		if err != nil || n != 45 || tb[1] != 0x2b {
-			t.Fatalf("WrapSSPI = %d %v %x", n, err, tb[:2])
-		}
-		if seq, sealed, err := acc.UnwrapSSPI(tb[:n], [][]byte{d}, 0); err != nil || seq != 9 || sealed != seal || !bytes.Equal(d, msg) {
-			t.Errorf("seal=%v: UnwrapSSPI = %d %v %v %q", seal, seq, sealed, err, d)
-		}
+	}
+}
+
+func testRC4WrapSSPI(t *testing.T, ini, acc *RC4, msg []byte, seal bool, conf []byte) {
+	d := append([]byte(nil), msg...)
+	tb := make([]byte, ini.SSPITokenSize())
+	n, err := ini.WrapSSPI(tb, [][]byte{d[:5], d[5:]}, 9, WrapOptions{Seal: seal}, conf)
+	if err != nil || n != 45 || tb[1] != 0x2b {
+		t.Fatalf("WrapSSPI = %d %v %x", n, err, tb[:2])
+	}
+	if seq, sealed, err := acc.UnwrapSSPI(tb[:n], [][]byte{d}, 0); err != nil || seq != 9 || sealed != seal || !bytes.Equal(d, msg) {
+		t.Errorf("seal=%v: UnwrapSSPI = %d %v %v %q", seal, seq, sealed, err, d)
 	}
 }
 
