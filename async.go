@@ -28,8 +28,9 @@ type Scheduler struct {
 	jobs   chan *AsyncContext
 	// slots holds a token per call running, on a worker or inline (tryInline): together
 	// they never run more than Workers calls at once.
-	slots chan struct{}
-	wg    sync.WaitGroup
+	slots  chan struct{}
+	wg     sync.WaitGroup // workers
+	inline sync.WaitGroup // calls running inline, which Close waits for as for queued ones
 }
 
 // NewScheduler starts a scheduler's workers.
@@ -70,6 +71,7 @@ func (s *Scheduler) Close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.inline.Wait()
 }
 
 func (s *Scheduler) work() {
@@ -92,13 +94,17 @@ func (s *Scheduler) tryInline() bool {
 	}
 	select {
 	case s.slots <- struct{}{}:
+		s.inline.Add(1) // under mu: Close, which sets closed under mu, waits for it
 		return true
 	default:
 		return false
 	}
 }
 
-func (s *Scheduler) release() { <-s.slots }
+func (s *Scheduler) release() {
+	<-s.slots
+	s.inline.Done()
+}
 
 var (
 	errQueueFull = &Error{Status: ErrInsufficientMemory, Err: errors.New("sspi: async queue is full; retry later or give the Scheduler a longer queue")}

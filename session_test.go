@@ -194,3 +194,37 @@ func TestServerStepContextKeepsWorkerBound(t *testing.T) {
 		t.Fatalf("%d steps ran, want 1", steps.Load())
 	}
 }
+
+// TestSchedulerCloseWaitsForInlineStep checks that Close waits for a step running on its
+// caller's goroutine as it waits for a queued one.
+func TestSchedulerCloseWaitsForInlineStep(t *testing.T) {
+	sched := NewScheduler(SchedulerOptions{Workers: 1})
+	var steps atomic.Int64
+	block := make(chan struct{})
+	ccred, scred := pair(t, &scriptedCreds{User: "alice", Password: "pw"}, &scriptedCreds{Password: "pw", Steps: &steps, Block: block})
+	tok, err := NewClientContext(ccred, ClientOptions{}).Step(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := NewServerContext(scred, ServerOptions{Scheduler: sched})
+	stepped := make(chan error, 1)
+	go func() {
+		_, err := server.StepContext(context.Background(), tok)
+		stepped <- err
+	}()
+	for steps.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() { sched.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a step was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(block)
+	<-closed
+	if err := <-stepped; err != nil {
+		t.Fatal("the step Close waited for:", err)
+	}
+}
