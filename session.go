@@ -114,14 +114,15 @@ func (s *ServerContext) Step(in []byte) ([]byte, error) {
 // computing at once. It returns when the step is done or ctx ends; a step still queued
 // when ctx ends never runs. A full queue gives an error carrying ErrInsufficientMemory.
 // When nothing is queued and fewer than Workers calls run, the step runs on the caller's
-// goroutine, counted against Workers like a worker's call.
+// goroutine, counted against Workers like a worker's call; it then returns when the step
+// is done, and ctx reaches the package as StepParams.Context.
 func (s *ServerContext) StepContext(ctx context.Context, in []byte) ([]byte, error) {
 	sched := s.sched
 	if sched == nil {
 		sched = DefaultScheduler()
 	}
 	if (s.ac == nil || s.ac.state.Load() != asyncPending) && sched.tryInline() {
-		return s.stepInline(sched, ctx, in)
+		return s.stepInline(ctx, sched, in)
 	}
 	if s.ac == nil {
 		s.ac = sched.NewAsyncContext()
@@ -145,7 +146,7 @@ func (s *ServerContext) StepContext(ctx context.Context, in []byte) ([]byte, err
 
 // stepInline is StepContext's step run on the caller's goroutine, in a slot of sched:
 // the bound on calls at once holds, and the call is spared two goroutine hand-offs.
-func (s *ServerContext) stepInline(sched *Scheduler, ctx context.Context, in []byte) ([]byte, error) {
+func (s *ServerContext) stepInline(ctx context.Context, sched *Scheduler, in []byte) ([]byte, error) {
 	defer sched.release()
 	if cerr := ctx.Err(); cerr != nil {
 		return nil, &Error{Status: ErrInternalError, Err: fmt.Errorf("sspi: async call cancelled before it ran: %w", cerr)}
