@@ -26,7 +26,11 @@ type Scheduler struct {
 	mu     sync.RWMutex // held for reading while queueing, for writing while closing
 	closed bool
 	jobs   chan *AsyncContext
-	wg     sync.WaitGroup
+	// slots holds a token per call running, on a worker or inline (tryInline): together
+	// they never run more than Workers calls at once.
+	slots  chan struct{}
+	wg     sync.WaitGroup // workers
+	inline sync.WaitGroup // calls running inline, which Close waits for as for queued ones
 }
 
 // NewScheduler starts a scheduler's workers.
@@ -37,7 +41,7 @@ func NewScheduler(opts SchedulerOptions) *Scheduler {
 	if opts.QueueLength <= 0 {
 		opts.QueueLength = 1024 * opts.Workers
 	}
-	s := &Scheduler{jobs: make(chan *AsyncContext, opts.QueueLength)}
+	s := &Scheduler{jobs: make(chan *AsyncContext, opts.QueueLength), slots: make(chan struct{}, opts.Workers)}
 	s.wg.Add(opts.Workers)
 	for range opts.Workers {
 		go s.work()
@@ -67,13 +71,39 @@ func (s *Scheduler) Close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.inline.Wait()
 }
 
 func (s *Scheduler) work() {
 	defer s.wg.Done()
 	for ac := range s.jobs {
+		s.slots <- struct{}{}
 		ac.execute()
+		<-s.slots
 	}
+}
+
+// tryInline claims a slot for a call the caller runs on its own goroutine, sparing it
+// the hand-off to a worker and back: only while nothing waits in the queue (a call
+// never overtakes queued ones) and fewer than Workers calls run. release gives it back.
+func (s *Scheduler) tryInline() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed || len(s.jobs) > 0 {
+		return false
+	}
+	select {
+	case s.slots <- struct{}{}:
+		s.inline.Add(1) // under mu: Close, which sets closed under mu, waits for it
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Scheduler) release() {
+	<-s.slots
+	s.inline.Done()
 }
 
 var (

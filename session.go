@@ -3,6 +3,7 @@ package sspi
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // DefaultClientReq is what a ClientContext asks for when ClientOptions.Req is zero:
@@ -112,12 +113,18 @@ func (s *ServerContext) Step(in []byte) ([]byte, error) {
 // serve many clients: the work waits its turn in the queue instead of every connection
 // computing at once. It returns when the step is done or ctx ends; a step still queued
 // when ctx ends never runs. A full queue gives an error carrying ErrInsufficientMemory.
+// When nothing is queued and fewer than Workers calls run, the step runs on the caller's
+// goroutine, counted against Workers like a worker's call; it then returns when the step
+// is done, and ctx reaches the package as StepParams.Context.
 func (s *ServerContext) StepContext(ctx context.Context, in []byte) ([]byte, error) {
+	sched := s.sched
+	if sched == nil {
+		sched = DefaultScheduler()
+	}
+	if (s.ac == nil || s.ac.state.Load() != asyncPending) && sched.tryInline() {
+		return s.stepInline(ctx, sched, in)
+	}
 	if s.ac == nil {
-		sched := s.sched
-		if sched == nil {
-			sched = DefaultScheduler()
-		}
 		s.ac = sched.NewAsyncContext()
 	}
 	if err := s.ac.Reinit(); err != nil {
@@ -135,6 +142,21 @@ func (s *ServerContext) StepContext(ctx context.Context, in []byte) ([]byte, err
 		return nil, &Error{Status: ErrInternalError, Err: err}
 	}
 	return s.finish(s.ac.Context(), status, err)
+}
+
+// stepInline is StepContext's step run on the caller's goroutine, in a slot of sched:
+// the bound on calls at once holds, and the call is spared two goroutine hand-offs.
+func (s *ServerContext) stepInline(ctx context.Context, sched *Scheduler, in []byte) ([]byte, error) {
+	defer sched.release()
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, &Error{Status: ErrInternalError, Err: fmt.Errorf("sspi: async call cancelled before it ran: %w", cerr)}
+	}
+	inBufs, out := s.buffers(in)
+	c, status, err := step(ctx, s.cred, s.ctx, true, "", s.req, NativeDataRep, inBufs, out)
+	if err != nil && !status.Failed() {
+		status = StatusOf(err)
+	}
+	return s.finish(c, status, err)
 }
 
 func (s *session) buffers(in []byte) ([]Buffer, []Buffer) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -154,5 +155,76 @@ func TestServerStepContext(t *testing.T) {
 	cancel2()
 	if _, err := s2.StepContext(dead, tok); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled StepContext: %v", err)
+	}
+}
+
+// TestServerStepContextKeepsWorkerBound checks that a step run on the caller's goroutine
+// (when a worker slot is free) still counts against Workers: with the only worker busy,
+// StepContext neither runs the step nor returns before the worker is free.
+func TestServerStepContextKeepsWorkerBound(t *testing.T) {
+	sched, release := blockedScheduler(t, 4)
+	for len(sched.slots) == 0 { // the worker has taken the blocking call, not yet its slot
+		time.Sleep(time.Millisecond)
+	}
+	var steps atomic.Int64
+	ccred, scred := pair(t, &scriptedCreds{User: "alice", Password: "pw"}, &scriptedCreds{Password: "pw", Steps: &steps})
+	client := NewClientContext(ccred, ClientOptions{})
+	server := NewServerContext(scred, ServerOptions{Scheduler: sched})
+	tok, err := client.Step(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	_, err = server.StepContext(short, tok)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || steps.Load() != 0 {
+		t.Fatalf("with the only worker busy, StepContext returned %v after %d steps; want it to wait", err, steps.Load())
+	}
+	release() // the timed-out call, still queued, is dropped unrun: its context has ended
+	s2 := NewServerContext(scred, ServerOptions{Scheduler: sched})
+	c2 := NewClientContext(ccred, ClientOptions{})
+	tok2, err := c2.Step(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.StepContext(context.Background(), tok2); err != nil {
+		t.Fatal("StepContext with a free worker:", err)
+	}
+	if steps.Load() != 1 {
+		t.Fatalf("%d steps ran, want 1", steps.Load())
+	}
+}
+
+// TestSchedulerCloseWaitsForInlineStep checks that Close waits for a step running on its
+// caller's goroutine as it waits for a queued one.
+func TestSchedulerCloseWaitsForInlineStep(t *testing.T) {
+	sched := NewScheduler(SchedulerOptions{Workers: 1})
+	var steps atomic.Int64
+	block := make(chan struct{})
+	ccred, scred := pair(t, &scriptedCreds{User: "alice", Password: "pw"}, &scriptedCreds{Password: "pw", Steps: &steps, Block: block})
+	tok, err := NewClientContext(ccred, ClientOptions{}).Step(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := NewServerContext(scred, ServerOptions{Scheduler: sched})
+	stepped := make(chan error, 1)
+	go func() {
+		_, err := server.StepContext(context.Background(), tok)
+		stepped <- err
+	}()
+	for steps.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() { sched.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a step was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(block)
+	<-closed
+	if err := <-stepped; err != nil {
+		t.Fatal("the step Close waited for:", err)
 	}
 }

@@ -598,8 +598,8 @@ func (c *Conn) Close() error {
 	// The goodbye is a courtesy: if a write is in progress (another goroutine blocked on
 	// a slow peer), closing the connection is what unblocks it, so do not wait for it.
 	if c.wmu.TryLock() {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		if c.tls != nil {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 			_ = c.tlsCloseNotify()
 		} else if !c.server && !c.sample && !c.eof.Load() {
 			if c.framing == FramingGSS {
@@ -609,6 +609,9 @@ func (c *Conn) Close() error {
 			}
 		}
 		if c.corked != nil {
+			// Only a write is bounded: arming a timer for nothing (the SDK sample's
+			// session, which ends with the server's close) costs every session.
+			_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = c.nc.Write(c.corked)
 			c.corked = nil
 		}
