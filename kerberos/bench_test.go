@@ -44,7 +44,7 @@ type localKDC struct {
 
 func newLocalKDC(tb testing.TB, et krbcrypto.EType) *localKDC {
 	tb.Helper()
-	return newLocalKDCAuthData(tb, et, false)
+	return newLocalKDCAuthData(tb, et, noPAC)
 }
 
 // mitShapedPAC is authorization data as MIT krb5 1.20's KDC puts in every ticket:
@@ -92,9 +92,19 @@ func mitShapedPAC(tb testing.TB, svc *krbcrypto.Key, client string, authTime tim
 	return []wire.AuthorizationData{ad}
 }
 
-// newLocalKDCAuthData is newLocalKDC whose ticket carries, with withPAC, an MIT-shaped
-// PAC (mitShapedPAC).
-func newLocalKDCAuthData(tb testing.TB, et krbcrypto.EType, withPAC bool) *localKDC {
+// localPAC is what a localKDC's ticket carries: no PAC, an MIT-shaped PAC signed with the
+// service key (mitShapedPAC), or one signed with another key, as a forger without the
+// service key would make it.
+type localPAC int
+
+const (
+	noPAC localPAC = iota
+	signedPAC
+	forgedPAC
+)
+
+// newLocalKDCAuthData is newLocalKDC whose ticket carries the PAC p says.
+func newLocalKDCAuthData(tb testing.TB, et krbcrypto.EType, p localPAC) *localKDC {
 	tb.Helper()
 	svcBytes := make([]byte, et.KeySize())
 	rand.Read(svcBytes)
@@ -112,8 +122,17 @@ func newLocalKDCAuthData(tb testing.TB, et krbcrypto.EType, withPAC bool) *local
 	now := time.Now().UTC().Truncate(time.Second)
 	cname := wire.PrincipalName{Type: 1, Components: []string{"alice"}}
 	var ad []wire.AuthorizationData
-	if withPAC {
+	switch p {
+	case signedPAC:
 		ad = mitShapedPAC(tb, svc, "alice", now)
+	case forgedPAC:
+		other := make([]byte, et.KeySize())
+		rand.Read(other)
+		forger, err := krbcrypto.NewKey(et, other)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ad = mitShapedPAC(tb, forger, "alice", now)
 	}
 	part := wire.EncTicketPart{Flags: wire.FlagInitial | wire.FlagPreAuthent, Key: wire.EncryptionKey{Type: int32(et), Value: sessBytes},
 		CRealm: testRealm, CName: cname, Transited: wire.TransitedEncoding{Type: 1},
@@ -217,7 +236,7 @@ func exchangeMessagesPkg(t *testing.T, a, b *established) {
 type acceptCase struct {
 	name string
 	et   krbcrypto.EType
-	pac  bool // the ticket carries an MIT-shaped PAC
+	pac  localPAC // noPAC, or the ticket carries an MIT-shaped PAC
 }
 
 // acceptCases are the accept benchmarks' tickets: each session-key type, without
@@ -225,7 +244,7 @@ type acceptCase struct {
 func acceptCases(tb testing.TB) []acceptCase {
 	var cs []acceptCase
 	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
-		cs = append(cs, acceptCase{et.String(), et, false}, acceptCase{et.String() + "+mit-pac", et, true})
+		cs = append(cs, acceptCase{et.String(), et, noPAC}, acceptCase{et.String() + "+mit-pac", et, signedPAC})
 	}
 	return cs
 }

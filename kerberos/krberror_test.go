@@ -41,16 +41,19 @@ func TestAcceptorKRBError(t *testing.T) {
 		replay bool
 		code   int32
 		status sspi.Status
+		pac    localPAC // the ticket's PAC, noPAC for l's tickets
 	}{
-		{"skew", ServerConfig{KeytabData: l.keytab, Time: at(10 * time.Minute)}, false, errSkew, sspi.ErrTimeSkew},
-		{"replay", ServerConfig{KeytabData: l.keytab}, true, errRepeat, sspi.ErrLogonDenied},
-		{"wrong key", ServerConfig{KeytabData: ktWith(host, 1, et, otherKey)}, false, errBadIntegrity, sspi.ErrLogonDenied},
-		{"wrong kvno", ServerConfig{KeytabData: ktWith(host, 2, et, svcKey)}, false, errBadKeyVer, sspi.ErrWrongPrincipal},
-		{"no key of the type", ServerConfig{KeytabData: ktWith(host, 1, krbcrypto.AES128CTSHMACSHA196, svcKey[:16])}, false, errNoKey, sspi.ErrWrongPrincipal},
-		{"unknown service", ServerConfig{KeytabData: ktWith(wire.PrincipalName{Type: 2, Components: []string{"host", "other"}}, 1, et, svcKey)}, false, errNotUs, sspi.ErrWrongPrincipal},
-		{"another service asked", ServerConfig{KeytabData: l.keytab, ServicePrincipal: "HTTP/localhost"}, false, errNotUs, sspi.ErrWrongPrincipal},
-		{"ticket expired", ServerConfig{KeytabData: l.keytab, Time: at(11 * time.Hour)}, false, errTktExpired, sspi.ErrContextExpired},
-		{"ticket not yet valid", ServerConfig{KeytabData: l.keytab, Time: at(-time.Hour)}, false, errTktNYV, sspi.ErrTimeSkew},
+		{"skew", ServerConfig{KeytabData: l.keytab, Time: at(10 * time.Minute)}, false, errSkew, sspi.ErrTimeSkew, noPAC},
+		{"replay", ServerConfig{KeytabData: l.keytab}, true, errRepeat, sspi.ErrLogonDenied, noPAC},
+		{"wrong key", ServerConfig{KeytabData: ktWith(host, 1, et, otherKey)}, false, errBadIntegrity, sspi.ErrLogonDenied, noPAC},
+		{"wrong kvno", ServerConfig{KeytabData: ktWith(host, 2, et, svcKey)}, false, errBadKeyVer, sspi.ErrWrongPrincipal, noPAC},
+		{"no key of the type", ServerConfig{KeytabData: ktWith(host, 1, krbcrypto.AES128CTSHMACSHA196, svcKey[:16])}, false, errNoKey, sspi.ErrWrongPrincipal, noPAC},
+		{"unknown service", ServerConfig{KeytabData: ktWith(wire.PrincipalName{Type: 2, Components: []string{"host", "other"}}, 1, et, svcKey)}, false, errNotUs, sspi.ErrWrongPrincipal, noPAC},
+		{"another service asked", ServerConfig{KeytabData: l.keytab, ServicePrincipal: "HTTP/localhost"}, false, errNotUs, sspi.ErrWrongPrincipal, noPAC},
+		{"ticket expired", ServerConfig{KeytabData: l.keytab, Time: at(11 * time.Hour)}, false, errTktExpired, sspi.ErrContextExpired, noPAC},
+		{"ticket not yet valid", ServerConfig{KeytabData: l.keytab, Time: at(-time.Hour)}, false, errTktNYV, sspi.ErrTimeSkew, noPAC},
+		{"no PAC, one required", ServerConfig{KeytabData: l.keytab, RequirePAC: true}, false, errGeneric, sspi.ErrLogonDenied, noPAC},
+		{"PAC not signed with the service key", ServerConfig{}, false, errBadIntegrity, sspi.ErrLogonDenied, forgedPAC},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.cfg.ServicePrincipal != "" {
@@ -59,6 +62,11 @@ func TestAcceptorKRBError(t *testing.T) {
 				kt.Entries = append(kt.Entries, keytab.Entry{Principal: wire.PrincipalName{Type: 2, Components: []string{"HTTP", "localhost"}},
 					Realm: testRealm, KVNO: 1, Timestamp: time.Now(), Key: wire.EncryptionKey{Type: int32(et), Value: otherKey}})
 				tc.cfg.KeytabData, _ = kt.Marshal()
+			}
+			l := l
+			if tc.pac != noPAC {
+				l = newLocalKDCAuthData(t, et, tc.pac)
+				tc.cfg.KeytabData = l.keytab
 			}
 			tc.cfg.ReplayCache = NewMemoryReplayCache(0)
 			scred := acquire(t, sspi.CredInbound, &tc.cfg)

@@ -19,6 +19,10 @@ import (
 // DC to check it only for privileged services, which this package is not.
 func (s *serverContext) checkPAC(st *acceptState) error {
 	cr, tkt := s.creds, &st.tkt
+	// The client is told KRB_AP_ERR_BAD_INTEGRITY for a PAC whose server signature fails (the
+	// ticket's integrity, as the key saw it) and KRB_ERR_GENERIC for the rest; the cause
+	// stays with the caller.
+	st.code = errGeneric
 	found, ok, err := pac.Find(tkt.AuthData)
 	if err != nil {
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s carries unusable authorization data: %v", st.service(), err)
@@ -27,7 +31,7 @@ func (s *serverContext) checkPAC(st *acceptState) error {
 		if cr.requirePAC {
 			return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has no PAC and this server requires one (ServerConfig.RequirePAC)", st.service())
 		}
-		st.authz = sspi.AuthzNoPAC
+		st.authz, st.code = sspi.AuthzNoPAC, 0
 		return nil
 	}
 	// The ticket's plaintext is zeroed after the step: the PAC the identity keeps is a copy.
@@ -37,13 +41,14 @@ func (s *serverContext) checkPAC(st *acceptState) error {
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a malformed PAC: %v", st.service(), err)
 	}
 	if err := p.VerifyServer(st.ticketKey); err != nil {
+		st.code = errBadIntegrity
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a PAC that fails verification, refusing it: %v", st.service(), err)
 	}
 	if err := p.CheckClient(tkt.CName.Components, tkt.CRealm, tkt.AuthTime); err != nil {
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has a PAC for another logon, refusing it: %v", st.service(), err)
 	}
 	st.token = tokenFromPAC(p, tkt.CName.String(), tkt.CRealm)
-	st.authz = st.token.Source
+	st.authz, st.code = st.token.Source, 0
 	return nil
 }
 
