@@ -65,7 +65,9 @@ memory, or in --replay-cache FILE so that a restarted server still refuses them 
 server at a time per file).
 
 One line is logged per connection, on standard error: who connected, the package, the
-attributes granted, what the server learned beyond the name ("authorization": for a
+attributes granted, whether the client delegated its credentials ("delegated":
+ASC_RET_DELEGATE; CredSSP's kind of delegated credentials is "credssp_delegated"), what
+the server learned beyond the name ("authorization": for a
 Kerberos ticket with a PAC the user's SID, the number of groups and up to 16 group SIDs;
 otherwise why there are none: no PAC, a PAC without logon information, or a package such
 as NTLM that carries no groups) and how long it took, or the SEC_E status and why it failed.
