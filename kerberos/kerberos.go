@@ -110,6 +110,14 @@ type ServerConfig struct {
 	// accepted and their identity says AuthzNoPAC. A PAC that is present is always
 	// verified, and a ticket whose PAC fails is refused either way.
 	RequirePAC bool
+	// TicketCacheSize is how many decrypted tickets the server keeps, so that the next
+	// AP-REQ with the same ticket (a client reuses its service ticket until it expires)
+	// skips the ticket's decryption, its PAC's verification and the session key's set-up;
+	// the authenticator, the replay cache and the ticket's times are still checked each
+	// time. Zero means 256; a negative value keeps none. A kept ticket's plaintext and
+	// session key are zeroed when another ticket takes its place or the credentials are
+	// freed.
+	TicketCacheSize int
 }
 
 // credentials is the package's side of a credentials handle; it is safe for concurrent
@@ -146,6 +154,8 @@ type serverCreds struct {
 	lastCache atomic.Pointer[lastReplayCache]
 	// services and clients keep the last accepted names' strings (names.go).
 	services, clients nameCache
+	// tickets keeps opened tickets (ticketcache.go); nil for none.
+	tickets *ticketCache
 }
 
 func (pkg) AcquireCredentials(req *sspi.CredentialsRequest) (sspi.PackageCredentials, error) {
@@ -364,7 +374,8 @@ func newServerCreds(cfg *ServerConfig) (*serverCreds, error) {
 	if cfg == nil {
 		return nil, sspi.Errorf(sspi.ErrUnknownCredentials, "kerberos: nil *ServerConfig")
 	}
-	s := &serverCreds{skew: cfg.MaxClockSkew, now: cfg.Time, replays: cfg.ReplayCache, requirePAC: cfg.RequirePAC}
+	s := &serverCreds{skew: cfg.MaxClockSkew, now: cfg.Time, replays: cfg.ReplayCache, requirePAC: cfg.RequirePAC,
+		tickets: newTicketCache(cfg.TicketCacheSize)}
 	if s.skew <= 0 {
 		s.skew = 5 * time.Minute
 	}
@@ -475,7 +486,8 @@ func (c *credentials) WithChannelBindingPolicy(p sspi.ChannelBindingPolicy) (ssp
 		return c, nil
 	}
 	o := c.server
-	s := &serverCreds{kt: o.kt, spn: o.spn, spnRlm: o.spnRlm, bindings: p, skew: o.skew, now: o.now, replays: o.replays}
+	s := &serverCreds{kt: o.kt, spn: o.spn, spnRlm: o.spnRlm, bindings: p, skew: o.skew, now: o.now, replays: o.replays,
+		requirePAC: o.requirePAC, tickets: o.tickets}
 	return &credentials{client: c.client, server: s}, nil
 }
 
@@ -516,6 +528,9 @@ func (c *credentials) Close() error {
 	// The handle's references are gone, so no context holds the tickets' keys any more.
 	if c.client != nil && c.client.cl != nil {
 		c.client.cl.Destroy()
+	}
+	if c.server != nil {
+		c.server.tickets.flush()
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package kerberos
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -20,14 +21,18 @@ type evidenceTicket struct {
 	client krbclient.Principal
 }
 
-// keepEvidence keeps the accepted ticket's DER and its client: one allocation per
-// accepted context. The name's strings and slice are the decoder's own, not the
-// plaintext's, and nothing changes them.
+// keepEvidence keeps the accepted ticket's DER and its client: the ticket cache's copy
+// of the DER when it is the same ticket, else one allocation per accepted context. The
+// name's strings and slice are the decoder's own, not the plaintext's, and nothing
+// changes them.
 func (s *serverContext) keepEvidence(st *acceptState) {
-	s.evidence = evidenceTicket{
-		raw:    append([]byte(nil), st.req.Ticket.Raw...),
-		client: krbclient.Principal{Name: st.tkt.CName, Realm: st.tkt.CRealm},
+	raw := st.req.Ticket.Raw
+	if o := st.opened; o != nil && bytes.Equal(o.raw, raw) {
+		raw = o.raw
+	} else {
+		raw = append([]byte(nil), raw...)
 	}
+	s.evidence = evidenceTicket{raw: raw, client: krbclient.Principal{Name: st.tkt.CName, Realm: st.tkt.CRealm}}
 }
 
 // credAttrOp is the QueryCredentialsAttributes id through which this package's own

@@ -53,6 +53,18 @@ type acceptState struct {
 	ticketKey *krbcrypto.Key
 	authz     sspi.AuthorizationSource
 	token     *sspi.AccessToken
+	// opened is the ticket cache's entry this AP-REQ uses (tkt and session are its),
+	// nil when the ticket was opened for this AP-REQ alone.
+	opened *openedTicket
+}
+
+// release lets go of the ticket's session key: the cache's entry, or the key itself.
+func (st *acceptState) release() {
+	if st.opened != nil {
+		st.opened.release()
+	} else if st.session != nil {
+		st.session.Destroy()
+	}
 }
 
 // service is the ticket's service for error messages, bounded: it comes from the
@@ -77,6 +89,7 @@ func (s *serverContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 		scratchPool.Put(bp)
 	}()
 	var st acceptState
+	defer st.release()
 	status, err := s.accept(p, &st, in, bp)
 	if err != nil {
 		s.appendKRBError(p, &st)
@@ -91,10 +104,6 @@ func (s *serverContext) accept(p *sspi.StepParams, st *acceptState, in []byte, b
 		return 0, err
 	}
 	if err := s.openTicket(st, bp); err != nil {
-		return 0, err
-	}
-	defer st.session.Destroy()
-	if err := s.checkPAC(st); err != nil {
 		return 0, err
 	}
 	if err := s.openAuthenticator(st, bp); err != nil {
@@ -148,8 +157,9 @@ func (s *serverContext) readAPReq(in []byte, st *acceptState) error {
 	return nil
 }
 
-// openTicket decrypts the ticket with the keytab's key (RFC 4120 3.2.3) in the scratch
-// buffer and checks its times and flags.
+// openTicket finds the ticket in the cache of opened tickets, or decrypts it with the
+// keytab's key (RFC 4120 3.2.3) and verifies its PAC (pac.go); either way it checks the
+// ticket's times against the clock.
 func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 	cr, t := s.creds, &st.req.Ticket
 	k := cr.kt.find(t.SName, t.Realm, t.EncPart.KVNO, t.EncPart.EType)
@@ -157,14 +167,44 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 		st.code = cr.kt.missingKeyCode(t.SName, t.Realm, t.EncPart.KVNO)
 		return sspi.Errorf(sspi.ErrWrongPrincipal, "kerberos: no key in the keytab for %s (kvno %d, type %d)", st.service(), t.EncPart.KVNO, t.EncPart.EType)
 	}
-	// Room for the ticket, the authenticator and the AP-REP, so that nothing moves (the
-	// decoded parts alias the plaintexts) and all of it is zeroed after the step.
+	st.ticketKey = k.key
+	// Room for the authenticator and the AP-REP (and the ticket, when it is opened in the
+	// scratch buffer), so that nothing moves: the decoded parts alias the plaintexts, and
+	// all of it is zeroed after the step.
 	if need := len(t.EncPart.Cipher) + len(st.req.Authenticator.Cipher) + 1024; cap(*bp) < need {
 		*bp = make([]byte, 0, need)
 	}
-	*bp = append((*bp)[:0], t.EncPart.Cipher...)
-	st.ticketKey = k.key
-	plain, err := k.ticket.OpenInPlace(*bp)
+	if o := cr.tickets.get(k.key, t.EncPart.Cipher); o != nil {
+		st.opened = o
+		st.tkt, st.session, st.authz, st.token = o.tkt, o.session, o.authz, o.token
+		if st.authz == sspi.AuthzNoPAC && cr.requirePAC {
+			st.code = errGeneric
+			return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has no PAC and this server requires one (ServerConfig.RequirePAC)", st.service())
+		}
+		return s.checkTicketTimes(st)
+	}
+	var o *openedTicket
+	if cr.tickets != nil {
+		o = newOpenedTicket(k.key, t)
+	}
+	if o == nil {
+		*bp = append((*bp)[:0], t.EncPart.Cipher...)
+		return s.decryptTicket(st, k, *bp)
+	}
+	if err := s.decryptTicket(st, k, o.plain); err != nil {
+		clear(o.plain)
+		return err
+	}
+	o.tkt, o.session, o.authz, o.token = st.tkt, st.session, st.authz, st.token
+	cr.tickets.put(o)
+	st.opened = o
+	return nil
+}
+
+// decryptTicket decrypts the ticket's ciphertext in buf in place with the keytab key k,
+// decodes it (st.tkt aliases buf), makes its session key and checks its times and PAC.
+func (s *serverContext) decryptTicket(st *acceptState, k *serviceKey, buf []byte) error {
+	plain, err := k.ticket.OpenInPlace(buf)
 	if err != nil {
 		st.code = errBadIntegrity
 		return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s does not decrypt with the keytab's key: %v", st.service(), err)
@@ -183,6 +223,16 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 		st.code = errGeneric
 		return sspi.Errorf(sspi.ErrInvalidToken, "kerberos: the ticket's session key: %v", err)
 	}
+	if err := s.checkTicketTimes(st); err != nil {
+		return err
+	}
+	return s.checkPAC(st)
+}
+
+// checkTicketTimes refuses a ticket that is not valid yet or has expired (RFC 4120
+// 3.2.3), allowing the clock skew.
+func (s *serverContext) checkTicketTimes(st *acceptState) error {
+	cr, tkt := s.creds, &st.tkt
 	st.now = cr.now().UTC()
 	start := tkt.StartTime
 	if start.IsZero() {
