@@ -163,6 +163,18 @@
 // server is out of room, and the operator is the one who can act. A cache that cannot
 // answer (a file that cannot be written) refuses with sspi.ErrInternalError.
 //
+// # Ticket cache
+//
+// A client sends the same service ticket in every AP-REQ until the ticket expires, so the
+// server keeps the tickets it opened (ServerConfig.TicketCacheSize, 256 by default): an
+// AP-REQ whose ticket is the same ciphertext under the same keytab key skips the ticket's
+// decryption, the PAC's verification and the session key's set-up, about half of an
+// accept. What is fresh in every AP-REQ is checked every time: the authenticator (sealed
+// in the session key, its client, time and checksum), the replay cache, the ticket's
+// times against the clock, RequirePAC. Only tickets that decrypted and passed the PAC
+// check are kept; a kept ticket's plaintext and session key are zeroed when another ticket
+// takes its slot and no accept is using it, or when the credentials are freed.
+//
 // # Message protection
 //
 // Signing and sealing use RFC 4121 MIC and Wrap tokens for the AES encryption types
