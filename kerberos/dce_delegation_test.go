@@ -1,0 +1,151 @@
+package kerberos
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/krb5/keytab"
+	"github.com/gosspi/sspi/internal/krb5/wire"
+	"github.com/gosspi/sspi/internal/testpeers"
+)
+
+// dceDelegReq is DCE style with delegation, as a DCE/RPC client that delegates asks.
+const dceDelegReq = dceReq | sspi.ISCReqDelegate
+
+// TestDCEDelegation: our client delegates to our server in DCE style (MS-KILE 3.4.5.1;
+// what DCE/RPC servers use to get a caller's TGT), directly and through Negotiate, with
+// MIT's KDC: the AP-REQ's checksum carries both GSS_C_DCE_STYLE and GSS_C_DELEG_FLAG;
+// the server reports ASC_RET_DELEGATE only once the third leg has established the
+// context (not on its CONTINUE_NEEDED leg, where DelegatedCredentials is refused), the
+// client ISC_RET_DELEGATE; and the delegated TGT takes the server to a third service
+// as the user.
+func TestDCEDelegation(t *testing.T) {
+	k, ktPath := delegKDC(t)
+	kt, err := keytab.Load(ktPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range []string{"Kerberos", "Negotiate"} {
+		t.Run(pkg, func(t *testing.T) {
+			cc := delegClient(t, k, true, false)
+			sc := testServerCreds(t, k, ServerConfig{Keytab: ktPath})
+			if pkg == "Negotiate" {
+				cc = acquireNegotiate(t, sspi.CredOutbound, &ClientConfig{Principal: testUser + "@" + testRealm, Password: testPassword, Config: k.Krb5Conf, Forwardable: true})
+				sc = acquireNegotiate(t, sspi.CredInbound, &ServerConfig{Keytab: ktPath})
+			}
+			cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: delegSPN, Req: dceDelegReq})
+			defer cli.Close()
+			srv := sspi.NewServerContext(sc, sspi.ServerOptions{Req: sspi.ASCReqUseDCEStyle | sspi.ASCReqMutualAuth})
+			defer srv.Close()
+			toks := dceDelegHandshake(t, cli, srv)
+			if pkg == "Kerberos" {
+				checkBareTokens(t, toks...)
+				if len(toks) != 3 {
+					t.Fatalf("%d tokens, want 3", len(toks))
+				}
+				ck := apReqChecksum(t, kt, toks[0])
+				if ck.flags&(gssDCEStyle|gssDeleg|gssMutual) != gssDCEStyle|gssDeleg|gssMutual || len(ck.deleg) == 0 {
+					t.Errorf("checksum flags %#x, %d-byte KRB-CRED: want DCE style, delegation and mutual authentication", ck.flags, len(ck.deleg))
+				}
+			}
+			if pkg == "Negotiate" {
+				if n := negotiated(t, cli.Handle()); n != PackageName {
+					t.Errorf("negotiated %s", n)
+				}
+			}
+			if ca, sa := cli.Attributes(), srv.Attributes(); !ca.Has(sspi.ISCRetDelegate|sspi.ISCRetUsedDCEStyle|sspi.ISCRetMutualAuth) ||
+				!sa.Has(sspi.ASCRetDelegate|sspi.ASCRetUsedDCEStyle|sspi.ASCRetMutualAuth) {
+				t.Errorf("client %s, server %s: want DELEGATE, USED_DCE_STYLE and MUTUAL_AUTH on both", ca.Format(false), sa.Format(true))
+			}
+			thirdService(t, k, srv.Handle(), otherSPN)
+			dceMessages(t, cli, srv)
+		})
+	}
+}
+
+// dceDelegHandshake runs the handshake and returns the tokens, failing the test if the
+// server reports ASC_RET_DELEGATE, or hands out the delegated credentials, before the
+// context is established.
+func dceDelegHandshake(t *testing.T, cli *sspi.ClientContext, srv *sspi.ServerContext) [][]byte {
+	t.Helper()
+	var toks [][]byte
+	var in []byte
+	for i := 0; !cli.Established() || !srv.Established(); i++ {
+		if i == 4 {
+			t.Fatalf("handshake did not finish after %d tokens", len(toks))
+		}
+		out, err := cli.Step(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) == 0 {
+			continue
+		}
+		toks = append(toks, out)
+		if in, err = srv.Step(out); err != nil {
+			t.Fatal(err)
+		}
+		if len(in) > 0 {
+			toks = append(toks, in)
+		}
+		if !srv.Established() {
+			if srv.Attributes().Has(sspi.ASCRetDelegate) {
+				t.Errorf("ASC_RET_DELEGATE on the server's CONTINUE_NEEDED leg (%s)", srv.Attributes().Format(true))
+			}
+			if _, err := DelegatedCredentials(srv.Handle(), nil); !errors.Is(err, sspi.ErrNoContext) {
+				t.Errorf("DelegatedCredentials before the third leg: %v", err)
+			}
+		}
+	}
+	return toks
+}
+
+// apReqChecksum opens a bare AP-REQ with the service's keytab and returns its
+// authenticator's 0x8003 checksum.
+func apReqChecksum(t *testing.T, kt *keytab.Keytab, apReq []byte) gssChecksum {
+	t.Helper()
+	session := ticketSessionKey(t, kt, apReq)
+	defer session.Destroy()
+	var req wire.APReq
+	if err := req.Unmarshal(apReq); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := session.Decrypt(nil, req.Authenticator.Cipher, usageAuthenticator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auth wire.Authenticator
+	if err := auth.Unmarshal(plain); err != nil {
+		t.Fatal(err)
+	}
+	if auth.Checksum == nil || auth.Checksum.Type != checksumType8003 {
+		t.Fatalf("authenticator checksum %+v", auth.Checksum)
+	}
+	ck, err := parseGSSChecksum(auth.Checksum.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
+}
+
+// thirdService takes the TGT delegated to srv to target as the user.
+func thirdService(t *testing.T, k *testpeers.KDC, srv *sspi.Context, target string) {
+	t.Helper()
+	dc, err := DelegatedCredentials(srv, &DelegationOptions{Config: k.Krb5Conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sspi.FreeCredentialsHandle(dc)
+	third := sspi.NewClientContext(dc, sspi.ClientOptions{Target: target})
+	defer third.Close()
+	thirdSrv := sspi.NewServerContext(testServerCreds(t, k, ServerConfig{}), sspi.ServerOptions{})
+	defer thirdSrv.Close()
+	if _, err := handshake(t, third, thirdSrv); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := thirdSrv.Identity(); id.Principal != testUser+"@"+testRealm || !strings.HasPrefix(id.Server, target+"@") {
+		t.Errorf("third service saw %+v", id)
+	}
+}
