@@ -149,3 +149,83 @@ func thirdService(t *testing.T, k *testpeers.KDC, srv *sspi.Context, target stri
 		t.Errorf("third service saw %+v", id)
 	}
 }
+
+// TestDCEDelegationMIT: delegation in DCE style between MIT krb5 (python3-gssapi,
+// GSS_C_DCE_STYLE|GSS_C_DELEG_FLAG) and ours, both ways. MIT's initiator delegates to our
+// acceptor, which reports ASC_RET_DELEGATE only once established and reaches a third
+// service with the TGT; our initiator delegates to MIT's acceptor, which reports
+// GSS_C_DELEG_FLAG (it opened and stored our KRB-CRED).
+func TestDCEDelegationMIT(t *testing.T) {
+	k, kt := delegKDC(t)
+	testpeers.RequireGSSPython(t)
+	const flags = testpeers.GSSDCEStyleFlag | testpeers.GSSDelegFlag | testpeers.GSSMutualFlag | testpeers.GSSIntegFlag |
+		testpeers.GSSConfFlag | testpeers.GSSSequenceFlag | testpeers.GSSReplayFlag
+	t.Run("mit-initiator", func(t *testing.T) {
+		ini := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
+			Role: testpeers.Initiator, Mech: testpeers.MechKerberos, User: testUser + "@" + testRealm, UserType: "principal",
+			Password: testPassword, Target: "host@localhost", Flags: flags,
+			Env: append(k.Env(), "KRB5_CONFIG="+forwardableConf(t, k)),
+		})
+		srv := sspi.NewServerContext(testServerCreds(t, k, ServerConfig{Keytab: kt}), sspi.ServerOptions{})
+		defer srv.Close()
+		apReq, _, err := ini.Step(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apRep, err := srv.Step(apReq)
+		if err != nil {
+			t.Fatalf("our acceptor on MIT's AP-REQ: %v", err)
+		}
+		if srv.Established() || srv.Attributes().Has(sspi.ASCRetDelegate) {
+			t.Errorf("after the AP-REQ: established %v, attributes %s", srv.Established(), srv.Attributes().Format(true))
+		}
+		third, done, err := ini.Step(apRep)
+		if err != nil || !done {
+			t.Fatalf("MIT on our AP-REP: done %v, %v\n%s", done, err, ini.Stderr())
+		}
+		if out, err := srv.Step(third); err != nil || len(out) != 0 || !srv.Established() {
+			t.Fatalf("our acceptor on MIT's third leg: %v", err)
+		}
+		checkBareTokens(t, apReq, apRep, third)
+		if !srv.Attributes().Has(sspi.ASCRetDelegate | sspi.ASCRetUsedDCEStyle) {
+			t.Fatalf("MIT's delegation in DCE style not granted: %s", srv.Attributes().Format(true))
+		}
+		info, err := ini.Info()
+		if err != nil || info.Flags&(testpeers.GSSDelegFlag|testpeers.GSSDCEStyleFlag) != testpeers.GSSDelegFlag|testpeers.GSSDCEStyleFlag {
+			t.Errorf("MIT initiator flags %#x (%v)", info.Flags, err)
+		}
+		thirdService(t, k, srv.Handle(), otherSPN)
+		mitDCEMessages(t, ini, srv)
+	})
+	t.Run("mit-acceptor", func(t *testing.T) {
+		acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
+			Role: testpeers.Acceptor, Mech: testpeers.MechKerberos, AcceptorName: "host@localhost", Env: k.ServerEnv(),
+		})
+		cli := sspi.NewClientContext(delegClient(t, k, true, true), sspi.ClientOptions{Target: testSPN, Req: dceDelegReq})
+		defer cli.Close()
+		apReq, err := cli.Step(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apRep, done, err := acc.Step(apReq)
+		if err != nil || done {
+			t.Fatalf("MIT acceptor on our AP-REQ: done %v, %v\n%s", done, err, acc.Stderr())
+		}
+		third, err := cli.Step(apRep)
+		if err != nil || !cli.Established() {
+			t.Fatalf("our initiator on MIT's AP-REP: %v", err)
+		}
+		if out, done, err := acc.Step(third); err != nil || !done || len(out) != 0 {
+			t.Fatalf("MIT acceptor on our third leg: done %v, %d bytes, %v\n%s", done, len(out), err, acc.Stderr())
+		}
+		checkBareTokens(t, apReq, apRep, third)
+		info, err := acc.Info()
+		if err != nil || info.Flags&(testpeers.GSSDelegFlag|testpeers.GSSDCEStyleFlag) != testpeers.GSSDelegFlag|testpeers.GSSDCEStyleFlag {
+			t.Errorf("MIT acceptor flags %#x, want GSS_C_DELEG_FLAG and GSS_C_DCE_STYLE (%v)", info.Flags, err)
+		}
+		if !cli.Attributes().Has(sspi.ISCRetDelegate | sspi.ISCRetUsedDCEStyle) {
+			t.Errorf("client attributes %s", cli.Attributes().Format(false))
+		}
+		mitDCEMessages(t, acc, cli)
+	})
+}
