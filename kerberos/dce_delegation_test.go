@@ -1,11 +1,13 @@
 package kerberos
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/gosspi/sspi"
+	krbclient "github.com/gosspi/sspi/internal/krb5/client"
 	"github.com/gosspi/sspi/internal/krb5/keytab"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/testpeers"
@@ -227,5 +229,73 @@ func TestDCEDelegationMIT(t *testing.T) {
 			t.Errorf("client attributes %s", cli.Attributes().Format(false))
 		}
 		mitDCEMessages(t, acc, cli)
+	})
+}
+
+// TestDCEDelegationAttacks rewrites tokens between our client and server in DCE style
+// with delegation: a KRB-CRED carrying carol's TGT in alice's DCE-style AP-REQ (our real
+// client, its forwarder swapped) is refused on the first leg; and when the third leg is
+// refused (the server's own AP-REP reflected back), the server, whose first leg already
+// opened alice's TGT, reports no ASC_RET_DELEGATE and hands out no credentials.
+func TestDCEDelegationAttacks(t *testing.T) {
+	k, kt := ownDelegKDC(t)
+	carolCl, err := krbclient.NewWithPassword(&krbclient.Options{Config: mustConfig(t, k.Krb5Conf), Forwardable: true},
+		krbclient.Principal{Name: wire.PrincipalName{Type: wire.NamePrincipal, Components: []string{"carol"}}, Realm: testRealm}, testPassword+"x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carolCl.Destroy()
+	sc := testServerCreds(t, k, ServerConfig{Keytab: kt})
+	t.Run("another client's TGT", func(t *testing.T) {
+		cc := delegClient(t, k, true, false)
+		if err := withCredentials(cc, "test", func(c *credentials) error {
+			c.client.tickets = &swapForwarder{clientTickets: c.client.tickets.(*clientTickets), t: t, cred: func(t *testing.T) *krbclient.Credential {
+				c, err := carolCl.ForwardedTGT(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: delegSPN, Req: dceDelegReq})
+		defer cli.Close()
+		srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+		defer srv.Close()
+		apReq, err := cli.Step(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wire.MessageType(apReq) != wire.MsgAPReq {
+			t.Fatalf("not a bare AP-REQ: % x", apReq[:4])
+		}
+		if _, err := srv.Step(apReq); !errors.Is(err, sspi.ErrLogonDenied) || !strings.Contains(err.Error(), "delegated a ticket of another client") {
+			t.Fatalf("server accepted carol's TGT from alice, or refused it for another reason: %v", err)
+		}
+	})
+	t.Run("refused third leg", func(t *testing.T) {
+		cli := sspi.NewClientContext(delegClient(t, k, true, false), sspi.ClientOptions{Target: delegSPN, Req: dceDelegReq})
+		defer cli.Close()
+		srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+		defer srv.Close()
+		apReq, err := cli.Step(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apRep, err := srv.Step(apReq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Step(apRep); !errors.Is(err, sspi.ErrLogonDenied) {
+			t.Fatalf("reflected AP-REP as the third leg: %v", err)
+		}
+		if srv.Established() || srv.Attributes().Has(sspi.ASCRetDelegate) {
+			t.Errorf("after a refused third leg: established %v, attributes %s", srv.Established(), srv.Attributes().Format(true))
+		}
+		if _, err := DelegatedCredentials(srv.Handle(), nil); !errors.Is(err, sspi.ErrNoContext) {
+			t.Errorf("DelegatedCredentials after a refused third leg: %v", err)
+		}
 	})
 }
