@@ -24,6 +24,9 @@ import (
 //     The acceptor checks the echo and that there is no subkey (its own AP-REP reflected
 //     back has one), then the context is established.
 // Sequence numbers then run as outside DCE style: each side starts from the one it sent.
+// Delegation too: the KRB-CRED rides in the first leg's checksum, and the acceptor opens
+// it there, but reports ASC_RET_DELEGATE (and hands the TGT out) only with the context
+// the third leg establishes.
 // Sealed messages use Windows' layout (EC = 16, RRC = 28; internal/krb5/gss), which DCE
 // peers (Windows, and MIT's and Heimdal's gss_unwrap_iov) read.
 

@@ -143,7 +143,14 @@ func (s *serverContext) finishDelegating(p *sspi.StepParams, st *acceptState, bp
 	}
 	s.keepEvidence(st)
 	if s.deleg != nil {
-		p.Attr |= sspi.ASCRetDelegate
+		// In DCE style the context is established by the third leg (readDCEReply), which
+		// grants the attributes waitDCE kept: ASC_RET_DELEGATE belongs with them, not
+		// with this CONTINUE_NEEDED leg.
+		if s.dce != nil {
+			s.dce.attr |= sspi.ASCRetDelegate
+		} else {
+			p.Attr |= sspi.ASCRetDelegate
+		}
 	}
 	return status, nil
 }
