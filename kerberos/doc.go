@@ -133,7 +133,8 @@
 // server's AP-REP (always with an acceptor subkey, RC4 too; the server's Step returns
 // ContinueNeeded), and the client's AP-REP, which echoes the server's sequence number and
 // carries no subkey. DCE style implies mutual authentication; both sides report
-// USED_DCE_STYLE. The server takes a bare AP-REQ only when its checksum asks for DCE style
+// USED_DCE_STYLE. Delegation works in DCE style too: the server reports ASC_RET_DELEGATE
+// and hands out the TGT only once the third leg has established the context. The server takes a bare AP-REQ only when its checksum asks for DCE style
 // and a framed one only when it does not, as MIT does. Sealed messages of a DCE-style AES
 // context use Windows' layout (EC = 16, RRC = 28, a 76-byte SecurityTrailer for aes-sha1),
 // which Windows and MIT's and Heimdal's gss_unwrap_iov read; Heimdal's gss_unwrap reads it
