@@ -1,0 +1,167 @@
+package kerberos
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/testpeers"
+)
+
+// Two MIT KDCs for the referral tests: alice in A.TEST; HTTP/web.b.test and
+// HTTP/files.b.test in B.TEST, which trusts A.TEST (krbtgt/B.TEST@A.TEST in both
+// databases). A's KDC maps the host web.b.test to B.TEST in its own [domain_realm], so it
+// answers a canonicalize request for HTTP/web.b.test with a referral TGT; files.b.test it
+// does not map, so it refers nothing for it. The client's krb5.conf knows both realms'
+// KDCs but maps no host to a realm.
+const (
+	referralHost = "web.b.test"   // A's KDC refers it to B.TEST
+	fallbackHost = "files.b.test" // A's KDC does not know its realm
+)
+
+// crossRealm starts the two KDCs for t (about 0.6 s): the tests that use them run their
+// cases as subtests of one test each.
+func crossRealm(t *testing.T) *testpeers.CrossRealm {
+	t.Helper()
+	return testpeers.StartCrossRealmKDCs(t, testpeers.CrossRealmOptions{
+		ServicesB:    []string{"HTTP/" + referralHost, "HTTP/" + fallbackHost},
+		DomainRealmA: map[string]string{referralHost: testpeers.CrossRealmB},
+	})
+}
+
+// referralClient returns alice's credentials from the two-realm configuration, and the
+// client credentials inside (to read what the client keeps).
+func referralClient(t *testing.T, x *testpeers.CrossRealm) (*sspi.Credentials, *clientCreds) {
+	t.Helper()
+	c, err := newClientCreds(&ClientConfig{Principal: testpeers.KDCUser + "@" + x.A.Realm, Password: testpeers.KDCPassword, Config: x.Krb5Conf}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := handOff(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sspi.FreeCredentialsHandle(h) })
+	return h, c
+}
+
+// TestMITReferral (issue 12): our client, whose krb5.conf has default_realm A.TEST and no
+// [domain_realm], gets a ticket for HTTP/web.b.test by asking A's MIT KDC, following its
+// referral (RFC 6806 8) to B's MIT KDC, and authenticates to our acceptor holding B's keytab:
+// mutual authentication and sealed messages. The ticket is B's, for alice of A; A's KDC
+// issued krbtgt/B.TEST@A.TEST in answer to the request for the service (its log), B's KDC
+// the service ticket, and the client keeps the referral TGT. MIT's kvno -S, with the same
+// configuration, takes the same path. The fallback subtest is TestMITReferral's other half:
+// a host A's KDC does not map (see TestMITFallbackRealm).
+func TestMITReferral(t *testing.T) {
+	x := crossRealm(t)
+	kt := x.B.Keytab
+
+	t.Run("referral", func(t *testing.T) {
+		cc, creds := referralClient(t, x)
+		sc := acquire(t, sspi.CredInbound, &ServerConfig{Keytab: kt})
+		id := handshakeAndSeal(t, cc, sc, "HTTP/"+referralHost)
+		if want := "HTTP/" + referralHost + "@" + x.B.Realm; id.Server != want {
+			t.Errorf("the acceptor got a ticket for %s, want %s", id.Server, want)
+		}
+		if want := testpeers.KDCUser + "@" + x.A.Realm; id.Principal != want {
+			t.Errorf("the ticket's client is %s, want %s", id.Principal, want)
+		}
+		// A's KDC answered the service request with the referral TGT; B's issued the ticket.
+		aLog, bLog := x.A.Log(), x.B.Log()
+		if !regexp.MustCompile(`TGS_REQ .*ISSUE: .*alice@A\.TEST for krbtgt/B\.TEST@A\.TEST`).MatchString(aLog) {
+			t.Errorf("A's KDC issued no referral TGT; its log:\n%s", tail(aLog))
+		}
+		if strings.Contains(aLog, "UNKNOWN_SERVER") {
+			t.Errorf("A's KDC did not know the service (so no referral was followed); its log:\n%s", tail(aLog))
+		}
+		if !regexp.MustCompile(`TGS_REQ .*ISSUE: .*alice@A\.TEST for HTTP/web\.b\.test@B\.TEST`).MatchString(bLog) {
+			t.Errorf("B's KDC issued no ticket for the service; its log:\n%s", tail(bLog))
+		}
+		if got := cachedServers(creds); !strings.Contains(got, "krbtgt/B.TEST@A.TEST") || !strings.Contains(got, "HTTP/web.b.test@B.TEST") {
+			t.Errorf("the client keeps %s; want the referral TGT krbtgt/B.TEST@A.TEST and the ticket", got)
+		}
+	})
+
+	t.Run("MIT kvno", func(t *testing.T) {
+		// MIT's own client with the same krb5.conf: kvno -S makes an NT-SRV-HST name in the
+		// referral realm, as gss_import_name does for HTTP@web.b.test.
+		out := mitKvno(t, x, "HTTP", referralHost)
+		if !strings.Contains(out, "Following referral TGT krbtgt/B.TEST@A.TEST") {
+			t.Errorf("MIT's client did not follow a referral:\n%s", out)
+		}
+	})
+}
+
+// handshakeAndSeal runs our client against our acceptor for target with mutual
+// authentication, exchanges sealed messages, and returns the acceptor's view.
+func handshakeAndSeal(t *testing.T, cc, sc *sspi.Credentials, target string) sspi.Identity {
+	t.Helper()
+	cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: target})
+	srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+	defer cli.Close()
+	defer srv.Close()
+	toks, err := handshake(t, cli, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != 2 || cli.Attributes()&sspi.ISCRetMutualAuth == 0 {
+		t.Errorf("%d tokens, attributes %v: want mutual authentication", len(toks), cli.Attributes())
+	}
+	exchangeMessages(t, cli, srv)
+	id, err := srv.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// cachedServers lists the servers of the tickets the client keeps.
+func cachedServers(c *clientCreds) string {
+	var s []string
+	for _, cr := range c.cl.CCache().Credentials {
+		s = append(s, cr.Server.Name.String()+"@"+cr.Server.Realm)
+	}
+	return strings.Join(s, " ")
+}
+
+// mitKvno runs MIT's kinit as alice and kvno -S service host with the two-realm
+// krb5.conf and KRB5_TRACE, and returns the trace.
+func mitKvno(t *testing.T, x *testpeers.CrossRealm, service, host string) string {
+	t.Helper()
+	kinit := testpeers.Require(t, "krb5-user", "kinit")
+	kvno := testpeers.Require(t, "krb5-user", "kvno")
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "trace")
+	env := append(os.Environ(), x.Env()...)
+	env = append(env, "KRB5CCNAME=FILE:"+filepath.Join(dir, "cc"), "KRB5_TRACE="+trace)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	k := exec.CommandContext(ctx, kinit, testpeers.KDCUser+"@"+x.A.Realm)
+	k.Env, k.Stdin = env, strings.NewReader(testpeers.KDCPassword+"\n")
+	if out, err := k.CombinedOutput(); err != nil {
+		t.Fatalf("kinit: %v\n%s", err, out)
+	}
+	v := exec.CommandContext(ctx, kvno, "-S", service, host)
+	v.Env = env
+	out, err := v.CombinedOutput()
+	tr, _ := os.ReadFile(trace)
+	if err != nil {
+		t.Fatalf("kvno -S %s %s: %v\n%s\n%s", service, host, err, out, tr)
+	}
+	return string(tr)
+}
+
+// tail is the end of a KDC log, for failure messages.
+func tail(s string) string {
+	if len(s) > 3000 {
+		return "..." + s[len(s)-3000:]
+	}
+	return s
+}
