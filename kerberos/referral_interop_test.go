@@ -16,13 +16,14 @@ import (
 
 // Two MIT KDCs for the referral tests: alice in A.TEST; HTTP/web.b.test and
 // HTTP/files.b.test in B.TEST, which trusts A.TEST (krbtgt/B.TEST@A.TEST in both
-// databases). A's KDC maps the host web.b.test to B.TEST in its own [domain_realm], so it
-// answers a canonicalize request for HTTP/web.b.test with a referral TGT; files.b.test it
-// does not map, so it refers nothing for it. The client's krb5.conf knows both realms'
+// databases). A's KDC maps the hosts web.b.test and ghost.b.test to B.TEST in its own
+// [domain_realm], so it answers a canonicalize request for HTTP/web.b.test with a referral
+// TGT; files.b.test it does not map, so it refers nothing for it. The client's krb5.conf knows both realms'
 // KDCs but maps no host to a realm.
 const (
 	referralHost = "web.b.test"   // A's KDC refers it to B.TEST
 	fallbackHost = "files.b.test" // A's KDC does not know its realm
+	ghostHost    = "ghost.b.test" // A's KDC refers it to B.TEST, which has no such service
 )
 
 // crossRealm starts the two KDCs for t (about 0.6 s): the tests that use them run their
@@ -31,7 +32,7 @@ func crossRealm(t *testing.T) *testpeers.CrossRealm {
 	t.Helper()
 	return testpeers.StartCrossRealmKDCs(t, testpeers.CrossRealmOptions{
 		ServicesB:    []string{"HTTP/" + referralHost, "HTTP/" + fallbackHost},
-		DomainRealmA: map[string]string{referralHost: testpeers.CrossRealmB},
+		DomainRealmA: map[string]string{referralHost: testpeers.CrossRealmB, ghostHost: testpeers.CrossRealmB},
 	})
 }
 
@@ -66,6 +67,7 @@ func TestMITReferral(t *testing.T) {
 	t.Run("referral", func(t *testing.T) {
 		cc, creds := referralClient(t, x)
 		sc := acquire(t, sspi.CredInbound, &ServerConfig{Keytab: kt})
+		aBefore, bBefore := len(x.A.Log()), len(x.B.Log())
 		id := handshakeAndSeal(t, cc, sc, "HTTP/"+referralHost)
 		if want := "HTTP/" + referralHost + "@" + x.B.Realm; id.Server != want {
 			t.Errorf("the acceptor got a ticket for %s, want %s", id.Server, want)
@@ -74,11 +76,11 @@ func TestMITReferral(t *testing.T) {
 			t.Errorf("the ticket's client is %s, want %s", id.Principal, want)
 		}
 		// A's KDC answered the service request with the referral TGT; B's issued the ticket.
-		aLog, bLog := x.A.Log(), x.B.Log()
+		aLog, bLog := x.A.Log()[aBefore:], x.B.Log()[bBefore:]
 		if !regexp.MustCompile(`TGS_REQ .*ISSUE: .*alice@A\.TEST for krbtgt/B\.TEST@A\.TEST`).MatchString(aLog) {
 			t.Errorf("A's KDC issued no referral TGT; its log:\n%s", tail(aLog))
 		}
-		if strings.Contains(aLog, "UNKNOWN_SERVER") {
+		if strings.Contains(aLog, "Server not found") {
 			t.Errorf("A's KDC did not know the service (so no referral was followed); its log:\n%s", tail(aLog))
 		}
 		if !regexp.MustCompile(`TGS_REQ .*ISSUE: .*alice@A\.TEST for HTTP/web\.b\.test@B\.TEST`).MatchString(bLog) {
@@ -89,12 +91,60 @@ func TestMITReferral(t *testing.T) {
 		}
 	})
 
+	t.Run("fallback realm", func(t *testing.T) {
+		// A's KDC maps no realm for files.b.test, so it refuses the referral request; as
+		// MIT does, the client then asks the host's fallback realm, its parent domain
+		// upper-cased (B.TEST), through the cross-realm TGT it asks A for itself.
+		cc, creds := referralClient(t, x)
+		sc := acquire(t, sspi.CredInbound, &ServerConfig{Keytab: kt})
+		aBefore, bBefore := len(x.A.Log()), len(x.B.Log())
+		id := handshakeAndSeal(t, cc, sc, "HTTP/"+fallbackHost)
+		if want := "HTTP/" + fallbackHost + "@" + x.B.Realm; id.Server != want {
+			t.Errorf("the acceptor got a ticket for %s, want %s", id.Server, want)
+		}
+		aLog, bLog := x.A.Log()[aBefore:], x.B.Log()[bBefore:]
+		refused := regexp.MustCompile(`TGS_REQ .*alice@A\.TEST for HTTP/files\.b\.test@A\.TEST, Server not found in Kerberos database`).FindStringIndex(aLog)
+		crossTGT := regexp.MustCompile(`TGS_REQ .*ISSUE: .*alice@A\.TEST for krbtgt/B\.TEST@A\.TEST`).FindStringIndex(aLog)
+		if refused == nil || crossTGT == nil || crossTGT[0] < refused[0] {
+			t.Errorf("A's KDC should refuse HTTP/files.b.test, then issue krbtgt/B.TEST; its log:\n%s", tail(aLog))
+		}
+		if !regexp.MustCompile(`TGS_REQ .*ISSUE: .*alice@A\.TEST for HTTP/files\.b\.test@B\.TEST`).MatchString(bLog) {
+			t.Errorf("B's KDC issued no ticket for the service; its log:\n%s", tail(bLog))
+		}
+		if got := cachedServers(creds); !strings.Contains(got, "krbtgt/B.TEST@A.TEST") {
+			t.Errorf("the client keeps %s; want the cross-realm TGT krbtgt/B.TEST@A.TEST", got)
+		}
+	})
+
+	t.Run("no fallback after a referral", func(t *testing.T) {
+		// A refers HTTP/ghost.b.test to B, which does not hold it: as in MIT, the fallback
+		// realm is for a refusal of the first request only, so the client stops there.
+		cc, _ := referralClient(t, x)
+		sc := acquire(t, sspi.CredInbound, &ServerConfig{Keytab: kt})
+		aBefore := len(x.A.Log())
+		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: "HTTP/" + ghostHost})
+		srv := sspi.NewServerContext(sc, sspi.ServerOptions{})
+		defer cli.Close()
+		defer srv.Close()
+		if _, err := handshake(t, cli, srv); err == nil || !strings.Contains(err.Error(), "SEC_E_TARGET_UNKNOWN") || !strings.Contains(err.Error(), "B.TEST") {
+			t.Fatalf("handshake: %v, want SEC_E_TARGET_UNKNOWN from B.TEST", err)
+		}
+		if n := strings.Count(x.A.Log()[aBefore:], "TGS_REQ"); n != 1 {
+			t.Errorf("A's KDC got %d TGS requests, want the one it answered with a referral:\n%s", n, tail(x.A.Log()[aBefore:]))
+		}
+	})
+
 	t.Run("MIT kvno", func(t *testing.T) {
 		// MIT's own client with the same krb5.conf: kvno -S makes an NT-SRV-HST name in the
 		// referral realm, as gss_import_name does for HTTP@web.b.test.
 		out := mitKvno(t, x, "HTTP", referralHost)
 		if !strings.Contains(out, "Following referral TGT krbtgt/B.TEST@A.TEST") {
 			t.Errorf("MIT's client did not follow a referral:\n%s", out)
+		}
+		// And for the host A's KDC does not map, MIT falls back to B.TEST as we do.
+		out = mitKvno(t, x, "HTTP", fallbackHost)
+		if !strings.Contains(out, "fallback realm B.TEST") {
+			t.Errorf("MIT's client did not fall back to B.TEST:\n%s", out)
 		}
 	})
 }
