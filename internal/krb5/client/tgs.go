@@ -83,6 +83,15 @@ func (c *Client) FallbackHostRealm(ctx context.Context, host string) string {
 func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, options uint32) (cr *Credential, hop int, err error) {
 	seen := map[string]bool{}
 	referrals := server.Realm == "" // ask in whichever realm the current TGT is for
+	if !referrals {
+		// A TGT for the service's realm got earlier (a cross-realm step, a referral, a
+		// fallback) saves asking the KDCs on the way again, as MIT's cache does.
+		c.mu.Lock()
+		if t := c.tgts[server.Realm]; t.valid(c.now(), c.skew()) && t.Client.Realm == tgt.Client.Realm && t.Client.Name.Equal(tgt.Client.Name) {
+			tgt = t
+		}
+		c.mu.Unlock()
+	}
 	for ; hop <= c.maxHops(); hop++ {
 		kdcRealm, _ := isTGS(tgt.Server.Name)
 		if seen[kdcRealm] {
