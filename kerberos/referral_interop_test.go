@@ -134,6 +134,23 @@ func TestMITReferral(t *testing.T) {
 		}
 	})
 
+	t.Run("fallback realm refused", func(t *testing.T) {
+		// nothing.c.test: A refers nothing, and its fallback realm C.TEST is no realm A
+		// trusts. The error is A's verdict on the service, with the fallback's added.
+		cc, _ := referralClient(t, x)
+		cli := sspi.NewClientContext(cc, sspi.ClientOptions{Target: "HTTP/nothing.c.test"})
+		defer cli.Close()
+		_, err := cli.Step(nil)
+		if sspi.StatusOf(err) != sspi.ErrTargetUnknown {
+			t.Fatalf("Step: %v, want SEC_E_TARGET_UNKNOWN", err)
+		}
+		for _, want := range []string{"HTTP/nothing.c.test@A.TEST", "KDC_ERR_S_PRINCIPAL_UNKNOWN", "fallback realm C.TEST", "krbtgt/C.TEST@A.TEST"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+	})
+
 	t.Run("MIT kvno", func(t *testing.T) {
 		// MIT's own client with the same krb5.conf: kvno -S makes an NT-SRV-HST name in the
 		// referral realm, as gss_import_name does for HTTP@web.b.test.

@@ -56,13 +56,27 @@ func (c *Client) ServiceTicket(ctx context.Context, server Principal, opts *Tick
 		// without canonicalize, in the host's fallback realm, through a cross-realm TGT
 		// when that is another realm.
 		server.Realm = c.FallbackHostRealm(ctx, server.Name.Components[1])
-		cr, _, err = c.chase(ctx, tgt, server, options&^wire.KDCOptCanonicalize)
+		first := err
+		if cr, _, err = c.chase(ctx, tgt, server, options&^wire.KDCOptCanonicalize); err != nil && server.Realm != kerr.Realm {
+			// What the client's realm said is the news (the service is unknown there); the
+			// fallback realm's failure is added to it.
+			err = sspi.Errorf(sspi.StatusOf(first), "%w; in the host's fallback realm %s: %v", causeOf(first), bound(server.Realm), causeOf(err))
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	c.keepTicket(key, cr)
 	return cr, nil
+}
+
+// causeOf is the cause inside an *sspi.Error, so that a status is not printed twice.
+func causeOf(err error) error {
+	var se *sspi.Error
+	if errors.As(err, &se) && se.Err != nil {
+		return se.Err
+	}
+	return err
 }
 
 // FallbackHostRealm is the realm to ask for a service on host when the client's own
