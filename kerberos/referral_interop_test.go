@@ -52,14 +52,19 @@ func referralClient(t *testing.T, x *testpeers.CrossRealm) (*sspi.Credentials, *
 	return h, c
 }
 
-// TestMITReferral (issue 12): our client, whose krb5.conf has default_realm A.TEST and no
-// [domain_realm], gets a ticket for HTTP/web.b.test by asking A's MIT KDC, following its
-// referral (RFC 6806 8) to B's MIT KDC, and authenticates to our acceptor holding B's keytab:
-// mutual authentication and sealed messages. The ticket is B's, for alice of A; A's KDC
-// issued krbtgt/B.TEST@A.TEST in answer to the request for the service (its log), B's KDC
-// the service ticket, and the client keeps the referral TGT. MIT's kvno -S, with the same
-// configuration, takes the same path. The fallback subtest is TestMITReferral's other half:
-// a host A's KDC does not map (see TestMITFallbackRealm).
+// TestMITReferral (issue 12), against two live MIT KDCs:
+//   - referral: our client, whose krb5.conf has default_realm A.TEST and no [domain_realm],
+//     gets a ticket for HTTP/web.b.test by asking A's KDC, following its referral (RFC 6806
+//     8) to B's, and authenticates to our acceptor holding B's keytab (mutual
+//     authentication, sealed messages). A's KDC answered the request for the service with
+//     krbtgt/B.TEST@A.TEST (its log), B's issued the ticket, the client keeps the referral
+//     TGT;
+//   - fallback realm: for HTTP/files.b.test, which A's KDC neither holds nor refers, the
+//     client asks, as MIT does, in the host's fallback realm B.TEST (its parent domain
+//     upper-cased) through a cross-realm TGT it asks A for itself;
+//   - no fallback after a referral, and the error when the fallback realm fails too;
+//   - realms in lower case (alice@a.test, HTTP/files.b.test@b.test) as on Windows;
+//   - MIT's kvno -S, with the same krb5.conf, takes the same two paths.
 func TestMITReferral(t *testing.T) {
 	x := crossRealm(t)
 	kt := x.B.Keytab
@@ -148,6 +153,30 @@ func TestMITReferral(t *testing.T) {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
+		}
+	})
+
+	t.Run("realms in lower case", func(t *testing.T) {
+		// As on Windows, realms are named without regard to case: alice@a.test asks for
+		// HTTP/files.b.test@b.test, which goes straight to B (a cross-realm TGT from A, no
+		// referral request) in the spelling krb5.conf gives the realms.
+		c, err := newClientCreds(&ClientConfig{Principal: "alice@a.test", Password: testpeers.KDCPassword, Config: x.Krb5Conf}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc, err := handOff(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sspi.FreeCredentialsHandle(cc) })
+		sc := acquire(t, sspi.CredInbound, &ServerConfig{Keytab: kt})
+		aBefore := len(x.A.Log())
+		id := handshakeAndSeal(t, cc, sc, "HTTP/"+fallbackHost+"@b.test")
+		if want := "HTTP/" + fallbackHost + "@B.TEST"; id.Server != want || id.Principal != "alice@A.TEST" {
+			t.Errorf("the acceptor got %s for %s, want alice@A.TEST for %s", id.Principal, id.Server, want)
+		}
+		if aLog := x.A.Log()[aBefore:]; strings.Contains(aLog, "Server not found") || !strings.Contains(aLog, "for krbtgt/B.TEST@A.TEST") {
+			t.Errorf("A's KDC should issue krbtgt/B.TEST and nothing else fail; its log:\n%s", tail(aLog))
 		}
 	})
 
