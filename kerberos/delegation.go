@@ -312,7 +312,7 @@ func DelegatedCredentials(ctx *sspi.Context, opts *DelegationOptions) (*sspi.Cre
 			return errNoDelegation(s)
 		}
 		var err error
-		cl, err = krbclient.NewFromCCache(&krbclient.Options{Config: kcfg}, s.deleg)
+		cl, err = krbclient.NewFromCCache(&krbclient.Options{Config: kcfg, HostResolver: hostDNS}, s.deleg)
 		return err
 	})
 	if err != nil {

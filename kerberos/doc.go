@@ -82,9 +82,15 @@
 // forward DNS look-up and, with rdns (default true), by the name a reverse look-up of its
 // address gives; with "fallback" the name as given is asked for first and the canonical
 // one when the KDC does not know it; with "false" DNS is not used. Its realm is the one
-// [domain_realm] maps the host to, else with dns_lookup_realm (default false) the TXT
-// record of _kerberos.<host> or of a parent domain, else none (the client's realm, which
-// may refer the request). A name with an explicit realm is used as written. DNS answers
+// [domain_realm] maps the host to, else none: the client's realm is asked with the
+// canonicalize option and may refer the request to another realm (RFC 6806), whose KDC is
+// then asked. When the client's realm refuses that first request, the service is asked for
+// in the host's fallback realm, as MIT 1.20 does: with dns_lookup_realm (default false) the
+// TXT record of _kerberos.<host> or of a parent domain; with realm_try_domains = N the host
+// or one of its N nearest parent domains, upper-cased, that krb5.conf (or, with
+// dns_lookup_kdc, DNS) lists KDCs for; otherwise the host's parent domain upper-cased
+// (web.example.com is asked for in EXAMPLE.COM). A name with an explicit realm is used as
+// written. DNS answers
 // that are not host names or realms are ignored; the result is remembered per target for
 // the life of the credentials handle. Canonicalisation trusts DNS, which is why MIT
 // advises rdns = false and "fallback" or "false" where DNS is not secured.

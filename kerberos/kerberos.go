@@ -249,7 +249,7 @@ func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := &krbclient.Options{Config: kcfg, Forwardable: cfg.Forwardable}
+	opts := &krbclient.Options{Config: kcfg, Forwardable: cfg.Forwardable, HostResolver: hostDNS}
 	c := &clientCreds{ignoreOKAsDelegate: cfg.IgnoreOKAsDelegate}
 	switch {
 	case cfg.Password == "" && cfg.Keytab == "":

@@ -28,15 +28,17 @@ type clientTickets struct {
 }
 
 // hostDNS is the DNS that host-based targets are looked up in, as krb5.conf's
-// dns_canonicalize_hostname, rdns and dns_lookup_realm say; tests replace it.
+// dns_canonicalize_hostname, rdns and dns_lookup_realm say (krbclient.Options.HostResolver
+// for the fallback realm's TXT records); tests replace it.
 var hostDNS krbclient.HostResolver = net.DefaultResolver
 
 // serviceTicket returns the ticket for target ("service/host" or "service/host@REALM").
 // A host-based name without a realm is canonicalised as krb5.conf says (MIT's
 // dns_canonicalize_hostname and rdns; under "fallback" the name as given is tried first,
-// the canonical one when the KDC does not know it) and gets the realm [domain_realm] or,
-// with dns_lookup_realm, a TXT record maps its host to, or none: krbclient then asks the
-// client's realm, which may refer it on (RFC 6806).
+// the canonical one when the KDC does not know it) and gets the realm [domain_realm] maps
+// its host to, or none: krbclient then asks the client's realm, which may refer it on
+// (RFC 6806), and when that realm refuses, the host's fallback realm (with
+// dns_lookup_realm a TXT record, otherwise its parent domain upper-cased), as MIT does.
 func (t *clientTickets) serviceTicket(ctx context.Context, target string) ([]byte, *krbcrypto.Key, error) {
 	if err := t.creds.login(ctx); err != nil {
 		return nil, nil, err
@@ -80,7 +82,7 @@ func (t *clientTickets) principals(ctx context.Context, target string) ([]krbcli
 		for _, h := range krbclient.ServiceHosts(ctx, t.conf, hostDNS, p.Name.Components[1]) {
 			q := p
 			q.Name.Components = []string{p.Name.Components[0], h}
-			if r, ok := krbclient.HostRealm(ctx, t.conf, hostDNS, h); ok {
+			if r, ok := krbclient.HostRealm(t.conf, h); ok {
 				q.Realm = r
 			}
 			ps = append(ps, q)

@@ -37,6 +37,10 @@ type KDCOptions struct {
 	// AllowWeakSessionKeys lets the KDC issue RC4 and DES3 session keys (allow_rc4,
 	// allow_des3), for services whose session_enctypes ask for them (KDC.Kadmin "setstr").
 	AllowWeakSessionKeys bool
+	// KDCConf is appended to the KDC's own profile (kdc.conf), whose relations krb5kdc reads
+	// with its krb5.conf: a [domain_realm] section there makes it refer host-based names
+	// (RFC 6806) to the realms it maps their hosts to.
+	KDCConf string
 }
 
 // KDC is a throw-away MIT KDC (krb5kdc with a fresh database) listening on 127.0.0.1 only,
@@ -275,7 +279,7 @@ func launchKDC(krb5kdc, kdbUtil, kadmin string, opts KDCOptions) (_ *KDC, err er
 	}
 [logging]
 	kdc = FILE:%[3]s/kdc.log
-`, opts.Realm, port, dir)
+`, opts.Realm, port, dir) + opts.KDCConf
 	if err := os.WriteFile(k.Krb5Conf, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,10 @@ type Options struct {
 	Config *krbconf.Config
 	// Resolver finds KDCs in DNS when dns_lookup_kdc allows; nil means net.DefaultResolver.
 	Resolver Resolver
+	// HostResolver answers the TXT look-ups (dns_lookup_realm) for the fallback realm of a
+	// host-based service that the client's realm neither holds nor refers; nil means
+	// net.DefaultResolver.
+	HostResolver HostResolver
 	// Dial opens connections to KDCs; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// AttemptTimeout bounds one request to one KDC over one transport; zero means

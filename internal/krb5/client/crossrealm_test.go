@@ -3,6 +3,7 @@ package krbclient
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 
 	krbconf "github.com/gosspi/sspi/internal/krb5/config"
@@ -45,5 +46,19 @@ func TestMITCrossRealm(t *testing.T) {
 	// The cross-realm TGT is kept and goes into the ccache.
 	if cc := c.CCache(); len(cc.Credentials) != 3 {
 		t.Errorf("ccache holds %d credentials, want TGT, cross-realm TGT, service ticket", len(cc.Credentials))
+	}
+	// And it is used again: a second service of OTHER.TEST costs one request to OTHER's
+	// KDC, none to home's.
+	other.Kadmin(t, "addprinc -randkey HTTP/second")
+	homeBefore, otherBefore := strings.Count(home.Log(), "TGS_REQ"), strings.Count(other.Log(), "TGS_REQ")
+	svc2, _ := ParsePrincipal("HTTP/second@OTHER.TEST", "")
+	if st, err = c.ServiceTicket(context.Background(), svc2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st.Server.Realm != "OTHER.TEST" {
+		t.Fatalf("ticket for %s", st.Server)
+	}
+	if h, o := strings.Count(home.Log(), "TGS_REQ")-homeBefore, strings.Count(other.Log(), "TGS_REQ")-otherBefore; h != 0 || o != 1 {
+		t.Errorf("the second service took %d requests to home's KDC and %d to OTHER's, want 0 and 1", h, o)
 	}
 }

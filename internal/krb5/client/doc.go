@@ -36,6 +36,8 @@
 // # Not done
 //
 // FAST (RFC 6113), PKINIT, S4U, user-to-user, KKDCP over HTTPS and KDC time
-// synchronisation (MIT's kdc_timesync) are not implemented. MIT's fallback realm (the
-// host's domain upper-cased, tried after a referral fails) is not either.
+// synchronisation (MIT's kdc_timesync) are not implemented. MIT's retry without
+// canonicalize after a KDC of an explicitly named realm refuses a referral request (for
+// KDCs that reject the option) is not done either; the fallback realm of a host-based name
+// is (ServiceTicket, FallbackHostRealm).
 package krbclient

@@ -3,6 +3,7 @@ package krbclient
 import (
 	"context"
 	"net"
+	"strconv"
 	"strings"
 
 	krbconf "github.com/gosspi/sspi/internal/krb5/config"
@@ -22,7 +23,7 @@ type HostResolver interface {
 const (
 	maxHostLen   = 253 // a DNS name
 	maxRealmLen  = 255 // a realm from a TXT record
-	maxTXTLabels = 16  // parent domains tried for a TXT record
+	maxTXTLabels = 16  // parent domains tried for a TXT record or as a realm
 )
 
 // ServiceHosts returns the host names to try, in order, for a host-based service on host,
@@ -86,18 +87,62 @@ func canonicalHost(ctx context.Context, r HostResolver, host string, rdns bool) 
 	return canon
 }
 
-// HostRealm returns the realm of host: krb5.conf's [domain_realm], then, when
-// dns_lookup_realm is on (it is off by default), the TXT record of _kerberos.<host> and
-// of each parent domain in turn, as MIT's hostrealm modules do. ok is false when neither
-// says: the caller then asks its own realm's KDC, which may refer it (RFC 6806).
-func HostRealm(ctx context.Context, conf *krbconf.Config, r HostResolver, host string) (realm string, ok bool) {
+// HostRealm returns the realm krb5.conf's [domain_realm] gives host. That is all MIT 1.20
+// asks before its first request (its "profile" hostrealm module; since MIT 1.12 the "dns"
+// module's TXT records are a fallback only): ok is false when krb5.conf does not say, and
+// the caller then asks its own realm's KDC, which may refer it (RFC 6806), and when that
+// KDC refuses, the realm FallbackHostRealm picks.
+func HostRealm(conf *krbconf.Config, host string) (realm string, ok bool) {
+	return conf.RealmForHost(cleanHost(host))
+}
+
+// FallbackHostRealm is MIT 1.20's krb5_get_fallback_host_realm: the realm to ask for a
+// service on host when the client's realm neither holds it nor refers it elsewhere.
+// MIT's hostrealm modules answer in turn:
+//   - "dns", when dns_lookup_realm is on: the TXT record of _kerberos.<host>, then of each
+//     parent domain;
+//   - "domain": with realm_try_domains = N (default -1, off), host and up to N of its parent
+//     domains upper-cased, the first that hasKDC says is a realm with KDCs; otherwise the
+//     parent domain of host, upper-cased (WEB.B.TEST gives B.TEST);
+//   - else (an address, or a name without a dot) the default realm.
+//
+// hasKDC may be nil when realm_try_domains is off. An address gets the default realm.
+func FallbackHostRealm(ctx context.Context, conf *krbconf.Config, r HostResolver, hasKDC func(realm string) bool, host string) string {
 	host = cleanHost(host)
-	if realm, ok := conf.RealmForHost(host); ok {
-		return realm, true
+	if host == "" || numericHost(host) {
+		return conf.LibDefaults.DefaultRealm
 	}
-	if !conf.LibDefaults.DNSLookupRealm || net.ParseIP(host) != nil || host == "" {
-		return "", false
+	if conf.LibDefaults.DNSLookupRealm {
+		if realm, ok := txtRealm(ctx, r, host); ok {
+			return realm
+		}
 	}
+	upper := strings.ToUpper(host)
+	limit := -1
+	if v, ok := conf.Get("libdefaults", "realm_try_domains"); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			limit = n
+		}
+	}
+	suffix := upper
+	for i := 0; i <= limit && i < maxTXTLabels && hasKDC != nil; i++ {
+		dot := strings.IndexByte(suffix, '.')
+		if dot < 0 {
+			break
+		}
+		if hasKDC(suffix) {
+			return suffix
+		}
+		suffix = suffix[dot+1:]
+	}
+	if dot := strings.IndexByte(upper, '.'); dot >= 0 && dot+1 < len(upper) {
+		return upper[dot+1:]
+	}
+	return conf.LibDefaults.DefaultRealm
+}
+
+// txtRealm looks for the TXT record of _kerberos.<host> and of each parent domain in turn.
+func txtRealm(ctx context.Context, r HostResolver, host string) (string, bool) {
 	if r == nil {
 		r = net.DefaultResolver
 	}
@@ -115,6 +160,14 @@ func HostRealm(ctx context.Context, conf *krbconf.Config, r HostResolver, host s
 		p = p[j+1:]
 	}
 	return "", false
+}
+
+// numericHost is MIT's k5_is_numeric_address: digits and exactly three dots, or a colon.
+func numericHost(h string) bool {
+	if strings.IndexByte(h, ':') >= 0 {
+		return true
+	}
+	return strings.Trim(h, "0123456789.") == "" && strings.Count(h, ".") == 3
 }
 
 // cleanHost lower-cases host and drops a trailing dot, as MIT does to every host name.

@@ -134,40 +134,83 @@ func TestServiceHosts(t *testing.T) {
 	}
 }
 
-// HostRealm: [domain_realm] first and without DNS; TXT records only with dns_lookup_realm,
-// for the host and then each parent domain; a TXT value that is no realm is skipped; an
-// address is never looked up.
+// HostRealm is [domain_realm] only, as MIT 1.20's "profile" module: the host, then each
+// parent domain, case and a trailing dot ignored; nothing else maps a host before a request,
+// so the caller asks with the referral realm.
 func TestHostRealm(t *testing.T) {
 	for _, tt := range []struct {
-		name, libdefaults, host, realm string
-		ok                             bool
-		queries                        []string
+		host, realm string
+		ok          bool
 	}{
-		{"domain_realm", "dns_lookup_realm = true", "a.mapped.example", "MAPPED.EXAMPLE", true, nil},
-		{"off by default", "", "srv.corp.example.com", "", false, nil},
-		{"parent domain's TXT", "dns_lookup_realm = true", "srv.corp.example.com", "CORP.EXAMPLE.COM", true,
-			[]string{"TXT _kerberos.srv.corp.example.com", "TXT _kerberos.corp.example.com"}},
-		{"host's own TXT", "dns_lookup_realm = true", "Example.ORG.", "ORG.EXAMPLE", true, []string{"TXT _kerberos.example.org"}},
-		{"none", "dns_lookup_realm = true", "a.b.invalid", "", false,
-			[]string{"TXT _kerberos.a.b.invalid", "TXT _kerberos.b.invalid", "TXT _kerberos.invalid"}},
-		{"not a realm", "dns_lookup_realm = true", "evil.example", "", false, []string{"TXT _kerberos.evil.example", "TXT _kerberos.example"}},
-		{"address", "dns_lookup_realm = true", "192.0.2.1", "", false, nil},
+		{"a.mapped.example", "MAPPED.EXAMPLE", true},
+		{"A.Mapped.Example.", "MAPPED.EXAMPLE", true},
+		{"mapped.example", "", false},       // ".mapped.example" covers hosts below it only, as in MIT
+		{"srv.corp.example.com", "", false}, // a TXT record exists: a fallback, not a mapping
+		{"192.0.2.1", "", false},
+		{"", "", false},
+	} {
+		realm, ok := HostRealm(conf(t, "dns_lookup_realm = true"), tt.host)
+		if realm != tt.realm || ok != tt.ok {
+			t.Errorf("HostRealm(%q) = %q %v, want %q %v", tt.host, realm, ok, tt.realm, tt.ok)
+		}
+	}
+}
+
+// FallbackHostRealm follows MIT 1.20's krb5_get_fallback_host_realm: TXT records (host,
+// then each parent) only with dns_lookup_realm, a TXT value that is no realm skipped; then
+// realm_try_domains' search among realms with KDCs (off by default; N tries the host and N
+// parents); then the parent domain upper-cased; an address or a one-label name gets the
+// default realm, without DNS.
+func TestFallbackHostRealm(t *testing.T) {
+	kdcs := map[string]bool{"CORP.EXAMPLE.COM": true, "WEB.B.TEST": true, "B.TEST": true}
+	for _, tt := range []struct {
+		name, libdefaults, host, realm string
+		queries                        []string
+		kdcAsked                       []string
+	}{
+		{"parent domain", "", "web.b.test", "B.TEST", nil, nil},
+		{"parent domain, case and dot", "", "Web.Corp.Example.COM.", "CORP.EXAMPLE.COM", nil, nil},
+		{"deep host", "", "a.b.c.example", "B.C.EXAMPLE", nil, nil},
+		{"TXT off by default", "", "srv.corp.example.com", "CORP.EXAMPLE.COM", nil, nil},
+		{"parent domain's TXT", "dns_lookup_realm = true", "srv.corp.example.com", "CORP.EXAMPLE.COM",
+			[]string{"TXT _kerberos.srv.corp.example.com", "TXT _kerberos.corp.example.com"}, nil},
+		{"host's own TXT", "dns_lookup_realm = true", "Example.ORG.", "ORG.EXAMPLE", []string{"TXT _kerberos.example.org"}, nil},
+		{"TXT wins over the domain", "dns_lookup_realm = true", "x.example.org", "ORG.EXAMPLE",
+			[]string{"TXT _kerberos.x.example.org", "TXT _kerberos.example.org"}, nil},
+		{"no TXT: parent domain", "dns_lookup_realm = true", "a.b.invalid", "B.INVALID",
+			[]string{"TXT _kerberos.a.b.invalid", "TXT _kerberos.b.invalid", "TXT _kerberos.invalid"}, nil},
+		{"TXT that is no realm", "dns_lookup_realm = true", "evil.example", "EXAMPLE",
+			[]string{"TXT _kerberos.evil.example", "TXT _kerberos.example"}, nil},
+		{"try_domains 0: the host as a realm", "realm_try_domains = 0", "web.b.test", "WEB.B.TEST", nil, []string{"WEB.B.TEST"}},
+		{"try_domains 0, no KDC", "realm_try_domains = 0", "files.b.test", "B.TEST", nil, []string{"FILES.B.TEST"}},
+		{"try_domains 1", "realm_try_domains = 1", "files.b.test", "B.TEST", nil, []string{"FILES.B.TEST", "B.TEST"}},
+		{"try_domains stops before one label", "realm_try_domains = 5", "x.y.test", "Y.TEST", nil, []string{"X.Y.TEST", "Y.TEST"}},
+		{"one label", "dns_lookup_realm = true", "intranet", "HOME.TEST", []string{"TXT _kerberos.intranet"}, nil},
+		{"IPv4 address", "dns_lookup_realm = true\n\trealm_try_domains = 2", "192.0.2.1", "HOME.TEST", nil, nil},
+		{"IPv6 address", "dns_lookup_realm = true", "2001:db8::1", "HOME.TEST", nil, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := dns()
-			realm, ok := HostRealm(context.Background(), conf(t, tt.libdefaults), r, tt.host)
-			if realm != tt.realm || ok != tt.ok {
-				t.Errorf("HostRealm(%s) = %q %v, want %q %v", tt.host, realm, ok, tt.realm, tt.ok)
+			var asked []string
+			hasKDC := func(realm string) bool { asked = append(asked, realm); return kdcs[realm] }
+			got := FallbackHostRealm(context.Background(), conf(t, "default_realm = HOME.TEST\n\t"+tt.libdefaults), r, hasKDC, tt.host)
+			if got != tt.realm {
+				t.Errorf("FallbackHostRealm(%s) = %q, want %q", tt.host, got, tt.realm)
 			}
 			if !reflect.DeepEqual(r.queries, tt.queries) {
 				t.Errorf("queries %q, want %q", r.queries, tt.queries)
 			}
+			if !reflect.DeepEqual(asked, tt.kdcAsked) {
+				t.Errorf("realms looked for KDCs %q, want %q", asked, tt.kdcAsked)
+			}
 		})
 	}
-	// The walk up is bounded.
+	// The walks up are bounded.
 	r := dns()
-	HostRealm(context.Background(), conf(t, "dns_lookup_realm = true"), r, strings.Repeat("a.", 40)+"example")
-	if len(r.queries) != maxTXTLabels {
-		t.Errorf("%d TXT queries for a 41-label name, want %d", len(r.queries), maxTXTLabels)
+	long := strings.Repeat("a.", 40) + "example"
+	n := 0
+	FallbackHostRealm(context.Background(), conf(t, "dns_lookup_realm = true\n\trealm_try_domains = 100"), r, func(string) bool { n++; return false }, long)
+	if len(r.queries) != maxTXTLabels || n != maxTXTLabels {
+		t.Errorf("%d TXT queries and %d realms tried for a 41-label name, want %d each", len(r.queries), n, maxTXTLabels)
 	}
 }

@@ -2,6 +2,7 @@ package krbclient
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -47,7 +48,21 @@ func (c *Client) ServiceTicket(ctx context.Context, server Principal, opts *Tick
 	if opts.Forwardable || tgt.Flags&wire.FlagForwardable != 0 {
 		options |= wire.KDCOptForwardable
 	}
-	cr, err := c.chase(ctx, tgt, server, options)
+	cr, hop, err := c.chase(ctx, tgt, server, options)
+	var kerr *KDCError
+	if err != nil && hop == 0 && server.Realm == "" && len(server.Name.Components) == 2 && errors.As(err, &kerr) {
+		// MIT's try_fallback: the client's realm refused the referral request (it holds no
+		// such service and knows no realm to refer it to), so the service is asked for,
+		// without canonicalize, in the host's fallback realm, through a cross-realm TGT
+		// when that is another realm.
+		server.Realm = c.FallbackHostRealm(ctx, server.Name.Components[1])
+		first := err
+		if cr, _, err = c.chase(ctx, tgt, server, options&^wire.KDCOptCanonicalize); err != nil && server.Realm != kerr.Realm {
+			// What the client's realm said is the news (the service is unknown there); the
+			// fallback realm's failure is added to it.
+			err = sspi.Errorf(sspi.StatusOf(first), "%w; in the host's fallback realm %s: %v", causeOf(first), bound(server.Realm), causeOf(err))
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -55,25 +70,54 @@ func (c *Client) ServiceTicket(ctx context.Context, server Principal, opts *Tick
 	return cr, nil
 }
 
+// causeOf is the cause inside an *sspi.Error, so that a status is not printed twice.
+func causeOf(err error) error {
+	var se *sspi.Error
+	if errors.As(err, &se) && se.Err != nil {
+		return se.Err
+	}
+	return err
+}
+
+// FallbackHostRealm is the realm to ask for a service on host when the client's own
+// realm refuses a referral request for it (see the package function FallbackHostRealm):
+// a realm has KDCs when krb5.conf lists some or, with dns_lookup_kdc, DNS has SRV records.
+func (c *Client) FallbackHostRealm(ctx context.Context, host string) string {
+	hasKDC := func(realm string) bool {
+		_, err := c.locate(ctx, realm)
+		return err == nil
+	}
+	return FallbackHostRealm(ctx, c.conf, c.opts.HostResolver, hasKDC, host)
+}
+
 // chase asks KDCs for server, starting with tgt: when server's realm is another, a
 // cross-realm TGT first (RFC 4120 1.2), and from any KDC a referral (RFC 6806 8, a TGT for
-// another realm where the service was asked) is followed to that realm.
-func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, options uint32) (*Credential, error) {
+// another realm where the service was asked) is followed to that realm. hop counts the
+// requests answered before the one that failed.
+func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, options uint32) (cr *Credential, hop int, err error) {
 	seen := map[string]bool{}
 	referrals := server.Realm == "" // ask in whichever realm the current TGT is for
-	for hop := 0; hop <= c.maxHops(); hop++ {
+	if !referrals {
+		// A TGT for the service's realm got earlier (a cross-realm step, a referral, a
+		// fallback) saves asking the KDCs on the way again, as MIT's cache does.
+		c.mu.Lock()
+		if t := c.tgts[server.Realm]; t.valid(c.now(), c.skew()) && t.Client.Realm == tgt.Client.Realm && t.Client.Name.Equal(tgt.Client.Name) {
+			tgt = t
+		}
+		c.mu.Unlock()
+	}
+	for ; hop <= c.maxHops(); hop++ {
 		kdcRealm, _ := isTGS(tgt.Server.Name)
 		if seen[kdcRealm] {
-			return nil, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: referrals for %s loop back to realm %s", bound(server.Name.String()), bound(kdcRealm))
+			return nil, hop, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: referrals for %s loop back to realm %s", bound(server.Name.String()), bound(kdcRealm))
 		}
 		seen[kdcRealm] = true
 		want := Principal{Name: server.Name, Realm: kdcRealm}
 		if !referrals && server.Realm != kdcRealm {
 			want.Name = tgsName(server.Realm) // a cross-realm TGT on the way
 		}
-		cr, err := c.tgsExchange(ctx, tgt, want, options)
-		if err != nil {
-			return nil, err
+		if cr, err = c.tgsExchange(ctx, tgt, want, options); err != nil {
+			return nil, hop, err
 		}
 		next, isTGT := isTGS(cr.Server.Name)
 		crossTGT := isTGT && next != kdcRealm
@@ -82,14 +126,14 @@ func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, o
 			// RFC 6806 8: a referral; the service is to be asked in realm next.
 			referrals = true
 		case want.Name.Equal(server.Name):
-			return cr, nil
+			return cr, hop, nil
 		case !crossTGT:
-			return nil, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: the KDC of %s answered a request for %s with %s", bound(kdcRealm), bound(want.String()), bound(cr.Server.String()))
+			return nil, hop, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: the KDC of %s answered a request for %s with %s", bound(kdcRealm), bound(want.String()), bound(cr.Server.String()))
 		}
 		c.keepTGT(cr)
 		tgt = cr
 	}
-	return nil, sspi.Errorf(sspi.ErrMaxReferralsExceeded, "krbclient: reaching %s took more than %d referrals or cross-realm steps", bound(server.Name.String()), c.maxHops())
+	return nil, hop, sspi.Errorf(sspi.ErrMaxReferralsExceeded, "krbclient: reaching %s took more than %d referrals or cross-realm steps", bound(server.Name.String()), c.maxHops())
 }
 
 // tgsExchange is one TGS exchange (RFC 4120 3.3) with the KDC of tgt's realm.
