@@ -33,9 +33,13 @@
 // password or unknown user, SEC_E_TIME_SKEW, SEC_E_KDC_UNKNOWN_ETYPE, ...) wrapping a
 // *KDCError with the code and the KDC's bounded text.
 //
+// S4U2Self and S4U2Proxy (MS-SFU: a service asking for a ticket to itself in a user's
+// name, and for a ticket to another service with a client's ticket as evidence, with
+// PA-PAC-OPTIONS for resource-based constrained delegation) are in s4u.go.
+//
 // # Not done
 //
-// FAST (RFC 6113), PKINIT, S4U, user-to-user, KKDCP over HTTPS and KDC time
+// FAST (RFC 6113), PKINIT, user-to-user, KKDCP over HTTPS and KDC time
 // synchronisation (MIT's kdc_timesync) are not implemented. MIT's retry without
 // canonicalize after a KDC of an explicitly named realm refuses a referral request (for
 // KDCs that reject the option) is not done either; the fallback realm of a host-based name
