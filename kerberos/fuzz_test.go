@@ -36,8 +36,11 @@ func FuzzServerStep(f *testing.F) {
 	}
 	f.Add(validAPReq(f, kt))
 	keys := ktKeys(f, kt)
+	// One ticket cache for every input, so that mutated AP-REQs around a valid ticket
+	// also take the path where the ticket is found opened.
+	tickets := newTicketCache(4)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s := &serverContext{creds: &serverCreds{kt: keys, skew: 300e9, now: fixedNow, replays: NewMemoryReplayCache(0)}}
+		s := &serverContext{creds: &serverCreds{kt: keys, skew: 300e9, now: fixedNow, replays: NewMemoryReplayCache(0), tickets: tickets}}
 		p := &sspi.StepParams{Server: true, In: []sspi.Buffer{{Type: sspi.BufferToken, Data: b}}}
 		if _, err := s.Step(p); err == nil && !s.done {
 			t.Fatal("no error, yet not established")
