@@ -64,6 +64,14 @@ type Options struct {
 	Rand io.Reader
 	// Time is the clock; nil means time.Now.
 	Time func() time.Time
+	// Armor is a TGT of the client's realm (a host's, from its keytab: see ArmorTGT)
+	// whose session key armors the AS exchange with FAST (RFC 6113): the request, the
+	// preauthentication (an encrypted challenge instead of an encrypted timestamp) and
+	// the reply travel encrypted in the armor key, so that no one who watches the
+	// exchange can guess the password offline, and a KDC that requires armoring accepts
+	// the logon. With Armor set, a reply without FAST fails the logon rather than being
+	// accepted: an attacker could otherwise strip FAST. Nil: no FAST.
+	Armor *Credential
 }
 
 // Principal is a principal name and its realm.

@@ -1,0 +1,346 @@
+package krbclient
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/internal/krb5/keytab"
+	"github.com/gosspi/sspi/internal/krb5/wire"
+	"github.com/gosspi/sspi/internal/testpeers"
+)
+
+// fastKDCConf makes the MIT KDC of the FAST tests mark tickets got with the encrypted
+// challenge, which it accepts only inside FAST, with the auth indicator "fast", which the
+// service fast/svc requires (require_auth): so the KDC itself says whether a logon was
+// armored. (MIT 1.20's KDC has no switch that refuses unarmored logons outright, as an
+// AD domain that fails unarmored authentication requests does; this is its equivalent
+// for one service.)
+const fastKDCConf = `[realms]
+	GOSSPI.TEST = {
+		encrypted_challenge_indicator = fast
+	}
+`
+
+const fastOnlyService = "fast/svc"
+
+// fastKDC starts the MIT KDC of the FAST tests: bob (preauth required) and carol (no
+// preauth), the armor host host/localhost, and fast/svc, which only FAST logons reach.
+func fastKDC(t *testing.T) (*testpeers.KDC, string) {
+	t.Helper()
+	k := testpeers.StartKDC(t, testpeers.KDCOptions{
+		Users:    map[string]string{preauthUser: password, noPreauth: password},
+		Services: []string{testpeers.KDCService, fastOnlyService},
+		KDCConf:  fastKDCConf,
+	})
+	k.Kadmin(t, "modprinc +requires_preauth "+preauthUser)
+	k.Kadmin(t, "setstr "+fastOnlyService+" require_auth fast")
+	return k, k.KeytabFor(t, testpeers.KDCService)
+}
+
+// armorTGT is the TGT of host/localhost got with its keytab by our own client: the
+// armor of the FAST tests, as a host's TGT armors its users' logons.
+func armorTGT(t *testing.T, k *testpeers.KDC, ktPath string) *Credential {
+	t.Helper()
+	kt, err := keytab.Load(ktPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewWithKeytab(&Options{Config: confFor(t, k, "")}, host(t, k.Realm), kt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := c.Login(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tgt
+}
+
+func fastClient(t *testing.T, k *testpeers.KDC, armor *Credential, user, pw string, kdcs ...string) *Client {
+	t.Helper()
+	p, err := ParsePrincipal(user, k.Realm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewWithPassword(&Options{Config: confFor(t, k, "", kdcs...), Armor: armor}, p, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestMITFAST runs armored AS exchanges (RFC 6113) against MIT 1.20's KDC.
+func TestMITFAST(t *testing.T) {
+	k, hostKT := fastKDC(t)
+	armor := armorTGT(t, k, hostKT)
+	ctx := context.Background()
+	fastSvc := Principal{Name: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"fast", "svc"}}, Realm: k.Realm}
+
+	t.Run("armored logon", func(t *testing.T) {
+		for _, user := range []string{preauthUser, noPreauth} {
+			c := fastClient(t, k, armor, user, password)
+			tgt, err := c.Login(ctx)
+			if err != nil {
+				t.Fatalf("%s: %v", user, err)
+			}
+			if user == preauthUser && tgt.Flags&wire.FlagPreAuthent == 0 {
+				t.Errorf("%s: the TGT lacks the pre-authent flag", user)
+			}
+			// The KDC issues tickets for fast/svc only to TGTs whose logon used the
+			// encrypted challenge, which it accepts only inside FAST.
+			_, err = c.ServiceTicket(ctx, fastSvc, nil)
+			if user == preauthUser && err != nil {
+				t.Errorf("%s: the KDC refuses the FAST-only service to the armored logon's TGT: %v", user, err)
+			}
+			if user == noPreauth && err == nil {
+				t.Errorf("%s: a logon without preauthentication reached the FAST-only service", user)
+			}
+		}
+	})
+
+	t.Run("unarmored logon", func(t *testing.T) {
+		c := fastClient(t, k, nil, preauthUser, password)
+		if _, err := c.Login(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The check above means something only if an unarmored TGT is refused.
+		if _, err := c.ServiceTicket(ctx, fastSvc, nil); err == nil {
+			t.Fatal("the KDC issues fast/svc tickets to an unarmored logon: the indicator proves nothing")
+		}
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		c := fastClient(t, k, armor, preauthUser, "not-"+password)
+		_, err := c.Login(ctx)
+		if sspi.StatusOf(err) != sspi.ErrLogonDenied {
+			t.Fatalf("armored logon with a wrong password: %v, want SEC_E_LOGON_DENIED", err)
+		}
+		if !strings.Contains(k.Log(), "PREAUTH_FAILED") {
+			t.Errorf("the KDC's log has no PREAUTH_FAILED for the wrong challenge:\n%s", tail(k.Log()))
+		}
+	})
+
+	t.Run("armor of another realm", func(t *testing.T) {
+		other := *armor
+		other.Server.Name = tgsName("OTHER.TEST")
+		other.Server.Realm = "OTHER.TEST"
+		c := fastClient(t, k, &other, preauthUser, password)
+		if _, err := c.Login(ctx); sspi.StatusOf(err) != sspi.ErrNoCredentials {
+			t.Fatalf("armor TGT of another realm: %v, want SEC_E_NO_CREDENTIALS", err)
+		}
+	})
+
+	// An attacker between client and KDC strips FAST from the KDC's answers: the client
+	// must stop rather than accept or act on an unarmored answer.
+	for _, mode := range []string{"reply", "error"} {
+		t.Run("stripped FAST "+mode, func(t *testing.T) {
+			p := startStripProxy(t, k, mode)
+			c := fastClient(t, k, armor, preauthUser, password, "tcp/"+p.addr)
+			_, err := c.Login(ctx)
+			if p.stripped() == 0 {
+				t.Fatalf("the proxy stripped nothing (%v)", err)
+			}
+			switch mode {
+			case "reply":
+				if sspi.StatusOf(err) != sspi.ErrIllegalMessage || !strings.Contains(err.Error(), "without FAST") {
+					t.Fatalf("AS-REP stripped of FAST: %v, want SEC_E_ILLEGAL_MESSAGE naming the missing FAST", err)
+				}
+			case "error":
+				// The KDC's code is reported, but the downgraded error's ENC-TIMESTAMP offer
+				// is not taken up: no second request.
+				if err == nil || !strings.Contains(err.Error(), "not FAST-protected") || p.requests() != 1 {
+					t.Fatalf("PREAUTH_REQUIRED stripped of FAST: %v after %d requests, want a failure naming the unprotected error after one request", err, p.requests())
+				}
+			}
+		})
+	}
+
+	t.Run("MIT kinit -T", func(t *testing.T) {
+		kinit := testpeers.Require(t, "krb5-user", "kinit")
+		armorCC := filepath.Join(t.TempDir(), "armor.ccache")
+		run := func(stdin string, args ...string) error {
+			cmd := exec.Command(kinit, args...)
+			cmd.Env = k.Env()
+			cmd.Stdin = strings.NewReader(stdin)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				return errors.New(err.Error() + ": " + string(out))
+			}
+			return nil
+		}
+		if err := run("", "-k", "-t", hostKT, "-c", "FILE:"+armorCC, k.Principal(testpeers.KDCService)); err != nil {
+			t.Fatal(err)
+		}
+		userCC := filepath.Join(t.TempDir(), "user.ccache")
+		if err := run(password+"\n", "-T", "FILE:"+armorCC, "-c", "FILE:"+userCC, k.Principal(preauthUser)); err != nil {
+			t.Fatalf("MIT's armored kinit fails against the same KDC: %v", err)
+		}
+		// MIT's FAST logon reaches the FAST-only service too.
+		kvno := testpeers.Require(t, "krb5-user", "kvno")
+		cmd := exec.Command(kvno, "-c", "FILE:"+userCC, k.Principal(fastOnlyService))
+		cmd.Env = k.Env()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kvno %s after kinit -T: %v\n%s", fastOnlyService, err, out)
+		}
+		// Our client armored with MIT's armor cache.
+		mitArmor, err := ArmorTGT(&Options{Config: confFor(t, k, "")}, armorCC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fastClient(t, k, mitArmor, preauthUser, password).Login(ctx); err != nil {
+			t.Fatalf("armored with kinit -k's cache: %v", err)
+		}
+	})
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return s[len(s)-2000:]
+	}
+	return s
+}
+
+// stripProxy is a Kerberos-over-TCP relay to the KDC that removes FAST from its answers:
+// mode "reply" drops PA-FX-FAST from AS-REPs, mode "error" replaces the FAST error of
+// KDC_ERR_PREAUTH_REQUIRED with a plain one offering PA-ENC-TIMESTAMP (a downgrade).
+type stripProxy struct {
+	addr string
+	mu   sync.Mutex
+	n    int // replies rewritten
+	reqs int // requests relayed
+}
+
+func (p *stripProxy) requests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reqs
+}
+
+func (p *stripProxy) stripped() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+func startStripProxy(t *testing.T, k *testpeers.KDC, mode string) *stripProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	p := &stripProxy{addr: l.Addr().String()}
+	kdc := "127.0.0.1:" + strconv.Itoa(k.Port)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go p.relay(conn, kdc, mode)
+		}
+	}()
+	return p
+}
+
+func readFrame(r io.Reader) ([]byte, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, err
+	}
+	l := binary.BigEndian.Uint32(n[:])
+	if l > 1<<20 {
+		return nil, errors.New("frame too long")
+	}
+	b := make([]byte, l)
+	_, err := io.ReadFull(r, b)
+	return b, err
+}
+
+func writeFrame(w io.Writer, b []byte) error {
+	_, err := w.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	return err
+}
+
+func (p *stripProxy) relay(conn net.Conn, kdc, mode string) {
+	defer conn.Close()
+	req, err := readFrame(conn)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	p.reqs++
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", kdc)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	if writeFrame(up, req) != nil {
+		return
+	}
+	reply, err := readFrame(up)
+	if err != nil {
+		return
+	}
+	if out := p.strip(reply, mode); out != nil {
+		reply = out
+	}
+	writeFrame(conn, reply)
+}
+
+func (p *stripProxy) strip(reply []byte, mode string) []byte {
+	switch {
+	case mode == "reply" && wire.MessageType(reply) == wire.MsgASRep:
+		var rep wire.KDCRep
+		if rep.Unmarshal(reply) != nil {
+			return nil
+		}
+		var kept []wire.PAData
+		for _, pa := range rep.PAData {
+			if pa.Type != wire.PAFXFast {
+				kept = append(kept, pa)
+			}
+		}
+		rep.PAData = kept
+		out, err := rep.Marshal()
+		if err != nil {
+			return nil
+		}
+		p.count()
+		return out
+	case mode == "error" && wire.MessageType(reply) == wire.MsgKRBError:
+		var k wire.KRBError
+		if k.Unmarshal(reply) != nil || k.Code != wire.KDCErrPreauthRequired {
+			return nil
+		}
+		info, _ := wire.MarshalETypeInfo2([]wire.ETypeInfo2Entry{{EType: 18, Salt: "GOSSPI.TEST" + preauthUser, HasSalt: true}})
+		k.EData, _ = wire.MarshalMethodData([]wire.PAData{{Type: wire.PAEncTimestamp, Value: []byte{}}, {Type: wire.PAETypeInfo2, Value: info}})
+		out, err := k.Marshal()
+		if err != nil {
+			return nil
+		}
+		p.count()
+		return out
+	}
+	return nil
+}
+
+func (p *stripProxy) count() {
+	p.mu.Lock()
+	p.n++
+	p.mu.Unlock()
+}
