@@ -373,7 +373,11 @@ func (x *asExchange) readReply(b []byte) (*Credential, error) {
 	if err := x.check(&rep, &enc); err != nil {
 		return nil, err
 	}
-	return x.c.credential(&rep, &enc, x.etypes)
+	cr, err := x.c.credential(&rep, &enc, x.etypes)
+	if err == nil {
+		cr.armored = x.fast != nil
+	}
+	return cr, err
 }
 
 // fastReplyKey checks the KDC's encrypted challenge of an armored AS-REP and returns the
@@ -389,7 +393,7 @@ func (x *asExchange) fastReplyKey(rep *wire.KDCRep, longTerm *krbcrypto.Key, str
 	if strengthen.Type != rep.EncPart.EType {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the KDC's FAST strengthen key is a %s key, its reply is in %s", krbcrypto.EType(strengthen.Type), krbcrypto.EType(rep.EncPart.EType))
 	}
-	return replyKey(longTerm, strengthen)
+	return strengthenedKey(longTerm, strengthen)
 }
 
 // check applies RFC 4120 3.1.5's checks of an AS-REP against the request.

@@ -148,6 +148,10 @@ type Credential struct {
 	StartTime time.Time
 	EndTime   time.Time
 	RenewTill time.Time
+
+	// armored says the TGT came from an armored (FAST) logon: its KDC does FAST, so TGS
+	// requests with it are armored too.
+	armored bool
 }
 
 // valid reports whether c can be used at now, with skew to spare.

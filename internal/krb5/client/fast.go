@@ -80,6 +80,17 @@ func (c *Client) newFAST(tgt *Credential) (*fastState, error) {
 	return &fastState{armor: wire.FastArmor{Type: wire.FastArmorAPRequest, Value: v}, armorKey: key, realm: realm}, nil
 }
 
+// newTGSFAST makes the implicit armor of a TGS request (RFC 6113 5.4.1.1): no armor
+// field, and armor key KRB-FX-CF2(authenticator subkey, TGT session key, "subkeyarmor",
+// "ticketarmor").
+func newTGSFAST(subkey *krbcrypto.Key, tgt *Credential, realm string) (*fastState, error) {
+	key, err := krbcrypto.CF2(subkey, tgt.Key, fastArmorSubkeyPepper, fastArmorTicketPepper)
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: the FAST armor key: %w", err)
+	}
+	return &fastState{armorKey: key, realm: realm}, nil
+}
+
 // destroy zeroes the armor key.
 func (f *fastState) destroy() {
 	if f != nil {
@@ -87,39 +98,63 @@ func (f *fastState) destroy() {
 	}
 }
 
-// wrap returns the outer padata of a request whose real padata and body are inner and
-// body: PA-FX-FAST alone, holding the KrbFastReq encrypted in the armor key and a
-// checksum of the outer body (RFC 6113 5.4.2). The outer body is the inner one, as MIT
-// sends it.
+// wrap returns the outer padata of an AS request whose real padata and body are inner
+// and body: PA-FX-FAST alone, whose checksum covers the outer body (RFC 6113 5.4.2). The
+// outer body is the inner one (MIT sends a copy without nonce and till; the KDC reads the
+// inner body only).
 func (f *fastState) wrap(c *Client, inner []wire.PAData, body *wire.KDCReqBody) ([]wire.PAData, error) {
+	bodyDER, err := body.Marshal()
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the AS-REQ: %w", err)
+	}
+	fx, err := f.armoredPA(c, inner, body, bodyDER)
+	if err != nil {
+		return nil, err
+	}
+	return []wire.PAData{fx}, nil
+}
+
+// wrapTGS returns the outer padata of a TGS request (RFC 6113 5.4.2), as MIT sends it:
+// PA-TGS-REQ, then PA-FX-FAST, whose checksum covers PA-TGS-REQ's AP-REQ, then the other
+// padata, which the KrbFastReq carries too.
+func (f *fastState) wrapTGS(c *Client, tgs wire.PAData, inner []wire.PAData, body *wire.KDCReqBody) ([]wire.PAData, error) {
+	fx, err := f.armoredPA(c, inner, body, tgs.Value)
+	if err != nil {
+		return nil, err
+	}
+	return append([]wire.PAData{tgs, fx}, inner...), nil
+}
+
+// armoredPA makes PA-FX-FAST: the KrbFastReq of inner, with the cookie, and body,
+// encrypted in the armor key, the armor (when explicit) and the armor key's checksum of
+// checksummed.
+func (f *fastState) armoredPA(c *Client, inner []wire.PAData, body *wire.KDCReqBody, checksummed []byte) (wire.PAData, error) {
 	if f.cookie != nil {
 		inner = append([]wire.PAData{{Type: wire.PAFXCookie, Value: f.cookie}}, inner...)
 	}
 	fr := wire.FastReq{PAData: inner, ReqBody: *body}
 	plain, err := fr.Marshal()
 	if err != nil {
-		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the FAST request: %w", err)
+		return wire.PAData{}, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the FAST request: %w", err)
 	}
 	ct, err := f.armorKey.Encrypt(nil, plain, usageFastEnc, c.rand())
 	clear(plain)
 	if err != nil {
-		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: %w", err)
-	}
-	bodyDER, err := body.Marshal()
-	if err != nil {
-		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the AS-REQ: %w", err)
+		return wire.PAData{}, sspi.Errorf(sspi.ErrInternalError, "krbclient: %w", err)
 	}
 	et := f.armorKey.EType()
 	ar := wire.FastArmoredReq{
-		Armor:       &f.armor,
-		ReqChecksum: wire.Checksum{Type: et.ChecksumType(), Value: f.armorKey.Checksum(nil, bodyDER, usageFastReqChecksum)},
+		ReqChecksum: wire.Checksum{Type: et.ChecksumType(), Value: f.armorKey.Checksum(nil, checksummed, usageFastReqChecksum)},
 		EncFastReq:  wire.EncryptedData{EType: int32(et), Cipher: ct},
+	}
+	if f.armor.Value != nil {
+		ar.Armor = &f.armor
 	}
 	v, err := ar.Marshal()
 	if err != nil {
-		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding PA-FX-FAST: %w", err)
+		return wire.PAData{}, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding PA-FX-FAST: %w", err)
 	}
-	return []wire.PAData{{Type: wire.PAFXFast, Value: v}}, nil
+	return wire.PAData{Type: wire.PAFXFast, Value: v}, nil
 }
 
 // open decrypts the PA-FX-FAST of padata (a reply's, or an error's METHOD-DATA) and
@@ -238,7 +273,11 @@ func (f *fastState) openReply(rep *wire.KDCRep, nonce uint32, what string) (*wir
 		return nil, nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the ticket in the AS-REP is not the one the KDC's FAST reply vouches for; the reply was altered", what)
 	}
 	rep.CName, rep.CRealm = clone(fin.CName), fin.CRealm
-	rep.PAData = r.PAData
+	// Copies: the plaintext they come from is cleared before the reply is done with.
+	rep.PAData = make([]wire.PAData, len(r.PAData))
+	for i, p := range r.PAData {
+		rep.PAData[i] = wire.PAData{Type: p.Type, Value: append([]byte(nil), p.Value...)}
+	}
 	return r.StrengthenKey, plain, nil
 }
 
@@ -279,19 +318,20 @@ func (f *fastState) checkKDCChallenge(c *Client, padata []wire.PAData, longTerm 
 	return nil
 }
 
-// replyKey is the key the AS-REP is encrypted in: the long-term key, strengthened with
-// the FAST reply's strengthen key when there is one (RFC 6113 5.4.3):
-// KRB-FX-CF2(strengthen key, long-term key, "strengthenkey", "replykey").
-func replyKey(longTerm *krbcrypto.Key, strengthen *wire.EncryptionKey) (*krbcrypto.Key, error) {
+// strengthenedKey is the key a FAST reply is encrypted in: the reply key (the long-term
+// key of an AS exchange, the subkey of a TGS exchange), strengthened with the FAST reply's
+// strengthen key when there is one (RFC 6113 5.4.3): KRB-FX-CF2(strengthen key, reply
+// key, "strengthenkey", "replykey"). Without one it is key itself.
+func strengthenedKey(key *krbcrypto.Key, strengthen *wire.EncryptionKey) (*krbcrypto.Key, error) {
 	if strengthen == nil {
-		return longTerm, nil
+		return key, nil
 	}
 	sk, err := krbcrypto.NewKey(krbcrypto.EType(strengthen.Type), strengthen.Value)
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the KDC's FAST strengthen key: %w", err)
 	}
 	defer sk.Destroy()
-	k, err := krbcrypto.CF2(sk, longTerm, fastStrengthenKeyPepper, fastStrengthenReplyKeyPp)
+	k, err := krbcrypto.CF2(sk, key, fastStrengthenKeyPepper, fastStrengthenReplyKeyPp)
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: the FAST reply key: %w", err)
 	}
