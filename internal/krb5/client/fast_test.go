@@ -81,141 +81,150 @@ func fastClient(t *testing.T, k *testpeers.KDC, armor *Credential, user, pw stri
 
 // TestMITFAST runs armored AS exchanges (RFC 6113) against MIT 1.20's KDC.
 func TestMITFAST(t *testing.T) {
-	k, hostKT := fastKDC(t)
-	armor := armorTGT(t, k, hostKT)
-	ctx := context.Background()
-	fastSvc := Principal{Name: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"fast", "svc"}}, Realm: k.Realm}
-
-	t.Run("armored logon", func(t *testing.T) {
-		for _, user := range []string{preauthUser, noPreauth} {
-			c := fastClient(t, k, armor, user, password)
-			tgt, err := c.Login(ctx)
-			if err != nil {
-				t.Fatalf("%s: %v", user, err)
-			}
-			if user == preauthUser && tgt.Flags&wire.FlagPreAuthent == 0 {
-				t.Errorf("%s: the TGT lacks the pre-authent flag", user)
-			}
-			// The KDC issues tickets for fast/svc only to TGTs whose logon used the
-			// encrypted challenge, which it accepts only inside FAST.
-			_, err = c.ServiceTicket(ctx, fastSvc, nil)
-			if user == preauthUser && err != nil {
-				t.Errorf("%s: the KDC refuses the FAST-only service to the armored logon's TGT: %v", user, err)
-			}
-			if user == noPreauth && err == nil {
-				t.Errorf("%s: a logon without preauthentication reached the FAST-only service", user)
-			}
-			// The KDC's error to an armored TGS request comes inside FAST; the client
-			// reports the inner error as it would an unarmored one.
-			_, err = c.ServiceTicket(ctx, Principal{Name: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"nosuch", "svc"}}, Realm: k.Realm}, nil)
-			if sspi.StatusOf(err) != sspi.ErrTargetUnknown || !strings.Contains(err.Error(), "KDC_ERR_S_PRINCIPAL_UNKNOWN") || strings.Contains(err.Error(), "not FAST-protected") {
-				t.Errorf("%s: armored request for an unknown service: %v, want SEC_E_TARGET_UNKNOWN", user, err)
-			}
-		}
-	})
-
-	t.Run("unarmored logon", func(t *testing.T) {
-		c := fastClient(t, k, nil, preauthUser, password)
-		if _, err := c.Login(ctx); err != nil {
-			t.Fatal(err)
-		}
-		// The check above means something only if an unarmored TGT is refused.
-		if _, err := c.ServiceTicket(ctx, fastSvc, nil); err == nil {
-			t.Fatal("the KDC issues fast/svc tickets to an unarmored logon: the indicator proves nothing")
-		}
-	})
-
-	t.Run("wrong password", func(t *testing.T) {
-		c := fastClient(t, k, armor, preauthUser, "not-"+password)
-		_, err := c.Login(ctx)
-		if sspi.StatusOf(err) != sspi.ErrLogonDenied {
-			t.Fatalf("armored logon with a wrong password: %v, want SEC_E_LOGON_DENIED", err)
-		}
-		// MIT's KDC says which preauthentication failed: the encrypted challenge, which
-		// it reads only inside FAST.
-		if !strings.Contains(k.Log(), "preauth (encrypted_challenge) verify failure") {
-			t.Errorf("the KDC's log has no failed encrypted challenge:\n%s", tail(k.Log()))
-		}
-	})
-
-	t.Run("armor of another realm", func(t *testing.T) {
-		other := *armor
-		other.Server.Name = tgsName("OTHER.TEST")
-		other.Server.Realm = "OTHER.TEST"
-		c := fastClient(t, k, &other, preauthUser, password)
-		if _, err := c.Login(ctx); sspi.StatusOf(err) != sspi.ErrNoCredentials {
-			t.Fatalf("armor TGT of another realm: %v, want SEC_E_NO_CREDENTIALS", err)
-		}
-	})
-
+	x := &fastEnv{}
+	var hostKT string
+	x.k, hostKT = fastKDC(t)
+	x.armor = armorTGT(t, x.k, hostKT)
+	x.fastSvc = Principal{Name: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"fast", "svc"}}, Realm: x.k.Realm}
+	t.Run("armored logon", x.armoredLogon)
+	t.Run("unarmored logon", x.unarmoredLogon)
+	t.Run("wrong password", x.wrongPassword)
+	t.Run("armor of another realm", x.otherRealm)
 	// An attacker between client and KDC strips FAST from the KDC's answers: the client
 	// must stop rather than accept or act on an unarmored answer.
 	for _, mode := range []string{"reply", "error", "tgs"} {
-		t.Run("stripped FAST "+mode, func(t *testing.T) {
-			p := startStripProxy(t, k, mode)
-			c := fastClient(t, k, armor, preauthUser, password, "tcp/"+p.addr)
-			_, err := c.Login(ctx)
-			if mode == "tgs" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				// The TGT of an armored logon armors its TGS requests (RFC 6113 5.4.1.1).
-				_, err = c.ServiceTicket(ctx, host(t, k.Realm), nil)
-			}
-			if p.stripped() == 0 {
-				t.Fatalf("the proxy stripped nothing (%v)", err)
-			}
-			switch mode {
-			case "reply", "tgs":
-				if sspi.StatusOf(err) != sspi.ErrIllegalMessage || !strings.Contains(err.Error(), "without FAST") {
-					t.Fatalf("AS-REP stripped of FAST: %v, want SEC_E_ILLEGAL_MESSAGE naming the missing FAST", err)
-				}
-			case "error":
-				// The KDC's code is reported, but the downgraded error's ENC-TIMESTAMP offer
-				// is not taken up: no second request.
-				if err == nil || !strings.Contains(err.Error(), "not FAST-protected") || p.requests() != 1 {
-					t.Fatalf("PREAUTH_REQUIRED stripped of FAST: %v after %d requests, want a failure naming the unprotected error after one request", err, p.requests())
-				}
-			}
-		})
+		t.Run("stripped FAST "+mode, func(t *testing.T) { x.stripped(t, mode) })
 	}
+	t.Run("MIT kinit -T", func(t *testing.T) { x.mitKinit(t, hostKT) })
+}
 
-	t.Run("MIT kinit -T", func(t *testing.T) {
-		kinit := testpeers.Require(t, "krb5-user", "kinit")
-		armorCC := filepath.Join(t.TempDir(), "armor.ccache")
-		run := func(stdin string, args ...string) error {
-			cmd := exec.Command(kinit, args...)
-			cmd.Env = k.Env()
-			cmd.Stdin = strings.NewReader(stdin)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				return errors.New(err.Error() + ": " + string(out))
-			}
-			return nil
+// fastEnv is what TestMITFAST's subtests share.
+type fastEnv struct {
+	k       *testpeers.KDC
+	armor   *Credential
+	fastSvc Principal
+}
+
+func (x *fastEnv) armoredLogon(t *testing.T) {
+	k, ctx := x.k, context.Background()
+	for _, user := range []string{preauthUser, noPreauth} {
+		c := fastClient(t, k, x.armor, user, password)
+		tgt, err := c.Login(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", user, err)
 		}
-		if err := run("", "-k", "-t", hostKT, "-c", "FILE:"+armorCC, k.Principal(testpeers.KDCService)); err != nil {
-			t.Fatal(err)
+		if user == preauthUser && tgt.Flags&wire.FlagPreAuthent == 0 {
+			t.Errorf("%s: the TGT lacks the pre-authent flag", user)
 		}
-		userCC := filepath.Join(t.TempDir(), "user.ccache")
-		if err := run(password+"\n", "-T", "FILE:"+armorCC, "-c", "FILE:"+userCC, k.Principal(preauthUser)); err != nil {
-			t.Fatalf("MIT's armored kinit fails against the same KDC: %v", err)
+		// The KDC issues tickets for fast/svc only to TGTs whose logon used the
+		// encrypted challenge, which it accepts only inside FAST.
+		_, err = c.ServiceTicket(ctx, x.fastSvc, nil)
+		if user == preauthUser && err != nil {
+			t.Errorf("%s: the KDC refuses the FAST-only service to the armored logon's TGT: %v", user, err)
 		}
-		// MIT's FAST logon reaches the FAST-only service too.
-		kvno := testpeers.Require(t, "krb5-user", "kvno")
-		cmd := exec.Command(kvno, "-c", "FILE:"+userCC, k.Principal(fastOnlyService))
-		cmd.Env = k.Env()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("kvno %s after kinit -T: %v\n%s", fastOnlyService, err, out)
+		if user == noPreauth && err == nil {
+			t.Errorf("%s: a logon without preauthentication reached the FAST-only service", user)
 		}
-		// Our client armored with MIT's armor cache.
-		mitArmor, err := ArmorTGT(&Options{Config: confFor(t, k, "")}, armorCC)
+		// The KDC's error to an armored TGS request comes inside FAST; the client
+		// reports the inner error as it would an unarmored one.
+		_, err = c.ServiceTicket(ctx, Principal{Name: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"nosuch", "svc"}}, Realm: k.Realm}, nil)
+		if sspi.StatusOf(err) != sspi.ErrTargetUnknown || !strings.Contains(err.Error(), "KDC_ERR_S_PRINCIPAL_UNKNOWN") || strings.Contains(err.Error(), "not FAST-protected") {
+			t.Errorf("%s: armored request for an unknown service: %v, want SEC_E_TARGET_UNKNOWN", user, err)
+		}
+	}
+}
+
+func (x *fastEnv) unarmoredLogon(t *testing.T) {
+	ctx := context.Background()
+	c := fastClient(t, x.k, nil, preauthUser, password)
+	if _, err := c.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// armoredLogon's check means something only if an unarmored TGT is refused.
+	if _, err := c.ServiceTicket(ctx, x.fastSvc, nil); err == nil {
+		t.Fatal("the KDC issues fast/svc tickets to an unarmored logon: the indicator proves nothing")
+	}
+}
+
+func (x *fastEnv) wrongPassword(t *testing.T) {
+	c := fastClient(t, x.k, x.armor, preauthUser, "not-"+password)
+	_, err := c.Login(context.Background())
+	if sspi.StatusOf(err) != sspi.ErrLogonDenied {
+		t.Fatalf("armored logon with a wrong password: %v, want SEC_E_LOGON_DENIED", err)
+	}
+	// MIT's KDC says which preauthentication failed: the encrypted challenge, which it
+	// reads only inside FAST.
+	if !strings.Contains(x.k.Log(), "preauth (encrypted_challenge) verify failure") {
+		t.Errorf("the KDC's log has no failed encrypted challenge:\n%s", tail(x.k.Log()))
+	}
+}
+
+func (x *fastEnv) otherRealm(t *testing.T) {
+	other := *x.armor
+	other.Server.Name = tgsName("OTHER.TEST")
+	other.Server.Realm = "OTHER.TEST"
+	c := fastClient(t, x.k, &other, preauthUser, password)
+	if _, err := c.Login(context.Background()); sspi.StatusOf(err) != sspi.ErrNoCredentials {
+		t.Fatalf("armor TGT of another realm: %v, want SEC_E_NO_CREDENTIALS", err)
+	}
+}
+
+func (x *fastEnv) stripped(t *testing.T, mode string) {
+	ctx := context.Background()
+	p := startStripProxy(t, x.k, mode)
+	c := fastClient(t, x.k, x.armor, preauthUser, password, "tcp/"+p.addr)
+	_, err := c.Login(ctx)
+	if mode == "tgs" {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := fastClient(t, k, mitArmor, preauthUser, password).Login(ctx); err != nil {
-			t.Fatalf("armored with kinit -k's cache: %v", err)
+		// The TGT of an armored logon armors its TGS requests (RFC 6113 5.4.1.1).
+		_, err = c.ServiceTicket(ctx, host(t, x.k.Realm), nil)
+	}
+	if p.stripped() == 0 {
+		t.Fatalf("the proxy stripped nothing (%v)", err)
+	}
+	switch mode {
+	case "reply", "tgs":
+		if sspi.StatusOf(err) != sspi.ErrIllegalMessage || !strings.Contains(err.Error(), "without FAST") {
+			t.Fatalf("%s reply stripped of FAST: %v, want SEC_E_ILLEGAL_MESSAGE naming the missing FAST", mode, err)
 		}
-	})
+	case "error":
+		// The KDC's code is reported, but the downgraded error's ENC-TIMESTAMP offer is
+		// not taken up: no second request.
+		if err == nil || !strings.Contains(err.Error(), "not FAST-protected") || p.requests() != 1 {
+			t.Fatalf("PREAUTH_REQUIRED stripped of FAST: %v after %d requests, want a failure naming the unprotected error after one request", err, p.requests())
+		}
+	}
+}
+
+// mitKinit checks the set-up with MIT's own client: kinit -T armored with a kinit -k
+// cache logs on and reaches the FAST-only service; our client armors with that cache.
+func (x *fastEnv) mitKinit(t *testing.T, hostKT string) {
+	k := x.k
+	kinit := testpeers.Require(t, "krb5-user", "kinit")
+	kvno := testpeers.Require(t, "krb5-user", "kvno")
+	run := func(stdin, prog string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(prog, args...)
+		cmd.Env = k.Env()
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", filepath.Base(prog), args, err, out)
+		}
+	}
+	armorCC := filepath.Join(t.TempDir(), "armor.ccache")
+	run("", kinit, "-k", "-t", hostKT, "-c", "FILE:"+armorCC, k.Principal(testpeers.KDCService))
+	userCC := filepath.Join(t.TempDir(), "user.ccache")
+	run(password+"\n", kinit, "-T", "FILE:"+armorCC, "-c", "FILE:"+userCC, k.Principal(preauthUser))
+	run("", kvno, "-c", "FILE:"+userCC, k.Principal(fastOnlyService))
+	mitArmor, err := ArmorTGT(&Options{Config: confFor(t, k, "")}, armorCC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fastClient(t, k, mitArmor, preauthUser, password).Login(context.Background()); err != nil {
+		t.Fatalf("armored with kinit -k's cache: %v", err)
+	}
 }
 
 func tail(s string) string {
@@ -226,8 +235,9 @@ func tail(s string) string {
 }
 
 // stripProxy is a Kerberos-over-TCP relay to the KDC that removes FAST from its answers:
-// mode "reply" drops PA-FX-FAST from AS-REPs, "tgs" from TGS-REPs, mode "error" replaces the FAST error of
-// KDC_ERR_PREAUTH_REQUIRED with a plain one offering PA-ENC-TIMESTAMP (a downgrade).
+// mode "reply" drops PA-FX-FAST from AS-REPs, "tgs" from TGS-REPs, and "error" replaces
+// the FAST error of KDC_ERR_PREAUTH_REQUIRED with a plain one offering PA-ENC-TIMESTAMP
+// (a downgrade).
 type stripProxy struct {
 	addr string
 	mu   sync.Mutex

@@ -495,7 +495,7 @@ func fastPA(reqs bool) func(f *testing.F) [][]byte {
 	}
 }
 
-func files(names ...string) func(f *testing.F) [][]byte {
+func fastSeedFiles(names ...string) func(f *testing.F) [][]byte {
 	return func(f *testing.F) [][]byte {
 		var out [][]byte
 		for _, n := range names {
@@ -507,7 +507,7 @@ func files(names ...string) func(f *testing.F) [][]byte {
 
 func FuzzFastArmoredReq(f *testing.F) { fuzzFast(f, "PA-FX-FAST-REQUEST", fastPA(true)) }
 func FuzzFastArmoredRep(f *testing.F) { fuzzFast(f, "PA-FX-FAST-REPLY", fastPA(false)) }
-func FuzzFastReq(f *testing.F)        { fuzzFast(f, "KrbFastReq", files("mit-fast-req.der")) }
+func FuzzFastReq(f *testing.F)        { fuzzFast(f, "KrbFastReq", fastSeedFiles("mit-fast-req.der")) }
 func FuzzFastResponse(f *testing.F) {
-	fuzzFast(f, "KrbFastResponse", files("mit-fast-response.der", "mit-fast-response-error.der"))
+	fuzzFast(f, "KrbFastResponse", fastSeedFiles("mit-fast-response.der", "mit-fast-response-error.der"))
 }
