@@ -82,8 +82,10 @@ type ClientConfig struct {
 	// encrypted in a key only the KDC and this client know, which protects the password
 	// from offline guessing, and a domain that requires armoring ("Fail unarmored
 	// authentication requests") accepts it. With it set, a KDC answer without FAST fails
-	// the logon instead of being accepted: an attacker could otherwise strip FAST. Empty:
-	// no FAST.
+	// the logon instead of being accepted: an attacker could otherwise strip FAST. TGS
+	// requests with the TGT of an armored logon are armored too. The cache is read when
+	// the credentials are acquired; a later logon (DeferLogon, or a new TGT once the first
+	// expired) with an armor TGT that expired meanwhile fails. Empty: no FAST.
 	ArmorCCache string
 }
 

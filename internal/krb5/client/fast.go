@@ -198,8 +198,8 @@ func (f *fastState) openError(k *wire.KRBError, nonce uint32, what string) (*wir
 	if err != nil {
 		// An error the KDC could not armor (the armor ticket itself refused, say) is
 		// reported as the KDC's, but nothing in it is acted upon.
-		kerr := failure(what, kdcError(k, f.realm))
-		return nil, nil, sspi.Errorf(sspi.StatusOf(kerr), "%w (the error is not FAST-protected, so nothing in it was acted upon)", causeOf(kerr))
+		e := kdcError(k, f.realm)
+		return nil, nil, sspi.Errorf(e.Status(), "krbclient: %s: %w, an error not FAST-protected: the KDC could not read the armor (an expired armor ticket, or one of another KDC), does not do FAST, or the answer was altered; nothing in it was acted upon", what, e)
 	}
 	defer clear(plain)
 	fx := wire.FindPAData(r.PAData, wire.PAFXError)

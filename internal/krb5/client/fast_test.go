@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gosspi/sspi"
+	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
 	"github.com/gosspi/sspi/internal/krb5/keytab"
 	"github.com/gosspi/sspi/internal/krb5/wire"
 	"github.com/gosspi/sspi/internal/testpeers"
@@ -90,6 +91,7 @@ func TestMITFAST(t *testing.T) {
 	t.Run("unarmored logon", x.unarmoredLogon)
 	t.Run("wrong password", x.wrongPassword)
 	t.Run("armor of another realm", x.otherRealm)
+	t.Run("armor the KDC cannot read", x.badArmor)
 	// An attacker between client and KDC strips FAST from the KDC's answers: the client
 	// must stop rather than accept or act on an unarmored answer.
 	for _, mode := range []string{"reply", "error", "tgs"} {
@@ -167,6 +169,22 @@ func (x *fastEnv) otherRealm(t *testing.T) {
 	if _, err := c.Login(context.Background()); sspi.StatusOf(err) != sspi.ErrNoCredentials {
 		t.Fatalf("armor TGT of another realm: %v, want SEC_E_NO_CREDENTIALS", err)
 	}
+}
+
+// badArmor armors with a session key that is not the ticket's: the KDC cannot read the
+// armor, so it cannot answer inside FAST either; its error is reported, not acted upon.
+func (x *fastEnv) badArmor(t *testing.T) {
+	bad := *x.armor
+	var err error
+	if bad.Key, err = krbcrypto.NewKey(x.armor.Key.EType(), make([]byte, x.armor.Key.EType().KeySize())); err != nil {
+		t.Fatal(err)
+	}
+	c := fastClient(t, x.k, &bad, preauthUser, password)
+	_, err = c.Login(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not FAST-protected") || !strings.Contains(err.Error(), "armor") {
+		t.Fatalf("armor the KDC cannot decrypt: %v, want the KDC's unprotected error naming the armor", err)
+	}
+	t.Log(err)
 }
 
 func (x *fastEnv) stripped(t *testing.T, mode string) {
