@@ -398,6 +398,9 @@ func (x *asExchange) fastReplyKey(rep *wire.KDCRep, longTerm *krbcrypto.Key, str
 
 // check applies RFC 4120 3.1.5's checks of an AS-REP against the request.
 func (x *asExchange) check(rep *wire.KDCRep, enc *wire.EncKDCRepPart) error {
+	if len(rep.CName.Components) == 0 {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the AS-REP for %s names no client (a reply hiding the name outside FAST)", x.who())
+	}
 	if enc.Nonce != x.nonce {
 		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the AS-REP for %s answers another request (nonce mismatch); it may be a replay", x.who())
 	}

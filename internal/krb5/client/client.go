@@ -70,7 +70,8 @@ type Options struct {
 	// the reply travel encrypted in the armor key, so that no one who watches the
 	// exchange can guess the password offline, and a KDC that requires armoring accepts
 	// the logon. With Armor set, a reply without FAST fails the logon rather than being
-	// accepted: an attacker could otherwise strip FAST. Nil: no FAST.
+	// accepted: an attacker could otherwise strip FAST. TGS requests with the TGT got so
+	// are armored too (see the package documentation). Nil: no FAST.
 	Armor *Credential
 }
 

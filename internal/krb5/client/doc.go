@@ -42,10 +42,11 @@
 // session key; preauthentication is PA-ENCRYPTED-CHALLENGE instead of PA-ENC-TIMESTAMP;
 // the KDC's cookie is echoed across KDC_ERR_PREAUTH_REQUIRED; the reply's KrbFastFinished
 // must vouch for the ticket, the KDC's encrypted challenge must decrypt, and the reply
-// key is strengthened with the KDC's strengthen key. TGS requests with the TGT of an
-// armored logon are armored with that TGT (implicit armor, 5.4.1.1). An armored exchange
-// never falls back: a reply or error without FAST fails it, since an attacker could strip
-// FAST.
+// key is strengthened with the KDC's strengthen key. An armored AS exchange never falls
+// back: a reply or error without FAST fails it, since an attacker could strip FAST. TGS
+// requests with the TGT of an armored logon are armored with that TGT (implicit armor,
+// 5.4.1.1); as MIT does, a TGS reply without FAST is read as an ordinary one (Heimdal
+// 7.8's KDC sends such), while a FAST reply must verify.
 //
 // S4U2Self and S4U2Proxy (MS-SFU: a service asking for a ticket to itself in a user's
 // name, and for a ticket to another service with a client's ticket as evidence, with

@@ -297,12 +297,7 @@ func (f *fastState) checkKDCChallenge(c *Client, padata []wire.PAData, longTerm 
 	if err := ed.Unmarshal(pa.Value); err != nil {
 		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the KDC's encrypted challenge does not decode: %w", what, err)
 	}
-	kk, err := krbcrypto.CF2(f.armorKey, longTerm, fastKDCChallenge, fastChallengeLongTerm)
-	if err != nil {
-		return sspi.Errorf(sspi.ErrInternalError, "krbclient: the FAST challenge key: %w", err)
-	}
-	defer kk.Destroy()
-	plain, err := kk.Decrypt(nil, ed.Cipher, usageEncChallengeKDC)
+	plain, err := f.openKDCChallenge(longTerm, ed.Cipher)
 	if err != nil {
 		return sspi.Errorf(sspi.ErrLogonDenied, "krbclient: %s: the KDC's encrypted challenge does not decrypt with the user's key: the password or key is wrong, or the reply is not the KDC's", what)
 	}
@@ -316,6 +311,28 @@ func (f *fastState) checkKDCChallenge(c *Client, padata []wire.PAData, longTerm 
 		return sspi.Errorf(sspi.ErrTimeSkew, "krbclient: %s: the KDC's clock (%s) and this machine's differ by more than %v; synchronise them", what, ts.Timestamp.UTC().Format(time.RFC3339), c.skew())
 	}
 	return nil
+}
+
+// openKDCChallenge decrypts the KDC's encrypted challenge: in the KDC challenge key, as
+// RFC 6113 6.5 and MIT do it, or else, as Heimdal 7.8's KDC does it, in the client
+// challenge key (with the KDC's usage 55). Either proves the KDC knows the long-term key:
+// both keys are made of it, and the client encrypts with usage 54 only, so nothing the
+// client sent can be reflected as the KDC's challenge.
+func (f *fastState) openKDCChallenge(longTerm *krbcrypto.Key, ct []byte) ([]byte, error) {
+	var err error
+	for _, pepper := range []string{fastKDCChallenge, fastClientChallenge} {
+		var k *krbcrypto.Key
+		if k, err = krbcrypto.CF2(f.armorKey, longTerm, pepper, fastChallengeLongTerm); err != nil {
+			return nil, err
+		}
+		plain, derr := k.Decrypt(nil, ct, usageEncChallengeKDC)
+		k.Destroy()
+		if derr == nil {
+			return plain, nil
+		}
+		err = derr
+	}
+	return nil, err
 }
 
 // strengthenedKey is the key a FAST reply is encrypted in: the reply key (the long-term

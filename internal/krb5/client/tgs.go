@@ -228,8 +228,12 @@ func (c *Client) tgsRoundTrip(ctx context.Context, tgt *Credential, body wire.KD
 	if subkey != nil {
 		replyKey, usage = subkey, usageTGSRepSubkey
 	}
-	if fast != nil {
+	if fast != nil && wire.FindPAData(x.rep.PAData, wire.PAFXFast) != nil {
 		// RFC 6113 5.4.3: the subkey strengthened with the FAST reply's strengthen key.
+		// A reply without FAST is read as MIT reads it, as an ordinary reply (Heimdal
+		// 7.8's KDC answers armored TGS requests so): unlike the AS exchange, nothing
+		// here can be guessed offline, and a FAST reply stripped of its FAST does not
+		// decrypt in the bare subkey.
 		sk, plain, err := fast.openReply(&x.rep, x.nonce, what)
 		if err != nil {
 			return nil, err

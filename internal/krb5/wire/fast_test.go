@@ -511,3 +511,18 @@ func FuzzFastReq(f *testing.F)        { fuzzFast(f, "KrbFastReq", fastSeedFiles(
 func FuzzFastResponse(f *testing.F) {
 	fuzzFast(f, "KrbFastResponse", fastSeedFiles("mit-fast-response.der", "mit-fast-response-error.der"))
 }
+
+// TestHeimdalFASTASRep decodes Heimdal 7.8's armored AS-REP (recorded from the KDC of
+// testpeers.StartHeimdalKDC answering our client's armored logon of alice), whose outer
+// cname and crealm are empty: Heimdal hides the client's name outside FAST.
+func TestHeimdalFASTASRep(t *testing.T) {
+	var rep KDCRep
+	if err := rep.Unmarshal(readRecording(t, "heimdal-fast-as-rep.der")); err != nil {
+		t.Fatal(err)
+	}
+	if rep.CRealm != "" || len(rep.CName.Components) != 0 || FindPAData(rep.PAData, PAFXFast) == nil || rep.Ticket.Realm != testpeers.HeimdalRealm {
+		t.Errorf("Heimdal AS-REP: crealm %q cname %v padata %v ticket realm %q", rep.CRealm, rep.CName, rep.PAData, rep.Ticket.Realm)
+	}
+	var far FastArmoredRep
+	must(t, far.Unmarshal(FindPAData(rep.PAData, PAFXFast).Value))
+}
