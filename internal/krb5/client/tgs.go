@@ -198,8 +198,7 @@ func (c *Client) tgsRoundTrip(ctx context.Context, tgt *Credential, body wire.KD
 	var fast *fastState
 	if tgt.armored && subkey != nil && tgt.Client.Realm == x.kdcRealm {
 		// The TGT came from an armored logon: its KDC does FAST, and its TGS requests
-		// are armored too, with the TGT itself (RFC 6113 5.4.1.1), so that no reply
-		// without FAST is accepted.
+		// are armored too, with the TGT itself (RFC 6113 5.4.1.1), as MIT armors them.
 		if fast, err = newTGSFAST(subkey, tgt, x.kdcRealm); err != nil {
 			return nil, err
 		}
