@@ -75,6 +75,18 @@ type ClientConfig struct {
 	// does. By default, as on Windows, only services the realm marks as trusted for
 	// delegation get the user's TGT.
 	IgnoreOKAsDelegate bool
+	// ArmorCCache is the path of an MIT credential cache ("FILE:" prefix allowed) whose
+	// TGT, of the client's realm, armors the logon with Password or Keytab in FAST
+	// (RFC 6113), as MIT's kinit -T does: typically the host's TGT, got with its keytab
+	// (kinit -k). The logon's request, preauthentication and reply then travel
+	// encrypted in a key only the KDC and this client know, which protects the password
+	// from offline guessing, and a domain that requires armoring ("Fail unarmored
+	// authentication requests") accepts it. With it set, a KDC answer without FAST fails
+	// the logon instead of being accepted: an attacker could otherwise strip FAST. TGS
+	// requests with the TGT of an armored logon are armored too. The cache is read when
+	// the credentials are acquired; a later logon (DeferLogon, or a new TGT once the first
+	// expired) with an armor TGT that expired meanwhile fails. Empty: no FAST.
+	ArmorCCache string
 }
 
 // ServerConfig configures server (acceptor) credentials.
@@ -250,6 +262,13 @@ func newClientCreds(cfg *ClientConfig, windowsName bool) (*clientCreds, error) {
 		return nil, err
 	}
 	opts := &krbclient.Options{Config: kcfg, Forwardable: cfg.Forwardable, HostResolver: hostDNS}
+	if cfg.ArmorCCache != "" {
+		armor, err := krbclient.ArmorTGT(opts, cfg.ArmorCCache)
+		if err != nil {
+			return nil, sspi.Errorf(sspi.StatusOf(err), "kerberos: the FAST armor cache %s: %w", cfg.ArmorCCache, causeOf(err))
+		}
+		opts.Armor = armor
+	}
 	c := &clientCreds{ignoreOKAsDelegate: cfg.IgnoreOKAsDelegate}
 	switch {
 	case cfg.Password == "" && cfg.Keytab == "":

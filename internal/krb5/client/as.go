@@ -37,6 +37,7 @@ type asExchange struct {
 	info     []wire.ETypeInfo2Entry
 	key      *krbcrypto.Key // the key preauth was made with
 	referred int
+	fast     *fastState // the FAST channel, with Options.Armor
 }
 
 // Login runs an AS exchange for the client's principal with its password or keytab, keeps
@@ -55,6 +56,16 @@ func (c *Client) Login(ctx context.Context) (*Credential, error) {
 	}
 	if len(x.etypes) == 0 {
 		return nil, sspi.Errorf(sspi.ErrKDCUnknownEtype, "krbclient: default_tkt_enctypes leaves no encryption type this client implements")
+	}
+	if c.opts.Armor != nil {
+		var err error
+		if x.fast, err = c.newFAST(c.opts.Armor); err != nil {
+			return nil, err
+		}
+		defer x.fast.destroy()
+		if x.fast.realm != x.realm {
+			return nil, sspi.Errorf(sspi.ErrNoCredentials, "krbclient: the FAST armor ticket is a TGT of %s, not of %s, whose KDC %s asks", bound(x.fast.realm), bound(x.realm), x.who())
+		}
 	}
 	cr, err := x.run(ctx)
 	if err != nil {
@@ -130,6 +141,11 @@ func (x *asExchange) request() ([]byte, error) {
 	case PACInclude, PACExclude:
 		req.PAData = append(req.PAData, wire.PAData{Type: wire.PAPACRequest, Value: wire.MarshalPACRequest(x.c.opts.PAC == PACInclude)})
 	}
+	if x.fast != nil {
+		if req.PAData, err = x.fast.wrap(x.c, req.PAData, &req.Body); err != nil {
+			return nil, err
+		}
+	}
 	b, err := req.Marshal()
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the AS-REQ: %w", err)
@@ -140,6 +156,19 @@ func (x *asExchange) request() ([]byte, error) {
 // handleError decides what a KRB-ERROR means for the exchange: ask again with preauth, or
 // in another realm, or fail.
 func (x *asExchange) handleError(k *wire.KRBError) error {
+	var md []wire.PAData // the METHOD-DATA that comes with the error, FAST's or the e-data
+	if x.fast != nil {
+		inner, padata, err := x.fast.openError(k, x.nonce, "logging on as "+x.who())
+		if err != nil {
+			return err
+		}
+		k, md = inner, padata
+	} else if k.Code == wire.KDCErrPreauthRequired {
+		var err error
+		if md, err = wire.ParseMethodData(k.EData); err != nil {
+			return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the KDC's preauthentication data for %s does not decode: %w", x.who(), err)
+		}
+	}
 	e := kdcError(k, x.realm)
 	switch k.Code {
 	case wire.KDCErrPreauthRequired:
@@ -147,10 +176,11 @@ func (x *asExchange) handleError(k *wire.KRBError) error {
 			// RFC 4120 3.1.1: the KDC refused our timestamp without saying why.
 			return failure("logging on as "+x.who(), &KDCError{Code: wire.KDCErrPreauthFailed, Realm: e.Realm, Text: e.Text})
 		}
-		return x.addPreauth(k.EData)
+		return x.addPreauth(md)
 	case wire.KDCErrWrongRealm:
-		// RFC 6806 7: a client referral names the client's realm in crealm.
-		if x.canon && k.HasCRealm && k.CRealm != "" && k.CRealm != x.realm && x.referred < x.c.maxHops() {
+		// RFC 6806 7: a client referral names the client's realm in crealm. The armor
+		// TGT is of this realm only, so an armored exchange does not follow it.
+		if x.fast == nil && x.canon && k.HasCRealm && k.CRealm != "" && k.CRealm != x.realm && x.referred < x.c.maxHops() {
 			x.referred++
 			x.realm, x.preauth, x.key, x.info = k.CRealm, nil, nil, nil
 			return nil
@@ -162,14 +192,13 @@ func (x *asExchange) handleError(k *wire.KRBError) error {
 // addPreauth reads the METHOD-DATA of KDC_ERR_PREAUTH_REQUIRED (RFC 4120 5.2.7), takes the
 // salt and s2kparams the KDC gives for the first of our etypes it lists in ETYPE-INFO2
 // (RFC 4120 5.2.7.5), and makes PA-ENC-TIMESTAMP with the key.
-func (x *asExchange) addPreauth(edata []byte) error {
-	md, err := wire.ParseMethodData(edata)
-	if err != nil {
-		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the KDC's preauthentication data for %s does not decode: %w", x.who(), err)
-	}
-	encTS := false
+func (x *asExchange) addPreauth(md []wire.PAData) error {
+	var err error
+	encTS, encChallenge := false, false
 	for _, pa := range md {
 		switch pa.Type {
+		case wire.PAEncryptedChallenge:
+			encChallenge = true
 		case wire.PAEncTimestamp:
 			encTS = true
 		case wire.PAETypeInfo2:
@@ -181,6 +210,9 @@ func (x *asExchange) addPreauth(edata []byte) error {
 				x.info = fromETypeInfo(pa.Value)
 			}
 		}
+	}
+	if x.fast != nil {
+		return x.addChallenge(encChallenge)
 	}
 	if !encTS {
 		return sspi.Errorf(sspi.ErrUnsupportedPreauth, "krbclient: the KDC wants preauthentication for %s other than an encrypted timestamp (FAST, PKINIT or OTP), which this client does not do", x.who())
@@ -206,6 +238,25 @@ func (x *asExchange) addPreauth(edata []byte) error {
 	}
 	x.preauth = &wire.PAData{Type: wire.PAEncTimestamp, Value: v}
 	x.key = key
+	return nil
+}
+
+// addChallenge makes the preauthentication of an armored exchange: PA-ENCRYPTED-CHALLENGE
+// (RFC 6113 6.5), which, unlike PA-ENC-TIMESTAMP, proves the key to the KDC only through
+// the armor, so that an eavesdropper has nothing to guess the password from.
+func (x *asExchange) addChallenge(offered bool) error {
+	if !offered {
+		return sspi.Errorf(sspi.ErrUnsupportedPreauth, "krbclient: the KDC wants preauthentication for %s other than an encrypted challenge (PKINIT or OTP), which this client does not do with FAST", x.who())
+	}
+	key, err := x.userKey(0)
+	if err != nil {
+		return err
+	}
+	pa, err := x.fast.encryptedChallenge(x.c, key)
+	if err != nil {
+		return err
+	}
+	x.preauth, x.key = &pa, key
 	return nil
 }
 
@@ -279,6 +330,15 @@ func (x *asExchange) readReply(b []byte) (*Credential, error) {
 	if err := rep.Unmarshal(b); err != nil {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the AS-REP for %s does not decode: %w", x.who(), err)
 	}
+	var strengthen *wire.EncryptionKey
+	if x.fast != nil {
+		sk, plain, err := x.fast.openReply(&rep, x.nonce, "logging on as "+x.who())
+		if err != nil {
+			return nil, err
+		}
+		defer clear(plain)
+		strengthen = sk
+	}
 	et := krbcrypto.EType(rep.EncPart.EType)
 	if !slices.Contains(x.etypes, et) {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the KDC encrypted the AS-REP for %s with %s, which was not asked for", x.who(), et)
@@ -295,6 +355,12 @@ func (x *asExchange) readReply(b []byte) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x.fast != nil {
+		if key, err = x.fastReplyKey(&rep, key, strengthen); err != nil {
+			return nil, err
+		}
+		defer key.Destroy()
+	}
 	plain, err := key.Decrypt(nil, rep.EncPart.Cipher, usageASRepEncPart)
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrLogonDenied, "krbclient: the AS-REP for %s does not decrypt with the user's key: the password or key is wrong", x.who())
@@ -307,11 +373,34 @@ func (x *asExchange) readReply(b []byte) (*Credential, error) {
 	if err := x.check(&rep, &enc); err != nil {
 		return nil, err
 	}
-	return x.c.credential(&rep, &enc, x.etypes)
+	cr, err := x.c.credential(&rep, &enc, x.etypes)
+	if err == nil {
+		cr.armored = x.fast != nil
+	}
+	return cr, err
+}
+
+// fastReplyKey checks the KDC's encrypted challenge of an armored AS-REP and returns the
+// key its encrypted part is in (a new key, which the caller destroys).
+func (x *asExchange) fastReplyKey(rep *wire.KDCRep, longTerm *krbcrypto.Key, strengthen *wire.EncryptionKey) (*krbcrypto.Key, error) {
+	if err := x.fast.checkKDCChallenge(x.c, rep.PAData, longTerm, "logging on as "+x.who()); err != nil {
+		return nil, err
+	}
+	if strengthen == nil {
+		// Destroyed by the caller: a copy, since the long-term key is kept.
+		return krbcrypto.NewKey(longTerm.EType(), longTerm.Bytes())
+	}
+	if strengthen.Type != rep.EncPart.EType {
+		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the KDC's FAST strengthen key is a %s key, its reply is in %s", krbcrypto.EType(strengthen.Type), krbcrypto.EType(rep.EncPart.EType))
+	}
+	return strengthenedKey(longTerm, strengthen)
 }
 
 // check applies RFC 4120 3.1.5's checks of an AS-REP against the request.
 func (x *asExchange) check(rep *wire.KDCRep, enc *wire.EncKDCRepPart) error {
+	if len(rep.CName.Components) == 0 {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the AS-REP for %s names no client (a reply hiding the name outside FAST)", x.who())
+	}
 	if enc.Nonce != x.nonce {
 		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: the AS-REP for %s answers another request (nonce mismatch); it may be a replay", x.who())
 	}

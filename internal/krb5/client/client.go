@@ -64,6 +64,15 @@ type Options struct {
 	Rand io.Reader
 	// Time is the clock; nil means time.Now.
 	Time func() time.Time
+	// Armor is a TGT of the client's realm (a host's, from its keytab: see ArmorTGT)
+	// whose session key armors the AS exchange with FAST (RFC 6113): the request, the
+	// preauthentication (an encrypted challenge instead of an encrypted timestamp) and
+	// the reply travel encrypted in the armor key, so that no one who watches the
+	// exchange can guess the password offline, and a KDC that requires armoring accepts
+	// the logon. With Armor set, a reply without FAST fails the logon rather than being
+	// accepted: an attacker could otherwise strip FAST. TGS requests with the TGT got so
+	// are armored too (see the package documentation). Nil: no FAST.
+	Armor *Credential
 }
 
 // Principal is a principal name and its realm.
@@ -140,6 +149,10 @@ type Credential struct {
 	StartTime time.Time
 	EndTime   time.Time
 	RenewTill time.Time
+
+	// armored says the TGT came from an armored (FAST) logon: its KDC does FAST, so TGS
+	// requests with it are armored too.
+	armored bool
 }
 
 // valid reports whether c can be used at now, with skew to spare.

@@ -33,13 +33,29 @@
 // password or unknown user, SEC_E_TIME_SKEW, SEC_E_KDC_UNKNOWN_ETYPE, ...) wrapping a
 // *KDCError with the code and the KDC's bounded text.
 //
+// # FAST
+//
+// With Options.Armor (a TGT of the client's realm, such as a host's from its keytab;
+// ArmorTGT reads one from a credential cache), the AS exchange is armored as RFC 6113
+// and MIT's kinit -T do it, in fast.go: the request travels in PA-FX-FAST, encrypted in
+// the armor key that KRB-FX-CF2 makes of the armor AP-REQ's subkey and the armor ticket's
+// session key; preauthentication is PA-ENCRYPTED-CHALLENGE instead of PA-ENC-TIMESTAMP;
+// the KDC's cookie is echoed across KDC_ERR_PREAUTH_REQUIRED; the reply's KrbFastFinished
+// must vouch for the ticket, the KDC's encrypted challenge must decrypt, and the reply
+// key is strengthened with the KDC's strengthen key. An armored AS exchange never falls
+// back: a reply or error without FAST fails it, since an attacker could strip FAST. TGS
+// requests with the TGT of an armored logon are armored with that TGT (implicit armor,
+// 5.4.1.1); as MIT does, a TGS reply without FAST is read as an ordinary one (Heimdal
+// 7.8's KDC sends such), while a FAST reply must verify.
+//
 // S4U2Self and S4U2Proxy (MS-SFU: a service asking for a ticket to itself in a user's
 // name, and for a ticket to another service with a client's ticket as evidence, with
 // PA-PAC-OPTIONS for resource-based constrained delegation) are in s4u.go.
 //
 // # Not done
 //
-// FAST (RFC 6113), PKINIT, user-to-user, KKDCP over HTTPS and KDC time
+// FAST without explicit armor for the AS exchange (anonymous PKINIT armor), FAST
+// negotiation (RFC 6806 11's enc-pa-rep announcing FAST), PKINIT, user-to-user, KKDCP over HTTPS and KDC time
 // synchronisation (MIT's kdc_timesync) are not implemented. MIT's retry without
 // canonicalize after a KDC of an explicitly named realm refuses a referral request (for
 // KDCs that reject the option) is not done either; the fallback realm of a host-based name

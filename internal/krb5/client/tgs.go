@@ -195,6 +195,18 @@ func (c *Client) tgsRoundTrip(ctx context.Context, tgt *Credential, body wire.KD
 		defer subkey.Destroy()
 	}
 	req := wire.KDCReq{MsgType: wire.MsgTGSReq, PAData: append([]wire.PAData{pa}, padata...), Body: body}
+	var fast *fastState
+	if tgt.armored && subkey != nil && tgt.Client.Realm == x.kdcRealm {
+		// The TGT came from an armored logon: its KDC does FAST, and its TGS requests
+		// are armored too, with the TGT itself (RFC 6113 5.4.1.1), as MIT armors them.
+		if fast, err = newTGSFAST(subkey, tgt, x.kdcRealm); err != nil {
+			return nil, err
+		}
+		defer fast.destroy()
+		if req.PAData, err = fast.wrapTGS(c, pa, padata, &body); err != nil {
+			return nil, err
+		}
+	}
 	b, err := req.Marshal()
 	if err != nil {
 		return nil, sspi.Errorf(sspi.ErrInternalError, "krbclient: encoding the TGS-REQ: %w", err)
@@ -204,11 +216,7 @@ func (c *Client) tgsRoundTrip(ctx context.Context, tgt *Credential, body wire.KD
 		return nil, err
 	}
 	if wire.MessageType(reply) == wire.MsgKRBError {
-		var k wire.KRBError
-		if err := k.Unmarshal(reply); err != nil {
-			return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the KDC's error does not decode: %w", what, err)
-		}
-		return nil, fail(what, kdcError(&k, x.kdcRealm))
+		return nil, x.tgsError(reply, fast, what, fail)
 	}
 	if err := x.rep.Unmarshal(reply); err != nil {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decode: %w", what, err)
@@ -219,6 +227,25 @@ func (c *Client) tgsRoundTrip(ctx context.Context, tgt *Credential, body wire.KD
 	if subkey != nil {
 		replyKey, usage = subkey, usageTGSRepSubkey
 	}
+	if fast != nil && wire.FindPAData(x.rep.PAData, wire.PAFXFast) != nil {
+		// RFC 6113 5.4.3: the subkey strengthened with the FAST reply's strengthen key.
+		// A reply without FAST is read as MIT reads it, as an ordinary reply (Heimdal
+		// 7.8's KDC answers armored TGS requests so): unlike the AS exchange, nothing
+		// here can be guessed offline, and a FAST reply stripped of its FAST does not
+		// decrypt in the bare subkey.
+		sk, plain, err := fast.openReply(&x.rep, x.nonce, what)
+		if err != nil {
+			return nil, err
+		}
+		replyKey, err = strengthenedKey(subkey, sk)
+		clear(plain)
+		if err != nil {
+			return nil, err
+		}
+		if replyKey != subkey {
+			defer replyKey.Destroy()
+		}
+	}
 	if x.plain, err = replyKey.Decrypt(nil, x.rep.EncPart.Cipher, usage); err != nil {
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP does not decrypt with the request's key", what)
 	}
@@ -227,6 +254,24 @@ func (c *Client) tgsRoundTrip(ctx context.Context, tgt *Credential, body wire.KD
 		return nil, sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the TGS-REP's encrypted part does not decode: %w", what, err)
 	}
 	return x, nil
+}
+
+// tgsError reads a TGS exchange's KRB-ERROR, opening its FAST error when the request was
+// armored, and returns fail's error.
+func (x *tgsReply) tgsError(reply []byte, fast *fastState, what string, fail func(string, *KDCError) error) error {
+	var k wire.KRBError
+	if err := k.Unmarshal(reply); err != nil {
+		return sspi.Errorf(sspi.ErrIllegalMessage, "krbclient: %s: the KDC's error does not decode: %w", what, err)
+	}
+	kerr := &k
+	if fast != nil {
+		inner, _, err := fast.openError(&k, x.nonce, what)
+		if err != nil {
+			return err
+		}
+		kerr = inner
+	}
+	return fail(what, kdcError(kerr, x.kdcRealm))
 }
 
 // paTGSReq makes PA-TGS-REQ (RFC 4120 5.5.1, 7.5.1): an AP-REQ with tgt whose

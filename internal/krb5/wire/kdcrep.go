@@ -51,7 +51,9 @@ func (r *KDCRep) parse(s *cryptobyte.String) error {
 	if !realmField(s, 3, &r.CRealm) {
 		return malformed(typ, "crealm")
 	}
-	if err := parseNameField(s, 4, &r.CName); err != nil {
+	// An empty cname (name-string {}) and crealm are accepted: Heimdal's KDC hides the
+	// client's name so in a FAST reply, whose KrbFastFinished carries the real one.
+	if err := parseNameFieldOf(s, 4, &r.CName, true); err != nil {
 		return err
 	}
 	if err := parseTicketField(s, 5, &r.Ticket); err != nil {
