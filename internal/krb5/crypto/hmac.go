@@ -13,9 +13,10 @@ import (
 //
 // Unlike hash.Hash, Sum ends the MAC: Reset must come before the next Write.
 type macState struct {
-	h       hash.Hash
-	key     [32]byte // Ki, Kc (16 to 32 bytes) or RC4's K1/Ksign (16)
-	klen    int
+	h hash.Hash
+	// key is Ki, Kc (16 to 32 bytes) or RC4's K1/Ksign (16), where the UsageKey keeps it:
+	// a copy here would be one more place to zero, and one the pool's states hide.
+	key     []byte
 	ready   bool          // h holds the inner pad and nothing else
 	saved   []byte        // h after the inner pad, then after the outer pad; nil until the second MAC
 	innerSz int           // length of the inner state within saved
@@ -32,23 +33,24 @@ func fill(b byte) (a [128]byte) {
 	return a
 }
 
-// init keys m for HMAC with newHash over key (at most 32 bytes, shorter than any block).
+// init keys m for HMAC with newHash over key (at most 32 bytes, shorter than any block),
+// which m keeps (not a copy) and which must not change while m is used.
 func (m *macState) init(newHash func() hash.Hash, key []byte) {
 	m.h = newHash()
-	m.klen = copy(m.key[:], key)
+	m.key = key
 	m.pad(0)
 	m.ready = true
 }
 
 // pad writes the key XOR the pad byte (0: ipad, 1: opad), padded to the block size, to h.
 func (m *macState) pad(which int) {
-	b := m.scratch[:m.klen]
+	b := m.scratch[:len(m.key)]
 	for i := range b {
 		b[i] = m.key[i] ^ padBlocks[which][0]
 	}
 	m.h.Write(b)
 	clear(b)
-	m.h.Write(padBlocks[which][:m.h.BlockSize()-m.klen])
+	m.h.Write(padBlocks[which][:m.h.BlockSize()-len(m.key)])
 }
 
 // Reset readies m for a new MAC.
@@ -107,6 +109,6 @@ func (m *macState) Sum(b []byte) []byte {
 // destroy zeroes the key and the keyed states m holds (the hash's own state cannot be
 // reached).
 func (m *macState) destroy() {
-	clear(m.key[:])
+	clear(m.key)
 	clear(m.saved[:cap(m.saved)])
 }

@@ -70,10 +70,10 @@ func (uk *UsageKey) sealParts(tag []byte, enc, parts [][]byte) ([]byte, error) {
 	case famSHA1:
 		// RFC 3961 5.3: HMAC over the plaintext, then encryption.
 		tag = append(tag, uk.mac(s, false, parts)...)
-		ctsEncrypt(uk.encrypter(s), s, enc, n)
+		ctsEncrypt(uk.block, s, enc, n)
 	case famSHA2:
 		// RFC 8009 5: encryption, then HMAC over the IV and the ciphertext.
-		ctsEncrypt(uk.encrypter(s), s, enc, n)
+		ctsEncrypt(uk.block, s, enc, n)
 		tag = append(tag, uk.mac(s, true, parts)...)
 	case famRC4:
 		// RFC 4757 5: checksum = HMAC(K1, plaintext), K3 = HMAC(K1, checksum).
@@ -177,11 +177,11 @@ func (uk *UsageKey) openParts(tag []byte, enc, parts [][]byte) error {
 		if subtle.ConstantTimeCompare(uk.mac(s, true, parts), tag) != 1 {
 			return ErrIntegrity // nothing decrypted yet
 		}
-		ctsDecrypt(uk.decrypter(s), s, uk.block, enc, n)
+		ctsDecrypt(uk.block, s, enc, n)
 		return nil
 	}
 	if uk.p.family == famSHA1 {
-		ctsDecrypt(uk.decrypter(s), s, uk.block, enc, n)
+		ctsDecrypt(uk.block, s, enc, n)
 	} else {
 		uk.rc4(s, tag, enc)
 	}
