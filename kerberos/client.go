@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/gosspi/sspi"
@@ -21,12 +22,16 @@ type ticketSource interface {
 
 // clientContext is the initiator's state.
 type clientContext struct {
-	creds  *clientCreds
-	state  int // 0: send AP-REQ; 1: await AP-REP; 2: done
-	spn    string
-	key    *krbcrypto.Key // the ticket's session key (shared with the ticket source)
-	subkey *krbcrypto.Key // initiator subkey
-	ctime  time.Time      // the authenticator's time, whole seconds
+	creds *clientCreds
+	state int // 0: send AP-REQ; 1: await AP-REP; 2: done
+	spn   string
+	key   *krbcrypto.Key // the ticket's session key (shared with the ticket source)
+	// rnd is the AP-REQ's randomness: the initiator subkey's bytes, the sequence number,
+	// the confounder. The subkey stays here until the AP-REP says which key protects
+	// messages: most acceptors send a subkey of their own, and the initiator's then
+	// needs no Key.
+	rnd    [rndSize]byte
+	ctime  time.Time // the authenticator's time, whole seconds
 	cusec  int32
 	seq    uint64
 	gflags uint32
@@ -35,6 +40,14 @@ type clientContext struct {
 	ck     [24]byte
 	established
 }
+
+// The parts of clientContext.rnd.
+const (
+	rndSeq     = 32 // after the largest subkey
+	rndConf    = rndSeq + 4
+	rndSize    = rndConf + 16
+	apReqExtra = 96 // an AP-REQ's DER around its ticket and authenticator, at most
+)
 
 func (c *clientContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	switch c.state {
@@ -114,17 +127,21 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	}
 
 	et := key.EType()
-	var rnd [32 + 4 + 16]byte
+	rnd := &c.rnd
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: no randomness for the subkey: %v", err)
 	}
-	defer clear(rnd[:])
-	if c.subkey, err = krbcrypto.RandomToKey(et, rnd[:et.KeySize()]); err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
-	}
+	sent := false
+	defer func() {
+		if sent {
+			clear(rnd[rndSeq:]) // the subkey waits for the AP-REP
+		} else {
+			clear(rnd[:])
+		}
+	}()
 	now := time.Now().UTC()
 	c.ctime, c.cusec = now.Truncate(time.Second), int32(now.Nanosecond()/1000)
-	c.seq = uint64(binary.BigEndian.Uint32(rnd[32:]) & 0x3fffffff)
+	c.seq = uint64(binary.BigEndian.Uint32(rnd[rndSeq:]) & 0x3fffffff)
 	auth := wire.Authenticator{
 		CRealm: c.creds.realm, CName: c.creds.cname,
 		Checksum: &wire.Checksum{Type: checksumType8003, Value: ckValue},
@@ -132,34 +149,29 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
 	}
-	// One buffer for the authenticator (zeroed once sealed: it holds the subkey), its
-	// ciphertext and the AP-REQ.
-	buf := make([]byte, 0, 2*len(tkt)+1024)
-	buf, err = auth.Append(buf)
+	// One buffer for the authenticator (zeroed once sealed: it holds the subkey) and its
+	// ciphertext; the AP-REQ is written into the output token.
+	n := authenticatorBound(c.creds, len(ckValue), et.KeySize())
+	buf, err := auth.Append(make([]byte, 0, 2*n+et.Overhead()))
 	if err != nil {
+		clear(buf)
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
 	}
 	plain := buf
-	buf, err = key.Usage(usageAuthenticator).Seal(buf, plain, rnd[36:36+et.ConfounderSize()])
+	buf, err = key.Usage(usageAuthenticator).Seal(buf, plain, rnd[rndConf:rndConf+et.ConfounderSize()])
 	clear(plain)
 	if err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
 	}
 	clear(buf[:len(plain)]) // the copy, had Seal needed a larger buffer
-	buf = buf[len(plain):]
-	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: buf}}
+	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: buf[len(plain):]}}
 	if c.gflags&gssMutual != 0 {
 		req.Options |= wire.APOptionMutualRequired
 	}
-	n := len(buf)
-	if buf, err = req.Append(buf); err != nil {
+	if p.Out, err = appendAPReq(p.Out, &req, !c.dceStyle); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REQ: %v", err)
 	}
-	if c.dceStyle {
-		p.Out = append(p.Out, buf[n:]...)
-	} else {
-		p.Out = appendGSSFramed(p.Out, tokAPReq, buf[n:])
-	}
+	sent = true
 	c.spn, c.key, c.req = spn, key, p.Req
 	c.identity = sspi.Identity{Package: PackageName, User: c.creds.user, Domain: c.creds.realm, Principal: c.creds.name}
 	if c.gflags&gssMutual != 0 {
@@ -167,8 +179,63 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		return sspi.ContinueNeeded, nil
 	}
 	// Without an AP-REP the acceptor's sequence numbers start at ours, as MIT does.
-	c.finish(p, c.subkey, false, c.seq)
+	sub, err := c.initiatorSubkey()
+	if err != nil {
+		return 0, err
+	}
+	c.finish(p, sub, false, c.seq)
 	return sspi.OK, nil
+}
+
+// authenticatorBound is at least the length of the authenticator sendAPReq encodes, with
+// a checksum value of ck bytes and a subkey of ks: its fields' DER overhead (tags and
+// lengths of at most 3 bytes each, 15-character time, 32-bit numbers) and the variable
+// parts.
+func authenticatorBound(cr *clientCreds, ck, ks int) int {
+	n := 160 + len(cr.realm) + ck + ks
+	for _, s := range cr.cname.Components {
+		n += 4 + len(s)
+	}
+	return n
+}
+
+// appendAPReq appends req's encoding to dst, framed as a GSS initial context token (RFC
+// 2743 3.1) unless bare (DCE style), growing dst once at most: the AP-REQ is encoded
+// after room for the longest framing header, which then moves up to meet it.
+func appendAPReq(dst []byte, req *wire.APReq, framed bool) ([]byte, error) {
+	start, room := len(dst), 0
+	if framed {
+		room = gssHeaderMax
+	}
+	dst = slices.Grow(dst, room+len(req.Ticket.Raw)+len(req.Authenticator.Cipher)+apReqExtra)
+	out, err := req.Append(dst[:start+room])
+	if err != nil || !framed {
+		return out, err
+	}
+	msg := len(out) - start - room
+	var h [gssHeaderMax]byte
+	hdr := appendGSSHeader(h[:0], tokAPReq, msg)
+	copy(out[start+len(hdr):], out[start+room:])
+	copy(out[start:], hdr)
+	return out[:start+len(hdr)+msg], nil
+}
+
+// initiatorSubkey makes the initiator subkey the AP-REQ carried, for the messages of a
+// context whose acceptor chose none, and zeroes its bytes in rnd.
+func (c *clientContext) initiatorSubkey() (*krbcrypto.Key, error) {
+	et := c.key.EType()
+	k, err := krbcrypto.RandomToKey(et, c.rnd[:et.KeySize()])
+	clear(c.rnd[:])
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
+	}
+	return k, nil
+}
+
+// Close zeroes the keys, the initiator subkey's bytes too when the handshake did not end.
+func (c *clientContext) Close() error {
+	clear(c.rnd[:])
+	return c.established.Close()
 }
 
 func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorSK bool, recvSeq uint64) {
@@ -207,7 +274,8 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	case tokError:
 		return 0, krbErrorToken(msg)
 	default:
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: expected an AP-REP, got TOK_ID % x", tokID[:])
+		id := tokID // a copy that only this path moves to the heap
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: expected an AP-REP, got TOK_ID % x", id[:])
 	}
 	var rep wire.APRep
 	if err := rep.Unmarshal(msg); err != nil {
@@ -228,10 +296,11 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	if !part.CTime.Equal(c.ctime) || part.CUsec != c.cusec {
 		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.CUsec, c.ctime, c.cusec)
 	}
-	key, acceptorSK := c.subkey, false
+	var key *krbcrypto.Key
+	acceptorSK := false
 	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
 	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
-	sameRC4 := c.subkey.EType() == krbcrypto.RC4HMAC && part.SubKey != nil && part.SubKey.Type == int32(krbcrypto.RC4HMAC)
+	sameRC4 := c.key.EType() == krbcrypto.RC4HMAC && part.SubKey != nil && part.SubKey.Type == int32(krbcrypto.RC4HMAC)
 	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && (!sameRC4 || c.dceStyle) {
 		et := krbcrypto.EType(part.SubKey.Type)
 		if !et.Supported() {
@@ -241,7 +310,9 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey: %v", err)
 		}
 		acceptorSK = true
-		c.subkey.Destroy()
+		clear(c.rnd[:]) // our subkey is not used
+	} else if key, err = c.initiatorSubkey(); err != nil {
+		return 0, err
 	}
 	recv := c.seq
 	if part.HasSeq || acceptorSK {
