@@ -94,22 +94,27 @@ type blockMode interface {
 	SetIV([]byte)
 }
 
+// cbcModes are the standard library's CBC modes over a usage key's block.
+type cbcModes struct {
+	enc, dec blockMode
+}
+
 // cbcMode is cbcBlocks with s's CBC modes over b, made on first use.
 func cbcMode(b cipher.Block, s *state, decrypt bool, buf []byte) {
-	if decrypt {
-		if s.dec == nil {
-			s.dec = cipher.NewCBCDecrypter(b, zeroIV[:]).(blockMode)
+	if s.modes == nil {
+		s.modes = &cbcModes{
+			enc: cipher.NewCBCEncrypter(b, zeroIV[:]).(blockMode),
+			dec: cipher.NewCBCDecrypter(b, zeroIV[:]).(blockMode),
 		}
-		s.dec.SetIV(s.iv[:])
+	}
+	if decrypt {
+		s.modes.dec.SetIV(s.iv[:])
 		copy(s.iv[:], buf[len(buf)-16:]) // the chaining value for the next call
-		s.dec.CryptBlocks(buf, buf)
+		s.modes.dec.CryptBlocks(buf, buf)
 		return
 	}
-	if s.enc == nil {
-		s.enc = cipher.NewCBCEncrypter(b, zeroIV[:]).(blockMode)
-	}
-	s.enc.SetIV(s.iv[:])
-	s.enc.CryptBlocks(buf, buf)
+	s.modes.enc.SetIV(s.iv[:])
+	s.modes.enc.CryptBlocks(buf, buf)
 	copy(s.iv[:], buf[len(buf)-16:])
 }
 

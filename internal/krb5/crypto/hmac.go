@@ -17,9 +17,9 @@ type macState struct {
 	// key is Ki, Kc (16 to 32 bytes) or RC4's K1/Ksign (16), where the UsageKey keeps it:
 	// a copy here would be one more place to zero, and one the pool's states hide.
 	key     []byte
-	ready   bool          // h holds the inner pad and nothing else
 	saved   []byte        // h after the inner pad, then after the outer pad; nil until the second MAC
-	innerSz int           // length of the inner state within saved
+	innerSz uint16        // length of the inner state within saved
+	ready   bool          // h holds the inner pad and nothing else
 	scratch [32 + 48]byte // the keyed pad bytes, then the inner digest
 }
 
@@ -69,7 +69,7 @@ func (m *macState) Reset() {
 	m.pad(0)
 	if a, ok := m.h.(encoding.BinaryAppender); ok {
 		m.saved, _ = a.AppendBinary(m.saved)
-		m.innerSz = len(m.saved)
+		m.innerSz = uint16(len(m.saved))
 		m.h.Reset()
 		m.pad(1)
 		m.saved, _ = a.AppendBinary(m.saved)

@@ -160,13 +160,13 @@ func (uk *UsageKey) ki() []byte { return uk.derived[offKi : offKi+uk.p.kiSize] }
 
 // state is what one call needs for itself: CBC chaining, the HMACs, scratch blocks.
 type state struct {
-	enc, dec blockMode   // for long runs (cbcBlocks); made on first use
-	mi, mc   macState    // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign); keyed on first use
-	md       hash.Hash   // RC4: MD5
-	sum      [48]byte    // a MAC (SHA-384's is the longest); RC4 uses two 16-byte halves
-	blk      [3][16]byte // CTS scratch blocks
-	iv       [16]byte    // CBC chaining value
-	tmp      [16]byte    // CBC decryption: the ciphertext block being replaced
+	modes  *cbcModes   // for long runs (cbcBlocks); made on first use
+	mi, mc macState    // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign); keyed on first use
+	md     hash.Hash   // RC4: MD5
+	sum    [48]byte    // a MAC (SHA-384's is the longest); RC4 uses two 16-byte halves
+	blk    [3][16]byte // CTS scratch blocks
+	iv     [16]byte    // CBC chaining value
+	tmp    [16]byte    // CBC decryption: the ciphertext block being replaced
 }
 
 var zeroIV [16]byte
