@@ -149,22 +149,12 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
 	}
-	// One buffer for the authenticator (zeroed once sealed: it holds the subkey) and its
-	// ciphertext; the AP-REQ is written into the output token.
-	n := authenticatorBound(c.creds, len(ckValue), et.KeySize())
-	buf, err := auth.Append(make([]byte, 0, 2*n+et.Overhead()))
+	// The AP-REQ is written into the output token.
+	sealed, err := sealAuthenticator(key, &auth, authenticatorBound(c.creds, len(ckValue), et.KeySize()), rnd[rndConf:rndConf+et.ConfounderSize()])
 	if err != nil {
-		clear(buf)
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
+		return 0, err
 	}
-	plain := buf
-	buf, err = key.Usage(usageAuthenticator).Seal(buf, plain, rnd[rndConf:rndConf+et.ConfounderSize()])
-	clear(plain)
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
-	}
-	clear(buf[:len(plain)]) // the copy, had Seal needed a larger buffer
-	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: buf[len(plain):]}}
+	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: sealed}}
 	if c.gflags&gssMutual != 0 {
 		req.Options |= wire.APOptionMutualRequired
 	}
@@ -187,12 +177,49 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	return sspi.OK, nil
 }
 
+// sealAuthenticator encodes auth, at most bound bytes, after room for the confounder
+// (and RC4's leading checksum) and seals it where it lies (RFC 3961's layout: the
+// ciphertext is the whole buffer), so that no copy of its plaintext, which holds the
+// subkey, is left behind.
+func sealAuthenticator(key *krbcrypto.Key, auth *wire.Authenticator, bound int, conf []byte) ([]byte, error) {
+	et := key.EType()
+	lead, mac := len(conf), et.MACSize()
+	if et == krbcrypto.RC4HMAC {
+		lead += mac
+	}
+	orig := make([]byte, lead, lead+bound+mac)
+	copy(orig[lead-len(conf):], conf)
+	buf, err := auth.Append(orig)
+	if err == nil && cap(buf)-len(buf) < mac {
+		buf = slices.Grow(buf, mac) // the bound was short: sealing must not move the buffer
+	}
+	if len(buf) == 0 || &buf[0] != &orig[0] {
+		clear(orig[:cap(orig)]) // a partial plaintext the encoder left behind
+	}
+	if err != nil {
+		clear(buf)
+		return nil, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
+	}
+	uk := key.Usage(usageAuthenticator)
+	body := buf[lead-len(conf):]
+	if et == krbcrypto.RC4HMAC {
+		_, err = uk.SealParts(buf[:0], body) // the checksum goes in front
+	} else {
+		buf, err = uk.SealParts(buf, body)
+	}
+	if err != nil {
+		clear(buf)
+		return nil, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
+	}
+	return buf, nil
+}
+
 // authenticatorBound is at least the length of the authenticator sendAPReq encodes, with
 // a checksum value of ck bytes and a subkey of ks: its fields' DER overhead (tags and
-// lengths of at most 3 bytes each, 15-character time, 32-bit numbers) and the variable
+// lengths of at most 4 bytes, a 15-character time, 32-bit numbers) and the variable
 // parts.
 func authenticatorBound(cr *clientCreds, ck, ks int) int {
-	n := 160 + len(cr.realm) + ck + ks
+	n := 128 + len(cr.realm) + ck + ks
 	for _, s := range cr.cname.Components {
 		n += 4 + len(s)
 	}
