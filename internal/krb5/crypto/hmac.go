@@ -17,10 +17,10 @@ type macState struct {
 	// key is Ki, Kc (16 to 32 bytes) or RC4's K1/Ksign (16), where the UsageKey keeps it:
 	// a copy here would be one more place to zero, and one the pool's states hide.
 	key     []byte
-	saved   []byte        // h after the inner pad, then after the outer pad; nil until the second MAC
-	innerSz uint16        // length of the inner state within saved
-	ready   bool          // h holds the inner pad and nothing else
-	scratch [32 + 48]byte // the keyed pad bytes, then the inner digest
+	saved   []byte      // h after the inner pad, then after the outer pad; nil until the second MAC
+	innerSz uint16      // length of the inner state within saved
+	ready   bool        // h holds the inner pad and nothing else
+	scratch *macScratch // shared by the MACs of one state, which run one at a time
 }
 
 // padBlocks are HMAC's ipad and opad bytes for the largest block (SHA-384's).
@@ -33,10 +33,15 @@ func fill(b byte) (a [128]byte) {
 	return a
 }
 
+// macScratch holds the keyed pad bytes, then the inner digest, of one MAC at a time.
+type macScratch [32 + 48]byte
+
 // init keys m for HMAC with newHash over key (at most 32 bytes, shorter than any block),
-// which m keeps (not a copy) and which must not change while m is used.
-func (m *macState) init(newHash func() hash.Hash, key []byte) {
+// which m keeps (not a copy) and which must not change while m is used. scratch may be
+// shared with other macStates not used at the same time.
+func (m *macState) init(newHash func() hash.Hash, key []byte, scratch *macScratch) {
 	m.h = newHash()
+	m.scratch = scratch
 	m.key = key
 	m.pad(0)
 	m.ready = true

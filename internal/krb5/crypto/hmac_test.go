@@ -24,7 +24,7 @@ func TestMACState(t *testing.T) {
 		key := make([]byte, tc.klen)
 		rand.Read(key)
 		var m macState
-		m.init(tc.h, key)
+		m.init(tc.h, key, new(macScratch))
 		for i, n := range []int{0, 1, 55, 64, 200, 1000, 3, 129} {
 			msg := make([]byte, n)
 			rand.Read(msg)
@@ -49,18 +49,18 @@ func TestMACStateAllocs(t *testing.T) {
 	key := make([]byte, 32)
 	msg := make([]byte, 100)
 	var sum [64]byte
-	fresh := new(macState) // inside a state, already on the heap
+	fresh := new(state) // already on the heap
 	if n := testing.AllocsPerRun(100, func() {
-		m := fresh
+		m := &fresh.mi
 		*m = macState{}
-		m.init(sha1.New, key)
+		m.init(sha1.New, key, &fresh.mac)
 		m.Write(msg)
 		m.Sum(sum[:0])
 	}); n != 1 {
 		t.Errorf("keying and one MAC: %v allocations, want 1", n)
 	}
 	var m macState
-	m.init(sha1.New, key)
+	m.init(sha1.New, key, new(macScratch))
 	m.Write(msg)
 	m.Sum(sum[:0])
 	m.Reset()

@@ -165,6 +165,7 @@ type state struct {
 	md     hash.Hash   // RC4: MD5
 	sum    [48]byte    // a MAC (SHA-384's is the longest); RC4 uses two 16-byte halves
 	blk    [3][16]byte // CTS scratch blocks
+	mac    macScratch  // for mi and mc, which one call uses in turn
 	iv     [16]byte    // CBC chaining value
 	tmp    [16]byte    // CBC decryption: the ciphertext block being replaced
 }
@@ -216,7 +217,7 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 // integrity is HMAC(Ki), or RC4's HMAC(K1), ready for a new MAC.
 func (uk *UsageKey) integrity(s *state) *macState {
 	if s.mi.h == nil {
-		s.mi.init(uk.p.hash(), uk.ki())
+		s.mi.init(uk.p.hash(), uk.ki(), &s.mac)
 	}
 	s.mi.Reset()
 	return &s.mi
@@ -225,7 +226,7 @@ func (uk *UsageKey) integrity(s *state) *macState {
 // checksummer is HMAC(Kc), or RC4's HMAC(Ksign) (and its MD5), ready for a new MAC.
 func (uk *UsageKey) checksummer(s *state) *macState {
 	if s.mc.h == nil {
-		s.mc.init(uk.p.hash(), uk.checksumKey())
+		s.mc.init(uk.p.hash(), uk.checksumKey(), &s.mac)
 		if uk.p.family == famRC4 {
 			s.md = md5.New()
 		}
