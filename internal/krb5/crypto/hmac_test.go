@@ -72,3 +72,40 @@ func TestMACStateAllocs(t *testing.T) {
 		t.Errorf("later MACs: %v allocations, want 0", n)
 	}
 }
+
+// TestMACPaths: a usage key's checksums and seals agree with crypto/hmac through each of
+// the ways its MAC is made: the first on the stack, the second on a keyed hash, later
+// ones from saved states; and for a message too long for the stack.
+func TestMACPaths(t *testing.T) {
+	for _, e := range allETypes[:4] {
+		h := profiles[e-AES128CTSHMACSHA196].hash()
+		for _, n := range []int{0, 1, 100, maxOnStack, maxOnStack + 1} {
+			msg := bytes.Repeat([]byte{byte(n)}, n)
+			k, _ := NewKey(e, bytes.Repeat([]byte{3}, e.KeySize()))
+			uk := k.Usage(25) // fresh: its first MAC is made on the stack when short
+			ref := hmac.New(h, uk.checksumKey())
+			ref.Write(msg)
+			want := ref.Sum(nil)[:e.MACSize()]
+			for i := range 4 {
+				if got := uk.Checksum(nil, msg); !bytes.Equal(got, want) {
+					t.Errorf("%v: checksum %d of %d bytes = %x, want %x", e, i, n, got, want)
+				}
+			}
+			k2, _ := NewKey(e, bytes.Repeat([]byte{3}, e.KeySize()))
+			for i := range 4 {
+				ct, err := k2.Usage(25).Seal(nil, msg, make([]byte, 16))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Opened by a key whose MACs went another way: uk's (stack, then keyed) and a
+				// fresh one's (stack when short).
+				k3, _ := NewKey(e, bytes.Repeat([]byte{3}, e.KeySize()))
+				for _, o := range []*UsageKey{uk, k3.Usage(25)} {
+					if pt, err := o.Open(nil, ct); err != nil || !bytes.Equal(pt, msg) {
+						t.Errorf("%v: seal %d of %d bytes does not open: %v", e, i, n, err)
+					}
+				}
+			}
+		}
+	}
+}

@@ -113,6 +113,9 @@ func (uk *UsageKey) encLen(parts, enc [][]byte) (int, error) {
 
 // mac is the (truncated) integrity tag over parts, after the zero IV for RFC 8009.
 func (uk *UsageKey) mac(s *state, iv bool, parts [][]byte) []byte {
+	if m, ok := s.mi.firstOnStack(uk.p, uk.ki(), iv, parts, s.sum[:0]); ok {
+		return m[:uk.p.macSize]
+	}
 	mi := uk.integrity(s)
 	if iv {
 		mi.Write(zeroIV[:])
@@ -263,7 +266,7 @@ func (uk *UsageKey) Open(dst, ciphertext []byte) ([]byte, error) {
 func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
 	s := uk.get()
 	defer uk.put(s)
-	return append(dst, uk.checksum(s, parts)...)
+	return append(dst, uk.checksumAES(s, parts)...)
 }
 
 func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
@@ -289,11 +292,19 @@ func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
 	return mc.Sum(s.sum[:0])[:uk.p.macSize]
 }
 
+// checksumAES is checksum for AES keys: the state's first checksum is made on the stack.
+func (uk *UsageKey) checksumAES(s *state, parts [][]byte) []byte {
+	if m, ok := s.mc.firstOnStack(uk.p, uk.checksumKey(), false, parts, s.sum[:0]); ok {
+		return m[:uk.p.macSize]
+	}
+	return uk.checksum(s, parts)
+}
+
 // VerifyChecksum reports, in constant time, whether mac is the checksum of parts.
 func (uk *UsageKey) VerifyChecksum(mac []byte, parts ...[]byte) bool {
 	s := uk.get()
 	defer uk.put(s)
-	return subtle.ConstantTimeCompare(uk.checksum(s, parts), mac) == 1
+	return subtle.ConstantTimeCompare(uk.checksumAES(s, parts), mac) == 1
 }
 
 // Encrypt appends to dst the encryption of plaintext with usage, with a confounder read
