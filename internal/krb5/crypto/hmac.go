@@ -133,8 +133,12 @@ const maxOnStack = 320
 // message of a context) then never allocates a hash; later MACs key m as usual.
 func (m *macState) firstOnStack(p *profile, key []byte, iv bool, parts [][]byte, out []byte) ([]byte, bool) {
 	if m.h != nil || m.stacked || p.family == famRC4 {
-		return out, false
+		return out, false // the frame of macOnStack is set up only when needed
 	}
+	return m.macOnStack(p, key, iv, parts, out)
+}
+
+func (m *macState) macOnStack(p *profile, key []byte, iv bool, parts [][]byte, out []byte) ([]byte, bool) {
 	n := totalLen(parts)
 	if iv {
 		n += len(zeroIV)
