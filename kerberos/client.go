@@ -323,22 +323,8 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	if !part.CTime.Equal(c.ctime) || part.CUsec != c.cusec {
 		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.CUsec, c.ctime, c.cusec)
 	}
-	var key *krbcrypto.Key
-	acceptorSK := false
-	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
-	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
-	sameRC4 := c.key.EType() == krbcrypto.RC4HMAC && part.SubKey != nil && part.SubKey.Type == int32(krbcrypto.RC4HMAC)
-	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && (!sameRC4 || c.dceStyle) {
-		et := krbcrypto.EType(part.SubKey.Type)
-		if !et.Supported() {
-			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey has encryption type %d, which this package does not implement", part.SubKey.Type)
-		}
-		if key, err = krbcrypto.NewKey(et, part.SubKey.Value); err != nil {
-			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey: %v", err)
-		}
-		acceptorSK = true
-		clear(c.rnd[:]) // our subkey is not used
-	} else if key, err = c.initiatorSubkey(); err != nil {
+	key, acceptorSK, err := c.messageKey(part.SubKey)
+	if err != nil {
 		return 0, err
 	}
 	recv := c.seq
@@ -352,4 +338,25 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	c.finish(p, key, acceptorSK, recv)
 	return sspi.OK, nil
+}
+
+// messageKey is the key that protects the context's messages once the AP-REP carried
+// sk: the acceptor's subkey, when there is one to use, else the initiator's.
+func (c *clientContext) messageKey(sk *wire.EncryptionKey) (key *krbcrypto.Key, acceptorSK bool, err error) {
+	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
+	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
+	sameRC4 := c.key.EType() == krbcrypto.RC4HMAC && sk != nil && sk.Type == int32(krbcrypto.RC4HMAC)
+	if sk == nil || len(sk.Value) == 0 || (sameRC4 && !c.dceStyle) {
+		key, err = c.initiatorSubkey()
+		return key, false, err
+	}
+	et := krbcrypto.EType(sk.Type)
+	if !et.Supported() {
+		return nil, false, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey has encryption type %d, which this package does not implement", sk.Type)
+	}
+	if key, err = krbcrypto.NewKey(et, sk.Value); err != nil {
+		return nil, false, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey: %v", err)
+	}
+	clear(c.rnd[:]) // our subkey is not used
+	return key, true, nil
 }
