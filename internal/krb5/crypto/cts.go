@@ -94,27 +94,21 @@ type blockMode interface {
 	SetIV([]byte)
 }
 
-// cbcModes are the standard library's CBC modes over a usage key's block.
-type cbcModes struct {
-	enc, dec blockMode
-}
-
 // cbcMode is cbcBlocks with s's CBC modes over b, made on first use.
 func cbcMode(b cipher.Block, s *state, decrypt bool, buf []byte) {
-	if s.modes == nil {
-		s.modes = &cbcModes{
-			enc: cipher.NewCBCEncrypter(b, zeroIV[:]).(blockMode),
-			dec: cipher.NewCBCDecrypter(b, zeroIV[:]).(blockMode),
-		}
+	x := s.extra()
+	if x.enc == nil {
+		x.enc = cipher.NewCBCEncrypter(b, zeroIV[:]).(blockMode)
+		x.dec = cipher.NewCBCDecrypter(b, zeroIV[:]).(blockMode)
 	}
 	if decrypt {
-		s.modes.dec.SetIV(s.iv[:])
+		x.dec.SetIV(s.iv[:])
 		copy(s.iv[:], buf[len(buf)-16:]) // the chaining value for the next call
-		s.modes.dec.CryptBlocks(buf, buf)
+		x.dec.CryptBlocks(buf, buf)
 		return
 	}
-	s.modes.enc.SetIV(s.iv[:])
-	s.modes.enc.CryptBlocks(buf, buf)
+	x.enc.SetIV(s.iv[:])
+	x.enc.CryptBlocks(buf, buf)
 	copy(s.iv[:], buf[len(buf)-16:])
 }
 

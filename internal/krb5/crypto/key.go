@@ -127,11 +127,11 @@ type UsageKey struct {
 	usage uint32
 	p     *profile
 
-	// derived holds Kc, Ke and Ki (AES, each at most 32 bytes), or RC4's Ksign and K1 in
-	// Kc's and Ki's places. Kc is derived on first use (kcOnce, from): most usages encrypt
-	// only (an acceptor's authenticator and AP-REP keys), and each AP-REQ brings a fresh
-	// session key.
-	derived [3 * 32]byte
+	// derived holds Kc and Ki (AES, each at most 32 bytes), or RC4's Ksign and K1. Kc is
+	// derived on first use (kcOnce, from): most usages encrypt only (an acceptor's
+	// authenticator and AP-REP keys), and each AP-REQ brings a fresh session key. Ke lives
+	// only in block's key schedule.
+	derived [2 * 32]byte
 	from    *Key
 	kcOnce  sync.Once
 	block   cipher.Block // AES(Ke), shared: cipher.Block is read-only
@@ -148,21 +148,16 @@ type UsageKey struct {
 // Where the derived keys lie in UsageKey.derived.
 const (
 	offKc = 0
-	offKe = 32
-	offKi = 64
+	offKi = 32
 )
-
-// ke is the encryption key (AES).
-func (uk *UsageKey) ke() []byte { return uk.derived[offKe : offKe+uk.p.keySize] }
 
 // ki is the integrity key: AES's Ki, RC4's K1.
 func (uk *UsageKey) ki() []byte { return uk.derived[offKi : offKi+uk.p.kiSize] }
 
 // state is what one call needs for itself: CBC chaining, the HMACs, scratch blocks.
 type state struct {
-	modes  *cbcModes   // for long runs (cbcBlocks); made on first use
+	x      *stateExtra // what few calls need, made on first use
 	mi, mc macState    // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign); keyed on first use
-	md     hash.Hash   // RC4: MD5
 	sum    [48]byte    // a MAC (SHA-384's is the longest); RC4 uses two 16-byte halves
 	blk    [3][16]byte // CTS scratch blocks
 	mac    macScratch  // for mi and mc, which one call uses in turn
@@ -184,18 +179,34 @@ func (p *profile) hash() func() hash.Hash {
 	return sha512.New384
 }
 
+// stateExtra is the part of a state few calls need.
+type stateExtra struct {
+	enc, dec blockMode // CBC modes for long runs (cbcBlocks)
+	md       hash.Hash // RC4 checksums: MD5
+}
+
+func (s *state) extra() *stateExtra {
+	if s.x == nil {
+		s.x = new(stateExtra)
+	}
+	return s.x
+}
+
 // newUsageKey derives the keys of usage u from k; k.mu is held.
 func newUsageKey(k *Key, u uint32) *UsageKey {
 	uk := &UsageKey{etype: k.etype, p: k.p, usage: u, from: k}
+	// AES's Ke is derived into scratch space of the state (on the heap already: the
+	// derivation hands it to the block cipher's interface), keyed into the block, zeroed.
+	ke := uk.first.mac[:0:32]
 	switch k.p.family {
 	case famSHA1:
 		b := k.baseBlock()
 		n := k.p.keySize
-		dk(uk.derived[offKe:offKe:offKe+n], b, foldedConstant(u, constKe), n)
+		ke = dk(ke, b, foldedConstant(u, constKe), n)
 		dk(uk.derived[offKi:offKi:offKi+n], b, foldedConstant(u, constKi), n)
 	case famSHA2:
 		var label [5]byte
-		kdfHMACSHA2(uk.derived[offKe:offKe], k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
+		ke = kdfHMACSHA2(ke, k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
 		kdfHMACSHA2(uk.derived[offKi:offKi], k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
 	case famRC4:
 		var ul [4]byte
@@ -204,7 +215,8 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 		hmacMD5(uk.derived[offKc:offKc], k.b, []byte("signaturekey\x00"))
 	}
 	if k.p.family != famRC4 {
-		b, err := aes.NewCipher(uk.ke())
+		b, err := aes.NewCipher(ke)
+		clear(ke)
 		if err != nil {
 			panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
 		}
@@ -228,7 +240,7 @@ func (uk *UsageKey) checksummer(s *state) *macState {
 	if s.mc.h == nil {
 		s.mc.init(uk.p.hash(), uk.checksumKey(), &s.mac)
 		if uk.p.family == famRC4 {
-			s.md = md5.New()
+			s.extra().md = md5.New()
 		}
 	}
 	s.mc.Reset()

@@ -270,17 +270,18 @@ func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
 }
 
 func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
-	mc := uk.checksummer(s) // makes s.md for RC4 too
+	mc := uk.checksummer(s) // makes the MD5 for RC4 too
 	if uk.p.family == famRC4 {
 		// RFC 4757 4: HMAC-MD5(Ksign, MD5(usage | data)).
 		u := s.blk[0][:4]
 		binary.LittleEndian.PutUint32(u, rc4Usage(uk.usage))
-		s.md.Reset()
-		s.md.Write(u)
+		md := s.x.md
+		md.Reset()
+		md.Write(u)
 		for _, p := range parts {
-			s.md.Write(p)
+			md.Write(p)
 		}
-		inner := s.md.Sum(s.sum[:0])
+		inner := md.Sum(s.sum[:0])
 		in := s.blk[1][:]
 		copy(in, inner)
 		mc.Write(in)

@@ -162,10 +162,18 @@ func TestDeriveKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		uk := k.Usage(2)
-		for name, pair := range map[string][2]string{"Kc": {hex.EncodeToString(uk.checksumKey()), c.kc}, "Ke": {hex.EncodeToString(uk.ke()), c.ke}, "Ki": {hex.EncodeToString(uk.ki()), c.ki}} {
+		for name, pair := range map[string][2]string{"Kc": {hex.EncodeToString(uk.checksumKey()), c.kc}, "Ki": {hex.EncodeToString(uk.ki()), c.ki}} {
 			if pair[0] != pair[1] {
 				t.Errorf("%v %s = %s, want %s", c.e, name, pair[0], pair[1])
 			}
+		}
+		// Ke is kept only as the block's key schedule: the block must be AES under it.
+		want, _ := aes.NewCipher(unhex(t, c.ke))
+		var got, exp [16]byte
+		uk.block.Encrypt(got[:], got[:])
+		want.Encrypt(exp[:], exp[:])
+		if got != exp {
+			t.Errorf("%v: the block is not AES under Ke %s", c.e, c.ke)
 		}
 		if k.Usage(2) != uk {
 			t.Errorf("%v: usage 2 derived twice", c.e)
