@@ -22,8 +22,7 @@ import (
 type Key struct {
 	etype EType
 	p     *profile
-	b     []byte   // in arr: an acceptor makes two keys per AP-REQ
-	arr   [32]byte // the largest key here (aes256) is 32 bytes
+	arr   [32]byte // the key bytes (key()): the largest key here (aes256) is 32 bytes
 
 	// usages holds the first inlineUsages usage keys made, in order, and is read without
 	// the lock: a key serves few usages (a ticket's session key 11 and 12, a context's
@@ -48,19 +47,22 @@ func NewKey(e EType, key []byte) (*Key, error) {
 		return nil, fmt.Errorf("krbcrypto: %s key of %d bytes, want %d", p.name, len(key), p.keySize)
 	}
 	k := &Key{etype: e, p: p}
-	k.b = k.arr[:copy(k.arr[:p.keySize], key)]
+	copy(k.arr[:], key)
 	return k, nil
 }
+
+// key is the key bytes.
+func (k *Key) key() []byte { return k.arr[:k.p.keySize] }
 
 // EType is the key's encryption type.
 func (k *Key) EType() EType { return k.etype }
 
 // Bytes returns a copy of the key bytes.
-func (k *Key) Bytes() []byte { return append([]byte(nil), k.b...) }
+func (k *Key) Bytes() []byte { return append([]byte(nil), k.key()...) }
 
 // Equal reports in constant time whether k and o are the same key.
 func (k *Key) Equal(o *Key) bool {
-	return k.etype == o.etype && subtle.ConstantTimeCompare(k.b, o.b) == 1
+	return k.etype == o.etype && subtle.ConstantTimeCompare(k.key(), o.key()) == 1
 }
 
 // Destroy zeroes the key bytes and the derived keys it can reach. The key must not be
@@ -68,7 +70,7 @@ func (k *Key) Equal(o *Key) bool {
 func (k *Key) Destroy() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	clear(k.b)
+	clear(k.arr[:])
 	for i := range k.usages {
 		if u := k.usages[i].Swap(nil); u != nil {
 			u.destroy()
@@ -206,13 +208,13 @@ func newUsageKey(k *Key, u uint32) *UsageKey {
 		dk(uk.derived[offKi:offKi:offKi+n], b, foldedConstant(u, constKi), n)
 	case famSHA2:
 		var label [5]byte
-		ke = kdfHMACSHA2(ke, k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
-		kdfHMACSHA2(uk.derived[offKi:offKi], k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
+		ke = kdfHMACSHA2(ke, k.key(), putUsageConstant(&label, u, constKe), k.p.keySize)
+		kdfHMACSHA2(uk.derived[offKi:offKi], k.key(), putUsageConstant(&label, u, constKi), k.p.kiSize)
 	case famRC4:
 		var ul [4]byte
 		binary.LittleEndian.PutUint32(ul[:], rc4Usage(u))
-		hmacMD5(uk.derived[offKi:offKi], k.b, ul[:])
-		hmacMD5(uk.derived[offKc:offKc], k.b, []byte("signaturekey\x00"))
+		hmacMD5(uk.derived[offKi:offKi], k.key(), ul[:])
+		hmacMD5(uk.derived[offKc:offKc], k.key(), []byte("signaturekey\x00"))
 	}
 	if k.p.family != famRC4 {
 		b, err := aes.NewCipher(ke)
@@ -259,7 +261,7 @@ func (uk *UsageKey) checksumKey() []byte {
 			dk(uk.derived[offKc:offKc:offKc+n], k.baseBlock(), foldedConstant(u, constKc), n)
 		case famSHA2:
 			var label [5]byte
-			kdfHMACSHA2(uk.derived[offKc:offKc], k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
+			kdfHMACSHA2(uk.derived[offKc:offKc], k.key(), putUsageConstant(&label, u, constKc), k.p.kcSize)
 		}
 	})
 	return uk.derived[offKc : offKc+uk.p.kcSize]
@@ -315,7 +317,7 @@ func (uk *UsageKey) KeyUsage() uint32 { return uk.usage }
 // held.
 func (k *Key) baseBlock() cipher.Block {
 	if k.base == nil {
-		b, err := aes.NewCipher(k.b)
+		b, err := aes.NewCipher(k.key())
 		if err != nil {
 			panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
 		}

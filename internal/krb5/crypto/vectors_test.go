@@ -78,7 +78,7 @@ func TestStringToKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := hex.EncodeToString(k.b); got != want {
+			if got := hex.EncodeToString(k.key()); got != want {
 				t.Errorf("%v s2k(%q, %q, %d) = %s, want %s", e, c.pass, c.salt, c.iter, got, want)
 			}
 		}
@@ -92,13 +92,13 @@ func TestStringToKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hex.EncodeToString(k.b); got != want {
+		if got := hex.EncodeToString(k.key()); got != want {
 			t.Errorf("%v s2k = %s, want %s", e, got, want)
 		}
 	}
 	k, err := StringToKey(RC4HMAC, "foo", "ignored", nil)
-	if err != nil || hex.EncodeToString(k.b) != "ac8e657f83df82beea5d43bdaf7800cc" {
-		t.Errorf("rc4 s2k(foo) = %x, %v", k.b, err)
+	if err != nil || hex.EncodeToString(k.key()) != "ac8e657f83df82beea5d43bdaf7800cc" {
+		t.Errorf("rc4 s2k(foo) = %x, %v", k.key(), err)
 	}
 	for _, bad := range [][]byte{{0, 0, 0, 0}, {0xff, 0, 0, 0}, {0, 1}} {
 		if _, err := StringToKey(AES128CTSHMACSHA196, "p", "s", bad); err == nil {
