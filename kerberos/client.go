@@ -31,12 +31,11 @@ type clientContext struct {
 	// messages: most acceptors send a subkey of their own, and the initiator's then
 	// needs no Key.
 	rnd    [rndSize]byte
-	ctime  time.Time // the authenticator's time, whole seconds
+	ctime  int64 // the authenticator's time, whole seconds since 1970
 	cusec  int32
 	seq    uint64
 	gflags uint32
 	req    sspi.ContextReq
-	expiry time.Time
 	ck     [24]byte
 	established
 }
@@ -140,12 +139,12 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		}
 	}()
 	now := time.Now().UTC()
-	c.ctime, c.cusec = now.Truncate(time.Second), int32(now.Nanosecond()/1000)
+	c.ctime, c.cusec = now.Unix(), int32(now.Nanosecond()/1000)
 	c.seq = uint64(binary.BigEndian.Uint32(rnd[rndSeq:]) & 0x3fffffff)
 	auth := wire.Authenticator{
 		CRealm: c.creds.realm, CName: c.creds.cname,
 		Checksum: &wire.Checksum{Type: checksumType8003, Value: ckValue},
-		CTime:    c.ctime, CUsec: c.cusec,
+		CTime:    time.Unix(c.ctime, 0).UTC(), CUsec: c.cusec,
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
 	}
@@ -276,7 +275,7 @@ func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorS
 	if c.gflags&gssDeleg != 0 {
 		p.Attr |= sspi.ISCRetDelegate
 	}
-	p.Expiry = c.expiry
+	p.Expiry = time.Time{} // the ticket's end is not reported
 }
 
 // readAPRep verifies the acceptor's AP-REP (RFC 4120 3.2.5): it decrypts with the ticket's
@@ -320,8 +319,8 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	if err := part.Unmarshal(plain); err != nil {
 		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP's encrypted part is not the DER encoding RFC 4120 defines: %v", err)
 	}
-	if !part.CTime.Equal(c.ctime) || part.CUsec != c.cusec {
-		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.CUsec, c.ctime, c.cusec)
+	if ctime := time.Unix(c.ctime, 0).UTC(); !part.CTime.Equal(ctime) || part.CUsec != c.cusec {
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.CUsec, ctime, c.cusec)
 	}
 	key, acceptorSK, err := c.messageKey(part.SubKey)
 	if err != nil {

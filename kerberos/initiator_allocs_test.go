@@ -2,6 +2,7 @@ package kerberos
 
 import (
 	"bytes"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -127,6 +128,87 @@ func TestSealAuthenticator(t *testing.T) {
 			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("%v bound %d: opened %x, %v; want %x", et, b, got, err, want)
 			}
+		}
+	}
+}
+
+// TestInitiatorAPRep rewrites the acceptor's AP-REP as an attacker holding the session key
+// could, and checks what the initiator makes of it: the time must echo the
+// authenticator's to the microsecond; without an acceptor subkey the messages are
+// protected with the subkey the AP-REQ carried, with one, with the acceptor's.
+func TestInitiatorAPRep(t *testing.T) {
+	for _, et := range []krbcrypto.EType{krbcrypto.AES256CTSHMACSHA196, krbcrypto.AES128CTSHMACSHA256128} {
+		l := newLocalKDC(t, et)
+		sess := l.client.tickets.(*localTickets).key
+		accSub := bytes.Repeat([]byte{0x5a}, et.KeySize())
+		for _, tc := range []struct {
+			name    string
+			dsec    int64
+			dusec   int32
+			subkey  bool
+			wantErr bool
+		}{
+			{"echo", 0, 0, false, false},
+			{"echo+acceptor subkey", 0, 0, true, false},
+			{"cusec off by one", 0, 1, true, true},
+			{"ctime off by a second", 1, 0, true, true},
+		} {
+			c := &clientContext{creds: l.client}
+			p := clientStep
+			if _, err := c.Step(&p); err != nil {
+				t.Fatal(err)
+			}
+			_, msg, err := parseGSSFramed(p.Out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req wire.APReq
+			if err := req.Unmarshal(msg); err != nil {
+				t.Fatal(err)
+			}
+			plain, err := sess.Usage(usageAuthenticator).Open(nil, req.Authenticator.Cipher)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var auth wire.Authenticator
+			if err := auth.Unmarshal(plain); err != nil {
+				t.Fatal(err)
+			}
+			part := wire.EncAPRepPart{CTime: auth.CTime.Add(time.Duration(tc.dsec) * time.Second), CUsec: auth.CUsec + tc.dusec, SeqNumber: 7, HasSeq: true}
+			want := auth.SubKey.Value
+			if tc.subkey {
+				part.SubKey = &wire.EncryptionKey{Type: int32(et), Value: accSub}
+				want = accSub
+			}
+			pb, err := part.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sealed, err := sess.Usage(usageAPRepPart).Seal(nil, pb, make([]byte, et.ConfounderSize()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := (&wire.APRep{EncPart: wire.EncryptedData{EType: int32(et), Cipher: sealed}}).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Step(&sspi.StepParams{In: []sspi.Buffer{{Type: sspi.BufferToken, Data: appendGSSFramed(nil, tokAPRep, rep)}}})
+			if tc.wantErr {
+				if !errors.Is(err, sspi.ErrMutualAuthFailed) {
+					t.Errorf("%v %s: %v, want ErrMutualAuthFailed", et, tc.name, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%v %s: %v", et, tc.name, err)
+			}
+			if got, _ := c.SessionKey(); !bytes.Equal(got, want) {
+				t.Errorf("%v %s: messages protected with %x, want %x", et, tc.name, got, want)
+			}
+			if c.recvSeq != 7 {
+				t.Errorf("%v %s: the acceptor's sequence number starts at %d, want 7", et, tc.name, c.recvSeq)
+			}
+			c.Close()
 		}
 	}
 }
