@@ -189,11 +189,14 @@ func sealAuthenticator(key *krbcrypto.Key, auth *wire.Authenticator, bound int, 
 	orig := make([]byte, lead, lead+bound+mac)
 	copy(orig[lead-len(conf):], conf)
 	buf, err := auth.Append(orig)
-	if err == nil && cap(buf)-len(buf) < mac {
-		buf = slices.Grow(buf, mac) // the bound was short: sealing must not move the buffer
-	}
 	if len(buf) == 0 || &buf[0] != &orig[0] {
 		clear(orig[:cap(orig)]) // a partial plaintext the encoder left behind
+	}
+	if err == nil && cap(buf)-len(buf) < mac {
+		// The bound was short: grow now, as sealing must not move the buffer.
+		grown := slices.Grow(buf, mac)
+		clear(buf)
+		buf = grown
 	}
 	if err != nil {
 		clear(buf)
