@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/gosspi/sspi"
@@ -21,20 +22,31 @@ type ticketSource interface {
 
 // clientContext is the initiator's state.
 type clientContext struct {
-	creds  *clientCreds
-	state  int // 0: send AP-REQ; 1: await AP-REP; 2: done
-	spn    string
-	key    *krbcrypto.Key // the ticket's session key (shared with the ticket source)
-	subkey *krbcrypto.Key // initiator subkey
-	ctime  time.Time      // the authenticator's time, whole seconds
+	creds *clientCreds
+	state int // 0: send AP-REQ; 1: await AP-REP; 2: done
+	spn   string
+	key   *krbcrypto.Key // the ticket's session key (shared with the ticket source)
+	// rnd is the AP-REQ's randomness: the initiator subkey's bytes, the sequence number,
+	// the confounder. The subkey stays here until the AP-REP says which key protects
+	// messages: most acceptors send a subkey of their own, and the initiator's then
+	// needs no Key.
+	rnd    [rndSize]byte
+	ctime  int64 // the authenticator's time, whole seconds since 1970
 	cusec  int32
 	seq    uint64
 	gflags uint32
 	req    sspi.ContextReq
-	expiry time.Time
 	ck     [24]byte
 	established
 }
+
+// The parts of clientContext.rnd.
+const (
+	rndSeq     = 32 // after the largest subkey
+	rndConf    = rndSeq + 4
+	rndSize    = rndConf + 16
+	apReqExtra = 96 // an AP-REQ's DER around its ticket and authenticator, at most
+)
 
 func (c *clientContext) Step(p *sspi.StepParams) (sspi.Status, error) {
 	switch c.state {
@@ -114,52 +126,41 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	}
 
 	et := key.EType()
-	var rnd [32 + 4 + 16]byte
+	rnd := &c.rnd
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: no randomness for the subkey: %v", err)
 	}
-	defer clear(rnd[:])
-	if c.subkey, err = krbcrypto.RandomToKey(et, rnd[:et.KeySize()]); err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
-	}
+	sent := false
+	defer func() {
+		if sent {
+			clear(rnd[rndSeq:]) // the subkey waits for the AP-REP
+		} else {
+			clear(rnd[:])
+		}
+	}()
 	now := time.Now().UTC()
-	c.ctime, c.cusec = now.Truncate(time.Second), int32(now.Nanosecond()/1000)
-	c.seq = uint64(binary.BigEndian.Uint32(rnd[32:]) & 0x3fffffff)
+	c.ctime, c.cusec = now.Unix(), int32(now.Nanosecond()/1000)
+	c.seq = uint64(binary.BigEndian.Uint32(rnd[rndSeq:]) & 0x3fffffff)
 	auth := wire.Authenticator{
 		CRealm: c.creds.realm, CName: c.creds.cname,
 		Checksum: &wire.Checksum{Type: checksumType8003, Value: ckValue},
-		CTime:    c.ctime, CUsec: c.cusec,
+		CTime:    time.Unix(c.ctime, 0).UTC(), CUsec: c.cusec,
 		SubKey:    &wire.EncryptionKey{Type: int32(et), Value: rnd[:et.KeySize()]},
 		SeqNumber: uint32(c.seq), HasSeq: true,
 	}
-	// One buffer for the authenticator (zeroed once sealed: it holds the subkey), its
-	// ciphertext and the AP-REQ.
-	buf := make([]byte, 0, 2*len(tkt)+1024)
-	buf, err = auth.Append(buf)
+	// The AP-REQ is written into the output token.
+	sealed, err := sealAuthenticator(key, &auth, authenticatorBound(c.creds, len(ckValue), et.KeySize()), rnd[rndConf:rndConf+et.ConfounderSize()])
 	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
+		return 0, err
 	}
-	plain := buf
-	buf, err = key.Usage(usageAuthenticator).Seal(buf, plain, rnd[36:36+et.ConfounderSize()])
-	clear(plain)
-	if err != nil {
-		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
-	}
-	clear(buf[:len(plain)]) // the copy, had Seal needed a larger buffer
-	buf = buf[len(plain):]
-	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: buf}}
+	req := wire.APReq{Ticket: wire.Ticket{Raw: tkt}, Authenticator: wire.EncryptedData{EType: int32(et), Cipher: sealed}}
 	if c.gflags&gssMutual != 0 {
 		req.Options |= wire.APOptionMutualRequired
 	}
-	n := len(buf)
-	if buf, err = req.Append(buf); err != nil {
+	if p.Out, err = appendAPReq(p.Out, &req, !c.dceStyle); err != nil {
 		return 0, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the AP-REQ: %v", err)
 	}
-	if c.dceStyle {
-		p.Out = append(p.Out, buf[n:]...)
-	} else {
-		p.Out = appendGSSFramed(p.Out, tokAPReq, buf[n:])
-	}
+	sent = true
 	c.spn, c.key, c.req = spn, key, p.Req
 	c.identity = sspi.Identity{Package: PackageName, User: c.creds.user, Domain: c.creds.realm, Principal: c.creds.name}
 	if c.gflags&gssMutual != 0 {
@@ -167,8 +168,103 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 		return sspi.ContinueNeeded, nil
 	}
 	// Without an AP-REP the acceptor's sequence numbers start at ours, as MIT does.
-	c.finish(p, c.subkey, false, c.seq)
+	sub, err := c.initiatorSubkey()
+	if err != nil {
+		return 0, err
+	}
+	c.finish(p, sub, false, c.seq)
 	return sspi.OK, nil
+}
+
+// sealAuthenticator encodes auth, at most bound bytes, after room for the confounder
+// (and RC4's leading checksum) and seals it where it lies (RFC 3961's layout: the
+// ciphertext is the whole buffer), so that no copy of its plaintext, which holds the
+// subkey, is left behind.
+func sealAuthenticator(key *krbcrypto.Key, auth *wire.Authenticator, bound int, conf []byte) ([]byte, error) {
+	et := key.EType()
+	lead, mac := len(conf), et.MACSize()
+	if et == krbcrypto.RC4HMAC {
+		lead += mac
+	}
+	orig := make([]byte, lead, lead+bound+mac)
+	copy(orig[lead-len(conf):], conf)
+	buf, err := auth.Append(orig)
+	if len(buf) == 0 || &buf[0] != &orig[0] {
+		clear(orig[:cap(orig)]) // a partial plaintext the encoder left behind
+	}
+	if err == nil && cap(buf)-len(buf) < mac {
+		// The bound was short: grow now, as sealing must not move the buffer.
+		grown := slices.Grow(buf, mac)
+		clear(buf)
+		buf = grown
+	}
+	if err != nil {
+		clear(buf)
+		return nil, sspi.Errorf(sspi.ErrInternalError, "kerberos: encoding the authenticator: %v", err)
+	}
+	uk := key.Usage(usageAuthenticator)
+	body := buf[lead-len(conf):]
+	if et == krbcrypto.RC4HMAC {
+		_, err = uk.SealParts(buf[:0], body) // the checksum goes in front
+	} else {
+		buf, err = uk.SealParts(buf, body)
+	}
+	if err != nil {
+		clear(buf)
+		return nil, sspi.Errorf(sspi.ErrInternalError, "kerberos: sealing the authenticator: %v", err)
+	}
+	return buf, nil
+}
+
+// authenticatorBound is at least the length of the authenticator sendAPReq encodes, with
+// a checksum value of ck bytes and a subkey of ks: its fields' DER overhead (tags and
+// lengths of at most 4 bytes, a 15-character time, 32-bit numbers) and the variable
+// parts.
+func authenticatorBound(cr *clientCreds, ck, ks int) int {
+	n := 128 + len(cr.realm) + ck + ks
+	for _, s := range cr.cname.Components {
+		n += 4 + len(s)
+	}
+	return n
+}
+
+// appendAPReq appends req's encoding to dst, framed as a GSS initial context token (RFC
+// 2743 3.1) unless bare (DCE style), growing dst once at most: the AP-REQ is encoded
+// after room for the longest framing header, which then moves up to meet it.
+func appendAPReq(dst []byte, req *wire.APReq, framed bool) ([]byte, error) {
+	start, room := len(dst), 0
+	if framed {
+		room = gssHeaderMax
+	}
+	dst = slices.Grow(dst, room+len(req.Ticket.Raw)+len(req.Authenticator.Cipher)+apReqExtra)
+	out, err := req.Append(dst[:start+room])
+	if err != nil || !framed {
+		return out, err
+	}
+	msg := len(out) - start - room
+	var h [gssHeaderMax]byte
+	hdr := appendGSSHeader(h[:0], tokAPReq, msg)
+	copy(out[start+len(hdr):], out[start+room:])
+	copy(out[start:], hdr)
+	return out[:start+len(hdr)+msg], nil
+}
+
+// initiatorSubkey makes the initiator subkey the AP-REQ carried, for the messages of a
+// context whose acceptor chose none, and zeroes its bytes in rnd.
+func (c *clientContext) initiatorSubkey() (*krbcrypto.Key, error) {
+	et := c.key.EType()
+	k, err := krbcrypto.RandomToKey(et, c.rnd[:et.KeySize()])
+	clear(c.rnd[:])
+	if err != nil {
+		return nil, sspi.Errorf(sspi.ErrInternalError, "kerberos: making a subkey: %v", err)
+	}
+	return k, nil
+}
+
+// Close zeroes the keys, the initiator subkey's bytes too when the handshake did not end.
+func (c *clientContext) Close() error {
+	clear(c.rnd[:])
+	return c.established.Close()
 }
 
 func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorSK bool, recvSeq uint64) {
@@ -182,7 +278,7 @@ func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorS
 	if c.gflags&gssDeleg != 0 {
 		p.Attr |= sspi.ISCRetDelegate
 	}
-	p.Expiry = c.expiry
+	p.Expiry = time.Time{} // the ticket's end is not reported
 }
 
 // readAPRep verifies the acceptor's AP-REP (RFC 4120 3.2.5): it decrypts with the ticket's
@@ -207,7 +303,8 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	case tokError:
 		return 0, krbErrorToken(msg)
 	default:
-		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: expected an AP-REP, got TOK_ID % x", tokID[:])
+		id := tokID // a copy that only this path moves to the heap
+		return 0, sspi.Errorf(sspi.ErrInvalidToken, "kerberos: expected an AP-REP, got TOK_ID % x", id[:])
 	}
 	var rep wire.APRep
 	if err := rep.Unmarshal(msg); err != nil {
@@ -225,23 +322,12 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	if err := part.Unmarshal(plain); err != nil {
 		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the AP-REP's encrypted part is not the DER encoding RFC 4120 defines: %v", err)
 	}
-	if !part.CTime.Equal(c.ctime) || part.CUsec != c.cusec {
-		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.CUsec, c.ctime, c.cusec)
+	if ctime := time.Unix(c.ctime, 0).UTC(); !part.CTime.Equal(ctime) || part.CUsec != c.cusec {
+		return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: AP-REP time %v.%06d does not echo the authenticator's %v.%06d", part.CTime, part.CUsec, ctime, c.cusec)
 	}
-	key, acceptorSK := c.subkey, false
-	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
-	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
-	sameRC4 := c.subkey.EType() == krbcrypto.RC4HMAC && part.SubKey != nil && part.SubKey.Type == int32(krbcrypto.RC4HMAC)
-	if sk := part.SubKey; sk != nil && len(sk.Value) > 0 && (!sameRC4 || c.dceStyle) {
-		et := krbcrypto.EType(part.SubKey.Type)
-		if !et.Supported() {
-			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey has encryption type %d, which this package does not implement", part.SubKey.Type)
-		}
-		if key, err = krbcrypto.NewKey(et, part.SubKey.Value); err != nil {
-			return 0, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey: %v", err)
-		}
-		acceptorSK = true
-		c.subkey.Destroy()
+	key, acceptorSK, err := c.messageKey(part.SubKey)
+	if err != nil {
+		return 0, err
 	}
 	recv := c.seq
 	if part.HasSeq || acceptorSK {
@@ -254,4 +340,25 @@ func (c *clientContext) readAPRep(p *sspi.StepParams) (sspi.Status, error) {
 	}
 	c.finish(p, key, acceptorSK, recv)
 	return sspi.OK, nil
+}
+
+// messageKey is the key that protects the context's messages once the AP-REP carried
+// sk: the acceptor's subkey, when there is one to use, else the initiator's.
+func (c *clientContext) messageKey(sk *wire.EncryptionKey) (key *krbcrypto.Key, acceptorSK bool, err error) {
+	// An acceptor subkey of our RC4 subkey's own type is not used outside DCE style, as
+	// MIT and Windows do; one of another type (AES) is, and moves to RFC 4121 tokens.
+	sameRC4 := c.key.EType() == krbcrypto.RC4HMAC && sk != nil && sk.Type == int32(krbcrypto.RC4HMAC)
+	if sk == nil || len(sk.Value) == 0 || (sameRC4 && !c.dceStyle) {
+		key, err = c.initiatorSubkey()
+		return key, false, err
+	}
+	et := krbcrypto.EType(sk.Type)
+	if !et.Supported() {
+		return nil, false, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey has encryption type %d, which this package does not implement", sk.Type)
+	}
+	if key, err = krbcrypto.NewKey(et, sk.Value); err != nil {
+		return nil, false, sspi.Errorf(sspi.ErrMutualAuthFailed, "kerberos: the acceptor's subkey: %v", err)
+	}
+	clear(c.rnd[:]) // our subkey is not used
+	return key, true, nil
 }

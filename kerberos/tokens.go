@@ -42,13 +42,21 @@ var errShort = errors.New("truncated")
 // appendGSSFramed appends the InitialContextToken framing of RFC 2743 3.1 (RFC 1964 1.1)
 // around a Kerberos message with its TOK_ID.
 func appendGSSFramed(dst []byte, tokID [2]byte, msg []byte) []byte {
-	n := len(oidKRB5) + 2 + len(msg)
-	dst = slices.Grow(dst, 1+5+n) // one allocation at most
-	dst = append(dst, 0x60)
-	dst = appendDERLength(dst, n)
-	dst = append(dst, oidKRB5...)
-	dst = append(dst, tokID[:]...)
+	dst = slices.Grow(dst, gssHeaderMax+len(msg)) // one allocation at most
+	dst = appendGSSHeader(dst, tokID, len(msg))
 	return append(dst, msg...)
+}
+
+// gssHeaderMax is the longest header appendGSSHeader writes.
+const gssHeaderMax = 1 + 5 + 11 + 2
+
+// appendGSSHeader appends what comes before a Kerberos message of n bytes in its
+// InitialContextToken framing: tag, length, OID, TOK_ID.
+func appendGSSHeader(dst []byte, tokID [2]byte, n int) []byte {
+	dst = append(dst, 0x60)
+	dst = appendDERLength(dst, len(oidKRB5)+2+n)
+	dst = append(dst, oidKRB5...)
+	return append(dst, tokID[:]...)
 }
 
 func appendDERLength(dst []byte, n int) []byte {

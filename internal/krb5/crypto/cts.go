@@ -1,11 +1,14 @@
 package krbcrypto
 
-import "crypto/cipher"
+import (
+	"crypto/cipher"
+	"encoding/binary"
+)
 
 // AES-CTS (RFC 3962 5: CBC with the last two blocks swapped and the final one truncated,
 // IV zero) over a message given as several pieces, encrypted in place. Blocks lying across
-// two pieces are gathered into a stack block, the rest is handed to the CBC mode piece by
-// piece, which keeps the chaining value between calls.
+// two pieces are gathered into a scratch block, the rest is chained piece by piece, the
+// chaining value kept in the call's state between pieces.
 
 func totalLen(parts [][]byte) int {
 	n := 0
@@ -47,9 +50,78 @@ func scatter(parts [][]byte, off int, src []byte) {
 	}
 }
 
-// cbcRange runs mode over logical bytes [0, end) of parts in place; end is a multiple
-// of the block size.
-func cbcRange(mode cipher.BlockMode, parts [][]byte, end int, tmp *[16]byte) {
+// cbcBlocks runs CBC over the whole blocks of buf in place, chaining through s.iv. Short
+// runs are CBC written out over the block cipher: the standard library's CBC modes copy
+// the key schedule into an object of their own, half a kilobyte for each usage key that
+// a handshake uses once for a few blocks. Runs of cbcModeMin bytes or more, a context's
+// messages, go through those modes, made once per state: their loop is a few percent
+// quicker per block.
+func cbcBlocks(b cipher.Block, s *state, decrypt bool, buf []byte) {
+	buf = buf[:len(buf)&^15]
+	switch {
+	case len(buf) == 0:
+	case len(buf) >= cbcModeMin:
+		cbcMode(b, s, decrypt, buf)
+	case decrypt:
+		// Backwards, as the standard library does, so that each block's predecessor is
+		// still ciphertext when the block needs it.
+		copy(s.tmp[:], buf[len(buf)-16:]) // the chaining value for the next call
+		for end := len(buf); end > 16; end -= 16 {
+			c := buf[end-16 : end]
+			b.Decrypt(c, c)
+			xor16(c, buf[end-32:end-16])
+		}
+		b.Decrypt(buf[:16], buf[:16])
+		xor16(buf, s.iv[:])
+		s.iv = s.tmp
+	default:
+		iv := s.iv[:]
+		for ; len(buf) > 0; buf = buf[16:] {
+			c := buf[:16]
+			xor16(c, iv)
+			b.Encrypt(c, c)
+			iv = c
+		}
+		copy(s.iv[:], iv)
+	}
+}
+
+// cbcModeMin is the shortest run cbcBlocks hands to a standard library CBC mode.
+const cbcModeMin = 512
+
+type blockMode interface {
+	cipher.BlockMode
+	SetIV([]byte)
+}
+
+// cbcMode is cbcBlocks with s's CBC modes over b, made on first use.
+func cbcMode(b cipher.Block, s *state, decrypt bool, buf []byte) {
+	x := s.extra()
+	if x.enc == nil {
+		x.enc = cipher.NewCBCEncrypter(b, zeroIV[:]).(blockMode)
+		x.dec = cipher.NewCBCDecrypter(b, zeroIV[:]).(blockMode)
+	}
+	if decrypt {
+		x.dec.SetIV(s.iv[:])
+		copy(s.iv[:], buf[len(buf)-16:]) // the chaining value for the next call
+		x.dec.CryptBlocks(buf, buf)
+		return
+	}
+	x.enc.SetIV(s.iv[:])
+	x.enc.CryptBlocks(buf, buf)
+	copy(s.iv[:], buf[len(buf)-16:])
+}
+
+// xor16 is dst[:16] ^= x[:16].
+func xor16(dst, x []byte) {
+	_, _ = dst[15], x[15]
+	binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(dst)^binary.LittleEndian.Uint64(x))
+	binary.LittleEndian.PutUint64(dst[8:], binary.LittleEndian.Uint64(dst[8:])^binary.LittleEndian.Uint64(x[8:]))
+}
+
+// cbcRange runs CBC over logical bytes [0, end) of parts in place; end is a multiple of
+// the block size.
+func cbcRange(b cipher.Block, s *state, decrypt bool, parts [][]byte, end int) {
 	off, base := 0, 0 // logical offset done; logical offset of parts[i]
 	for i := 0; off < end && i < len(parts); {
 		p := parts[i]
@@ -63,13 +135,14 @@ func cbcRange(mode cipher.BlockMode, parts [][]byte, end int, tmp *[16]byte) {
 			in = in[:rest]
 		}
 		if n := len(in) &^ 15; n > 0 {
-			mode.CryptBlocks(in[:n], in[:n])
+			cbcBlocks(b, s, decrypt, in[:n])
 			off += n
 			continue
 		}
 		// A block across pieces.
+		tmp := &s.blk[0]
 		gather(parts, off, tmp[:])
-		mode.CryptBlocks(tmp[:], tmp[:])
+		cbcBlocks(b, s, decrypt, tmp[:])
 		scatter(parts, off, tmp[:])
 		off += 16
 	}
@@ -88,28 +161,28 @@ func ctsSplit(n int) (p, r int) {
 // ctsEncrypt encrypts parts (n >= 16 bytes in all) in place with AES-CTS, IV zero.
 // The scratch blocks live in s: a stack array handed to the cipher interfaces would
 // escape to the heap on every call.
-func ctsEncrypt(enc cbcMode, s *state, parts [][]byte, n int) {
-	enc.SetIV(zeroIV[:])
+func ctsEncrypt(block cipher.Block, s *state, parts [][]byte, n int) {
+	s.iv = zeroIV
 	if n == 16 {
-		cbcRange(enc, parts, 16, &s.blk[0])
+		cbcRange(block, s, false, parts, 16)
 		return
 	}
 	p, r := ctsSplit(n)
 	last, prev := &s.blk[1], &s.blk[2]
 	clear(last[:])
 	gather(parts, p, last[:r]) // P_n, zero padded
-	cbcRange(enc, parts, p, &s.blk[0])
+	cbcRange(block, s, false, parts, p)
 	gather(parts, p-16, prev[:]) // C_{n-1}
-	enc.CryptBlocks(last[:], last[:])
+	cbcBlocks(block, s, false, last[:])
 	scatter(parts, p-16, last[:])
 	scatter(parts, p, prev[:r])
 }
 
 // ctsDecrypt undoes ctsEncrypt.
-func ctsDecrypt(dec cbcMode, s *state, block cipher.Block, parts [][]byte, n int) {
-	dec.SetIV(zeroIV[:])
+func ctsDecrypt(block cipher.Block, s *state, parts [][]byte, n int) {
+	s.iv = zeroIV
 	if n == 16 {
-		cbcRange(dec, parts, 16, &s.blk[0])
+		cbcRange(block, s, true, parts, 16)
 		return
 	}
 	p, r := ctsSplit(n)
@@ -123,7 +196,7 @@ func ctsDecrypt(dec cbcMode, s *state, block cipher.Block, parts [][]byte, n int
 		d[i] ^= tail[i]
 	}
 	scatter(parts, p-16, tail[:])
-	cbcRange(dec, parts, p, &s.blk[0])
+	cbcRange(block, s, true, parts, p)
 	scatter(parts, p, d[:r])
 }
 

@@ -41,7 +41,7 @@ type profile struct {
 	confSize int
 	cksum    int32
 	// kcSize and kiSize are the derived checksum and integrity key lengths (RFC 8009
-	// derives 192-bit Kc and Ki for aes256-sha384).
+	// derives 192-bit Kc and Ki for aes256-sha384; RC4's Ksign and K1 are 16 bytes).
 	kcSize, kiSize int
 	s2kIter        uint32
 }
@@ -51,7 +51,7 @@ var profiles = [...]profile{
 	{name: "aes256-cts-hmac-sha1-96", family: famSHA1, keySize: 32, macSize: 12, confSize: 16, cksum: ChecksumHMACSHA196AES256, kcSize: 32, kiSize: 32, s2kIter: 4096},
 	{name: "aes128-cts-hmac-sha256-128", family: famSHA2, keySize: 16, macSize: 16, confSize: 16, cksum: ChecksumHMACSHA256128AES128, kcSize: 16, kiSize: 16, s2kIter: 32768},
 	{name: "aes256-cts-hmac-sha384-192", family: famSHA2, keySize: 32, macSize: 24, confSize: 16, cksum: ChecksumHMACSHA384192AES256, kcSize: 24, kiSize: 24, s2kIter: 32768},
-	{name: "rc4-hmac", family: famRC4, keySize: 16, macSize: 16, confSize: 8, cksum: ChecksumHMACMD5},
+	{name: "rc4-hmac", family: famRC4, keySize: 16, macSize: 16, confSize: 8, cksum: ChecksumHMACMD5, kcSize: 16, kiSize: 16},
 }
 
 func (e EType) profile() *profile {

@@ -68,8 +68,53 @@ func TestAgainstGokrb5(t *testing.T) {
 		if e != RC4HMAC {
 			want, _ := et.StringToKey("pass word", "EXAMPLE.COMalice", et.GetDefaultStringToKeyParams())
 			got, err := StringToKey(e, "pass word", "EXAMPLE.COMalice", nil)
-			if err != nil || !bytes.Equal(got.b, want) {
-				t.Errorf("%v: s2k %x, gokrb5 %x (%v)", e, got.b, want, err)
+			if err != nil || !bytes.Equal(got.key(), want) {
+				t.Errorf("%v: s2k %x, gokrb5 %x (%v)", e, got.key(), want, err)
+			}
+		}
+	}
+}
+
+// TestAgainstGokrb5Long checks messages long enough for the CBC runs to reach the
+// standard library's modes (cbcModeMin), cut into pieces so that runs on both sides of
+// the threshold and blocks across pieces meet in one message, against gokrb5.
+func TestAgainstGokrb5Long(t *testing.T) {
+	for _, e := range allETypes[:4] {
+		et, err := gokrb5.GetEtype(int32(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kb := make([]byte, e.KeySize())
+		rand.Read(kb)
+		k, _ := NewKey(e, kb)
+		uk := k.Usage(24)
+		for _, n := range []int{cbcModeMin - 17, cbcModeMin, cbcModeMin + 1, cbcModeMin + 16, cbcModeMin + 33, 3*cbcModeMin + 5} {
+			pt := make([]byte, n)
+			rand.Read(pt)
+			_, theirs, err := et.EncryptMessage(kb, pt, 24)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cut := range []int{0, 7, 16, cbcModeMin / 2, cbcModeMin + 3} {
+				cut = min(cut, n+16)
+				// Ours, sealed in two pieces, opened by gokrb5.
+				msg := make([]byte, 16+n)
+				rand.Read(msg[:16])
+				copy(msg[16:], pt)
+				tag, err := uk.SealParts(nil, msg[:cut], msg[cut:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				back, err := et.DecryptMessage(kb, append(msg, tag...), 24)
+				if err != nil || !bytes.Equal(back, pt) {
+					t.Fatalf("%v len %d cut %d: gokrb5 cannot decrypt ours: %v", e, n, cut, err)
+				}
+				// gokrb5's, opened in two pieces.
+				c := append([]byte(nil), theirs...)
+				body, tag := c[:len(c)-e.MACSize()], c[len(c)-e.MACSize():]
+				if err := uk.OpenParts(tag, body[:cut], body[cut:]); err != nil || !bytes.Equal(body[16:], pt) {
+					t.Fatalf("%v len %d cut %d: cannot decrypt gokrb5's: %v", e, n, cut, err)
+				}
 			}
 		}
 	}

@@ -24,7 +24,7 @@ func TestMACState(t *testing.T) {
 		key := make([]byte, tc.klen)
 		rand.Read(key)
 		var m macState
-		m.init(tc.h, key)
+		m.init(tc.h, key, new(macScratch))
 		for i, n := range []int{0, 1, 55, 64, 200, 1000, 3, 129} {
 			msg := make([]byte, n)
 			rand.Read(msg)
@@ -49,18 +49,18 @@ func TestMACStateAllocs(t *testing.T) {
 	key := make([]byte, 32)
 	msg := make([]byte, 100)
 	var sum [64]byte
-	fresh := new(macState) // inside a state, already on the heap
+	fresh := new(state) // already on the heap
 	if n := testing.AllocsPerRun(100, func() {
-		m := fresh
+		m := &fresh.mi
 		*m = macState{}
-		m.init(sha1.New, key)
+		m.init(sha1.New, key, &fresh.mac)
 		m.Write(msg)
 		m.Sum(sum[:0])
 	}); n != 1 {
 		t.Errorf("keying and one MAC: %v allocations, want 1", n)
 	}
 	var m macState
-	m.init(sha1.New, key)
+	m.init(sha1.New, key, new(macScratch))
 	m.Write(msg)
 	m.Sum(sum[:0])
 	m.Reset()
@@ -70,5 +70,42 @@ func TestMACStateAllocs(t *testing.T) {
 		m.Sum(sum[:0])
 	}); n != 0 {
 		t.Errorf("later MACs: %v allocations, want 0", n)
+	}
+}
+
+// TestMACPaths: a usage key's checksums and seals agree with crypto/hmac through each of
+// the ways its MAC is made: the first on the stack, the second on a keyed hash, later
+// ones from saved states; and for a message too long for the stack.
+func TestMACPaths(t *testing.T) {
+	for _, e := range allETypes[:4] {
+		h := profiles[e-AES128CTSHMACSHA196].hash()
+		for _, n := range []int{0, 1, 100, maxOnStack, maxOnStack + 1} {
+			msg := bytes.Repeat([]byte{byte(n)}, n)
+			k, _ := NewKey(e, bytes.Repeat([]byte{3}, e.KeySize()))
+			uk := k.Usage(25) // fresh: its first MAC is made on the stack when short
+			ref := hmac.New(h, uk.checksumKey())
+			ref.Write(msg)
+			want := ref.Sum(nil)[:e.MACSize()]
+			for i := range 4 {
+				if got := uk.Checksum(nil, msg); !bytes.Equal(got, want) {
+					t.Errorf("%v: checksum %d of %d bytes = %x, want %x", e, i, n, got, want)
+				}
+			}
+			k2, _ := NewKey(e, bytes.Repeat([]byte{3}, e.KeySize()))
+			for i := range 4 {
+				ct, err := k2.Usage(25).Seal(nil, msg, make([]byte, 16))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Opened by a key whose MACs went another way: uk's (stack, then keyed) and a
+				// fresh one's (stack when short).
+				k3, _ := NewKey(e, bytes.Repeat([]byte{3}, e.KeySize()))
+				for _, o := range []*UsageKey{uk, k3.Usage(25)} {
+					if pt, err := o.Open(nil, ct); err != nil || !bytes.Equal(pt, msg) {
+						t.Errorf("%v: seal %d of %d bytes does not open: %v", e, i, n, err)
+					}
+				}
+			}
+		}
 	}
 }

@@ -10,12 +10,12 @@ import (
 // TGT's session key, AES or RC4. Ksign = HMAC-MD5(key, "signaturekey\0"); the checksum is
 // HMAC-MD5(Ksign, MD5(usage as 4 little-endian bytes || data)).
 func HMACMD5Checksum(key, data []byte, usage uint32) []byte {
-	ksign := hmacMD5(key, []byte("signaturekey\x00"))
+	ksign := hmacMD5(nil, key, []byte("signaturekey\x00"))
 	defer clear(ksign)
 	h := md5.New()
 	var u [4]byte
 	binary.LittleEndian.PutUint32(u[:], rc4Usage(usage))
 	h.Write(u[:])
 	h.Write(data)
-	return hmacMD5(ksign, h.Sum(nil))
+	return hmacMD5(nil, ksign, h.Sum(nil))
 }

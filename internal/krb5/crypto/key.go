@@ -22,14 +22,20 @@ import (
 type Key struct {
 	etype EType
 	p     *profile
-	b     []byte   // in arr: an acceptor makes two keys per AP-REQ
-	arr   [32]byte // the largest key here (aes256) is 32 bytes
+	arr   [32]byte // the key bytes (key()): the largest key here (aes256) is 32 bytes
 
-	cached [foldedUsages]atomic.Pointer[UsageKey]
-	base   atomic.Pointer[cipher.Block] // AES(key) for RFC 3961 key derivation
-	mu     sync.Mutex
-	other  map[uint32]*UsageKey // usages >= foldedUsages
+	// usages holds the first inlineUsages usage keys made, in order, and is read without
+	// the lock: a key serves few usages (a ticket's session key 11 and 12, a context's
+	// key 22 to 25), and a slot array sized for every usage number cost each fresh key
+	// (two per session and side) half a kilobyte.
+	usages [inlineUsages]atomic.Pointer[UsageKey]
+	mu     sync.Mutex           // serialises derivation; guards base and other
+	base   cipher.Block         // AES(key) for RFC 3961 key derivation, made on first use
+	other  map[uint32]*UsageKey // usages beyond the slots
 }
+
+// inlineUsages is how many usage keys a Key finds without taking its lock.
+const inlineUsages = 4
 
 // NewKey returns the key of type e with the given bytes (copied).
 func NewKey(e EType, key []byte) (*Key, error) {
@@ -41,53 +47,71 @@ func NewKey(e EType, key []byte) (*Key, error) {
 		return nil, fmt.Errorf("krbcrypto: %s key of %d bytes, want %d", p.name, len(key), p.keySize)
 	}
 	k := &Key{etype: e, p: p}
-	k.b = k.arr[:copy(k.arr[:p.keySize], key)]
+	copy(k.arr[:], key)
 	return k, nil
 }
+
+// key is the key bytes.
+func (k *Key) key() []byte { return k.arr[:k.p.keySize] }
 
 // EType is the key's encryption type.
 func (k *Key) EType() EType { return k.etype }
 
 // Bytes returns a copy of the key bytes.
-func (k *Key) Bytes() []byte { return append([]byte(nil), k.b...) }
+func (k *Key) Bytes() []byte { return append([]byte(nil), k.key()...) }
 
 // Equal reports in constant time whether k and o are the same key.
 func (k *Key) Equal(o *Key) bool {
-	return k.etype == o.etype && subtle.ConstantTimeCompare(k.b, o.b) == 1
+	return k.etype == o.etype && subtle.ConstantTimeCompare(k.key(), o.key()) == 1
 }
 
 // Destroy zeroes the key bytes and the derived keys it can reach. The key must not be
 // used afterwards. Cipher states held by the standard library cannot be zeroed.
 func (k *Key) Destroy() {
-	clear(k.b)
-	for i := range k.cached {
-		if u := k.cached[i].Swap(nil); u != nil {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	clear(k.arr[:])
+	for i := range k.usages {
+		if u := k.usages[i].Swap(nil); u != nil {
 			u.destroy()
 		}
 	}
-	k.mu.Lock()
 	for _, u := range k.other {
 		u.destroy()
 	}
 	k.other = nil
-	k.mu.Unlock()
+	k.base = nil
 }
 
 // Usage returns the derived keys of usage u, deriving them the first time.
 func (k *Key) Usage(u uint32) *UsageKey {
-	if u < foldedUsages {
-		if uk := k.cached[u].Load(); uk != nil {
+	for i := range k.usages {
+		uk := k.usages[i].Load()
+		if uk == nil {
+			break // the slots fill in order: u is not among them yet
+		}
+		if uk.usage == u {
 			return uk
 		}
-		uk := newUsageKey(k, u)
-		// Two goroutines may derive at once; both results are equal, one is kept.
-		if k.cached[u].CompareAndSwap(nil, uk) {
-			return uk
-		}
-		return k.cached[u].Load()
 	}
+	return k.derive(u)
+}
+
+// derive finds or makes the usage key of u under the lock.
+func (k *Key) derive(u uint32) *UsageKey {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	for i := range k.usages {
+		uk := k.usages[i].Load()
+		if uk == nil {
+			uk = newUsageKey(k, u)
+			k.usages[i].Store(uk)
+			return uk
+		}
+		if uk.usage == u {
+			return uk
+		}
+	}
 	if uk, ok := k.other[u]; ok {
 		return uk
 	}
@@ -102,38 +126,45 @@ func (k *Key) Usage(u uint32) *UsageKey {
 // UsageKey is a Key specialised to one key usage. It is safe for concurrent use.
 type UsageKey struct {
 	etype EType
-	p     *profile
 	usage uint32
+	p     *profile
 
-	ke, ki, kc []byte // AES: derived keys, in derived; kc once a checksum is made
-	derived    [3 * 32]byte
-	// from and kcOnce derive Kc on first use: most usages encrypt only (an acceptor's
-	// authenticator and AP-REP keys), and each AP-REQ brings a fresh session key.
-	from      *Key
-	kcOnce    sync.Once
-	block     cipher.Block // AES(Ke), shared: cipher.Block is read-only
-	k1, ksign []byte       // RC4: HMAC-MD5(key, usage) and the signature key
+	// derived holds Kc and Ki (AES, each at most 32 bytes), or RC4's Ksign and K1. Kc is
+	// derived on first use (kcOnce, from): most usages encrypt only (an acceptor's
+	// authenticator and AP-REP keys), and each AP-REQ brings a fresh session key. Ke lives
+	// only in block's key schedule.
+	derived [2 * 32]byte
+	from    *Key
+	kcOnce  sync.Once
+	block   cipher.Block // AES(Ke), shared: cipher.Block is read-only
 
 	// spare is a state ready for the next call, first the one inside the UsageKey: a key
 	// used once or by one caller at a time (a ticket's session key, a context's key)
-	// never reaches the pool, whose per-processor set-up would cost more than its use.
+	// never reaches the pool, made on the first concurrent call, whose per-processor
+	// set-up would cost more than its use.
 	spare atomic.Pointer[state]
+	pool  atomic.Pointer[sync.Pool] // *state, for concurrent callers
 	first state
-	pool  sync.Pool // *state, for concurrent callers
 }
 
-// state is what one call needs for itself: chained cipher modes and HMACs.
+// Where the derived keys lie in UsageKey.derived.
+const (
+	offKc = 0
+	offKi = 32
+)
+
+// ki is the integrity key: AES's Ki, RC4's K1.
+func (uk *UsageKey) ki() []byte { return uk.derived[offKi : offKi+uk.p.kiSize] }
+
+// state is what one call needs for itself: CBC chaining, the HMACs, scratch blocks.
 type state struct {
-	enc, dec cbcMode
-	mi, mc   macState  // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign); keyed on first use
-	md       hash.Hash // RC4: MD5
-	sum      [64]byte
-	blk      [3][16]byte // CTS scratch blocks
-}
-
-type cbcMode interface {
-	cipher.BlockMode
-	SetIV([]byte)
+	x      *stateExtra // what few calls need, made on first use
+	mi, mc macState    // HMAC(Ki), HMAC(Kc); RC4: HMAC(K1), HMAC(Ksign); keyed on first use
+	sum    [48]byte    // a MAC (SHA-384's is the longest); RC4 uses two 16-byte halves
+	blk    [3][16]byte // CTS scratch blocks
+	mac    macScratch  // for mi and mc, which one call uses in turn
+	iv     [16]byte    // CBC chaining value
+	tmp    [16]byte    // CBC decryption: the ciphertext block being replaced
 }
 
 var zeroIV [16]byte
@@ -150,62 +181,57 @@ func (p *profile) hash() func() hash.Hash {
 	return sha512.New384
 }
 
+// stateExtra is the part of a state few calls need.
+type stateExtra struct {
+	enc, dec blockMode // CBC modes for long runs (cbcBlocks)
+	md       hash.Hash // RC4 checksums: MD5
+}
+
+func (s *state) extra() *stateExtra {
+	if s.x == nil {
+		s.x = new(stateExtra)
+	}
+	return s.x
+}
+
+// newUsageKey derives the keys of usage u from k; k.mu is held.
 func newUsageKey(k *Key, u uint32) *UsageKey {
 	uk := &UsageKey{etype: k.etype, p: k.p, usage: u, from: k}
+	// AES's Ke is derived into scratch space of the state (on the heap already: the
+	// derivation hands it to the block cipher's interface), keyed into the block, zeroed.
+	ke := uk.first.mac[:0:32]
 	switch k.p.family {
 	case famSHA1:
 		b := k.baseBlock()
 		n := k.p.keySize
-		uk.ke = dk(uk.derived[32:32:32+n], b, foldedConstant(u, constKe), n)
-		uk.ki = dk(uk.derived[64:64:64+n], b, foldedConstant(u, constKi), n)
+		ke = dk(ke, b, foldedConstant(u, constKe), n)
+		dk(uk.derived[offKi:offKi:offKi+n], b, foldedConstant(u, constKi), n)
 	case famSHA2:
 		var label [5]byte
-		uk.ke = kdfHMACSHA2(uk.derived[32:32], k.b, putUsageConstant(&label, u, constKe), k.p.keySize)
-		uk.ki = kdfHMACSHA2(uk.derived[64:64], k.b, putUsageConstant(&label, u, constKi), k.p.kiSize)
+		ke = kdfHMACSHA2(ke, k.key(), putUsageConstant(&label, u, constKe), k.p.keySize)
+		kdfHMACSHA2(uk.derived[offKi:offKi], k.key(), putUsageConstant(&label, u, constKi), k.p.kiSize)
 	case famRC4:
 		var ul [4]byte
 		binary.LittleEndian.PutUint32(ul[:], rc4Usage(u))
-		uk.k1 = hmacMD5(k.b, ul[:])
-		uk.ksign = hmacMD5(k.b, []byte("signaturekey\x00"))
+		hmacMD5(uk.derived[offKi:offKi], k.key(), ul[:])
+		hmacMD5(uk.derived[offKc:offKc], k.key(), []byte("signaturekey\x00"))
 	}
-	if uk.ke != nil {
-		b, err := aes.NewCipher(uk.ke)
+	if k.p.family != famRC4 {
+		b, err := aes.NewCipher(ke)
+		clear(ke)
 		if err != nil {
 			panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
 		}
 		uk.block = b
 	}
-	uk.pool.New = newState // a function, not a method value: that would allocate
 	uk.spare.Store(&uk.first)
 	return uk
-}
-
-// newState makes an empty state; its parts are made on first use, so a key used once
-// (an authenticator, a ticket's session key) pays only for what that use needs.
-func newState() any { return new(state) }
-
-func (uk *UsageKey) encrypter(s *state) cbcMode {
-	if s.enc == nil {
-		s.enc = cipher.NewCBCEncrypter(uk.block, zeroIV[:]).(cbcMode)
-	}
-	return s.enc
-}
-
-func (uk *UsageKey) decrypter(s *state) cbcMode {
-	if s.dec == nil {
-		s.dec = cipher.NewCBCDecrypter(uk.block, zeroIV[:]).(cbcMode)
-	}
-	return s.dec
 }
 
 // integrity is HMAC(Ki), or RC4's HMAC(K1), ready for a new MAC.
 func (uk *UsageKey) integrity(s *state) *macState {
 	if s.mi.h == nil {
-		if uk.p.family == famRC4 {
-			s.mi.init(md5.New, uk.k1)
-		} else {
-			s.mi.init(uk.p.hash(), uk.ki)
-		}
+		s.mi.init(uk.p.hash(), uk.ki(), &s.mac)
 	}
 	s.mi.Reset()
 	return &s.mi
@@ -214,57 +240,71 @@ func (uk *UsageKey) integrity(s *state) *macState {
 // checksummer is HMAC(Kc), or RC4's HMAC(Ksign) (and its MD5), ready for a new MAC.
 func (uk *UsageKey) checksummer(s *state) *macState {
 	if s.mc.h == nil {
+		s.mc.init(uk.p.hash(), uk.checksumKey(), &s.mac)
 		if uk.p.family == famRC4 {
-			s.mc.init(md5.New, uk.ksign)
-			s.md = md5.New()
-		} else {
-			s.mc.init(uk.p.hash(), uk.checksumKey())
+			s.extra().md = md5.New()
 		}
 	}
 	s.mc.Reset()
 	return &s.mc
 }
 
-// checksumKey is Kc, derived the first time.
+// checksumKey is Kc (RC4: Ksign), derived the first time.
 func (uk *UsageKey) checksumKey() []byte {
 	uk.kcOnce.Do(func() {
 		k, u := uk.from, uk.usage
+		k.mu.Lock()
+		defer k.mu.Unlock()
 		switch k.p.family {
 		case famSHA1:
 			n := k.p.keySize
-			uk.kc = dk(uk.derived[0:0:n], k.baseBlock(), foldedConstant(u, constKc), n)
+			dk(uk.derived[offKc:offKc:offKc+n], k.baseBlock(), foldedConstant(u, constKc), n)
 		case famSHA2:
 			var label [5]byte
-			uk.kc = kdfHMACSHA2(uk.derived[0:0], k.b, putUsageConstant(&label, u, constKc), k.p.kcSize)
+			kdfHMACSHA2(uk.derived[offKc:offKc], k.key(), putUsageConstant(&label, u, constKc), k.p.kcSize)
 		}
 	})
-	return uk.kc
+	return uk.derived[offKc : offKc+uk.p.kcSize]
 }
 
 func (uk *UsageKey) get() *state {
 	if s := uk.spare.Swap(nil); s != nil {
 		return s
 	}
-	return uk.pool.Get().(*state)
+	return uk.statePool().Get().(*state)
 }
 
 func (uk *UsageKey) put(s *state) {
 	clear(s.sum[:])
 	clear(s.blk[:])
+	clear(s.tmp[:])
 	if uk.spare.CompareAndSwap(nil, s) {
 		return
 	}
-	uk.pool.Put(s)
+	uk.statePool().Put(s)
 }
+
+// statePool is the pool of states for concurrent callers, made the first time a call
+// finds the spare state taken.
+func (uk *UsageKey) statePool() *sync.Pool {
+	if p := uk.pool.Load(); p != nil {
+		return p
+	}
+	p := &sync.Pool{New: newState}
+	if uk.pool.CompareAndSwap(nil, p) {
+		return p
+	}
+	return uk.pool.Load()
+}
+
+// newState makes an empty state; its parts are made on first use, so a key used once
+// (an authenticator, a ticket's session key) pays only for what that use needs.
+func newState() any { return new(state) }
 
 func (uk *UsageKey) destroy() {
 	uk.first.mi.destroy()
 	uk.first.mc.destroy()
-	clear(uk.ke)
-	clear(uk.ki)
-	clear(uk.kc)
-	clear(uk.k1)
-	clear(uk.ksign)
+	clear(uk.derived[:])
 }
 
 // EType is the encryption type of the key.
@@ -273,17 +313,17 @@ func (uk *UsageKey) EType() EType { return uk.etype }
 // KeyUsage is the usage number this key was derived for.
 func (uk *UsageKey) KeyUsage() uint32 { return uk.usage }
 
-// baseBlock is AES under the key itself, made once per Key for key derivation.
+// baseBlock is AES under the key itself, made once per Key for key derivation; k.mu is
+// held.
 func (k *Key) baseBlock() cipher.Block {
-	if b := k.base.Load(); b != nil {
-		return *b
+	if k.base == nil {
+		b, err := aes.NewCipher(k.key())
+		if err != nil {
+			panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
+		}
+		k.base = b
 	}
-	b, err := aes.NewCipher(k.b)
-	if err != nil {
-		panic("krbcrypto: " + err.Error()) // key sizes are fixed by the profile
-	}
-	k.base.Store(&b)
-	return b
+	return k.base
 }
 
 // dk appends DK(base, constant) of RFC 3961 5.1 for AES, whose random-to-key is the
@@ -354,10 +394,11 @@ func padKey(ipad, opad, key []byte) {
 	}
 }
 
-func hmacMD5(key, data []byte) []byte {
+// hmacMD5 appends HMAC-MD5(key, data) to out.
+func hmacMD5(out, key, data []byte) []byte {
 	m := hmac.New(md5.New, key)
 	m.Write(data)
-	return m.Sum(nil)
+	return m.Sum(out)
 }
 
 // rc4Usage translates a Kerberos key usage to RFC 4757's message type, as MIT 1.20's

@@ -70,10 +70,10 @@ func (uk *UsageKey) sealParts(tag []byte, enc, parts [][]byte) ([]byte, error) {
 	case famSHA1:
 		// RFC 3961 5.3: HMAC over the plaintext, then encryption.
 		tag = append(tag, uk.mac(s, false, parts)...)
-		ctsEncrypt(uk.encrypter(s), s, enc, n)
+		ctsEncrypt(uk.block, s, enc, n)
 	case famSHA2:
 		// RFC 8009 5: encryption, then HMAC over the IV and the ciphertext.
-		ctsEncrypt(uk.encrypter(s), s, enc, n)
+		ctsEncrypt(uk.block, s, enc, n)
 		tag = append(tag, uk.mac(s, true, parts)...)
 	case famRC4:
 		// RFC 4757 5: checksum = HMAC(K1, plaintext), K3 = HMAC(K1, checksum).
@@ -113,6 +113,9 @@ func (uk *UsageKey) encLen(parts, enc [][]byte) (int, error) {
 
 // mac is the (truncated) integrity tag over parts, after the zero IV for RFC 8009.
 func (uk *UsageKey) mac(s *state, iv bool, parts [][]byte) []byte {
+	if m, ok := s.mi.firstOnStack(uk.p, uk.ki(), iv, parts, s.sum[:0]); ok {
+		return m[:uk.p.macSize]
+	}
 	mi := uk.integrity(s)
 	if iv {
 		mi.Write(zeroIV[:])
@@ -177,11 +180,11 @@ func (uk *UsageKey) openParts(tag []byte, enc, parts [][]byte) error {
 		if subtle.ConstantTimeCompare(uk.mac(s, true, parts), tag) != 1 {
 			return ErrIntegrity // nothing decrypted yet
 		}
-		ctsDecrypt(uk.decrypter(s), s, uk.block, enc, n)
+		ctsDecrypt(uk.block, s, enc, n)
 		return nil
 	}
 	if uk.p.family == famSHA1 {
-		ctsDecrypt(uk.decrypter(s), s, uk.block, enc, n)
+		ctsDecrypt(uk.block, s, enc, n)
 	} else {
 		uk.rc4(s, tag, enc)
 	}
@@ -263,21 +266,22 @@ func (uk *UsageKey) Open(dst, ciphertext []byte) ([]byte, error) {
 func (uk *UsageKey) Checksum(dst []byte, parts ...[]byte) []byte {
 	s := uk.get()
 	defer uk.put(s)
-	return append(dst, uk.checksum(s, parts)...)
+	return append(dst, uk.checksumAES(s, parts)...)
 }
 
 func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
-	mc := uk.checksummer(s) // makes s.md for RC4 too
+	mc := uk.checksummer(s) // makes the MD5 for RC4 too
 	if uk.p.family == famRC4 {
 		// RFC 4757 4: HMAC-MD5(Ksign, MD5(usage | data)).
 		u := s.blk[0][:4]
 		binary.LittleEndian.PutUint32(u, rc4Usage(uk.usage))
-		s.md.Reset()
-		s.md.Write(u)
+		md := s.x.md
+		md.Reset()
+		md.Write(u)
 		for _, p := range parts {
-			s.md.Write(p)
+			md.Write(p)
 		}
-		inner := s.md.Sum(s.sum[:0])
+		inner := md.Sum(s.sum[:0])
 		in := s.blk[1][:]
 		copy(in, inner)
 		mc.Write(in)
@@ -289,11 +293,19 @@ func (uk *UsageKey) checksum(s *state, parts [][]byte) []byte {
 	return mc.Sum(s.sum[:0])[:uk.p.macSize]
 }
 
+// checksumAES is checksum for AES keys: the state's first checksum is made on the stack.
+func (uk *UsageKey) checksumAES(s *state, parts [][]byte) []byte {
+	if m, ok := s.mc.firstOnStack(uk.p, uk.checksumKey(), false, parts, s.sum[:0]); ok {
+		return m[:uk.p.macSize]
+	}
+	return uk.checksum(s, parts)
+}
+
 // VerifyChecksum reports, in constant time, whether mac is the checksum of parts.
 func (uk *UsageKey) VerifyChecksum(mac []byte, parts ...[]byte) bool {
 	s := uk.get()
 	defer uk.put(s)
-	return subtle.ConstantTimeCompare(uk.checksum(s, parts), mac) == 1
+	return subtle.ConstantTimeCompare(uk.checksumAES(s, parts), mac) == 1
 }
 
 // Encrypt appends to dst the encryption of plaintext with usage, with a confounder read

@@ -78,7 +78,7 @@ func TestStringToKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := hex.EncodeToString(k.b); got != want {
+			if got := hex.EncodeToString(k.key()); got != want {
 				t.Errorf("%v s2k(%q, %q, %d) = %s, want %s", e, c.pass, c.salt, c.iter, got, want)
 			}
 		}
@@ -92,13 +92,13 @@ func TestStringToKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hex.EncodeToString(k.b); got != want {
+		if got := hex.EncodeToString(k.key()); got != want {
 			t.Errorf("%v s2k = %s, want %s", e, got, want)
 		}
 	}
 	k, err := StringToKey(RC4HMAC, "foo", "ignored", nil)
-	if err != nil || hex.EncodeToString(k.b) != "ac8e657f83df82beea5d43bdaf7800cc" {
-		t.Errorf("rc4 s2k(foo) = %x, %v", k.b, err)
+	if err != nil || hex.EncodeToString(k.key()) != "ac8e657f83df82beea5d43bdaf7800cc" {
+		t.Errorf("rc4 s2k(foo) = %x, %v", k.key(), err)
 	}
 	for _, bad := range [][]byte{{0, 0, 0, 0}, {0xff, 0, 0, 0}, {0, 1}} {
 		if _, err := StringToKey(AES128CTSHMACSHA196, "p", "s", bad); err == nil {
@@ -130,14 +130,14 @@ func TestCTS(t *testing.T) {
 			for cut2 := cut1; cut2 <= c.n; cut2 += 5 {
 				buf := []byte(sentence[:c.n])
 				parts := [][]byte{buf[:cut1], buf[cut1:cut2], buf[cut2:]}
-				ctsEncrypt(uk.encrypter(s), s, parts, c.n)
+				ctsEncrypt(uk.block, s, parts, c.n)
 				if !bytes.Equal(buf, want) {
 					t.Fatalf("CTS(%d bytes, cuts %d,%d) = %x, want %x", c.n, cut1, cut2, buf, want)
 				}
 				if p, _ := ctsSplit(c.n); !bytes.Equal(buf[p-16:p], unhex(t, c.nextIV)) && c.n%16 != 0 {
 					t.Errorf("next IV")
 				}
-				ctsDecrypt(uk.decrypter(s), s, b, parts, c.n)
+				ctsDecrypt(uk.block, s, parts, c.n)
 				if string(buf) != sentence[:c.n] {
 					t.Fatalf("CTS decrypt(%d bytes, cuts %d,%d) = %q", c.n, cut1, cut2, buf)
 				}
@@ -162,10 +162,18 @@ func TestDeriveKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		uk := k.Usage(2)
-		for name, pair := range map[string][2]string{"Kc": {hex.EncodeToString(uk.checksumKey()), c.kc}, "Ke": {hex.EncodeToString(uk.ke), c.ke}, "Ki": {hex.EncodeToString(uk.ki), c.ki}} {
+		for name, pair := range map[string][2]string{"Kc": {hex.EncodeToString(uk.checksumKey()), c.kc}, "Ki": {hex.EncodeToString(uk.ki()), c.ki}} {
 			if pair[0] != pair[1] {
 				t.Errorf("%v %s = %s, want %s", c.e, name, pair[0], pair[1])
 			}
+		}
+		// Ke is kept only as the block's key schedule: the block must be AES under it.
+		want, _ := aes.NewCipher(unhex(t, c.ke))
+		var got, exp [16]byte
+		uk.block.Encrypt(got[:], got[:])
+		want.Encrypt(exp[:], exp[:])
+		if got != exp {
+			t.Errorf("%v: the block is not AES under Ke %s", c.e, c.ke)
 		}
 		if k.Usage(2) != uk {
 			t.Errorf("%v: usage 2 derived twice", c.e)

@@ -54,13 +54,23 @@ func (c *CFX) recvSeal() *krbcrypto.UsageKey { return c.key.Usage(c.peerSeal) }
 // NewCFX returns the RFC 4121 state for key, for the acceptor or the initiator;
 // acceptorSubkey says key is a subkey the acceptor chose (its AP-REP carried one).
 func NewCFX(key *krbcrypto.Key, acceptor, acceptorSubkey bool) (*CFX, error) {
+	c := new(CFX)
+	if err := c.Init(key, acceptor, acceptorSubkey); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Init sets c up as NewCFX does, in place: a context that holds its CFX by value makes
+// one allocation fewer per session.
+func (c *CFX) Init(key *krbcrypto.Key, acceptor, acceptorSubkey bool) error {
 	switch key.EType() {
 	case krbcrypto.AES128CTSHMACSHA196, krbcrypto.AES256CTSHMACSHA196,
 		krbcrypto.AES128CTSHMACSHA256128, krbcrypto.AES256CTSHMACSHA384192:
 	default:
-		return nil, fmt.Errorf("gss: RFC 4121 tokens are not defined here for %v", key.EType())
+		return fmt.Errorf("gss: RFC 4121 tokens are not defined here for %v", key.EType())
 	}
-	c := &CFX{acceptor: acceptor, subkey: acceptorSubkey, mac: key.EType().MACSize(), conf: key.EType().ConfounderSize()}
+	*c = CFX{acceptor: acceptor, subkey: acceptorSubkey, mac: key.EType().MACSize(), conf: key.EType().ConfounderSize()}
 	mySign, mySeal, peerSign, peerSeal := uint32(UsageInitiatorSign), uint32(UsageInitiatorSeal), uint32(UsageAcceptorSign), uint32(UsageAcceptorSeal)
 	if acceptor {
 		mySign, mySeal, peerSign, peerSeal = peerSign, peerSeal, mySign, mySeal
@@ -71,7 +81,7 @@ func NewCFX(key *krbcrypto.Key, acceptor, acceptorSubkey bool) (*CFX, error) {
 	}
 	c.key = key
 	c.mySign, c.mySeal, c.peerSign, c.peerSeal = mySign, mySeal, peerSign, peerSeal
-	return c, nil
+	return nil
 }
 
 // MICSize is the length of a MIC token.
