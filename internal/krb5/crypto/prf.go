@@ -22,7 +22,9 @@ func (k *Key) PRF(input []byte) []byte {
 		var folded [16]byte
 		copy(folded[:], nfold([]byte("prf"), 16))
 		var dkBuf [32]byte
+		k.mu.Lock() // guards the base block
 		kprf := dk(dkBuf[:0], k.baseBlock(), folded, k.p.keySize)
+		k.mu.Unlock()
 		defer clear(dkBuf[:])
 		b, err := aes.NewCipher(kprf)
 		if err != nil {
@@ -39,7 +41,7 @@ func (k *Key) PRF(input []byte) []byte {
 		if k.p.keySize == 32 {
 			n = 48
 		}
-		m := hmac.New(k.p.hash(), k.b)
+		m := hmac.New(k.p.hash(), k.key())
 		m.Write([]byte{0, 0, 0, 1})
 		m.Write([]byte("prf"))
 		m.Write([]byte{0})
@@ -47,7 +49,7 @@ func (k *Key) PRF(input []byte) []byte {
 		m.Write([]byte{0, 0, byte(n * 8 >> 8), byte(n * 8)})
 		return m.Sum(nil)[:n]
 	}
-	m := hmac.New(sha1.New, k.b)
+	m := hmac.New(sha1.New, k.key())
 	m.Write(input)
 	return m.Sum(nil)
 }
