@@ -29,10 +29,11 @@ import (
 type localTickets struct {
 	der []byte
 	key *krbcrypto.Key
+	end time.Time
 }
 
-func (l *localTickets) serviceTicket(context.Context, string) ([]byte, *krbcrypto.Key, error) {
-	return l.der, l.key, nil
+func (l *localTickets) serviceTicket(context.Context, string) ([]byte, *krbcrypto.Key, time.Time, error) {
+	return l.der, l.key, l.end, nil
 }
 
 // localKDC is a service key, its keytab, and a client holding a ticket for it.
@@ -164,7 +165,7 @@ func (l *localKDC) newClient(tb testing.TB, now time.Time, ad []wire.Authorizati
 		tb.Fatal(err)
 	}
 	return &clientCreds{user: "alice", realm: testRealm, name: "alice@" + testRealm, cname: cname,
-		tickets: &localTickets{der: der, key: sess}}
+		tickets: &localTickets{der: der, key: sess, end: part.EndTime}}
 }
 
 func (l *localKDC) serverCreds(tb testing.TB, replays ReplayCache) *serverCreds {

@@ -17,7 +17,7 @@ import (
 // ticket's session key. Implementations cache what they
 // can and are safe for concurrent use; the key they return is shared and read-only.
 type ticketSource interface {
-	serviceTicket(ctx context.Context, spn string) (ticketDER []byte, sessionKey *krbcrypto.Key, err error)
+	serviceTicket(ctx context.Context, spn string) (ticketDER []byte, sessionKey *krbcrypto.Key, end time.Time, err error)
 }
 
 // clientContext is the initiator's state.
@@ -32,6 +32,7 @@ type clientContext struct {
 	// needs no Key.
 	rnd    [rndSize]byte
 	ctime  int64 // the authenticator's time, whole seconds since 1970
+	end    int64 // the ticket's end time, seconds since 1970: the context's expiry
 	cusec  int32
 	seq    uint64
 	gflags uint32
@@ -104,10 +105,11 @@ func (c *clientContext) sendAPReq(p *sspi.StepParams) (sspi.Status, error) {
 	if realm != "" {
 		name = spn + "@" + realm
 	}
-	tkt, key, err := c.creds.tickets.serviceTicket(ctx, name)
+	tkt, key, end, err := c.creds.tickets.serviceTicket(ctx, name)
 	if err != nil {
 		return 0, err
 	}
+	c.end = end.Unix()
 	cb, err := channelBindingHash(p.In)
 	if err != nil {
 		return 0, err
@@ -278,7 +280,7 @@ func (c *clientContext) finish(p *sspi.StepParams, key *krbcrypto.Key, acceptorS
 	if c.gflags&gssDeleg != 0 {
 		p.Attr |= sspi.ISCRetDelegate
 	}
-	p.Expiry = time.Time{} // the ticket's end is not reported
+	p.Expiry = time.Unix(c.end, 0).UTC() // the ticket's end, as Windows reports it
 }
 
 // readAPRep verifies the acceptor's AP-REP (RFC 4120 3.2.5): it decrypts with the ticket's

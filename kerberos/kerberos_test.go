@@ -127,6 +127,11 @@ func TestOwnClientServer(t *testing.T) {
 			if len(k1) == 0 || !bytes.Equal(k1, k2) {
 				t.Errorf("session keys %x %x", k1, k2)
 			}
+			// Both sides expire with the ticket, as on Windows (ptsExpiry).
+			ce, se := cli.Handle().Expiry(), srv.Handle().Expiry()
+			if ce.IsZero() || !ce.Equal(se) || ce.Before(time.Now()) {
+				t.Errorf("expiry: client %v, server %v; want the ticket's end on both", ce, se)
+			}
 			exchangeMessages(t, cli, srv)
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gosspi/sspi"
 	krbclient "github.com/gosspi/sspi/internal/krb5/client"
@@ -189,10 +190,10 @@ type proxyTickets struct {
 	names    clientTickets // parses and maps target names
 }
 
-func (t *proxyTickets) serviceTicket(ctx context.Context, target string) ([]byte, *krbcrypto.Key, error) {
+func (t *proxyTickets) serviceTicket(ctx context.Context, target string) ([]byte, *krbcrypto.Key, time.Time, error) {
 	ps, err := t.names.principals(ctx, target)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
 	}
 	var cr *krbclient.Credential
 	for _, p := range ps { // more than one under dns_canonicalize_hostname = fallback
@@ -202,7 +203,7 @@ func (t *proxyTickets) serviceTicket(ctx context.Context, target string) ([]byte
 		}
 	}
 	if err != nil {
-		return nil, nil, kdcError("constrained delegation of "+wiretext.Name(t.user.String())+" to "+target, err)
+		return nil, nil, time.Time{}, kdcError("constrained delegation of "+wiretext.Name(t.user.String())+" to "+target, err)
 	}
-	return cr.Ticket.Raw, cr.Key, nil
+	return cr.Ticket.Raw, cr.Key, cr.EndTime, nil
 }

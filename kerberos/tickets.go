@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gosspi/sspi"
 	krbclient "github.com/gosspi/sspi/internal/krb5/client"
@@ -39,28 +40,28 @@ var hostDNS krbclient.HostResolver = net.DefaultResolver
 // its host to, or none: krbclient then asks the client's realm, which may refer it on
 // (RFC 6806), and when that realm refuses, the host's fallback realm (with
 // dns_lookup_realm a TXT record, otherwise its parent domain upper-cased), as MIT does.
-func (t *clientTickets) serviceTicket(ctx context.Context, target string) ([]byte, *krbcrypto.Key, error) {
+func (t *clientTickets) serviceTicket(ctx context.Context, target string) ([]byte, *krbcrypto.Key, time.Time, error) {
 	if err := t.creds.login(ctx); err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
 	}
 	ps, err := t.principals(ctx, target)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
 	}
 	for i, p := range ps {
 		cr, err := t.creds.cl.ServiceTicket(ctx, p, nil)
 		if err == nil {
-			return cr.Ticket.Raw, cr.Key, nil
+			return cr.Ticket.Raw, cr.Key, cr.EndTime, nil
 		}
 		if i+1 == len(ps) || !errors.Is(err, sspi.ErrTargetUnknown) {
 			what := target
 			if n := p.Name.String(); n != target && !strings.HasPrefix(target, n+"@") {
 				what += " (as " + n + ")" // canonicalised
 			}
-			return nil, nil, kdcError("getting a ticket for "+what, err)
+			return nil, nil, time.Time{}, kdcError("getting a ticket for "+what, err)
 		}
 	}
-	return nil, nil, sspi.Errorf(sspi.ErrTargetUnknown, "kerberos: no service name for %s", target)
+	return nil, nil, time.Time{}, sspi.Errorf(sspi.ErrTargetUnknown, "kerberos: no service name for %s", target)
 }
 
 // principals returns the service principals to ask for, in order (one, or two under
