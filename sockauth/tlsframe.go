@@ -419,6 +419,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if !c.readable() {
+		return 0, ErrClosed // closed while this call waited for rmu
+	}
 	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
@@ -661,6 +664,9 @@ func (s *Server) tlsEcho(c *Conn) error {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if !c.readable() {
+		return ErrClosed
+	}
 	for {
 		data, err := c.tlsRead()
 		if err != nil {
