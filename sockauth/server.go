@@ -152,6 +152,7 @@ type Server struct {
 	active      int
 	handshaking map[*Conn]*handshakeMeter
 	perAddr     map[netip.Prefix]int // handshakes in progress per client address
+	greetingMsg []byte               // the default handler's, made once: WriteMessage only reads it
 }
 
 func (s *Server) init() {
@@ -164,6 +165,7 @@ func (s *Server) init() {
 		s.conns = make(map[*Conn]struct{})
 		s.handshaking = make(map[*Conn]*handshakeMeter)
 		s.perAddr = make(map[netip.Prefix]int)
+		s.greetingMsg = []byte(s.greeting())
 	})
 }
 
@@ -712,7 +714,7 @@ func (s *Server) defaultHandler(ctx context.Context, c *Conn) error {
 			}
 		}
 	}
-	if err := c.WriteMessage([]byte(s.greeting())); err != nil || c.sample {
+	if err := c.WriteMessage(s.greetingMsg); err != nil || c.sample {
 		return err
 	}
 	for {
