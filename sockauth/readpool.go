@@ -29,7 +29,9 @@ func recycleReader(br *bufio.Reader) {
 	br.Reset(zeros{})
 	_, _ = br.Peek(br.Size())
 	br.Reset(nil)
-	readers.Put(br)
+	if br.Size() == readBufSize {
+		readers.Put(br)
+	}
 }
 
 // zeros reads as an endless run of zero bytes.

@@ -280,7 +280,6 @@ func (s *Server) admit(nc net.Conn) (*Conn, *handshakeMeter, error) {
 	c, m := &sc.c, &sc.m
 	m.deadline = time.Now().Add(m.timeout)
 	m.ctx.deadline = m.deadline
-	c.br = newReader(m)
 	limit := s.maxPendingPerAddr()
 	key, keyed := clientKey(nc.RemoteAddr())
 	s.mu.Lock()
@@ -295,6 +294,7 @@ func (s *Server) admit(nc net.Conn) (*Conn, *handshakeMeter, error) {
 		m.key = key
 		s.perAddr[key]++
 	}
+	c.br = newReader(m) // not before: a refused connection would take it from the pool
 	s.conns[c] = struct{}{}
 	s.handshaking[c] = m
 	s.active++

@@ -1,7 +1,6 @@
 package sockauth
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -689,7 +688,7 @@ func (s *Server) tlsEcho(c *Conn) error {
 func (cl *Client) tlsClientHandshake(ctx context.Context, nc net.Conn, target string, first iscResult) (*Conn, error) {
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: FramingTLS, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
+	c := &Conn{nc: nc, br: newReader(nc), framing: FramingTLS, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
 	if err := cl.tlsConnect(c, target, tlsClientReq, nil, first); err != nil {
 		if c.ctx == nil {
