@@ -248,9 +248,12 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 	case FramingRDP:
 		return cl.rdpClientHandshake(ctx, nc, target, first)
 	}
-	// The caller's context can end the handshake at any wait.
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
-	defer stop()
+	// The caller's context can end the handshake at any wait (one that cannot end, such
+	// as context.Background, needs no watch).
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+		defer stop()
+	}
 
 	c := &Conn{nc: nc, br: newReader(nc), framing: cl.Framing, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.sample = cl.Framing == FramingSSPI && !cl.Messages
