@@ -520,15 +520,30 @@ func (ctx *Context) queryNegotiationInfo(out any) error {
 	if err != nil {
 		return err
 	}
-	if nr, ok := ctx.impl.(NegotiationReporter); ok {
-		o.PackageInfo, o.State = nr.Negotiated()
-		return nil
-	}
-	o.PackageInfo, o.State = ctx.pkg.info, NegotiationComplete
-	if !ctx.established {
-		o.State = NegotiationInProgress
-	}
+	o.PackageInfo, o.State = ctx.negotiation()
 	return nil
+}
+
+// negotiation is AttrNegotiationInfo's answer; the caller holds the handle.
+func (ctx *Context) negotiation() (PackageInfo, NegotiationState) {
+	if nr, ok := ctx.impl.(NegotiationReporter); ok {
+		return nr.Negotiated()
+	}
+	if !ctx.established {
+		return ctx.pkg.info, NegotiationInProgress
+	}
+	return ctx.pkg.info, NegotiationComplete
+}
+
+// negotiated is QueryContextAttributes(AttrNegotiationInfo) without an answer passed
+// through an interface, which would cost the Go layer an allocation for every session.
+func (ctx *Context) negotiated() (PackageInfo, NegotiationState, error) {
+	if err := ctx.h.enter(errContextFreed); err != nil {
+		return PackageInfo{}, 0, err
+	}
+	defer ctx.h.leave()
+	info, state := ctx.negotiation()
+	return info, state, nil
 }
 
 func (ctx *Context) querySizes(out any) error {

@@ -217,11 +217,11 @@ func (s *session) Package() string {
 	if s.ctx == nil {
 		return s.cred.Package()
 	}
-	var ni NegotiationInfo
-	if err := QueryContextAttributes(s.ctx, AttrNegotiationInfo, &ni); err != nil {
+	info, _, err := s.ctx.negotiated()
+	if err != nil {
 		return s.ctx.Package()
 	}
-	return ni.PackageInfo.Name
+	return info.Name
 }
 
 // Identity returns who authenticated: on a server the client's identity, on a client the

@@ -140,6 +140,8 @@ type handshakeMeter struct {
 	got    int64         // bytes received
 
 	cut atomic.Bool // Shutdown closed the connection after the drain time-out
+
+	ctx handshakeCtx // bounds the handshake's steps by deadline
 }
 
 // Read reads as the handshake allows; after it, it is nc's Read.
@@ -175,6 +177,78 @@ func (m *handshakeMeter) Read(p []byte) (int, error) {
 func (m *handshakeMeter) end() {
 	m.active = false
 	_ = m.nc.SetReadDeadline(time.Time{})
+	m.ctx.cancel()
+}
+
+// handshakeCtx is the context.Context of the handshake's steps (StepContext): done at the
+// handshake's deadline, or when the handshake ends. It is what context.WithDeadline makes,
+// except that its timer and channel are made only when Done is called: a step run on the
+// connection's goroutine (the Scheduler had a slot free) only checks Err, and a timer
+// armed and stopped for every step was a measurable part of a Kerberos session's CPU.
+type handshakeCtx struct {
+	deadline time.Time // set once, before the first step
+
+	mu    sync.Mutex
+	done  chan struct{} // made by the first Done
+	timer *time.Timer   // closes done at the deadline
+	err   error         // DeadlineExceeded or Canceled, once done
+}
+
+func (h *handshakeCtx) Deadline() (time.Time, bool) { return h.deadline, true }
+
+func (h *handshakeCtx) Value(any) any { return nil }
+
+func (h *handshakeCtx) Err() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err == nil && !time.Now().Before(h.deadline) {
+		h.endLocked(context.DeadlineExceeded)
+	}
+	return h.err
+}
+
+func (h *handshakeCtx) Done() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done != nil {
+		return h.done
+	}
+	h.done = make(chan struct{})
+	switch d := time.Until(h.deadline); {
+	case h.err != nil:
+		close(h.done)
+	case d <= 0:
+		h.endLocked(context.DeadlineExceeded)
+	default:
+		h.timer = time.AfterFunc(d, func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.err == nil {
+				h.endLocked(context.DeadlineExceeded)
+			}
+		})
+	}
+	return h.done
+}
+
+// cancel ends the context, as the handshake ends.
+func (h *handshakeCtx) cancel() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	if h.err == nil {
+		h.endLocked(context.Canceled)
+	}
+}
+
+// endLocked records why the context is done, once; the caller holds mu.
+func (h *handshakeCtx) endLocked(err error) {
+	h.err = err
+	if h.done != nil {
+		close(h.done)
+	}
 }
 
 func isTimeout(err error) bool {

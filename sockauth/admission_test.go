@@ -228,3 +228,62 @@ func TestShutdownDrainTimeout(t *testing.T) {
 		t.Errorf("shutdown summary %v, want %d handshakes cut", summary, stalled)
 	}
 }
+
+// TestHandshakeCtx: the handshake's step context behaves as context.WithDeadline's does:
+// not done before its deadline, done with DeadlineExceeded at it (whether Done was asked
+// for before or after), and with Canceled once the handshake ends first.
+func TestHandshakeCtx(t *testing.T) {
+	const wait = 200 * time.Millisecond // far enough that a busy machine does not pass it early
+	for _, tc := range []struct {
+		name      string
+		doneFirst bool // Done is called before the deadline passes
+		cancel    bool // the handshake ends before the deadline
+		want      error
+	}{
+		{"deadline, Done before", true, false, context.DeadlineExceeded},
+		{"deadline, Done after", false, false, context.DeadlineExceeded},
+		{"cancel, Done before", true, true, context.Canceled},
+		{"cancel, Done after", false, true, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &handshakeCtx{deadline: time.Now().Add(wait)}
+			if d, ok := h.Deadline(); !ok || !d.Equal(h.deadline) {
+				t.Fatalf("Deadline() = %v, %v", d, ok)
+			}
+			if err := h.Err(); err != nil {
+				t.Fatalf("Err before the deadline: %v", err)
+			}
+			var done <-chan struct{}
+			if tc.doneFirst {
+				done = h.Done()
+				select {
+				case <-done:
+					t.Fatal("done before the deadline")
+				default:
+				}
+			}
+			if tc.cancel {
+				h.cancel()
+			} else if tc.doneFirst {
+				<-done // closed by the timer
+			} else {
+				time.Sleep(wait)
+			}
+			if done == nil {
+				done = h.Done()
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Done not closed")
+			}
+			if err := h.Err(); !errors.Is(err, tc.want) {
+				t.Fatalf("Err = %v, want %v", err, tc.want)
+			}
+			h.cancel() // ending an ended context changes nothing
+			if err := h.Err(); !errors.Is(err, tc.want) {
+				t.Fatalf("Err after a second cancel = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,13 +1,13 @@
 package sockauth
 
 import (
-	"bufio"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/gosspi/sspi"
@@ -111,7 +111,7 @@ func (cl *Client) Dial(ctx context.Context, addr string) (*Conn, error) {
 	if cl.Credentials == nil {
 		return nil, errNoCredentials
 	}
-	first, err := cl.initialize(nil, target, nil)
+	first, err := cl.initialize(nil, target, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -136,17 +136,30 @@ type iscResult struct {
 	ctx    *sspi.Context
 	status sspi.Status
 	token  []byte
+	bufs   *iscBuffers // for the next call
+}
+
+// iscBuffers are the buffers of a handshake's InitializeSecurityContext calls, made once:
+// the package is handed them through an interface, so buffers made per call would each
+// be an allocation.
+type iscBuffers struct {
+	in, out [1]sspi.Buffer
 }
 
 // initialize runs one InitializeSecurityContext call with the server's token in (none on
 // the first call) and CompleteAuthToken when the status asks for it. On failure the
-// context is deleted.
-func (cl *Client) initialize(sctx *sspi.Context, target string, in []byte) (iscResult, error) {
+// context is deleted. bufs are the last call's (nil on the first).
+func (cl *Client) initialize(sctx *sspi.Context, target string, in []byte, bufs *iscBuffers) (iscResult, error) {
+	if bufs == nil {
+		bufs = new(iscBuffers)
+	}
 	var inBufs []sspi.Buffer
 	if in != nil {
-		inBufs = []sspi.Buffer{{Type: sspi.BufferToken, Data: in}}
+		bufs.in[0] = sspi.Buffer{Type: sspi.BufferToken, Data: in}
+		inBufs = bufs.in[:]
 	}
-	out := []sspi.Buffer{{Type: sspi.BufferToken}}
+	bufs.out[0] = sspi.Buffer{Type: sspi.BufferToken}
+	out := bufs.out[:]
 	req := cl.req()
 	switch cl.Framing {
 	case FramingTLS:
@@ -161,13 +174,15 @@ func (cl *Client) initialize(sctx *sspi.Context, target string, in []byte) (iscR
 	if err == nil && (status == sspi.CompleteNeeded || status == sspi.CompleteAndContinue) {
 		err = sspi.CompleteAuthToken(sctx, out)
 	}
+	tok := out[0].Data
+	*bufs = iscBuffers{} // holds no token beyond the call
 	if err != nil {
 		if sctx != nil {
 			sspi.DeleteSecurityContext(sctx)
 		}
 		return iscResult{}, err
 	}
-	return iscResult{ctx: sctx, status: status, token: out[0].Data}, nil
+	return iscResult{ctx: sctx, status: status, token: tok, bufs: bufs}, nil
 }
 
 // Handshake authenticates over a connection the caller has opened. On failure the
@@ -182,7 +197,7 @@ func (cl *Client) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 	if cl.Credentials == nil {
 		return nil, errNoCredentials
 	}
-	first, err := cl.initialize(nil, target, nil)
+	first, err := cl.initialize(nil, target, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -233,17 +248,23 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 	case FramingRDP:
 		return cl.rdpClientHandshake(ctx, nc, target, first)
 	}
-	// The caller's context can end the handshake at any wait.
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
-	defer stop()
+	// The caller's context can end the handshake at any wait (one that cannot end, such
+	// as context.Background, needs no watch).
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+		defer stop()
+	}
 
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: cl.Framing, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
+	c := &Conn{nc: nc, br: newReader(nc), framing: cl.Framing, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.sample = cl.Framing == FramingSSPI && !cl.Messages
 	sctx := first.ctx
 	ok := false
 	defer func() {
 		if !ok && sctx != nil {
 			sspi.DeleteSecurityContext(sctx)
+		}
+		if !ok || c.closed.Load() {
+			c.releaseReader() // c is not returned
 		}
 	}()
 	var in, wbuf []byte
@@ -254,7 +275,7 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 		l := first
 		var err error
 		if leg > 1 {
-			if l, err = cl.initialize(sctx, target, in); err != nil {
+			if l, err = cl.initialize(sctx, target, in, first.bufs); err != nil {
 				sctx = nil // initialize deleted it
 				return nil, ctxErr(ctx, err)
 			}
@@ -287,6 +308,9 @@ func (cl *Client) handshake(ctx context.Context, nc net.Conn, target string, fir
 // NOOP with CONTEXT_NEXT, "context tokens follow"; sspi with Messages: the empty frame
 // that asks for framed messages), then the token, framed, when there is one.
 func (cl *Client) appendLeg(wbuf []byte, leg int, tok []byte) []byte {
+	if len(tok) > 0 || leg == 1 {
+		wbuf = slices.Grow(wbuf, 2*gssHeaderLen+len(tok))
+	}
 	if leg == 1 {
 		switch {
 		case cl.Framing == FramingGSS:
@@ -311,7 +335,7 @@ func (cl *Client) appendLeg(wbuf []byte, leg int, tok []byte) []byte {
 func (cl *Client) sendLeg(ctx context.Context, c *Conn, wbuf []byte, done bool) error {
 	switch {
 	case len(wbuf) > 0 && done:
-		c.corked = append([]byte(nil), wbuf...)
+		c.corked = wbuf // the last leg's: the handshake does not use wbuf again
 	case len(wbuf) > 0:
 		if err := c.writeFull(wbuf); err != nil {
 			return ctxErr(ctx, err)
@@ -366,15 +390,18 @@ func (cl *Client) readLeg(ctx context.Context, c *Conn, leg int) ([]byte, error)
 func (cl *Client) established(c *Conn, sctx *sspi.Context) error {
 	c.ctx = sctx
 	c.attrs = sctx.Attributes() &^ sspi.ISCRetAllocatedMemory // per call, not a property of the context
-	var ni sspi.NegotiationInfo
+	// Both answers in one allocation: each escapes, through QueryContextAttributes's any.
+	q := new(struct {
+		ni    sspi.NegotiationInfo
+		names sspi.NativeNames
+	})
 	c.pkg = sctx.Package()
-	if sspi.QueryContextAttributes(sctx, sspi.AttrNegotiationInfo, &ni) == nil && ni.PackageInfo.Name != "" {
-		c.pkg = ni.PackageInfo.Name
+	if sspi.QueryContextAttributes(sctx, sspi.AttrNegotiationInfo, &q.ni) == nil && q.ni.PackageInfo.Name != "" {
+		c.pkg = q.ni.PackageInfo.Name
 	}
 	c.id = sspi.Identity{Package: c.pkg}
-	var names sspi.NativeNames
-	if sspi.QueryContextAttributes(sctx, sspi.AttrNativeNames, &names) == nil {
-		c.id.Principal, c.id.Server = names.ClientName, names.ServerName
+	if sspi.QueryContextAttributes(sctx, sspi.AttrNativeNames, &q.names) == nil {
+		c.id.Principal, c.id.Server = q.names.ClientName, q.names.ServerName
 	}
 	c.mic = c.attrs.Has(sspi.ISCRetIntegrity)
 	if cl.Framing == FramingGSS {

@@ -2,10 +2,12 @@ package sockauth
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,10 @@ type Conn struct {
 
 	sizes     sspi.Sizes
 	haveSizes bool
+	// bufs are the message calls' buffers, under secMu: the package is handed them
+	// through an interface, so buffers of a call's own would each be an allocation.
+	// Cleared after each call.
+	bufs [2]sspi.Buffer
 
 	// tls is the record stream of FramingTLS (and of FramingRDP in its handshake).
 	tls *tlsState
@@ -153,8 +159,9 @@ func (c *Conn) seal(data []byte, qop uint32) (token, sealed []byte, err error) {
 	t := c.sizes.SecurityTrailer
 	buf := make([]byte, t+len(data))
 	copy(buf[t:], data)
-	bufs := [2]sspi.Buffer{{Type: sspi.BufferToken, Data: buf[:t]}, {Type: sspi.BufferData, Data: buf[t:]}}
-	if err := sspi.EncryptMessage(c.ctx, qop, bufs[:], 0); err != nil {
+	bufs := c.useBufs(sspi.Buffer{Type: sspi.BufferToken, Data: buf[:t]}, sspi.Buffer{Type: sspi.BufferData, Data: buf[t:]})
+	defer c.clearBufs()
+	if err := sspi.EncryptMessage(c.ctx, qop, bufs, 0); err != nil {
 		return nil, nil, err
 	}
 	return bufs[0].Data, bufs[1].Data, nil
@@ -164,8 +171,9 @@ func (c *Conn) seal(data []byte, qop uint32) (token, sealed []byte, err error) {
 func (c *Conn) unseal(token, sealed []byte) ([]byte, bool, error) {
 	c.secMu.Lock()
 	defer c.secMu.Unlock()
-	bufs := [2]sspi.Buffer{{Type: sspi.BufferToken, Data: token}, {Type: sspi.BufferData, Data: sealed}}
-	qop, _, err := sspi.DecryptMessage(c.ctx, bufs[:], 0)
+	bufs := c.useBufs(sspi.Buffer{Type: sspi.BufferToken, Data: token}, sspi.Buffer{Type: sspi.BufferData, Data: sealed})
+	defer c.clearBufs()
+	qop, _, err := sspi.DecryptMessage(c.ctx, bufs, 0)
 	if err != nil {
 		return nil, false, err
 	}
@@ -180,8 +188,9 @@ func (c *Conn) sign(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	sig := make([]byte, c.sizes.MaxSignature)
-	bufs := [2]sspi.Buffer{{Type: sspi.BufferData | sspi.BufferReadOnly, Data: data}, {Type: sspi.BufferToken, Data: sig}}
-	if err := sspi.MakeSignature(c.ctx, 0, bufs[:], 0); err != nil {
+	bufs := c.useBufs(sspi.Buffer{Type: sspi.BufferData | sspi.BufferReadOnly, Data: data}, sspi.Buffer{Type: sspi.BufferToken, Data: sig})
+	defer c.clearBufs()
+	if err := sspi.MakeSignature(c.ctx, 0, bufs, 0); err != nil {
 		return nil, err
 	}
 	return bufs[1].Data, nil
@@ -191,28 +200,64 @@ func (c *Conn) sign(data []byte) ([]byte, error) {
 func (c *Conn) verify(data, sig []byte) error {
 	c.secMu.Lock()
 	defer c.secMu.Unlock()
-	bufs := [2]sspi.Buffer{{Type: sspi.BufferData | sspi.BufferReadOnly, Data: data}, {Type: sspi.BufferToken, Data: sig}}
-	_, err := sspi.VerifySignature(c.ctx, bufs[:], 0)
+	bufs := c.useBufs(sspi.Buffer{Type: sspi.BufferData | sspi.BufferReadOnly, Data: data}, sspi.Buffer{Type: sspi.BufferToken, Data: sig})
+	defer c.clearBufs()
+	_, err := sspi.VerifySignature(c.ctx, bufs, 0)
 	return err
 }
 
-// sspiBody protects data for FramingSSPI in the EncryptThis layout.
-func (c *Conn) sspiBody(data []byte) ([]byte, error) {
+// useBufs sets the message call's two buffers; the caller holds secMu.
+func (c *Conn) useBufs(a, b sspi.Buffer) []sspi.Buffer {
+	c.bufs = [2]sspi.Buffer{a, b}
+	return c.bufs[:]
+}
+
+// clearBufs drops the last call's buffers, which may point at plaintext the caller
+// goes on to clear or hand out.
+func (c *Conn) clearBufs() { c.bufs = [2]sspi.Buffer{} }
+
+// appendSSPIBody appends data protected for FramingSSPI in the EncryptThis layout.
+func (c *Conn) appendSSPIBody(dst, data []byte) ([]byte, error) {
 	switch c.prot {
 	case ProtectSeal:
-		tok, sealed, err := c.seal(data, 0)
-		if err != nil {
-			return nil, err
-		}
-		return appendSSPIBody(make([]byte, 0, 4+len(tok)+len(sealed)), tok, sealed), nil
+		return c.appendSealed(dst, data)
 	case ProtectSign:
 		sig, err := c.sign(data)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		return appendSSPIBody(make([]byte, 0, 4+len(sig)+len(data)), sig, data), nil
+		return appendSSPIBody(slices.Grow(dst, 4+len(sig)+len(data)), sig, data), nil
 	}
-	return appendSSPIBody(make([]byte, 0, 4+len(data)), nil, data), nil
+	return appendSSPIBody(slices.Grow(dst, 4+len(data)), nil, data), nil
+}
+
+// appendSealed appends data sealed (EncryptMessage) in the EncryptThis layout. The
+// sealing is done in dst's room, grown to fit: the plaintext is copied once, into the
+// buffer that is sent, and sealed there.
+func (c *Conn) appendSealed(dst, data []byte) ([]byte, error) {
+	c.secMu.Lock()
+	defer c.secMu.Unlock()
+	if err := c.loadSizes(); err != nil {
+		return dst, err
+	}
+	t, n := c.sizes.SecurityTrailer, len(dst)
+	dst = slices.Grow(dst, 4+t+len(data))
+	buf := dst[n+4 : n+4+t+len(data)]
+	copy(buf[t:], data)
+	bufs := c.useBufs(sspi.Buffer{Type: sspi.BufferToken, Data: buf[:t]}, sspi.Buffer{Type: sspi.BufferData, Data: buf[t:]})
+	defer c.clearBufs()
+	if err := sspi.EncryptMessage(c.ctx, 0, bufs, 0); err != nil {
+		clear(buf[t:])
+		return dst[:n], err
+	}
+	tok, sealed := bufs[0].Data, bufs[1].Data
+	if aliased := len(sealed) == 0 || len(buf) > t && &sealed[0] == &buf[t]; len(tok) > t || !aliased {
+		// Not where they were given: moving the token down could overwrite them.
+		tok, sealed = slices.Clone(tok), slices.Clone(sealed)
+	}
+	// The token stays in place, and the sealed bytes move down onto what the token did
+	// not use of the trailer (copy moves overlapping bytes correctly).
+	return appendSSPIBody(dst[:n], tok, sealed), nil
 }
 
 // openSSPIBody checks and opens a FramingSSPI body. The protection is the context's: both
@@ -338,6 +383,9 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if !c.readable() {
+		return nil, ErrClosed // closed while this call waited for rmu
+	}
 	if c.eof.Load() {
 		return nil, io.EOF
 	}
@@ -416,7 +464,7 @@ func (c *Conn) readGreeting() ([]byte, error) {
 	}
 	c.greeted = true
 	c.readDeadline()
-	body, err := io.ReadAll(io.LimitReader(c.br, int64(c.maxMsg)+1))
+	body, err := readToEnd(c.br, c.maxMsg+1)
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +476,31 @@ func (c *Conn) readGreeting() ([]byte, error) {
 		return nil, errTooLarge("greeting", uint64(len(body)), c.maxMsg)
 	}
 	return c.openSSPIBody(body)
+}
+
+// readToEnd reads br to the end of the stream, or to limit bytes. It is io.ReadAll of an
+// io.LimitReader, sized by what br holds already: the greeting usually came whole with
+// the last handshake token, and only the end of the stream is still to be read.
+func readToEnd(br *bufio.Reader, limit int) ([]byte, error) {
+	size := 512
+	if n := br.Buffered(); n > 0 {
+		size = n + 1 // the byte more is room for the read that finds the end
+	}
+	buf := make([]byte, 0, min(size, limit))
+	for len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(len(buf), limit-len(buf)))
+		}
+		n, err := br.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 func (c *Conn) readGSS() ([]byte, error) {
@@ -504,7 +577,9 @@ func (c *Conn) WriteMessage(msg []byte) error {
 	} else if c.framing == FramingGSS {
 		c.rmu.Lock()
 		c.wmu.Lock()
-		err = c.writeGSS(msg)
+		if err = ErrClosed; c.readable() { // the answer is read
+			err = c.writeGSS(msg)
+		}
 		c.wmu.Unlock()
 		c.rmu.Unlock()
 	} else {
@@ -525,15 +600,23 @@ func (c *Conn) writeSSPI(msg []byte) error {
 	if len(msg) > c.maxMsg {
 		return fmt.Errorf("sockauth: a %d-byte message is over the %d-byte limit", len(msg), c.maxMsg)
 	}
-	body, err := c.sspiBody(msg)
-	if err != nil {
-		return err
+	// The message is protected straight into the buffer that is written: after the
+	// corked bytes, if any, and its frame's length.
+	buf := slices.Grow(c.corked, sspiHeaderLen+c.bodySize(len(msg)))
+	start := len(buf)
+	if !c.sample {
+		buf = append(buf, 0, 0, 0, 0) // the frame's length, set below
 	}
+	buf, err := c.appendSSPIBody(buf, msg)
+	if err != nil {
+		return err // c.corked is intact: nothing was written below start
+	}
+	c.corked = nil
 	if c.sample {
 		// The sample's server sends EncryptThis's output with SendBytes, no length in
 		// front, and closes: the client reads to the end of the stream.
 		c.greeted = true
-		if err := c.writeFull(body); err != nil {
+		if err := c.writeFull(buf); err != nil {
 			return err
 		}
 		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
@@ -541,8 +624,21 @@ func (c *Conn) writeSSPI(msg []byte) error {
 		}
 		return nil
 	}
-	frame := make([]byte, 0, sspiHeaderLen+len(body))
-	return c.writeFull(appendSSPIFrame(frame, body))
+	binary.LittleEndian.PutUint32(buf[start:], uint32(len(buf)-start-sspiHeaderLen))
+	return c.writeFull(buf)
+}
+
+// bodySize is the most a FramingSSPI body of n bytes of data takes.
+func (c *Conn) bodySize(n int) int {
+	if c.prot == ProtectNone {
+		return 4 + n
+	}
+	c.secMu.Lock()
+	defer c.secMu.Unlock()
+	if c.loadSizes() != nil {
+		return 4 + n // the protecting call reports the failure
+	}
+	return 4 + max(c.sizes.SecurityTrailer, c.sizes.MaxSignature) + n
 }
 
 func (c *Conn) writeGSS(msg []byte) error {
@@ -618,6 +714,7 @@ func (c *Conn) Close() error {
 		c.wmu.Unlock()
 	}
 	err := c.nc.Close()
+	c.releaseReader()
 	// The context goes once no message call uses it; a call still running (it is being
 	// unblocked by the close above) holds secMu only for the SSPI call itself.
 	c.secMu.Lock()

@@ -1,6 +1,7 @@
 package sockauth
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -170,8 +171,22 @@ func truncated(err error, got, want int) error {
 
 // readHeader reads a frame header; an end of stream before its first byte is io.EOF
 // (a clean end between frames), an end inside it SEC_E_INCOMPLETE_MESSAGE.
+//
+// A connection's bufio.Reader is read with Peek, not through io.Reader: hdr, passed to
+// an interface's Read, would be moved to the heap, one allocation for every frame.
 func readHeader(r io.Reader, hdr []byte) error {
-	n, err := io.ReadFull(r, hdr)
+	var n int
+	var err error
+	if br, ok := r.(*bufio.Reader); ok {
+		var b []byte
+		b, err = br.Peek(len(hdr))
+		n = copy(hdr, b)
+		_, _ = br.Discard(n) // consumed even when cut short, as io.ReadFull would
+	} else {
+		tmp := make([]byte, len(hdr))
+		n, err = io.ReadFull(r, tmp)
+		copy(hdr, tmp[:n])
+	}
 	if err == nil {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package sockauth
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -142,7 +141,7 @@ func (cl *Client) rdpClientReq() sspi.ContextReq {
 func (cl *Client) rdpClientHandshake(ctx context.Context, nc net.Conn, target string, first iscResult) (*Conn, error) {
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: FramingRDP, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
+	c := &Conn{nc: nc, br: newReader(nc), framing: FramingRDP, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.rdp = &rdpState{}
 	fail := func(err error) (*Conn, error) {
 		if c.ctx == nil {

@@ -1,7 +1,6 @@
 package sockauth
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -152,6 +152,7 @@ type Server struct {
 	active      int
 	handshaking map[*Conn]*handshakeMeter
 	perAddr     map[netip.Prefix]int // handshakes in progress per client address
+	greetingMsg []byte               // the default handler's, made once: WriteMessage only reads it
 }
 
 func (s *Server) init() {
@@ -164,6 +165,7 @@ func (s *Server) init() {
 		s.conns = make(map[*Conn]struct{})
 		s.handshaking = make(map[*Conn]*handshakeMeter)
 		s.perAddr = make(map[netip.Prefix]int)
+		s.greetingMsg = []byte(s.greeting())
 	})
 }
 
@@ -270,9 +272,14 @@ var errAddrBusy = errors.New("sockauth: too many handshakes in progress from the
 // admit registers an accepted connection, in its handshake, unless the server is shutting
 // down or the client's address is over its cap.
 func (s *Server) admit(nc net.Conn) (*Conn, *handshakeMeter, error) {
-	m := &handshakeMeter{nc: nc, active: true, timeout: s.handshakeTimeout(), rate: s.minRate(), grace: s.minRateGrace()}
+	// One allocation for both: the meter lives as long as the connection's reader anyway.
+	sc := &serverConn{
+		m: handshakeMeter{nc: nc, active: true, timeout: s.handshakeTimeout(), rate: s.minRate(), grace: s.minRateGrace()},
+		c: Conn{nc: nc, framing: s.Framing, server: true, timeout: s.timeout(), maxMsg: orDefault(s.MaxMessage, DefaultMaxMessage), srv: s},
+	}
+	c, m := &sc.c, &sc.m
 	m.deadline = time.Now().Add(m.timeout)
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(m, readBufSize), framing: s.Framing, server: true, timeout: s.timeout(), maxMsg: orDefault(s.MaxMessage, DefaultMaxMessage), srv: s}
+	m.ctx.deadline = m.deadline
 	limit := s.maxPendingPerAddr()
 	key, keyed := clientKey(nc.RemoteAddr())
 	s.mu.Lock()
@@ -287,10 +294,17 @@ func (s *Server) admit(nc net.Conn) (*Conn, *handshakeMeter, error) {
 		m.key = key
 		s.perAddr[key]++
 	}
+	c.br = newReader(m) // not before: a refused connection would take it from the pool
 	s.conns[c] = struct{}{}
 	s.handshaking[c] = m
 	s.active++
 	return c, m, nil
+}
+
+// serverConn is an accepted connection and its handshake meter.
+type serverConn struct {
+	c Conn
+	m handshakeMeter
 }
 
 // handshakeDone takes c off the handshakes in progress.
@@ -426,6 +440,7 @@ func (s *Server) serve(c *Conn, m *handshakeMeter) {
 		}
 		c.closed.Store(true)
 		c.nc.Close()
+		c.releaseReader()
 		if c.ctx != nil {
 			c.secMu.Lock()
 			_ = sspi.DeleteSecurityContext(c.ctx)
@@ -502,9 +517,7 @@ func (s *Server) handshake(c *Conn, m *handshakeMeter) error {
 			}
 			return err
 		}
-		ctx, cancel := context.WithDeadline(context.Background(), m.deadline)
-		out, err := sc.StepContext(ctx, in)
-		cancel()
+		out, err := sc.StepContext(&m.ctx, in)
 		if wbuf, err = s.answer(c, m, sc, wbuf[:0], out, err); err != nil {
 			return err
 		}
@@ -550,15 +563,16 @@ func (s *Server) answer(c *Conn, m *handshakeMeter, sc *sspi.ServerContext, wbuf
 	if len(out) == 0 {
 		return wbuf, stepErr
 	}
-	if s.Framing == FramingGSS {
-		wbuf = appendGSSToken(wbuf, GSSTokenContext, out)
-	} else {
-		wbuf = appendSSPIFrame(wbuf, out)
-	}
 	if stepErr == nil && sc.Established() && s.Handler == nil {
-		c.corked = append(c.corked[:0], wbuf...)
+		// With room for the greeting (FramingSSPI), which is sealed into it.
+		room := 0
+		if s.Framing == FramingSSPI {
+			room = sspiHeaderLen + 4 + greetingTrailer + len(s.greeting())
+		}
+		c.corked = s.appendToken(make([]byte, 0, gssHeaderLen+len(out)+room), out)
 		return wbuf, nil
 	}
+	wbuf = s.appendToken(slices.Grow(wbuf[:0], gssHeaderLen+len(out)), out)
 	_ = c.nc.SetWriteDeadline(m.deadline)
 	if _, err := c.nc.Write(wbuf); err != nil && stepErr == nil {
 		return wbuf, err
@@ -566,6 +580,26 @@ func (s *Server) answer(c *Conn, m *handshakeMeter, sc *sspi.ServerContext, wbuf
 		lingerAfterRefusal(c, m)
 	}
 	return wbuf, stepErr
+}
+
+// greetingTrailer is room enough for the security trailer of a sealed greeting in every
+// package (Kerberos's is 60 bytes with AES, NTLM's 16); a larger one costs a copy.
+const greetingTrailer = 96
+
+// appendToken appends a handshake token in the server's framing.
+func (s *Server) appendToken(dst, tok []byte) []byte {
+	if s.Framing == FramingGSS {
+		return appendGSSToken(dst, GSSTokenContext, tok)
+	}
+	return appendSSPIFrame(dst, tok)
+}
+
+// greeting is what the default handler sends first.
+func (s *Server) greeting() string {
+	if s.Greeting == "" {
+		return DefaultGreeting
+	}
+	return s.Greeting
 }
 
 // refusalLinger bounds how long a refused client is given to answer the refusal's token
@@ -680,11 +714,7 @@ func (s *Server) defaultHandler(ctx context.Context, c *Conn) error {
 			}
 		}
 	}
-	greeting := s.Greeting
-	if greeting == "" {
-		greeting = DefaultGreeting
-	}
-	if err := c.WriteMessage([]byte(greeting)); err != nil || c.sample {
+	if err := c.WriteMessage(s.greetingMsg); err != nil || c.sample {
 		return err
 	}
 	for {

@@ -1,7 +1,6 @@
 package sockauth
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -419,6 +418,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if !c.readable() {
+		return 0, ErrClosed // closed while this call waited for rmu
+	}
 	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
@@ -661,6 +663,9 @@ func (s *Server) tlsEcho(c *Conn) error {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if !c.readable() {
+		return ErrClosed
+	}
 	for {
 		data, err := c.tlsRead()
 		if err != nil {
@@ -683,7 +688,7 @@ func (s *Server) tlsEcho(c *Conn) error {
 func (cl *Client) tlsClientHandshake(ctx context.Context, nc net.Conn, target string, first iscResult) (*Conn, error) {
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), framing: FramingTLS, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
+	c := &Conn{nc: nc, br: newReader(nc), framing: FramingTLS, timeout: cl.timeout(), maxMsg: orDefault(cl.MaxMessage, DefaultMaxMessage)}
 	c.tls = &tlsState{rbuf: make([]byte, 0, readBufSize)}
 	if err := cl.tlsConnect(c, target, tlsClientReq, nil, first); err != nil {
 		if c.ctx == nil {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package sockauth
+
+const raceEnabled = false
