@@ -28,29 +28,13 @@ import (
 func BenchmarkKerberosHandshakeCeiling(b *testing.B) {
 	const clients = 64
 	raiseFileLimit(b, 4*clients+100)
-	k := testpeers.StartKDC(b, testpeers.KDCOptions{})
-	scred, _, err := sspi.AcquireCredentialsHandle("", "Kerberos", sspi.CredInbound, nil, &kerberos.ServerConfig{Keytab: k.Keytab}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sspi.FreeCredentialsHandle(scred) })
-	ccred, _, err := sspi.AcquireCredentialsHandle("", "Kerberos", sspi.CredOutbound, nil,
-		&kerberos.ClientConfig{Principal: k.Principal(testpeers.KDCUser), Password: testpeers.KDCPassword, Config: k.Krb5Conf}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sspi.FreeCredentialsHandle(ccred) })
-	srv := startServer(b, &Server{Credentials: scred, Framing: FramingSSPI, Logger: quietLogger(), MaxPending: 2048})
-	cl := &Client{Credentials: ccred, Framing: FramingSSPI, Target: testpeers.KDCService, Timeout: 30 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := oneSession(ctx, cl, srv.Addr, FramingSSPI); err != nil { // the service ticket
-		b.Fatal(err)
-	}
+	cl, addr := kerberosService(ctx, b)
 	ceil := startEchoServer(b, ceilingReply)
 
 	krb := func(n int) time.Duration {
-		return runClients(b, clients, n, func() error { return oneSession(ctx, cl, srv.Addr, FramingSSPI) })
+		return runClients(b, clients, n, func() error { return oneSession(ctx, cl, addr, FramingSSPI) })
 	}
 	tcp := func(n int) time.Duration {
 		return runClients(b, clients, n, func() error { return oneRoundTrip(ceil, ceilingRequest, ceilingReply) })
@@ -77,20 +61,9 @@ func BenchmarkKerberosHandshakeCeiling(b *testing.B) {
 	b.ReportMetric(float64(ck.Microseconds())/float64(b.N), "cpu-us/handshake")
 }
 
-// The ceiling's request and reply sizes: an AP-REQ's and an AP-REP's with the greeting.
-const (
-	ceilingRequest = 700
-	ceilingReply   = 200
-)
-
-// BenchmarkKerberosSession runs only the Kerberos half of BenchmarkKerberosHandshakeCeiling,
-// and BenchmarkTCPRoundTrip only its ceiling half, so that a profile or -benchmem shows one
-// of them alone (both sides of each are in this process).
-//
-//	SSPI_INTEROP=require go test -run=X -bench='KerberosSession|TCPRoundTrip' -benchmem -benchtime=20000x ./sockauth/
-func BenchmarkKerberosSession(b *testing.B) {
-	const clients = 64
-	raiseFileLimit(b, 4*clients+100)
+// kerberosService starts an MIT KDC and the service with its keytab, and returns a client
+// for it holding its service ticket already, and the service's address.
+func kerberosService(ctx context.Context, b *testing.B) (*Client, string) {
 	k := testpeers.StartKDC(b, testpeers.KDCOptions{})
 	scred, _, err := sspi.AcquireCredentialsHandle("", "Kerberos", sspi.CredInbound, nil, &kerberos.ServerConfig{Keytab: k.Keytab}, nil)
 	if err != nil {
@@ -105,14 +78,32 @@ func BenchmarkKerberosSession(b *testing.B) {
 	b.Cleanup(func() { sspi.FreeCredentialsHandle(ccred) })
 	srv := startServer(b, &Server{Credentials: scred, Framing: FramingSSPI, Logger: quietLogger(), MaxPending: 2048})
 	cl := &Client{Credentials: ccred, Framing: FramingSSPI, Target: testpeers.KDCService, Timeout: 30 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	if err := oneSession(ctx, cl, srv.Addr, FramingSSPI); err != nil { // the service ticket
 		b.Fatal(err)
 	}
+	return cl, srv.Addr
+}
+
+// The ceiling's request and reply sizes: an AP-REQ's and an AP-REP's with the greeting.
+const (
+	ceilingRequest = 700
+	ceilingReply   = 200
+)
+
+// BenchmarkKerberosSession runs only the Kerberos half of BenchmarkKerberosHandshakeCeiling,
+// and BenchmarkTCPRoundTrip only its ceiling half, so that a profile or -benchmem shows one
+// of them alone (both sides of each are in this process).
+//
+//	SSPI_INTEROP=require go test -run=X -bench='KerberosSession|TCPRoundTrip' -benchmem -benchtime=20000x ./sockauth/
+func BenchmarkKerberosSession(b *testing.B) {
+	const clients = 64
+	raiseFileLimit(b, 4*clients+100)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cl, addr := kerberosService(ctx, b)
 	b.ResetTimer()
 	c0 := cpuTime()
-	runClients(b, clients, b.N, func() error { return oneSession(ctx, cl, srv.Addr, FramingSSPI) })
+	runClients(b, clients, b.N, func() error { return oneSession(ctx, cl, addr, FramingSSPI) })
 	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-us/op")
 }
 
