@@ -99,9 +99,13 @@ func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, o
 	referrals := server.Realm == "" // ask in whichever realm the current TGT is for
 	if !referrals {
 		// A TGT for the service's realm got earlier (a cross-realm step, a referral, a
-		// fallback) saves asking the KDCs on the way again, as MIT's cache does.
+		// fallback) saves asking the KDCs on the way again, as MIT's cache does: one that
+		// tgt's realm issued (krbtgt/X@A), the first step of the path from there. One
+		// that a realm further along some referral chain issued (krbtgt/X@B) is not
+		// used: B was on that chain's path, not on every path to X.
+		start, _ := isTGS(tgt.Server.Name)
 		c.mu.Lock()
-		if t := c.tgts[server.Realm]; t.valid(c.now(), c.skew()) && t.Client.Realm == tgt.Client.Realm && t.Client.Name.Equal(tgt.Client.Name) {
+		if t := c.tgts[server.Realm]; t.valid(c.now(), c.skew()) && t.Server.Realm == start && t.Client.Realm == tgt.Client.Realm && t.Client.Name.Equal(tgt.Client.Name) {
 			tgt = t
 		}
 		c.mu.Unlock()
