@@ -125,6 +125,11 @@ func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, o
 		}
 		next, isTGT := isTGS(cr.Server.Name)
 		crossTGT := isTGT && next != kdcRealm
+		if isTGT && !crossTGT && !want.Name.Equal(cr.Server.Name) {
+			// A "referral" to the KDC's own realm: a loop, as MIT's client sees it, not
+			// the service's ticket.
+			return nil, hop, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: the KDC of %s answered a request for %s with its own TGT %s", bound(kdcRealm), bound(want.String()), bound(cr.Server.String()))
+		}
 		switch {
 		case want.Name.Equal(server.Name) && crossTGT && !server.Name.Equal(cr.Server.Name):
 			// RFC 6806 8: a referral; the service is to be asked in realm next.
