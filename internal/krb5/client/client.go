@@ -318,8 +318,13 @@ func isTGS(n wire.PrincipalName) (string, bool) {
 func (c *Client) keepTGT(cr *Credential) {
 	if realm, ok := isTGS(cr.Server.Name); ok {
 		c.mu.Lock()
-		// A TGT krbtgt/X@Y is presented to the KDC of X.
-		c.tgts[realm] = cr
+		// A TGT krbtgt/X@Y is presented to the KDC of X. The client's own realm's is the
+		// one its realm issued (TGT): a TGT for it that another realm's KDC issued (a
+		// referral back home, which chase refuses as a loop) does not take its place,
+		// or every later request to the client's realm would carry it.
+		if realm != c.user.Realm || cr.Server.Realm == realm {
+			c.tgts[realm] = cr
+		}
 		c.mu.Unlock()
 	}
 }

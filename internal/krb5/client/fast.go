@@ -197,9 +197,11 @@ func (f *fastState) openError(k *wire.KRBError, nonce uint32, what string) (*wir
 	r, plain, err := f.open(md, nonce, what)
 	if err != nil {
 		// An error the KDC could not armor (the armor ticket itself refused, say) is
-		// reported as the KDC's, but nothing in it is acted upon.
+		// reported as the KDC's, but nothing in it is acted upon: the KDCError is text
+		// only (%v), not reachable with errors.As, through which callers act on a KDC's
+		// code (ServiceTicket's fallback realm).
 		e := kdcError(k, f.realm)
-		return nil, nil, sspi.Errorf(e.Status(), "krbclient: %s: %w, an error not FAST-protected: the KDC could not read the armor (an expired armor ticket, or one of another KDC), does not do FAST, or the answer was altered; nothing in it was acted upon", what, e)
+		return nil, nil, sspi.Errorf(e.Status(), "krbclient: %s: %v, an error not FAST-protected: the KDC could not read the armor (an expired armor ticket, or one of another KDC), does not do FAST, or the answer was altered; nothing in it was acted upon", what, e)
 	}
 	defer clear(plain)
 	fx := wire.FindPAData(r.PAData, wire.PAFXError)

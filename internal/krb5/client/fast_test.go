@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gosspi/sspi"
 	krbcrypto "github.com/gosspi/sspi/internal/krb5/crypto"
@@ -97,6 +98,7 @@ func TestMITFAST(t *testing.T) {
 	for _, mode := range []string{"reply", "error", "tgs"} {
 		t.Run("stripped FAST "+mode, func(t *testing.T) { x.stripped(t, mode) })
 	}
+	t.Run("forged TGS error", x.forgedTGSError)
 	t.Run("MIT kinit -T", func(t *testing.T) { x.mitKinit(t, hostKT) })
 }
 
@@ -220,6 +222,28 @@ func (x *fastEnv) stripped(t *testing.T, mode string) {
 		if err == nil || !strings.Contains(err.Error(), "not FAST-protected") || p.requests() != 1 {
 			t.Fatalf("PREAUTH_REQUIRED stripped of FAST: %v after %d requests, want a failure naming the unprotected error after one request", err, p.requests())
 		}
+	}
+}
+
+// forgedTGSError answers the first armored TGS request of a host-based name without a
+// realm with an unarmored KDC_ERR_S_PRINCIPAL_UNKNOWN. Acting on it would send the client
+// to MIT's fallback realm (one the attacker may choose through DNS TXT with
+// dns_lookup_realm): the client must stop instead, as it does on an unarmored AS error.
+func (x *fastEnv) forgedTGSError(t *testing.T) {
+	ctx := context.Background()
+	p := startStripProxy(t, x.k, "tgs-error")
+	c := fastClient(t, x.k, x.armor, preauthUser, password, "tcp/"+p.addr)
+	if _, err := c.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := p.requests()
+	svc := host(t, "")
+	_, err := c.ServiceTicket(ctx, svc, nil)
+	if p.stripped() != 1 {
+		t.Fatalf("the proxy forged %d errors (%v)", p.stripped(), err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "not FAST-protected") || p.requests() != before+1 {
+		t.Fatalf("armored TGS request answered by a forged unarmored error: %v after %d requests, want a failure naming the unprotected error after one request (no fallback realm)", err, p.requests()-before)
 	}
 }
 
@@ -367,6 +391,16 @@ func (p *stripProxy) strip(reply []byte, mode string) []byte {
 		}
 		rep.PAData = kept
 		out, err := rep.Marshal()
+		if err != nil {
+			return nil
+		}
+		p.count()
+		return out
+	case mode == "tgs-error" && wire.MessageType(reply) == wire.MsgTGSRep && p.stripped() == 0:
+		// An attacker answers the armored TGS request with an error of its own making.
+		k := wire.KRBError{STime: time.Now().UTC().Truncate(time.Second), Code: wire.KDCErrSPrincipalUnknown,
+			Realm: "GOSSPI.TEST", SName: wire.PrincipalName{Type: wire.NameSrvHost, Components: []string{"host", "localhost"}}}
+		out, err := k.Marshal()
 		if err != nil {
 			return nil
 		}

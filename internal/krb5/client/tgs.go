@@ -99,9 +99,13 @@ func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, o
 	referrals := server.Realm == "" // ask in whichever realm the current TGT is for
 	if !referrals {
 		// A TGT for the service's realm got earlier (a cross-realm step, a referral, a
-		// fallback) saves asking the KDCs on the way again, as MIT's cache does.
+		// fallback) saves asking the KDCs on the way again, as MIT's cache does: one that
+		// tgt's realm issued (krbtgt/X@A), the first step of the path from there. One
+		// that a realm further along some referral chain issued (krbtgt/X@B) is not
+		// used: B was on that chain's path, not on every path to X.
+		start, _ := isTGS(tgt.Server.Name)
 		c.mu.Lock()
-		if t := c.tgts[server.Realm]; t.valid(c.now(), c.skew()) && t.Client.Realm == tgt.Client.Realm && t.Client.Name.Equal(tgt.Client.Name) {
+		if t := c.tgts[server.Realm]; t.valid(c.now(), c.skew()) && t.Server.Realm == start && t.Client.Realm == tgt.Client.Realm && t.Client.Name.Equal(tgt.Client.Name) {
 			tgt = t
 		}
 		c.mu.Unlock()
@@ -121,6 +125,11 @@ func (c *Client) chase(ctx context.Context, tgt *Credential, server Principal, o
 		}
 		next, isTGT := isTGS(cr.Server.Name)
 		crossTGT := isTGT && next != kdcRealm
+		if isTGT && !crossTGT && !want.Name.Equal(cr.Server.Name) {
+			// A "referral" to the KDC's own realm: a loop, as MIT's client sees it, not
+			// the service's ticket.
+			return nil, hop, sspi.Errorf(sspi.ErrKDCUnableToRefer, "krbclient: the KDC of %s answered a request for %s with its own TGT %s", bound(kdcRealm), bound(want.String()), bound(cr.Server.String()))
+		}
 		switch {
 		case want.Name.Equal(server.Name) && crossTGT && !server.Name.Equal(cr.Server.Name):
 			// RFC 6806 8: a referral; the service is to be asked in realm next.
