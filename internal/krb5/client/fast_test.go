@@ -46,6 +46,8 @@ func fastKDC(t *testing.T) (*testpeers.KDC, string) {
 	})
 	k.Kadmin(t, "modprinc +requires_preauth "+preauthUser)
 	k.Kadmin(t, "setstr "+fastOnlyService+" require_auth fast")
+	k.Kadmin(t, "modprinc -maxrenewlife 7d krbtgt/"+k.Realm)
+	k.Kadmin(t, "modprinc -maxrenewlife 7d "+preauthUser)
 	return k, k.KeytabFor(t, testpeers.KDCService)
 }
 
@@ -99,6 +101,7 @@ func TestMITFAST(t *testing.T) {
 		t.Run("stripped FAST "+mode, func(t *testing.T) { x.stripped(t, mode) })
 	}
 	t.Run("forged TGS error", x.forgedTGSError)
+	t.Run("renewed TGT", x.renewedTGT)
 	t.Run("MIT kinit -T", func(t *testing.T) { x.mitKinit(t, hostKT) })
 }
 
@@ -135,6 +138,37 @@ func (x *fastEnv) armoredLogon(t *testing.T) {
 		if sspi.StatusOf(err) != sspi.ErrTargetUnknown || !strings.Contains(err.Error(), "KDC_ERR_S_PRINCIPAL_UNKNOWN") || strings.Contains(err.Error(), "not FAST-protected") {
 			t.Errorf("%s: armored request for an unknown service: %v, want SEC_E_TARGET_UNKNOWN", user, err)
 		}
+	}
+}
+
+// renewedTGT: a TGT renewed (RFC 4120 3.3.1) is the same logon's, so the TGS requests
+// made with it stay armored.
+func (x *fastEnv) renewedTGT(t *testing.T) {
+	ctx := context.Background()
+	p, err := ParsePrincipal(preauthUser, x.k.Realm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewWithPassword(&Options{Config: confFor(t, x.k, " renew_lifetime = 2d"), Armor: x.armor}, p, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := c.Login(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tgt.Flags&wire.FlagRenewable == 0 {
+		t.Fatalf("TGT flags %#x lack renewable", tgt.Flags)
+	}
+	r, err := c.Renew(ctx, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tgt.armored || !r.armored {
+		t.Fatalf("armored: logon TGT %v, renewed TGT %v; want both", tgt.armored, r.armored)
+	}
+	if _, err := c.ServiceTicket(ctx, x.fastSvc, &TicketOptions{NoCache: true}); err != nil {
+		t.Fatalf("the renewed TGT's request for the FAST-only service: %v", err)
 	}
 }
 

@@ -407,6 +407,8 @@ func (c *Client) Renew(ctx context.Context, cr *Credential) (*Credential, error)
 	if err != nil {
 		return nil, err
 	}
+	// The renewed TGT is the same logon's: if that was armored, its TGS requests stay so.
+	out.armored = cr.armored
 	c.keepTGT(out)
 	return out, nil
 }
