@@ -16,7 +16,7 @@ const (
 // SEQUENCE's content.
 func unwrapApp(s *cryptobyte.String, tag int, typ string) (cryptobyte.String, error) {
 	var a, seq cryptobyte.String
-	if !s.ReadASN1(&a, app(tag)) || !s.Empty() || !a.ReadASN1(&seq, tagSequence) || !a.Empty() {
+	if !readASN1(s, &a, app(tag)) || !s.Empty() || !readASN1(&a, &seq, tagSequence) || !a.Empty() {
 		return nil, malformed(typ, "")
 	}
 	return seq, nil

@@ -23,9 +23,24 @@ func ctx(n int) asn1.Tag { return asn1.Tag(0xa0 | n) }
 // app returns the constructed [APPLICATION n] identifier (n <= 30).
 func app(n int) asn1.Tag { return asn1.Tag(0x60 | n) }
 
+// readASN1 is cryptobyte's (*String).ReadASN1 with the common case written out so that
+// it inlines: a one-octet tag and a short-form length. The decoders read a hundred or so
+// elements per AP-REQ, and the calls through ReadAnyASN1, readASN1, ReadBytes and Skip
+// were a tenth of an acceptor's time. Anything else (a long-form length, a mismatch, a
+// short input) goes to cryptobyte, so the decisions are cryptobyte's in every case.
+func readASN1(s, out *cryptobyte.String, tag asn1.Tag) bool {
+	b := *s
+	if len(b) < 2 || b[0] != byte(tag) || b[1] >= 0x80 || int(b[1]) > len(b)-2 {
+		return s.ReadASN1(out, tag)
+	}
+	n := 2 + int(b[1])
+	*out, *s = b[2:n], b[n:]
+	return true
+}
+
 // field reads the explicit [n] wrapper of a mandatory field into out.
 func field(s *cryptobyte.String, n int, out *cryptobyte.String) bool {
-	return s.ReadASN1(out, ctx(n))
+	return readASN1(s, out, ctx(n))
 }
 
 // optional reads the explicit [n] wrapper when it is the next element; present says whether.
@@ -34,13 +49,13 @@ func optional(s *cryptobyte.String, n int, out *cryptobyte.String, present *bool
 	if !*present {
 		return true
 	}
-	return s.ReadASN1(out, ctx(n))
+	return readASN1(s, out, ctx(n))
 }
 
 // readInteger reads an INTEGER that fits 64 bits, in DER's minimal two's complement form.
 func readInteger(s *cryptobyte.String, out *int64) bool {
 	var c cryptobyte.String
-	if !s.ReadASN1(&c, tagInteger) || len(c) == 0 || len(c) > 8 {
+	if !readASN1(s, &c, tagInteger) || len(c) == 0 || len(c) > 8 {
 		return false
 	}
 	// X.690 8.3.2: the first nine bits are neither all zero nor all one.
@@ -93,7 +108,7 @@ func constField(s *cryptobyte.String, n int, want int32) bool {
 // asks for IA5 characters; MIT and Windows put UTF-8 there, so any bytes but NUL pass.
 func readString(s *cryptobyte.String, max int, out *string) bool {
 	var c cryptobyte.String
-	if !s.ReadASN1(&c, tagGeneralStr) || len(c) > max {
+	if !readASN1(s, &c, tagGeneralStr) || len(c) > max {
 		return false
 	}
 	for _, b := range c {
@@ -114,7 +129,7 @@ func stringField(s *cryptobyte.String, n int, out *string) bool {
 // octetsField reads [n] OCTET STRING; out aliases s.
 func octetsField(s *cryptobyte.String, n int, out *[]byte) bool {
 	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagOctetString) || !c.Empty() {
+	if !field(s, n, &c) || !readASN1(&c, &o, tagOctetString) || !c.Empty() {
 		return false
 	}
 	*out = o
@@ -124,7 +139,7 @@ func octetsField(s *cryptobyte.String, n int, out *[]byte) bool {
 // boolField reads [n] BOOLEAN in DER form (0x00 or 0xff).
 func boolField(s *cryptobyte.String, n int, out *bool) bool {
 	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagBoolean) || !c.Empty() || len(o) != 1 {
+	if !field(s, n, &c) || !readASN1(&c, &o, tagBoolean) || !c.Empty() || len(o) != 1 {
 		return false
 	}
 	switch o[0] {
@@ -161,7 +176,7 @@ func optTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
 
 func readTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
 	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagGenTime) || !c.Empty() || len(o) != 15 || o[14] != 'Z' {
+	if !field(s, n, &c) || !readASN1(&c, &o, tagGenTime) || !c.Empty() || len(o) != 15 || o[14] != 'Z' {
 		return false
 	}
 	var v [7]int
@@ -195,7 +210,7 @@ func readTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
 // zero trimming, which Heimdal applies) are padded with zeros. Unused bits must be zero.
 func flagsField(s *cryptobyte.String, n int, out *uint32) bool {
 	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagBitString) || !c.Empty() || len(o) == 0 || len(o) > 1+maxFlagBytes {
+	if !field(s, n, &c) || !readASN1(&c, &o, tagBitString) || !c.Empty() || len(o) == 0 || len(o) > 1+maxFlagBytes {
 		return false
 	}
 	unused := o[0]
@@ -343,7 +358,7 @@ func (e *encoder) flagsField(n int, v uint32) {
 // seqOf reads a SEQUENCE OF whose elements each() consumes one by one, at most max of them.
 func seqOf(s *cryptobyte.String, max int, each func(*cryptobyte.String) bool) (ok, tooMany bool) {
 	var c cryptobyte.String
-	if !s.ReadASN1(&c, tagSequence) {
+	if !readASN1(s, &c, tagSequence) {
 		return false, false
 	}
 	for n := 0; !c.Empty(); n++ {
@@ -362,7 +377,7 @@ func seqOf(s *cryptobyte.String, max int, each func(*cryptobyte.String) bool) (o
 // are counted first, so the list is allocated once, at its size.
 func listOf[T any](c *cryptobyte.String, typ string, parse func(*cryptobyte.String, *T) bool) ([]T, error) {
 	var seq cryptobyte.String
-	if !c.ReadASN1(&seq, tagSequence) || !c.Empty() {
+	if !readASN1(c, &seq, tagSequence) || !c.Empty() {
 		return nil, malformed(typ, "")
 	}
 	n, err := countElements(seq, typ)

@@ -64,7 +64,7 @@ func internedName(list []byte, n int) []string {
 	it := cryptobyte.String(list)
 	for _, c := range e.comps {
 		var b cryptobyte.String
-		if !it.ReadASN1(&b, tagGeneralStr) || string(b) != c {
+		if !readASN1(&it, &b, tagGeneralStr) || string(b) != c {
 			return nil
 		}
 	}
@@ -81,7 +81,7 @@ func keepName(list []byte, comps []string) {
 // realmField reads [n] Realm, interned.
 func realmField(s *cryptobyte.String, n int, out *string) bool {
 	var c, b cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&b, tagGeneralStr) || !c.Empty() || len(b) > MaxStringLen || hasNUL(b) {
+	if !field(s, n, &c) || !readASN1(&c, &b, tagGeneralStr) || !c.Empty() || len(b) > MaxStringLen || hasNUL(b) {
 		return false
 	}
 	*out = internString(b)
