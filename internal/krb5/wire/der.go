@@ -179,29 +179,41 @@ func readTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
 	if !field(s, n, &c) || !readASN1(&c, &o, tagGenTime) || !c.Empty() || len(o) != 15 || o[14] != 'Z' {
 		return false
 	}
-	var v [7]int
-	widths := [7]int{4, 2, 2, 2, 2, 2, 0}
-	p := 0
-	for i, w := range widths[:6] {
-		for j := 0; j < w; j++ {
-			d := o[p]
-			if d < '0' || d > '9' {
-				return false
-			}
-			v[i] = v[i]*10 + int(d-'0')
-			p++
+	for _, d := range o[:14] {
+		if d < '0' || d > '9' {
+			return false
 		}
 	}
-	year, month, day, hour, minute, sec := v[0], v[1], v[2], v[3], v[4], v[5]
-	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+	dd := func(i int) int { return int(o[i]-'0')*10 + int(o[i+1]-'0') }
+	year, month, day, hour, minute, sec := dd(0)*100+dd(2), dd(4), dd(6), dd(8), dd(10), dd(12)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return false
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
-	if t.Day() != day { // 31 April and the like normalize into the next month
-		return false
-	}
-	*out = t
+	// The seconds since 1970 straight from the calendar date: time.Date would normalise
+	// the fields and look up the zone, and the check for a day past the month's end would
+	// take the date apart again. Both give the same time.Time (TestReadTimeMatchesDate).
+	*out = time.Unix(unixDays(year, month, day)*86400+int64(hour*3600+minute*60+sec), 0).UTC()
 	return true
+}
+
+// daysIn is the number of days of month (1..12) in year, proleptic Gregorian.
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + (month+month/8)&1
+}
+
+// unixDays counts the days from 1970-01-01 to a valid date of years 0..9999, through
+// the Julian day number (the year counted from -4800, so every term is positive).
+func unixDays(year, month, day int) int64 {
+	a := (14 - month) / 12
+	y := int64(year + 4800 - a)
+	m := int64(month + 12*a - 3)
+	return int64(day) + (153*m+2)/5 + 365*y + y/4 - y/100 + y/400 - 32045 - 2440588
 }
 
 // flagsField reads [n] KerberosFlags: a BIT STRING of which the first 32 bits are the flags,

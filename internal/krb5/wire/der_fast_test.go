@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
@@ -63,4 +64,101 @@ func lengthOf(h []byte) int {
 		v = v<<8 | int(b)
 	}
 	return v
+}
+
+// readTimeFieldDate is the general path readTimeField replaced: the fields through
+// time.Date, a date past its month's end caught by the normalisation.
+func readTimeFieldDate(s *cryptobyte.String, n int, out *time.Time) bool {
+	var c, o cryptobyte.String
+	if !s.ReadASN1(&c, ctx(n)) || !c.ReadASN1(&o, tagGenTime) || !c.Empty() || len(o) != 15 || o[14] != 'Z' {
+		return false
+	}
+	var v [6]int
+	widths := [6]int{4, 2, 2, 2, 2, 2}
+	p := 0
+	for i, w := range widths {
+		for j := 0; j < w; j++ {
+			d := o[p]
+			if d < '0' || d > '9' {
+				return false
+			}
+			v[i] = v[i]*10 + int(d-'0')
+			p++
+		}
+	}
+	year, month, day, hour, minute, sec := v[0], v[1], v[2], v[3], v[4], v[5]
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day {
+		return false
+	}
+	*out = t
+	return true
+}
+
+// TestReadTimeMatchesDate compares readTimeField with the time.Date path on every day
+// (and the days 0, 29..32 and months 0, 13..19, 99 around them) of every year 0000..9999,
+// on every hour, minute and second value 00..99, and on malformed shapes: a non-digit or
+// a wrong terminator in each position, fractions, offsets, other lengths and tags.
+func TestReadTimeMatchesDate(t *testing.T) {
+	check := func(v []byte) {
+		t.Helper()
+		der := append([]byte{byte(ctx(5)), byte(len(v) + 2), tagGenTime, byte(len(v))}, v...)
+		ref, fast := cryptobyte.String(der), cryptobyte.String(der)
+		var a, b time.Time
+		okA, okB := readTimeFieldDate(&ref, 5, &a), readTimeField(&fast, 5, &b)
+		if okA != okB || a != b || (okA && len(ref) != len(fast)) {
+			t.Fatalf("%q: time.Date path %v %v, fast path %v %v", v, okA, a, okB, b)
+		}
+	}
+	gt := func(y, mo, d, h, mi, s int) []byte {
+		b := appendDigits(make([]byte, 0, 15), y, 4)
+		for _, v := range []int{mo, d, h, mi, s} {
+			b = appendDigits(b, v, 2)
+		}
+		return append(b, 'Z')
+	}
+	months := []int{0, 13, 19, 99}
+	for m := 1; m <= 12; m++ {
+		months = append(months, m)
+	}
+	for y := 0; y <= 9999; y++ {
+		for _, m := range months {
+			for d := 0; d <= 32; d++ {
+				check(gt(y, m, d, (y+d)%24, (y*7+d)%60, (y*13+m)%60))
+			}
+		}
+	}
+	for v := 0; v <= 99; v++ {
+		check(gt(2024, 2, 29, v, 0, 0))
+		check(gt(2024, 12, 31, 23, v, 0))
+		check(gt(1999, 12, 31, 23, 59, v))
+		check(gt(v, 1, 1, 0, 0, 0))
+	}
+	base := gt(2026, 11, 27, 12, 34, 56)
+	for i := range base {
+		for _, c := range []byte{'/', ':', 'a', 'Z', ' ', '.', '+', '-', 0, 0xff, '0', '9'} {
+			v := append([]byte(nil), base...)
+			v[i] = c
+			check(v)
+		}
+	}
+	for _, v := range []string{"20261127123456.5Z", "20261127123456", "20261127123456+0100", "202611271234Z",
+		"2026112712345Z", "202611271234567Z", "", "Z", "99991231235959Z", "00000101000000Z", "00000229000000Z",
+		"19000229000000Z", "20000229000000Z", "21000229000000Z", "24000229000000Z"} {
+		check([]byte(v))
+	}
+	// A wrong inner tag, and trailing bytes inside the [5] wrapper.
+	for _, der := range [][]byte{
+		append([]byte{byte(ctx(5)), 17, tagGeneralStr, 15}, base...),
+		append(append([]byte{byte(ctx(5)), 18, tagGenTime, 15}, base...), 0),
+	} {
+		ref, fast := cryptobyte.String(der), cryptobyte.String(der)
+		var a, b time.Time
+		if okA, okB := readTimeFieldDate(&ref, 5, &a), readTimeField(&fast, 5, &b); okA || okB {
+			t.Fatalf("% x accepted: %v %v", der, okA, okB)
+		}
+	}
 }
