@@ -23,11 +23,12 @@ func ctx(n int) asn1.Tag { return asn1.Tag(0xa0 | n) }
 // app returns the constructed [APPLICATION n] identifier (n <= 30).
 func app(n int) asn1.Tag { return asn1.Tag(0x60 | n) }
 
-// readASN1 is cryptobyte's (*String).ReadASN1 with the common case written out so that
-// it inlines: a one-octet tag and a short-form length. The decoders read a hundred or so
-// elements per AP-REQ, and the calls through ReadAnyASN1, readASN1, ReadBytes and Skip
-// were a tenth of an acceptor's time. Anything else (a long-form length, a mismatch, a
-// short input) goes to cryptobyte, so the decisions are cryptobyte's in every case.
+// readASN1 is cryptobyte's (*String).ReadASN1 with the common case written out: a
+// short-form length under one of this package's tags (all one-octet). The decoders read
+// a hundred or so elements per AP-REQ, and cryptobyte's general path (ReadAnyASN1,
+// readASN1, ReadBytes, Skip) was a tenth of an acceptor's time. Anything else (a
+// long-form length, a mismatch, a short input) goes to cryptobyte, so the decisions are
+// cryptobyte's in every case (TestReadASN1MatchesCryptobyte).
 func readASN1(s, out *cryptobyte.String, tag asn1.Tag) bool {
 	b := *s
 	if len(b) < 2 || b[0] != byte(tag) || b[1] >= 0x80 || int(b[1]) > len(b)-2 {
@@ -43,6 +44,21 @@ func field(s *cryptobyte.String, n int, out *cryptobyte.String) bool {
 	return readASN1(s, out, ctx(n))
 }
 
+// fieldOf reads [n] holding exactly one element of tag, into out that element's contents:
+// field, readASN1 and the wrapper's end in one step when both lengths are short-form, as
+// nearly every field of an AP-REQ's ticket and authenticator is; otherwise those three,
+// so the decisions are theirs.
+func fieldOf(s *cryptobyte.String, n int, tag asn1.Tag, out *cryptobyte.String) bool {
+	b := *s
+	if len(b) >= 4 && b[0] == byte(ctx(n)) && b[1] < 0x80 && int(b[1]) <= len(b)-2 && b[1] >= 2 && b[2] == byte(tag) && b[3] == b[1]-2 {
+		end := 2 + int(b[1])
+		*out, *s = b[4:end], b[end:]
+		return true
+	}
+	var c cryptobyte.String
+	return field(s, n, &c) && readASN1(&c, out, tag) && c.Empty()
+}
+
 // optional reads the explicit [n] wrapper when it is the next element; present says whether.
 func optional(s *cryptobyte.String, n int, out *cryptobyte.String, present *bool) bool {
 	*present = s.PeekASN1Tag(ctx(n))
@@ -55,7 +71,12 @@ func optional(s *cryptobyte.String, n int, out *cryptobyte.String, present *bool
 // readInteger reads an INTEGER that fits 64 bits, in DER's minimal two's complement form.
 func readInteger(s *cryptobyte.String, out *int64) bool {
 	var c cryptobyte.String
-	if !readASN1(s, &c, tagInteger) || len(c) == 0 || len(c) > 8 {
+	return readASN1(s, &c, tagInteger) && integer(c, out)
+}
+
+// integer decodes an INTEGER's contents c (readInteger).
+func integer(c []byte, out *int64) bool {
+	if len(c) == 0 || len(c) > 8 {
 		return false
 	}
 	// X.690 8.3.2: the first nine bits are neither all zero nor all one.
@@ -74,7 +95,7 @@ func readInteger(s *cryptobyte.String, out *int64) bool {
 func int32Field(s *cryptobyte.String, n int, out *int32) bool {
 	var c cryptobyte.String
 	var v int64
-	if !field(s, n, &c) || !readInteger(&c, &v) || !c.Empty() || v != int64(int32(v)) {
+	if !fieldOf(s, n, tagInteger, &c) || !integer(c, &v) || v != int64(int32(v)) {
 		return false
 	}
 	*out = int32(v)
@@ -86,7 +107,12 @@ func int32Field(s *cryptobyte.String, n int, out *int32) bool {
 // accepted and read as their 32-bit two's complement. Encoding always writes 0..2^32-1.
 func uint32Field(s *cryptobyte.String, n int, out *uint32) bool {
 	var c cryptobyte.String
-	return field(s, n, &c) && readUint32(&c, out) && c.Empty()
+	var v int64
+	if !fieldOf(s, n, tagInteger, &c) || !integer(c, &v) || v < -1<<31 || v > 1<<32-1 {
+		return false
+	}
+	*out = uint32(v)
+	return true
 }
 
 func readUint32(s *cryptobyte.String, out *uint32) bool {
@@ -104,32 +130,21 @@ func constField(s *cryptobyte.String, n int, want int32) bool {
 	return int32Field(s, n, &v) && v == want
 }
 
-// readString reads a KerberosString (GeneralString) of at most max bytes. RFC 4120 5.2.1
-// asks for IA5 characters; MIT and Windows put UTF-8 there, so any bytes but NUL pass.
-func readString(s *cryptobyte.String, max int, out *string) bool {
+// stringField reads [n] KerberosString. RFC 4120 5.2.1 asks for IA5 characters; MIT and
+// Windows put UTF-8 there, so any bytes but NUL pass.
+func stringField(s *cryptobyte.String, n int, out *string) bool {
 	var c cryptobyte.String
-	if !readASN1(s, &c, tagGeneralStr) || len(c) > max {
+	if !fieldOf(s, n, tagGeneralStr, &c) || len(c) > MaxStringLen || hasNUL(c) {
 		return false
-	}
-	for _, b := range c {
-		if b == 0 {
-			return false
-		}
 	}
 	*out = string(c)
 	return true
 }
 
-// stringField reads [n] KerberosString.
-func stringField(s *cryptobyte.String, n int, out *string) bool {
-	var c cryptobyte.String
-	return field(s, n, &c) && readString(&c, MaxStringLen, out) && c.Empty()
-}
-
 // octetsField reads [n] OCTET STRING; out aliases s.
 func octetsField(s *cryptobyte.String, n int, out *[]byte) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !readASN1(&c, &o, tagOctetString) || !c.Empty() {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagOctetString, &o) {
 		return false
 	}
 	*out = o
@@ -138,8 +153,8 @@ func octetsField(s *cryptobyte.String, n int, out *[]byte) bool {
 
 // boolField reads [n] BOOLEAN in DER form (0x00 or 0xff).
 func boolField(s *cryptobyte.String, n int, out *bool) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !readASN1(&c, &o, tagBoolean) || !c.Empty() || len(o) != 1 {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagBoolean, &o) || len(o) != 1 {
 		return false
 	}
 	switch o[0] {
@@ -175,8 +190,8 @@ func optTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
 }
 
 func readTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !readASN1(&c, &o, tagGenTime) || !c.Empty() || len(o) != 15 || o[14] != 'Z' {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagGenTime, &o) || len(o) != 15 || o[14] != 'Z' {
 		return false
 	}
 	for _, d := range o[:14] {
@@ -221,8 +236,8 @@ func unixDays(year, month, day int) int64 {
 // bits, so longer strings are read and bits past 31 ignored; shorter ones (DER's trailing-
 // zero trimming, which Heimdal applies) are padded with zeros. Unused bits must be zero.
 func flagsField(s *cryptobyte.String, n int, out *uint32) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !readASN1(&c, &o, tagBitString) || !c.Empty() || len(o) == 0 || len(o) > 1+maxFlagBytes {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagBitString, &o) || len(o) == 0 || len(o) > 1+maxFlagBytes {
 		return false
 	}
 	unused := o[0]

@@ -162,3 +162,62 @@ func TestReadTimeMatchesDate(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldOfMatchesGeneral checks fieldOf's one-step path against field, readASN1 and
+// the wrapper's end on every pair of wrapper and inner length octets (short and long
+// form), under the right and wrong wrapper and inner tags, with the input cut short,
+// exact and followed by more.
+func TestFieldOfMatchesGeneral(t *testing.T) {
+	body := bytes.Repeat([]byte{0x31}, 300)
+	n := 0
+	for _, outer := range []byte{byte(ctx(3)), byte(ctx(4)), tagSequence} {
+		for ol := 0; ol < 256; ol++ {
+			for _, inner := range []byte{tagInteger, tagGenTime} {
+				for il := 0; il < 256; il++ {
+					for _, extra := range []int{-1, 0, 2} {
+						size := min(ol, 0x7f) - 2 + extra
+						if size < 0 {
+							size = 0
+						}
+						in := append([]byte{outer, byte(ol), inner, byte(il)}, body[:size]...)
+						n++
+						ref, fast := cryptobyte.String(in), cryptobyte.String(in)
+						var c, refOut, fastOut cryptobyte.String
+						refOK := field(&ref, 3, &c) && readASN1(&c, &refOut, tagInteger) && c.Empty()
+						fastOK := fieldOf(&fast, 3, tagInteger, &fastOut)
+						if refOK != fastOK || (refOK && (!bytes.Equal(refOut, fastOut) || !bytes.Equal(ref, fast))) {
+							t.Fatalf("% x: general %v (% x, rest %d), one step %v (% x, rest %d)",
+								in[:4], refOK, refOut, len(ref), fastOK, fastOut, len(fast))
+						}
+					}
+				}
+			}
+		}
+	}
+	// Long forms, built whole.
+	for _, inLen := range []int{0, 1, 125, 126, 127, 128, 200, 300} {
+		in := []byte{tagInteger}
+		if inLen < 128 {
+			in = append(in, byte(inLen))
+		} else if inLen < 256 {
+			in = append(in, 0x81, byte(inLen))
+		} else {
+			in = append(in, 0x82, byte(inLen>>8), byte(inLen))
+		}
+		in = append(in, bytes.Repeat([]byte{1}, inLen)...)
+		var e encoder
+		p := e.open(ctx(3))
+		e.raw(in)
+		e.close(p)
+		ref, fast := cryptobyte.String(e.b), cryptobyte.String(e.b)
+		var c, refOut, fastOut cryptobyte.String
+		refOK := field(&ref, 3, &c) && readASN1(&c, &refOut, tagInteger) && c.Empty()
+		fastOK := fieldOf(&fast, 3, tagInteger, &fastOut)
+		if !refOK || !fastOK || !bytes.Equal(refOut, fastOut) || len(fastOut) != inLen {
+			t.Fatalf("length %d: general %v, one step %v", inLen, refOK, fastOK)
+		}
+	}
+	if n < 1_000_000 {
+		t.Fatalf("only %d cases", n)
+	}
+}

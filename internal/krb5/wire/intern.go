@@ -80,8 +80,8 @@ func keepName(list []byte, comps []string) {
 
 // realmField reads [n] Realm, interned.
 func realmField(s *cryptobyte.String, n int, out *string) bool {
-	var c, b cryptobyte.String
-	if !field(s, n, &c) || !readASN1(&c, &b, tagGeneralStr) || !c.Empty() || len(b) > MaxStringLen || hasNUL(b) {
+	var b cryptobyte.String
+	if !fieldOf(s, n, tagGeneralStr, &b) || len(b) > MaxStringLen || hasNUL(b) {
 		return false
 	}
 	*out = internString(b)
