@@ -23,19 +23,33 @@ func ctx(n int) asn1.Tag { return asn1.Tag(0xa0 | n) }
 // app returns the constructed [APPLICATION n] identifier (n <= 30).
 func app(n int) asn1.Tag { return asn1.Tag(0x60 | n) }
 
-// readASN1 is cryptobyte's (*String).ReadASN1 with the common case written out: a
-// short-form length under one of this package's tags (all one-octet). The decoders read
+// readASN1 is cryptobyte's (*String).ReadASN1 with the common cases written out: a
+// short-form length, or a minimal one- or two-octet long form (ticket and ciphertexts),
+// under one of this package's tags (all one-octet). The decoders read
 // a hundred or so elements per AP-REQ, and cryptobyte's general path (ReadAnyASN1,
 // readASN1, ReadBytes, Skip) was a tenth of an acceptor's time. Anything else (a
-// long-form length, a mismatch, a short input) goes to cryptobyte, so the decisions are
+// longer length, a mismatch, a short input) goes to cryptobyte, so the decisions are
 // cryptobyte's in every case (TestReadASN1MatchesCryptobyte).
 func readASN1(s, out *cryptobyte.String, tag asn1.Tag) bool {
 	b := *s
-	if len(b) < 2 || b[0] != byte(tag) || b[1] >= 0x80 || int(b[1]) > len(b)-2 {
+	if len(b) < 2 || b[0] != byte(tag) {
 		return s.ReadASN1(out, tag)
 	}
-	n := 2 + int(b[1])
-	*out, *s = b[2:n], b[n:]
+	var h, n int
+	switch l := b[1]; {
+	case l < 0x80:
+		h, n = 2, int(l)
+	case l == 0x81 && len(b) >= 3 && b[2] >= 0x80: // DER: under 128 takes the short form
+		h, n = 3, int(b[2])
+	case l == 0x82 && len(b) >= 4 && b[2] != 0: // DER: no leading zero octet
+		h, n = 4, int(b[2])<<8|int(b[3])
+	default:
+		return s.ReadASN1(out, tag)
+	}
+	if n > len(b)-h {
+		return s.ReadASN1(out, tag)
+	}
+	*out, *s = b[h:h+n], b[h+n:]
 	return true
 }
 
@@ -352,19 +366,22 @@ func (e *encoder) boolField(n int, v bool) {
 }
 
 func (e *encoder) timeField(typ, fld string, n int, t time.Time) {
+	// Date and Clock take the time apart once each; Year, Month, Day, ... would each
+	// do it again.
 	t = t.UTC()
-	y := t.Year()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
 	if y < 0 || y > 9999 {
 		e.fail(invalid(typ, fld))
 		y = 0
 	}
 	e.b = append(e.b, byte(ctx(n)), 17, tagGenTime, 15)
 	e.b = appendDigits(e.b, y, 4)
-	e.b = appendDigits(e.b, int(t.Month()), 2)
-	e.b = appendDigits(e.b, t.Day(), 2)
-	e.b = appendDigits(e.b, t.Hour(), 2)
-	e.b = appendDigits(e.b, t.Minute(), 2)
-	e.b = appendDigits(e.b, t.Second(), 2)
+	e.b = appendDigits(e.b, int(mo), 2)
+	e.b = appendDigits(e.b, d, 2)
+	e.b = appendDigits(e.b, h, 2)
+	e.b = appendDigits(e.b, mi, 2)
+	e.b = appendDigits(e.b, sec, 2)
 	e.b = append(e.b, 'Z')
 }
 

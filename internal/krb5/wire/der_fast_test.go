@@ -22,7 +22,8 @@ func TestReadASN1MatchesCryptobyte(t *testing.T) {
 			heads = append(heads, []byte{byte(id), byte(l)})
 		}
 		for _, long := range [][]byte{{0x81, 0x7f}, {0x81, 0x80}, {0x81, 0xff}, {0x82, 0x00, 0x80}, {0x82, 0x01, 0x00},
-			{0x82, 0x00, 0xff}, {0x83, 0x00, 0x01, 0x00}, {0x84, 0, 0, 1, 0}, {0x85, 0, 0, 0, 1, 0}, {0x80}} {
+			{0x82, 0x00, 0xff}, {0x82, 0x01, 0x2c}, {0x82, 0x01, 0x2d}, {0x82, 0x00, 0x00}, {0x82, 0xff, 0xff}, {0x81, 0x00},
+			{0x83, 0x00, 0x01, 0x00}, {0x83, 0x01, 0x00, 0x00}, {0x84, 0, 0, 1, 0}, {0x85, 0, 0, 0, 1, 0}, {0x80}} {
 			heads = append(heads, append([]byte{byte(id)}, long...))
 		}
 	}
@@ -43,8 +44,8 @@ func TestReadASN1MatchesCryptobyte(t *testing.T) {
 				refOK := ref.ReadASN1(&refOut, tag)
 				fastOK := readASN1(&fast, &fastOut, tag)
 				if refOK != fastOK || (refOK && (!bytes.Equal(refOut, fastOut) || !bytes.Equal(ref, fast))) {
-					t.Fatalf("tag %#x input % x: cryptobyte %v (% x, rest %d), fast %v (% x, rest %d)",
-						tag, in[:min(len(in), 8)], refOK, refOut, len(ref), fastOK, fastOut, len(fast))
+					t.Fatalf("tag %#x input % x: cryptobyte %v (%d bytes, rest %d), fast %v (%d bytes, rest %d)",
+						tag, in[:min(len(in), 8)], refOK, len(refOut), len(ref), fastOK, len(fastOut), len(fast))
 				}
 			}
 		}
