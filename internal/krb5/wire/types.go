@@ -142,6 +142,10 @@ func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty b
 	if !field(&seq, 1, &names) || !readASN1(&names, &list, tagSequence) || !names.Empty() || !seq.Empty() {
 		return malformed(typ, "name-string")
 	}
+	if c := internedName(list); c != nil {
+		out.Components = c
+		return nil
+	}
 	// First pass: validate and measure.
 	n, total := 0, 0
 	for it := list; !it.Empty(); n++ {
@@ -156,10 +160,6 @@ func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty b
 	}
 	if n == 0 && !allowEmpty {
 		return malformed(typ, "name-string")
-	}
-	if c := internedName(list, n); c != nil {
-		out.Components = c
-		return nil
 	}
 	var b strings.Builder
 	b.Grow(total)
