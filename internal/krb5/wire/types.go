@@ -346,12 +346,21 @@ type Checksum struct {
 }
 
 func parseOptChecksumField(s *cryptobyte.String, n int, out **Checksum) error {
-	const typ = "Checksum"
 	if !s.PeekASN1Tag(ctx(n)) {
 		return nil
 	}
-	var c, seq cryptobyte.String
 	v := new(Checksum)
+	if err := parseChecksumField(s, n, v); err != nil {
+		return err
+	}
+	*out = v
+	return nil
+}
+
+// parseChecksumField reads [n] Checksum into v.
+func parseChecksumField(s *cryptobyte.String, n int, v *Checksum) error {
+	const typ = "Checksum"
+	var c, seq cryptobyte.String
 	if !field(s, n, &c) || !readASN1(&c, &seq, tagSequence) || !c.Empty() {
 		return malformed(typ, "")
 	}
@@ -361,7 +370,6 @@ func parseOptChecksumField(s *cryptobyte.String, n int, out **Checksum) error {
 	if !octetsField(&seq, 1, &v.Value) || !seq.Empty() {
 		return malformed(typ, "checksum")
 	}
-	*out = v
 	return nil
 }
 
