@@ -366,11 +366,7 @@ func (e *encoder) boolField(n int, v bool) {
 }
 
 func (e *encoder) timeField(typ, fld string, n int, t time.Time) {
-	// Date and Clock take the time apart once each; Year, Month, Day, ... would each
-	// do it again.
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, sec := t.Clock()
+	y, mo, d, h, mi, sec := calendar(t)
 	if y < 0 || y > 9999 {
 		e.fail(invalid(typ, fld))
 		y = 0
@@ -383,6 +379,44 @@ func (e *encoder) timeField(typ, fld string, n int, t time.Time) {
 	e.b = appendDigits(e.b, mi, 2)
 	e.b = appendDigits(e.b, sec, 2)
 	e.b = append(e.b, 'Z')
+}
+
+// Seconds since 1970 of 0000-01-01 and 10000-01-01, UTC.
+const (
+	minTimeUnix = -62167219200
+	maxTimeUnix = 253402300800
+)
+
+// calendar is t's UTC date and time of day, as t.UTC().Date() and Clock() give them:
+// for the years KerberosTime can hold, from the seconds since 1970 in a few integer
+// steps (the inverse of unixDays, through days counted from a 1 March so that leap
+// days fall at the end of a year); Date, Clock (and Year, Month, Day, ...) take the
+// time apart again each. Compared with them in TestCalendarMatchesTime.
+func calendar(t time.Time) (year int, month time.Month, day, hour, minute, sec int) {
+	u := t.Unix()
+	if u < minTimeUnix || u >= maxTimeUnix {
+		t = t.UTC()
+		year, month, day = t.Date()
+		hour, minute, sec = t.Clock()
+		return
+	}
+	// Counted from -0400-03-01, 400 years (146097 days) before 0000-03-01, so that
+	// January and February of year 0 are not negative.
+	u -= minTimeUnix + (60-146097)*86400
+	days, s := int(u/86400), int(u%86400)
+	era := days / 146097 // 400-year cycles
+	doe := days - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // day of the year starting in March
+	mp := (5*doy + 2) / 153
+	day = doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	year = era*400 + yoe - 400
+	if m > 12 {
+		m -= 12
+		year++
+	}
+	return year, time.Month(m), day, s / 3600, s / 60 % 60, s % 60
 }
 
 func appendDigits(b []byte, v, w int) []byte {

@@ -222,3 +222,37 @@ func TestFieldOfMatchesGeneral(t *testing.T) {
 		t.Fatalf("only %d cases", n)
 	}
 }
+
+// TestCalendarMatchesTime compares calendar with time's Date and Clock on a time of every
+// day of the years 0000..9999 (the second moving through the day), at the ends of each
+// day, outside that range, and in zones other than UTC.
+func TestCalendarMatchesTime(t *testing.T) {
+	check := func(tm time.Time) {
+		t.Helper()
+		y, mo, d, h, mi, s := calendar(tm)
+		u := tm.UTC()
+		wy, wmo, wd := u.Date()
+		wh, wmi, ws := u.Clock()
+		if y != wy || mo != wmo || d != wd || h != wh || mi != wmi || s != ws {
+			t.Fatalf("%v: calendar %04d-%02d-%02d %02d:%02d:%02d", u, y, mo, d, h, mi, s)
+		}
+	}
+	n := 0
+	for u := int64(minTimeUnix); u < maxTimeUnix; u += 86400 {
+		check(time.Unix(u+int64(n%86400), 0))
+		n += 7919
+	}
+	for _, u := range []int64{minTimeUnix - 86400, minTimeUnix - 1, minTimeUnix, minTimeUnix + 86399, -1, 0, 1,
+		951782400, 951868799, 4107542399, maxTimeUnix - 1, maxTimeUnix, maxTimeUnix + 86400*400} {
+		check(time.Unix(u, 0))
+		check(time.Unix(u, 999999999))
+	}
+	for _, zone := range []*time.Location{time.FixedZone("east", 14*3600), time.FixedZone("west", -12*3600)} {
+		for _, u := range []int64{minTimeUnix, 0, 951782400, maxTimeUnix - 1} {
+			check(time.Unix(u, 0).In(zone))
+		}
+	}
+	if n < 3_000_000 {
+		t.Fatalf("only %d days", n/7919)
+	}
+}
