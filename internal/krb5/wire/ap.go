@@ -16,7 +16,7 @@ const (
 // SEQUENCE's content.
 func unwrapApp(s *cryptobyte.String, tag int, typ string) (cryptobyte.String, error) {
 	var a, seq cryptobyte.String
-	if !s.ReadASN1(&a, app(tag)) || !s.Empty() || !a.ReadASN1(&seq, tagSequence) || !a.Empty() {
+	if !readASN1(s, &a, app(tag)) || !s.Empty() || !readASN1(&a, &seq, tagSequence) || !a.Empty() {
 		return nil, malformed(typ, "")
 	}
 	return seq, nil
@@ -53,6 +53,12 @@ type Authenticator struct {
 	AuthData  []AuthorizationData // nil when absent
 }
 
+// authOptional holds an Authenticator's checksum and subkey.
+type authOptional struct {
+	cksum  Checksum
+	subkey EncryptionKey
+}
+
 // Unmarshal decodes an Authenticator from b, which it must fill exactly.
 func (a *Authenticator) Unmarshal(b []byte) error {
 	const typ = "Authenticator"
@@ -82,8 +88,15 @@ func (a *Authenticator) parse(s *cryptobyte.String) error {
 	if err := parseNameField(s, 2, &a.CName); err != nil {
 		return err
 	}
-	if err := parseOptChecksumField(s, 3, &a.Checksum); err != nil {
-		return err
+	// The checksum and the subkey, which an AP-REQ's authenticator nearly always has,
+	// share one allocation.
+	var opt *authOptional
+	if s.PeekASN1Tag(ctx(3)) {
+		opt = new(authOptional)
+		if err := parseChecksumField(s, 3, &opt.cksum); err != nil {
+			return err
+		}
+		a.Checksum = &opt.cksum
 	}
 	if !int32Field(s, 4, &a.CUsec) || !microseconds(a.CUsec) {
 		return malformed(typ, "cusec")
@@ -91,8 +104,14 @@ func (a *Authenticator) parse(s *cryptobyte.String) error {
 	if !timeField(s, 5, &a.CTime) {
 		return malformed(typ, "ctime")
 	}
-	if err := parseOptKeyField(s, 6, &a.SubKey); err != nil {
-		return err
+	if s.PeekASN1Tag(ctx(6)) {
+		if opt == nil {
+			opt = new(authOptional)
+		}
+		a.SubKey = &opt.subkey
+		if err := parseKeyField(s, 6, a.SubKey); err != nil {
+			return err
+		}
 	}
 	if a.HasSeq = s.PeekASN1Tag(ctx(7)); a.HasSeq && !uint32Field(s, 7, &a.SeqNumber) {
 		return malformed(typ, "seq-number")

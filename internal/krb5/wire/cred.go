@@ -151,7 +151,7 @@ func (k *EncKrbCredPart) parse(s *cryptobyte.String) error {
 func (k *KrbCredInfo) parse(s *cryptobyte.String) error {
 	const typ = "KrbCredInfo"
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) {
+	if !readASN1(s, &seq, tagSequence) {
 		return malformed(typ, "")
 	}
 	if err := parseKeyField(&seq, 0, &k.Key); err != nil {

@@ -23,9 +23,54 @@ func ctx(n int) asn1.Tag { return asn1.Tag(0xa0 | n) }
 // app returns the constructed [APPLICATION n] identifier (n <= 30).
 func app(n int) asn1.Tag { return asn1.Tag(0x60 | n) }
 
+// readASN1 is cryptobyte's (*String).ReadASN1 with the common cases written out: a
+// short-form length, or a minimal one- or two-octet long form (ticket and ciphertexts),
+// under one of this package's tags (all one-octet). The decoders read
+// a hundred or so elements per AP-REQ, and cryptobyte's general path (ReadAnyASN1,
+// readASN1, ReadBytes, Skip) was a tenth of an acceptor's time. Anything else (a
+// longer length, a mismatch, a short input) goes to cryptobyte, so the decisions are
+// cryptobyte's in every case (TestReadASN1MatchesCryptobyte).
+func readASN1(s, out *cryptobyte.String, tag asn1.Tag) bool {
+	b := *s
+	if len(b) < 2 || b[0] != byte(tag) {
+		return s.ReadASN1(out, tag)
+	}
+	var h, n int
+	switch l := b[1]; {
+	case l < 0x80:
+		h, n = 2, int(l)
+	case l == 0x81 && len(b) >= 3 && b[2] >= 0x80: // DER: under 128 takes the short form
+		h, n = 3, int(b[2])
+	case l == 0x82 && len(b) >= 4 && b[2] != 0: // DER: no leading zero octet
+		h, n = 4, int(b[2])<<8|int(b[3])
+	default:
+		return s.ReadASN1(out, tag)
+	}
+	if n > len(b)-h {
+		return s.ReadASN1(out, tag)
+	}
+	*out, *s = b[h:h+n], b[h+n:]
+	return true
+}
+
 // field reads the explicit [n] wrapper of a mandatory field into out.
 func field(s *cryptobyte.String, n int, out *cryptobyte.String) bool {
-	return s.ReadASN1(out, ctx(n))
+	return readASN1(s, out, ctx(n))
+}
+
+// fieldOf reads [n] holding exactly one element of tag, into out that element's contents:
+// field, readASN1 and the wrapper's end in one step when both lengths are short-form, as
+// nearly every field of an AP-REQ's ticket and authenticator is; otherwise those three,
+// so the decisions are theirs.
+func fieldOf(s *cryptobyte.String, n int, tag asn1.Tag, out *cryptobyte.String) bool {
+	b := *s
+	if len(b) >= 4 && b[0] == byte(ctx(n)) && b[1] < 0x80 && int(b[1]) <= len(b)-2 && b[1] >= 2 && b[2] == byte(tag) && b[3] == b[1]-2 {
+		end := 2 + int(b[1])
+		*out, *s = b[4:end], b[end:]
+		return true
+	}
+	var c cryptobyte.String
+	return field(s, n, &c) && readASN1(&c, out, tag) && c.Empty()
 }
 
 // optional reads the explicit [n] wrapper when it is the next element; present says whether.
@@ -34,13 +79,18 @@ func optional(s *cryptobyte.String, n int, out *cryptobyte.String, present *bool
 	if !*present {
 		return true
 	}
-	return s.ReadASN1(out, ctx(n))
+	return readASN1(s, out, ctx(n))
 }
 
 // readInteger reads an INTEGER that fits 64 bits, in DER's minimal two's complement form.
 func readInteger(s *cryptobyte.String, out *int64) bool {
 	var c cryptobyte.String
-	if !s.ReadASN1(&c, tagInteger) || len(c) == 0 || len(c) > 8 {
+	return readASN1(s, &c, tagInteger) && integer(c, out)
+}
+
+// integer decodes an INTEGER's contents c (readInteger).
+func integer(c []byte, out *int64) bool {
+	if len(c) == 0 || len(c) > 8 {
 		return false
 	}
 	// X.690 8.3.2: the first nine bits are neither all zero nor all one.
@@ -59,7 +109,7 @@ func readInteger(s *cryptobyte.String, out *int64) bool {
 func int32Field(s *cryptobyte.String, n int, out *int32) bool {
 	var c cryptobyte.String
 	var v int64
-	if !field(s, n, &c) || !readInteger(&c, &v) || !c.Empty() || v != int64(int32(v)) {
+	if !fieldOf(s, n, tagInteger, &c) || !integer(c, &v) || v != int64(int32(v)) {
 		return false
 	}
 	*out = int32(v)
@@ -71,7 +121,12 @@ func int32Field(s *cryptobyte.String, n int, out *int32) bool {
 // accepted and read as their 32-bit two's complement. Encoding always writes 0..2^32-1.
 func uint32Field(s *cryptobyte.String, n int, out *uint32) bool {
 	var c cryptobyte.String
-	return field(s, n, &c) && readUint32(&c, out) && c.Empty()
+	var v int64
+	if !fieldOf(s, n, tagInteger, &c) || !integer(c, &v) || v < -1<<31 || v > 1<<32-1 {
+		return false
+	}
+	*out = uint32(v)
+	return true
 }
 
 func readUint32(s *cryptobyte.String, out *uint32) bool {
@@ -89,32 +144,21 @@ func constField(s *cryptobyte.String, n int, want int32) bool {
 	return int32Field(s, n, &v) && v == want
 }
 
-// readString reads a KerberosString (GeneralString) of at most max bytes. RFC 4120 5.2.1
-// asks for IA5 characters; MIT and Windows put UTF-8 there, so any bytes but NUL pass.
-func readString(s *cryptobyte.String, max int, out *string) bool {
+// stringField reads [n] KerberosString. RFC 4120 5.2.1 asks for IA5 characters; MIT and
+// Windows put UTF-8 there, so any bytes but NUL pass.
+func stringField(s *cryptobyte.String, n int, out *string) bool {
 	var c cryptobyte.String
-	if !s.ReadASN1(&c, tagGeneralStr) || len(c) > max {
+	if !fieldOf(s, n, tagGeneralStr, &c) || len(c) > MaxStringLen || hasNUL(c) {
 		return false
-	}
-	for _, b := range c {
-		if b == 0 {
-			return false
-		}
 	}
 	*out = string(c)
 	return true
 }
 
-// stringField reads [n] KerberosString.
-func stringField(s *cryptobyte.String, n int, out *string) bool {
-	var c cryptobyte.String
-	return field(s, n, &c) && readString(&c, MaxStringLen, out) && c.Empty()
-}
-
 // octetsField reads [n] OCTET STRING; out aliases s.
 func octetsField(s *cryptobyte.String, n int, out *[]byte) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagOctetString) || !c.Empty() {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagOctetString, &o) {
 		return false
 	}
 	*out = o
@@ -123,8 +167,8 @@ func octetsField(s *cryptobyte.String, n int, out *[]byte) bool {
 
 // boolField reads [n] BOOLEAN in DER form (0x00 or 0xff).
 func boolField(s *cryptobyte.String, n int, out *bool) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagBoolean) || !c.Empty() || len(o) != 1 {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagBoolean, &o) || len(o) != 1 {
 		return false
 	}
 	switch o[0] {
@@ -160,33 +204,45 @@ func optTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
 }
 
 func readTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagGenTime) || !c.Empty() || len(o) != 15 || o[14] != 'Z' {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagGenTime, &o) || len(o) != 15 || o[14] != 'Z' {
 		return false
 	}
-	var v [7]int
-	widths := [7]int{4, 2, 2, 2, 2, 2, 0}
-	p := 0
-	for i, w := range widths[:6] {
-		for j := 0; j < w; j++ {
-			d := o[p]
-			if d < '0' || d > '9' {
-				return false
-			}
-			v[i] = v[i]*10 + int(d-'0')
-			p++
+	for _, d := range o[:14] {
+		if d < '0' || d > '9' {
+			return false
 		}
 	}
-	year, month, day, hour, minute, sec := v[0], v[1], v[2], v[3], v[4], v[5]
-	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+	dd := func(i int) int { return int(o[i]-'0')*10 + int(o[i+1]-'0') }
+	year, month, day, hour, minute, sec := dd(0)*100+dd(2), dd(4), dd(6), dd(8), dd(10), dd(12)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return false
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
-	if t.Day() != day { // 31 April and the like normalize into the next month
-		return false
-	}
-	*out = t
+	// The seconds since 1970 straight from the calendar date: time.Date would normalise
+	// the fields and look up the zone, and the check for a day past the month's end would
+	// take the date apart again. Both give the same time.Time (TestReadTimeMatchesDate).
+	*out = time.Unix(unixDays(year, month, day)*86400+int64(hour*3600+minute*60+sec), 0).UTC()
 	return true
+}
+
+// daysIn is the number of days of month (1..12) in year, proleptic Gregorian.
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + (month+month/8)&1
+}
+
+// unixDays counts the days from 1970-01-01 to a valid date of years 0..9999, through
+// the Julian day number (the year counted from -4800, so every term is positive).
+func unixDays(year, month, day int) int64 {
+	a := (14 - month) / 12
+	y := int64(year + 4800 - a)
+	m := int64(month + 12*a - 3)
+	return int64(day) + (153*m+2)/5 + 365*y + y/4 - y/100 + y/400 - 32045 - 2440588
 }
 
 // flagsField reads [n] KerberosFlags: a BIT STRING of which the first 32 bits are the flags,
@@ -194,8 +250,8 @@ func readTimeField(s *cryptobyte.String, n int, out *time.Time) bool {
 // bits, so longer strings are read and bits past 31 ignored; shorter ones (DER's trailing-
 // zero trimming, which Heimdal applies) are padded with zeros. Unused bits must be zero.
 func flagsField(s *cryptobyte.String, n int, out *uint32) bool {
-	var c, o cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&o, tagBitString) || !c.Empty() || len(o) == 0 || len(o) > 1+maxFlagBytes {
+	var o cryptobyte.String
+	if !fieldOf(s, n, tagBitString, &o) || len(o) == 0 || len(o) > 1+maxFlagBytes {
 		return false
 	}
 	unused := o[0]
@@ -310,20 +366,57 @@ func (e *encoder) boolField(n int, v bool) {
 }
 
 func (e *encoder) timeField(typ, fld string, n int, t time.Time) {
-	t = t.UTC()
-	y := t.Year()
+	y, mo, d, h, mi, sec := calendar(t)
 	if y < 0 || y > 9999 {
 		e.fail(invalid(typ, fld))
 		y = 0
 	}
 	e.b = append(e.b, byte(ctx(n)), 17, tagGenTime, 15)
 	e.b = appendDigits(e.b, y, 4)
-	e.b = appendDigits(e.b, int(t.Month()), 2)
-	e.b = appendDigits(e.b, t.Day(), 2)
-	e.b = appendDigits(e.b, t.Hour(), 2)
-	e.b = appendDigits(e.b, t.Minute(), 2)
-	e.b = appendDigits(e.b, t.Second(), 2)
+	e.b = appendDigits(e.b, int(mo), 2)
+	e.b = appendDigits(e.b, d, 2)
+	e.b = appendDigits(e.b, h, 2)
+	e.b = appendDigits(e.b, mi, 2)
+	e.b = appendDigits(e.b, sec, 2)
 	e.b = append(e.b, 'Z')
+}
+
+// Seconds since 1970 of 0000-01-01 and 10000-01-01, UTC.
+const (
+	minTimeUnix = -62167219200
+	maxTimeUnix = 253402300800
+)
+
+// calendar is t's UTC date and time of day, as t.UTC().Date() and Clock() give them:
+// for the years KerberosTime can hold, from the seconds since 1970 in a few integer
+// steps (the inverse of unixDays, through days counted from a 1 March so that leap
+// days fall at the end of a year); Date, Clock (and Year, Month, Day, ...) take the
+// time apart again each. Compared with them in TestCalendarMatchesTime.
+func calendar(t time.Time) (year int, month time.Month, day, hour, minute, sec int) {
+	u := t.Unix()
+	if u < minTimeUnix || u >= maxTimeUnix {
+		t = t.UTC()
+		year, month, day = t.Date()
+		hour, minute, sec = t.Clock()
+		return
+	}
+	// Counted from -0400-03-01, 400 years (146097 days) before 0000-03-01, so that
+	// January and February of year 0 are not negative.
+	u -= minTimeUnix + (60-146097)*86400
+	days, s := int(u/86400), int(u%86400)
+	era := days / 146097 // 400-year cycles
+	doe := days - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // day of the year starting in March
+	mp := (5*doy + 2) / 153
+	day = doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	year = era*400 + yoe - 400
+	if m > 12 {
+		m -= 12
+		year++
+	}
+	return year, time.Month(m), day, s / 3600, s / 60 % 60, s % 60
 }
 
 func appendDigits(b []byte, v, w int) []byte {
@@ -343,7 +436,7 @@ func (e *encoder) flagsField(n int, v uint32) {
 // seqOf reads a SEQUENCE OF whose elements each() consumes one by one, at most max of them.
 func seqOf(s *cryptobyte.String, max int, each func(*cryptobyte.String) bool) (ok, tooMany bool) {
 	var c cryptobyte.String
-	if !s.ReadASN1(&c, tagSequence) {
+	if !readASN1(s, &c, tagSequence) {
 		return false, false
 	}
 	for n := 0; !c.Empty(); n++ {
@@ -362,7 +455,7 @@ func seqOf(s *cryptobyte.String, max int, each func(*cryptobyte.String) bool) (o
 // are counted first, so the list is allocated once, at its size.
 func listOf[T any](c *cryptobyte.String, typ string, parse func(*cryptobyte.String, *T) bool) ([]T, error) {
 	var seq cryptobyte.String
-	if !c.ReadASN1(&seq, tagSequence) || !c.Empty() {
+	if !readASN1(c, &seq, tagSequence) || !c.Empty() {
 		return nil, malformed(typ, "")
 	}
 	n, err := countElements(seq, typ)

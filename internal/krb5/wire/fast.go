@@ -43,14 +43,14 @@ func (r *FastArmoredReq) Unmarshal(b []byte) error {
 		return err
 	}
 	var choice, seq cryptobyte.String
-	if !s.ReadASN1(&choice, ctx(0)) || !s.Empty() || !choice.ReadASN1(&seq, tagSequence) || !choice.Empty() {
+	if !readASN1(&s, &choice, ctx(0)) || !s.Empty() || !readASN1(&choice, &seq, tagSequence) || !choice.Empty() {
 		return inMessage(malformed(typ, "armored-data"), typ)
 	}
 	*r = FastArmoredReq{}
 	if seq.PeekASN1Tag(ctx(0)) {
 		var c, a cryptobyte.String
 		r.Armor = new(FastArmor)
-		if !field(&seq, 0, &c) || !c.ReadASN1(&a, tagSequence) || !c.Empty() ||
+		if !field(&seq, 0, &c) || !readASN1(&c, &a, tagSequence) || !c.Empty() ||
 			!int32Field(&a, 0, &r.Armor.Type) || !octetsField(&a, 1, &r.Armor.Value) || !a.Empty() {
 			return inMessage(malformed("KrbFastArmor", ""), typ)
 		}
@@ -108,7 +108,7 @@ func (r *FastReq) Unmarshal(b []byte) error {
 		return err
 	}
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !s.Empty() {
+	if !readASN1(&s, &seq, tagSequence) || !s.Empty() {
 		return inMessage(malformed(typ, ""), typ)
 	}
 	*r = FastReq{}
@@ -173,7 +173,7 @@ func (r *FastArmoredRep) Unmarshal(b []byte) error {
 		return err
 	}
 	var choice, seq cryptobyte.String
-	if !s.ReadASN1(&choice, ctx(0)) || !s.Empty() || !choice.ReadASN1(&seq, tagSequence) || !choice.Empty() {
+	if !readASN1(&s, &choice, ctx(0)) || !s.Empty() || !readASN1(&choice, &seq, tagSequence) || !choice.Empty() {
 		return inMessage(malformed(typ, "armored-data"), typ)
 	}
 	if err := parseEncDataField(&seq, 0, &r.EncFastRep); err != nil {
@@ -225,7 +225,7 @@ func (r *FastResponse) Unmarshal(b []byte) error {
 		return err
 	}
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !s.Empty() {
+	if !readASN1(&s, &seq, tagSequence) || !s.Empty() {
 		return inMessage(malformed(typ, ""), typ)
 	}
 	*r = FastResponse{}
@@ -260,7 +260,7 @@ func (r *FastResponse) Unmarshal(b []byte) error {
 func (f *FastFinished) parse(s *cryptobyte.String) error {
 	const typ = "KrbFastFinished"
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) {
+	if !readASN1(s, &seq, tagSequence) {
 		return malformed(typ, "")
 	}
 	if !timeField(&seq, 0, &f.Timestamp) {

@@ -20,8 +20,8 @@ const (
 )
 
 type internEntry struct {
-	s     string   // a realm
-	comps []string // or a name's components (non-nil)
+	s     string   // a realm, or a name's name-string list (its DER contents)
+	comps []string // and that name's components (nil for a realm)
 }
 
 var (
@@ -51,37 +51,33 @@ func internString(b []byte) string {
 	return e.s
 }
 
-// internedName returns the components of the name-string list (a validated SEQUENCE OF
-// GeneralString's contents, n elements) when the table holds them.
-func internedName(list []byte, n int) []string {
+// internedName returns the components of the name-string list (a SEQUENCE OF
+// GeneralString's contents, not yet checked) when the table holds that list. Only lists
+// that passed every check of parsePrincipalNameOf are stored, and the same bytes pass
+// the same checks, so a list found here needs none: one comparison of its bytes.
+func internedName(list []byte) []string {
 	if len(list) > maxInternLen {
 		return nil
 	}
 	e := internSlot(list, true).Load()
-	if e == nil || len(e.comps) != n {
+	if e == nil || e.comps == nil || e.s != string(list) {
 		return nil
-	}
-	it := cryptobyte.String(list)
-	for _, c := range e.comps {
-		var b cryptobyte.String
-		if !it.ReadASN1(&b, tagGeneralStr) || string(b) != c {
-			return nil
-		}
 	}
 	return e.comps
 }
 
-// keepName stores a decoded name's components under their name-string list.
+// keepName stores a decoded name's components under their name-string list, which must
+// have passed parsePrincipalNameOf's checks.
 func keepName(list []byte, comps []string) {
 	if len(list) <= maxInternLen {
-		internSlot(list, true).Store(&internEntry{comps: comps})
+		internSlot(list, true).Store(&internEntry{s: string(list), comps: comps})
 	}
 }
 
 // realmField reads [n] Realm, interned.
 func realmField(s *cryptobyte.String, n int, out *string) bool {
-	var c, b cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&b, tagGeneralStr) || !c.Empty() || len(b) > MaxStringLen || hasNUL(b) {
+	var b cryptobyte.String
+	if !fieldOf(s, n, tagGeneralStr, &b) || len(b) > MaxStringLen || hasNUL(b) {
 		return false
 	}
 	*out = internString(b)

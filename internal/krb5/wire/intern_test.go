@@ -46,13 +46,20 @@ func TestInternName(t *testing.T) {
 		t.Fatal("shared components have spare capacity: an append would write into the table")
 	}
 	list := nameList(t, "host", "intern.example")
-	keepName(list, []string{"host", "other.example"})
-	if got := internedName(list, 2); got != nil {
-		t.Fatalf("a slot holding another name answered: %v", got)
+	if got := internedName(list); len(got) != 2 || got[1] != "intern.example" {
+		t.Fatalf("the table does not hold the name decoded twice: %v", got)
 	}
-	keepName(list, []string{"host"})
-	if got := internedName(list, 2); got != nil {
-		t.Fatalf("a slot holding a shorter name answered: %v", got)
+	// A slot holding another name, as after a hash collision, never answers for this one.
+	for _, other := range [][]string{{"host", "other.example"}, {"host"}, {"host", "intern.example", "x"}} {
+		internSlot(list, true).Store(&internEntry{s: string(nameList(t, other...)), comps: other})
+		if got := internedName(list); got != nil {
+			t.Fatalf("a slot holding %v answered: %v", other, got)
+		}
+	}
+	// Nor does a realm's entry (no components) in a name's slot.
+	internSlot(list, true).Store(&internEntry{s: string(list)})
+	if got := internedName(list); got != nil {
+		t.Fatalf("a realm entry answered: %v", got)
 	}
 	if got := internString([]byte("REALM.EXAMPLE")); got != "REALM.EXAMPLE" || internString([]byte("REALM.EXAMPLE")) != got {
 		t.Fatal("realm not interned as itself")

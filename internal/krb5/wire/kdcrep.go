@@ -198,7 +198,7 @@ func (r *EncKDCRepPart) parseLastReq(s *cryptobyte.String) error {
 	ok, tooMany := seqOf(&c, MaxSequence, func(s *cryptobyte.String) bool {
 		var seq cryptobyte.String
 		var l LastReq
-		if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &l.Type) ||
+		if !readASN1(s, &seq, tagSequence) || !int32Field(&seq, 0, &l.Type) ||
 			!timeField(&seq, 1, &l.Value) || !seq.Empty() {
 			return false
 		}

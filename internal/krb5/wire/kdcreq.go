@@ -101,7 +101,7 @@ func (b *KDCReqBody) parse(s *cryptobyte.String) error {
 		return malformed(typ, "")
 	}
 	b.Raw = raw
-	if !raw.ReadASN1(&seq, tagSequence) {
+	if !readASN1(&raw, &seq, tagSequence) {
 		return malformed(typ, "")
 	}
 	if !flagsField(&seq, 0, &b.Options) {

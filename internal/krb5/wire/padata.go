@@ -21,7 +21,7 @@ func (p *PAEncTSEnc) Unmarshal(b []byte) error {
 		return err
 	}
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !s.Empty() || !timeField(&seq, 0, &p.Timestamp) {
+	if !readASN1(&s, &seq, tagSequence) || !s.Empty() || !timeField(&seq, 0, &p.Timestamp) {
 		return inMessage(malformed(typ, "patimestamp"), typ)
 	}
 	if p.HasUsec = seq.PeekASN1Tag(ctx(1)); p.HasUsec && (!int32Field(&seq, 1, &p.Usec) || !microseconds(p.Usec)) {
@@ -69,7 +69,7 @@ func ParseETypeInfo2(b []byte) ([]ETypeInfo2Entry, error) {
 	ok, tooMany := seqOf(&s, MaxSequence, func(s *cryptobyte.String) bool {
 		var seq cryptobyte.String
 		var x ETypeInfo2Entry
-		if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &x.EType) {
+		if !readASN1(s, &seq, tagSequence) || !int32Field(&seq, 0, &x.EType) {
 			return false
 		}
 		if x.HasSalt = seq.PeekASN1Tag(ctx(1)); x.HasSalt && !stringField(&seq, 1, &x.Salt) {
@@ -131,7 +131,7 @@ func ParseETypeInfo(b []byte) ([]ETypeInfoEntry, error) {
 	ok, tooMany := seqOf(&s, MaxSequence, func(s *cryptobyte.String) bool {
 		var seq cryptobyte.String
 		var x ETypeInfoEntry
-		if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &x.EType) {
+		if !readASN1(s, &seq, tagSequence) || !int32Field(&seq, 0, &x.EType) {
 			return false
 		}
 		if seq.PeekASN1Tag(ctx(1)) && !octetsField(&seq, 1, &x.Salt) {
@@ -176,7 +176,7 @@ func ParsePACRequest(b []byte) (includePAC bool, err error) {
 		return false, err
 	}
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !s.Empty() || !boolField(&seq, 0, &includePAC) || !seq.Empty() {
+	if !readASN1(&s, &seq, tagSequence) || !s.Empty() || !boolField(&seq, 0, &includePAC) || !seq.Empty() {
 		return false, inMessage(malformed(typ, "include-pac"), typ)
 	}
 	return includePAC, nil

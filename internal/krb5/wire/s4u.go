@@ -74,7 +74,7 @@ func (p *PAForUserData) Unmarshal(b []byte) error {
 		return err
 	}
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !s.Empty() {
+	if !readASN1(&s, &seq, tagSequence) || !s.Empty() {
 		return inMessage(malformed(typ, ""), typ)
 	}
 	if err := parseNameField(&seq, 0, &p.UserName); err != nil {
@@ -160,7 +160,7 @@ func (p *PAS4UX509UserData) Unmarshal(b []byte) error {
 		return err
 	}
 	var seq, c cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !s.Empty() || !field(&seq, 0, &c) {
+	if !readASN1(&s, &seq, tagSequence) || !s.Empty() || !field(&seq, 0, &c) {
 		return inMessage(malformed(typ, "user-id"), typ)
 	}
 	if err := p.UserID.parse(&c); err != nil {
@@ -187,7 +187,7 @@ func (u *S4UUserID) parse(s *cryptobyte.String) error {
 		return malformed(typ, "")
 	}
 	u.Raw = raw
-	if !raw.ReadASN1(&seq, tagSequence) {
+	if !readASN1(&raw, &seq, tagSequence) {
 		return malformed(typ, "")
 	}
 	if !uint32Field(&seq, 0, &u.Nonce) {
@@ -237,7 +237,7 @@ func ParsePACOptions(b []byte) (uint32, error) {
 	}
 	var seq cryptobyte.String
 	var v uint32
-	if !s.ReadASN1(&seq, tagSequence) || !s.Empty() || !flagsField(&seq, 0, &v) || !seq.Empty() {
+	if !readASN1(&s, &seq, tagSequence) || !s.Empty() || !flagsField(&seq, 0, &v) || !seq.Empty() {
 		return 0, inMessage(malformed(typ, "options"), typ)
 	}
 	return v, nil

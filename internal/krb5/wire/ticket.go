@@ -60,13 +60,13 @@ func parseTicket(s *cryptobyte.String, t *Ticket) error {
 	}
 	t.Raw = elem
 	body = elem
-	if !body.ReadASN1(&seq, app(appTicket)) {
+	if !readASN1(&body, &seq, app(appTicket)) {
 		return malformed(typ, "")
 	}
 	if !body.Empty() {
 		return malformed(typ, "")
 	}
-	if !seq.ReadASN1(&body, tagSequence) || !seq.Empty() {
+	if !readASN1(&seq, &body, tagSequence) || !seq.Empty() {
 		return malformed(typ, "")
 	}
 	var vno int32
@@ -194,7 +194,7 @@ func (t *EncTicketPart) Unmarshal(b []byte) error {
 		return err
 	}
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, app(appEncTicketPart)) || !s.Empty() || !seq.ReadASN1(&s, tagSequence) || !seq.Empty() {
+	if !readASN1(&s, &seq, app(appEncTicketPart)) || !s.Empty() || !readASN1(&seq, &s, tagSequence) || !seq.Empty() {
 		return inMessage(malformed(typ, ""), typ)
 	}
 	return inMessage(t.parse(&s), typ)
@@ -215,7 +215,7 @@ func (t *EncTicketPart) parse(s *cryptobyte.String) error {
 		return err
 	}
 	var c, seq cryptobyte.String
-	if !field(s, 4, &c) || !c.ReadASN1(&seq, tagSequence) || !c.Empty() ||
+	if !field(s, 4, &c) || !readASN1(&c, &seq, tagSequence) || !c.Empty() ||
 		!int32Field(&seq, 0, &t.Transited.Type) || !octetsField(&seq, 1, &t.Transited.Contents) || !seq.Empty() {
 		return malformed(typ, "transited")
 	}

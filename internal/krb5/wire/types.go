@@ -136,11 +136,15 @@ func parsePrincipalName(s *cryptobyte.String, out *PrincipalName) error {
 func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty bool) error {
 	const typ = "PrincipalName"
 	var seq, names, list cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &out.Type) {
+	if !readASN1(s, &seq, tagSequence) || !int32Field(&seq, 0, &out.Type) {
 		return malformed(typ, "name-type")
 	}
-	if !field(&seq, 1, &names) || !names.ReadASN1(&list, tagSequence) || !names.Empty() || !seq.Empty() {
+	if !field(&seq, 1, &names) || !readASN1(&names, &list, tagSequence) || !names.Empty() || !seq.Empty() {
 		return malformed(typ, "name-string")
+	}
+	if c := internedName(list); c != nil {
+		out.Components = c
+		return nil
 	}
 	// First pass: validate and measure.
 	n, total := 0, 0
@@ -149,7 +153,7 @@ func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty b
 		if n == MaxNameComponents {
 			return tooLarge(typ, "name-string")
 		}
-		if !it.ReadASN1(&c, tagGeneralStr) || len(c) > MaxStringLen || hasNUL(c) {
+		if !readASN1(&it, &c, tagGeneralStr) || len(c) > MaxStringLen || hasNUL(c) {
 			return malformed(typ, "name-string")
 		}
 		total += len(c)
@@ -157,15 +161,11 @@ func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty b
 	if n == 0 && !allowEmpty {
 		return malformed(typ, "name-string")
 	}
-	if c := internedName(list, n); c != nil {
-		out.Components = c
-		return nil
-	}
 	var b strings.Builder
 	b.Grow(total)
 	for it := list; !it.Empty(); {
 		var c cryptobyte.String
-		it.ReadASN1(&c, tagGeneralStr)
+		readASN1(&it, &c, tagGeneralStr)
 		b.Write(c)
 	}
 	all := b.String()
@@ -173,7 +173,7 @@ func parsePrincipalNameOf(s *cryptobyte.String, out *PrincipalName, allowEmpty b
 	off := 0
 	for i, it := 0, list; !it.Empty(); i++ {
 		var c cryptobyte.String
-		it.ReadASN1(&c, tagGeneralStr)
+		readASN1(&it, &c, tagGeneralStr)
 		out.Components[i] = all[off : off+len(c)]
 		off += len(c)
 	}
@@ -253,7 +253,7 @@ type EncryptedData struct {
 func parseEncryptedData(s *cryptobyte.String, out *EncryptedData) error {
 	const typ = "EncryptedData"
 	var seq, c cryptobyte.String
-	if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &out.EType) {
+	if !readASN1(s, &seq, tagSequence) || !int32Field(&seq, 0, &out.EType) {
 		return malformed(typ, "etype")
 	}
 	if !optional(&seq, 1, &c, &out.HasKVNO) {
@@ -310,7 +310,7 @@ type EncryptionKey struct {
 func parseKeyField(s *cryptobyte.String, n int, out *EncryptionKey) error {
 	const typ = "EncryptionKey"
 	var c, seq cryptobyte.String
-	if !field(s, n, &c) || !c.ReadASN1(&seq, tagSequence) || !c.Empty() {
+	if !field(s, n, &c) || !readASN1(&c, &seq, tagSequence) || !c.Empty() {
 		return malformed(typ, "")
 	}
 	if !int32Field(&seq, 0, &out.Type) {
@@ -346,13 +346,22 @@ type Checksum struct {
 }
 
 func parseOptChecksumField(s *cryptobyte.String, n int, out **Checksum) error {
-	const typ = "Checksum"
 	if !s.PeekASN1Tag(ctx(n)) {
 		return nil
 	}
-	var c, seq cryptobyte.String
 	v := new(Checksum)
-	if !field(s, n, &c) || !c.ReadASN1(&seq, tagSequence) || !c.Empty() {
+	if err := parseChecksumField(s, n, v); err != nil {
+		return err
+	}
+	*out = v
+	return nil
+}
+
+// parseChecksumField reads [n] Checksum into v.
+func parseChecksumField(s *cryptobyte.String, n int, v *Checksum) error {
+	const typ = "Checksum"
+	var c, seq cryptobyte.String
+	if !field(s, n, &c) || !readASN1(&c, &seq, tagSequence) || !c.Empty() {
 		return malformed(typ, "")
 	}
 	if !int32Field(&seq, 0, &v.Type) {
@@ -361,7 +370,6 @@ func parseOptChecksumField(s *cryptobyte.String, n int, out **Checksum) error {
 	if !octetsField(&seq, 1, &v.Value) || !seq.Empty() {
 		return malformed(typ, "checksum")
 	}
-	*out = v
 	return nil
 }
 
@@ -390,7 +398,7 @@ const (
 
 func parseHostAddress(s *cryptobyte.String, out *HostAddress) bool {
 	var seq cryptobyte.String
-	return s.ReadASN1(&seq, tagSequence) && int32Field(&seq, 0, &out.Type) &&
+	return readASN1(s, &seq, tagSequence) && int32Field(&seq, 0, &out.Type) &&
 		octetsField(&seq, 1, &out.Address) && seq.Empty()
 }
 
@@ -442,7 +450,7 @@ const (
 func parseAuthData(c *cryptobyte.String) ([]AuthorizationData, error) {
 	const typ = "AuthorizationData"
 	var seq cryptobyte.String
-	if !c.ReadASN1(&seq, tagSequence) || !c.Empty() {
+	if !readASN1(c, &seq, tagSequence) || !c.Empty() {
 		return nil, malformed(typ, "")
 	}
 	n, err := countElements(seq, typ)
@@ -453,7 +461,7 @@ func parseAuthData(c *cryptobyte.String) ([]AuthorizationData, error) {
 	for i := range list {
 		var e cryptobyte.String
 		a := &list[i]
-		if !seq.ReadASN1(&e, tagSequence) || !int32Field(&e, 0, &a.Type) || !octetsField(&e, 1, &a.Data) || !e.Empty() {
+		if !readASN1(&seq, &e, tagSequence) || !int32Field(&e, 0, &a.Type) || !octetsField(&e, 1, &a.Data) || !e.Empty() {
 			return nil, malformed(typ, "")
 		}
 	}
@@ -545,7 +553,7 @@ const (
 func parsePAData(c *cryptobyte.String) ([]PAData, error) {
 	return listOf(c, "PA-DATA", func(s *cryptobyte.String, p *PAData) bool {
 		var seq cryptobyte.String
-		return s.ReadASN1(&seq, tagSequence) && int32Field(&seq, 1, &p.Type) &&
+		return readASN1(s, &seq, tagSequence) && int32Field(&seq, 1, &p.Type) &&
 			octetsField(&seq, 2, &p.Value) && seq.Empty()
 	})
 }
@@ -600,7 +608,7 @@ func ParseTypedData(b []byte) ([]TypedData, error) {
 	ok, tooMany := seqOf(&s, MaxSequence, func(s *cryptobyte.String) bool {
 		var seq cryptobyte.String
 		var t TypedData
-		if !s.ReadASN1(&seq, tagSequence) || !int32Field(&seq, 0, &t.Type) {
+		if !readASN1(s, &seq, tagSequence) || !int32Field(&seq, 0, &t.Type) {
 			return false
 		}
 		if seq.PeekASN1Tag(ctx(1)) {
