@@ -181,7 +181,11 @@ func (s *serverContext) openTicket(st *acceptState, bp *[]byte) error {
 			st.code = errGeneric
 			return sspi.Errorf(sspi.ErrLogonDenied, "kerberos: the ticket for %s has no PAC and this server requires one (ServerConfig.RequirePAC)", st.service())
 		}
-		return s.checkTicketTimes(st)
+		err := s.checkTicketTimes(st)
+		if st.code == errTktExpired {
+			cr.tickets.drop(o) // its session key need not wait for the slot's next ticket
+		}
+		return err
 	}
 	var o *openedTicket
 	if cr.tickets != nil {

@@ -99,6 +99,13 @@ func (c *ticketCache) put(o *openedTicket) {
 	}
 }
 
+// drop takes o out of the cache if it is still there (an expired ticket).
+func (c *ticketCache) drop(o *openedTicket) {
+	if c.slot(o.cipher).CompareAndSwap(o, nil) {
+		o.release()
+	}
+}
+
 // flush drops every entry (the credentials are being freed).
 func (c *ticketCache) flush() {
 	if c == nil {

@@ -124,6 +124,10 @@ func TestTicketCacheStillChecks(t *testing.T) {
 			if perr != nil || id != tokError || ke.Unmarshal(msg) != nil || ke.Code != tc.code {
 				t.Fatalf("failure token % x: KRB-ERROR code %d, want %d", p.Out[:min(len(p.Out), 20)], ke.Code, tc.code)
 			}
+			// An expired ticket leaves the cache (and is zeroed) at once; the others stay.
+			if n, want := len(cachedEntries(sc.tickets)), 1; tc.code == errTktExpired && n != 0 || tc.code != errTktExpired && n != want {
+				t.Fatalf("%d tickets cached after the refusal", n)
+			}
 		})
 	}
 	// The untouched AP-REQ is still accepted: the refusals above did not spoil the entry.
