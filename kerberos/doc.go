@@ -179,8 +179,9 @@
 // accept. What is fresh in every AP-REQ is checked every time: the authenticator (sealed
 // in the session key, its client, time and checksum), the replay cache, the ticket's
 // times against the clock, RequirePAC. Only tickets that decrypted and passed the PAC
-// check are kept; a kept ticket's plaintext and session key are zeroed when another ticket
-// takes its slot and no accept is using it, or when the credentials are freed.
+// check are kept; a kept ticket's plaintext and session key are zeroed, once no accept is
+// using them, when another ticket takes its slot, when the ticket is found expired, or when
+// the credentials are freed.
 //
 // # Message protection
 //

@@ -127,8 +127,8 @@ type ServerConfig struct {
 	// skips the ticket's decryption, its PAC's verification and the session key's set-up;
 	// the authenticator, the replay cache and the ticket's times are still checked each
 	// time. Zero means 256; a negative value keeps none. A kept ticket's plaintext and
-	// session key are zeroed when another ticket takes its place or the credentials are
-	// freed.
+	// session key are zeroed when another ticket takes its place, when it is found
+	// expired, or when the credentials are freed.
 	TicketCacheSize int
 }
 

@@ -22,9 +22,9 @@ import (
 //
 // Only tickets that decrypted and whose PAC passed are kept, so an attacker cannot put
 // anything in the cache that the KDC did not issue. The cache is direct-mapped: a new
-// ticket replaces the one in its slot. An entry's plaintext and session key are zeroed
-// when it leaves the cache and the last AP-REQ using it is done, or when the credentials
-// are freed.
+// ticket replaces the one in its slot, and a ticket found expired leaves. An entry's
+// plaintext and session key are zeroed when it has left the cache (or the credentials are
+// freed) and the last AP-REQ using it is done.
 
 const (
 	// defaultTicketCacheSize is the number of slots of ServerConfig.TicketCacheSize 0.
