@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gosspi/sspi"
+	"github.com/gosspi/sspi/kerberos"
+	"github.com/gosspi/sspi/negotiate"
 	"github.com/gosspi/sspi/sockauth"
 )
 
@@ -123,6 +125,7 @@ type connectOptions struct {
 	noMutual      bool
 	delegate      bool
 	ignoreOK      bool
+	armor         string
 	message       string
 	protect       string
 	require       string
@@ -153,6 +156,7 @@ func connectFlags() (*flag.FlagSet, *connectOptions) {
 	fs.BoolVar(&o.noMutual, "no-mutual", false, "do not ask the server to prove its identity")
 	fs.BoolVar(&o.delegate, "delegate", false, "allow the server to act as you (delegation; Kerberos: a forwardable TGT is asked for and forwarded)")
 	fs.BoolVar(&o.ignoreOK, "ignore-ok-as-delegate", false, "Kerberos, with --delegate: delegate even to a service the realm does not mark OK-AS-DELEGATE (as gss-client -d)")
+	fs.StringVar(&o.armor, "armor-ccache", "", "Kerberos, with --user: armor the password logon with FAST (RFC 6113) with the TGT in `ccache`, as kinit -T (a host's TGT, e.g. from kinit -k)")
 	fs.StringVar(&o.message, "message", "", "`text` to send once authenticated")
 	fs.StringVar(&o.protect, "protect", "seal", "message protection: `seal`, sign or none")
 	fs.StringVar(&o.require, "require", "", "attributes the context must have: `list` of mutual, integrity, confidentiality")
@@ -237,6 +241,9 @@ func (o *connectOptions) validatePackage(fs *flag.FlagSet) error {
 	}
 	if o.ignoreOK && (!o.delegate || isCredSSP(o.pkg) || isSchannel(o.pkg)) {
 		return usageErrorf("--ignore-ok-as-delegate is for Kerberos delegation: it needs --delegate, and not --framing rdp or tls")
+	}
+	if o.armor != "" && (o.user == "" || !strings.EqualFold(o.pkg, kerberos.PackageName) && !strings.EqualFold(o.pkg, negotiate.PackageName)) {
+		return usageErrorf("--armor-ccache armors a Kerberos password logon: it needs --user, and --package Kerberos or Negotiate")
 	}
 	if isCredSSP(o.pkg) && o.message != "" {
 		return usageErrorf("--message: the rdp framing has no session after the authentication (RDP's own would follow)")
@@ -331,11 +338,11 @@ func (s *connectSession) acquireCredentials() (*sspi.Credentials, error) {
 	case isCredSSP(o.pkg):
 		cred, source, err = acquireCredSSPClient(o.inner, o.user, o.passwordFile, o.rdpTarget(), o.delegate, o.earlyUserAuth, s.e)
 	default:
-		var deleg *delegation
-		if o.delegate {
-			deleg = &delegation{ignoreOKAsDelegate: o.ignoreOK}
+		var krb *kerberosOptions
+		if o.delegate || o.armor != "" {
+			krb = &kerberosOptions{forwardable: o.delegate, ignoreOKAsDelegate: o.ignoreOK, armorCCache: o.armor}
 		}
-		cred, source, err = acquireClient(o.pkg, o.user, o.passwordFile, deleg, s.e)
+		cred, source, err = acquireClient(o.pkg, o.user, o.passwordFile, krb, s.e)
 	}
 	if err != nil {
 		return nil, err

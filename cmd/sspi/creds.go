@@ -359,7 +359,7 @@ func kerberosServer(s serverSettings) (*kerberos.ServerConfig, func(), error) {
 // (NTLM_USER_FILE for NTLM, KRB5CCNAME for Kerberos) when they are set up, else a prompt on
 // the terminal. Without --user, the stored credentials' own default user is taken.
 // With deleg, Kerberos (alone or in Negotiate) gets a forwardable TGT and deleg's policy.
-func acquireClient(pkg, user, passwordFile string, deleg *delegation, e *env) (*sspi.Credentials, string, error) {
+func acquireClient(pkg, user, passwordFile string, krb *kerberosOptions, e *env) (*sspi.Credentials, string, error) {
 	id, source, err := clientAuthData(pkg, user, passwordFile, e)
 	if err != nil {
 		return nil, "", err
@@ -368,8 +368,8 @@ func acquireClient(pkg, user, passwordFile string, deleg *delegation, e *env) (*
 	if id != nil {
 		authData = id
 	}
-	if deleg != nil {
-		authData = deleg.authData(pkg, id)
+	if krb != nil {
+		authData = krb.authData(pkg, id)
 	}
 	cred, _, err := sspi.AcquireCredentialsHandle("", pkg, sspi.CredOutbound, nil, authData, nil)
 	if err != nil && id == nil && user == "" {
@@ -378,21 +378,25 @@ func acquireClient(pkg, user, passwordFile string, deleg *delegation, e *env) (*
 	return cred, source, err
 }
 
-// delegation is what `sspi connect --delegate` asks of Kerberos.
-type delegation struct {
+// kerberosOptions is what `sspi connect --delegate` and --armor-ccache ask of Kerberos.
+type kerberosOptions struct {
+	// forwardable is --delegate: a forwardable TGT, since a TGT that is not forwardable
+	// cannot be delegated (kinit -f's, for the stored credentials).
+	forwardable bool
 	// ignoreOKAsDelegate is --ignore-ok-as-delegate: delegate even to a service the
 	// realm does not mark as trusted for delegation, as MIT's gss-client -d does.
 	ignoreOKAsDelegate bool
+	// armorCCache is --armor-ccache: the ccache whose TGT armors the logon (FAST).
+	armorCCache string
 }
 
-// authData is the authData that gets Kerberos credentials able to delegate: a forwardable
-// TGT, since a TGT that is not forwardable cannot be delegated (kinit -f's, for the stored
-// credentials). An AuthIdentity alone gets forwardable tickets only when krb5.conf says
-// so, and cannot carry the OK-AS-DELEGATE choice; a kerberos.ClientConfig can. Its
-// principal is --user as given (user@REALM; a NetBIOS DOMAIN\user is not mapped to a
-// realm here, as it is for an AuthIdentity). An account sspi made up stays NTLM's.
-func (d *delegation) authData(pkg string, id *sspi.AuthIdentity) any {
-	krb := &kerberos.ClientConfig{Forwardable: true, IgnoreOKAsDelegate: d.ignoreOKAsDelegate}
+// authData is the authData that gets Kerberos credentials with the options. An
+// AuthIdentity alone gets forwardable tickets only when krb5.conf says so, and cannot
+// carry the OK-AS-DELEGATE choice or an armor; a kerberos.ClientConfig can. Its principal
+// is --user as given (user@REALM; a NetBIOS DOMAIN\user is not mapped to a realm here,
+// as it is for an AuthIdentity). An account sspi made up stays NTLM's.
+func (d *kerberosOptions) authData(pkg string, id *sspi.AuthIdentity) any {
+	krb := &kerberos.ClientConfig{Forwardable: d.forwardable, IgnoreOKAsDelegate: d.ignoreOKAsDelegate, ArmorCCache: d.armorCCache}
 	if id != nil {
 		krb.Principal, krb.Password = id.User, id.Password
 	}
