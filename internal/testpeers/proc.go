@@ -82,14 +82,22 @@ func startLineProc(name string, cmd *exec.Cmd, timeout time.Duration) (*lineProc
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	// The read end is ours, not os/exec's: with cmd.StdoutPipe, Wait closes it as soon as
+	// the process exits, and a peer that prints its last line and exits at once (an ERROR
+	// line, then exit 1) loses that line whenever Wait wins the race with the reader.
+	stdout, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close() // the child has its own copy; EOF comes when it (and anything it started) is gone
+	if err != nil {
+		stdout.Close()
 		return nil, fmt.Errorf("testpeers: start %s: %w", name, err)
 	}
 	go func() {
+		defer stdout.Close()
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 64<<20) // tokens and wrapped messages, base64 in one line
 		for sc.Scan() {
@@ -98,8 +106,6 @@ func startLineProc(name string, cmd *exec.Cmd, timeout time.Duration) (*lineProc
 		close(p.lines)
 	}()
 	go func() {
-		// Wait only after stdout is drained is what os/exec asks for; the scanner goroutine
-		// reads to EOF, and the process's exit closes its end.
 		p.err = cmd.Wait()
 		close(p.waited)
 	}()
