@@ -205,27 +205,7 @@ func TestDCEDelegationMIT(t *testing.T) {
 		mitDCEMessages(t, ini, srv)
 	})
 	t.Run("mit-acceptor", func(t *testing.T) {
-		acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
-			Role: testpeers.Acceptor, Mech: testpeers.MechKerberos, AcceptorName: "host@localhost", Env: k.ServerEnv(),
-		})
-		cli := sspi.NewClientContext(delegClient(t, k, true, true), sspi.ClientOptions{Target: testSPN, Req: dceDelegReq})
-		defer cli.Close()
-		apReq, err := cli.Step(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		apRep, done, err := acc.Step(apReq)
-		if err != nil || done {
-			t.Fatalf("MIT acceptor on our AP-REQ: done %v, %v\n%s", done, err, acc.Stderr())
-		}
-		third, err := cli.Step(apRep)
-		if err != nil || !cli.Established() {
-			t.Fatalf("our initiator on MIT's AP-REP: %v", err)
-		}
-		if out, done, err := acc.Step(third); err != nil || !done || len(out) != 0 {
-			t.Fatalf("MIT acceptor on our third leg: done %v, %d bytes, %v\n%s", done, len(out), err, acc.Stderr())
-		}
-		checkBareTokens(t, apReq, apRep, third)
+		cli, acc := dceToMITAcceptor(t, k, delegClient(t, k, true, true), testSPN, dceDelegReq)
 		info, err := acc.Info()
 		if err != nil || info.Flags&(testpeers.GSSDelegFlag|testpeers.GSSDCEStyleFlag) != testpeers.GSSDelegFlag|testpeers.GSSDCEStyleFlag {
 			t.Errorf("MIT acceptor flags %#x, want GSS_C_DELEG_FLAG and GSS_C_DCE_STYLE (%v)", info.Flags, err)

@@ -56,27 +56,7 @@ func TestDCEStyleMIT(t *testing.T) {
 		mitSignOnly(t, ini, srv.Handle())
 	})
 	t.Run("mit-acceptor", func(t *testing.T) {
-		acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
-			Role: testpeers.Acceptor, Mech: testpeers.MechKerberos, AcceptorName: "host@localhost", Env: k.ServerEnv(),
-		})
-		cli := sspi.NewClientContext(testClientCreds(t, k, testPassword), sspi.ClientOptions{Target: "host/localhost", Req: dceReq})
-		defer cli.Close()
-		apReq, err := cli.Step(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		apRep, done, err := acc.Step(apReq)
-		if err != nil || done {
-			t.Fatalf("MIT acceptor on our AP-REQ: done %v, %v\n%s", done, err, acc.Stderr())
-		}
-		third, err := cli.Step(apRep)
-		if err != nil || !cli.Established() {
-			t.Fatalf("our initiator on MIT's AP-REP: %v", err)
-		}
-		if out, done, err := acc.Step(third); err != nil || !done || len(out) != 0 {
-			t.Fatalf("MIT acceptor on our third leg: done %v, %d bytes, %v\n%s", done, len(out), err, acc.Stderr())
-		}
-		checkBareTokens(t, apReq, apRep, third)
+		cli, acc := dceToMITAcceptor(t, k, testClientCreds(t, k, testPassword), "host/localhost", dceReq)
 		info, err := acc.Info()
 		if err != nil {
 			t.Fatal(err)
@@ -155,4 +135,33 @@ func mitSignOnly(t *testing.T, peer *testpeers.GSSPeer, us *sspi.Context) {
 	if _, _, err := sspi.DecryptMessage(us, msg, 0); err != nil || string(msg[2].Data) != stub {
 		t.Fatalf("our DecryptMessage of MIT's gss_wrap_iov PDU (%d-byte header): %q %v", len(header), msg[2].Data, err)
 	}
+}
+
+// dceToMITAcceptor runs a DCE-style handshake of our initiator (creds, target, req)
+// against MIT's acceptor (python-gssapi, host@localhost): three bare legs, each side done
+// exactly when it should be. The client context is closed when the test ends.
+func dceToMITAcceptor(t *testing.T, k *testpeers.KDC, creds *sspi.Credentials, target string, req sspi.ContextReq) (*sspi.ClientContext, *testpeers.GSSPeer) {
+	t.Helper()
+	acc := testpeers.NewGSSPeer(t, testpeers.GSSPeerOptions{
+		Role: testpeers.Acceptor, Mech: testpeers.MechKerberos, AcceptorName: "host@localhost", Env: k.ServerEnv(),
+	})
+	cli := sspi.NewClientContext(creds, sspi.ClientOptions{Target: target, Req: req})
+	t.Cleanup(func() { cli.Close() })
+	apReq, err := cli.Step(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apRep, done, err := acc.Step(apReq)
+	if err != nil || done {
+		t.Fatalf("MIT acceptor on our AP-REQ: done %v, %v\n%s", done, err, acc.Stderr())
+	}
+	third, err := cli.Step(apRep)
+	if err != nil || !cli.Established() {
+		t.Fatalf("our initiator on MIT's AP-REP: %v", err)
+	}
+	if out, done, err := acc.Step(third); err != nil || !done || len(out) != 0 {
+		t.Fatalf("MIT acceptor on our third leg: done %v, %d bytes, %v\n%s", done, len(out), err, acc.Stderr())
+	}
+	checkBareTokens(t, apReq, apRep, third)
+	return cli, acc
 }
