@@ -137,7 +137,8 @@ func apReqChecksum(t *testing.T, kt *keytab.Keytab, apReq []byte) gssChecksum {
 	return ck
 }
 
-// thirdService takes the TGT delegated to srv to target as the user.
+// thirdService takes the TGT delegated to srv to target (a service of testRealm) as the
+// user.
 func thirdService(t *testing.T, k *testpeers.KDC, srv *sspi.Context, target string) {
 	t.Helper()
 	dc, err := DelegatedCredentials(srv, &DelegationOptions{Config: k.Krb5Conf})
@@ -152,7 +153,7 @@ func thirdService(t *testing.T, k *testpeers.KDC, srv *sspi.Context, target stri
 	if _, err := handshake(t, third, thirdSrv); err != nil {
 		t.Fatal(err)
 	}
-	if id, _ := thirdSrv.Identity(); id.Principal != testUser+"@"+testRealm || !strings.HasPrefix(id.Server, target+"@") {
+	if id, _ := thirdSrv.Identity(); id.Principal != testUser+"@"+testRealm || id.Server != target+"@"+testRealm {
 		t.Errorf("third service saw %+v", id)
 	}
 }
