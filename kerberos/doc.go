@@ -37,7 +37,9 @@
 //     Windows does, it goes to the default realm's KDC as an enterprise name (RFC 6806
 //     NT-ENTERPRISE, with canonicalize), and the client's name becomes the canonical one
 //     the KDC answers with (ClientConfig.Enterprise asks for this explicitly).
-//   - *ClientConfig: a client with a principal and a password, a keytab or a ccache.
+//   - *ClientConfig: a client with a principal and a password, a keytab or a ccache;
+//     with ArmorCCache, the password or keytab logon is armored with FAST (RFC 6113)
+//     and fails rather than go unarmored.
 //
 // With a password or a keytab the TGT is obtained with an AS exchange when the
 // credentials are acquired, as MIT's gss_acquire_cred_with_password does, so a wrong
